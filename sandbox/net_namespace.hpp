@@ -1,0 +1,26 @@
+// A fresh network namespace with only `lo`, up, and the Runtime API's listening socket
+// (127.0.0.1:port) bound inside it, so the daemon serves that environment and nothing else.
+#pragma once
+
+#include <cstdint>
+
+#include "sandbox/error.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace sandbox {
+
+class NetNamespace {
+ public:
+  // Creates the namespace from the calling thread (unshare, configure, setns back).
+  static Result<NetNamespace> create(uint16_t runtime_api_port = 9001);
+
+  int ns_fd() const { return ns_fd_.get(); }
+  int listen_fd() const { return listen_fd_.get(); }
+  UniqueFd take_listen_fd() { return std::move(listen_fd_); }
+
+ private:
+  UniqueFd ns_fd_;
+  UniqueFd listen_fd_;
+};
+
+}  // namespace sandbox

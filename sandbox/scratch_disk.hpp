@@ -1,0 +1,42 @@
+// An environment's /tmp: disk-backed and capped at EphemeralStorage, not charged to the function's
+// memory cgroup. A sparse image file formatted ext4 (no journal), on a loop device, mounted at a
+// host staging directory that the sandbox binds at /tmp. Move-only RAII owner.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+
+#include "sandbox/error.hpp"
+
+namespace sandbox {
+
+class ScratchDisk {
+ public:
+  enum class Kind { LoopExt4, Tmpfs };  // tmpfs only when asked for: its pages count as memory
+
+  static Result<ScratchDisk> create(const std::filesystem::path& image_path,
+                                    const std::filesystem::path& mount_point, uint64_t size_mb,
+                                    Kind kind = Kind::LoopExt4);
+  ScratchDisk(ScratchDisk&&) noexcept;
+  ScratchDisk& operator=(ScratchDisk&&) noexcept;
+  ScratchDisk(const ScratchDisk&) = delete;
+  ScratchDisk& operator=(const ScratchDisk&) = delete;
+  ~ScratchDisk();
+
+  const std::filesystem::path& mount_point() const { return mount_point_; }
+  uint64_t size_mb() const { return size_mb_; }
+  // Unmounts (lazily if busy), detaches the loop device, deletes the image. Idempotent.
+  Result<void> destroy();
+
+ private:
+  ScratchDisk() = default;
+  std::filesystem::path image_path_;
+  std::filesystem::path mount_point_;
+  uint64_t size_mb_ = 0;
+  Kind kind_ = Kind::LoopExt4;
+  bool mounted_ = false;
+};
+
+}  // namespace sandbox

@@ -1,0 +1,2 @@
+// Placeholder; replaced by the sandbox probe.
+int main() { return 0; }
