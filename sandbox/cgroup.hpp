@@ -1,4 +1,5 @@
-// One interface over cgroup v1 and v2: a per-daemon-instance subtree and one cgroup per environment.
+// One interface over cgroup v1 and v2: a per-daemon-instance subtree and one cgroup per
+// environment.
 #pragma once
 
 #include <sys/types.h>
@@ -31,11 +32,17 @@ struct Hierarchy {
 // What the host offers, read from /proc/self/mountinfo and /proc/self/cgroup (or built by tests
 // over a fake tree in a temp dir).
 struct CgroupHost {
-  std::map<std::string, Hierarchy> v1;  // controller name ("memory", "cpu", "pids", "freezer") -> hierarchy
-  std::optional<Hierarchy> unified;     // the cgroup2 mount, if any
+  std::map<std::string, Hierarchy>
+      v1;  // controller name ("memory", "cpu", "pids", "freezer") -> hierarchy
+  std::optional<Hierarchy> unified;  // the cgroup2 mount, if any
   // True when the cgroup2 mount carries the controllers (a v2 host); false on v1 hosts, where it
   // is only used for cgroup.freeze and cgroup.kill when present.
   bool unified_has_controllers = false;
+  // Tests only: the mount points are plain directories in a temp dir, not cgroupfs. Control files
+  // are then created on write (the kernel is not there to create them on mkdir), no signal is sent
+  // to any pid read from a cgroup.procs, nothing waits for the kernel (frozen, empty) and
+  // directories are removed with their files.
+  bool fake_tree = false;
 
   static Result<CgroupHost> detect();
   static Result<CgroupHost> parse(std::string_view mountinfo, std::string_view proc_self_cgroup);
@@ -79,8 +86,16 @@ class CgroupManager {
     // Lock file of this instance (flock held for the instance's life) and where owners are
     // recorded so leftovers of dead instances can be told apart from live ones.
     std::filesystem::path state_dir;
+    // One file per instance id holding its state_dir: the owner whose lock tells whether the
+    // instance subtree of that id is still in use.
+    std::filesystem::path owners_dir = "/run/runtimed/cgroup-owners";
   };
+  // Destroys the instance subtree (killing whatever is still in it) and the owner record;
+  // destroy the EnvironmentCgroups first.
   virtual ~CgroupManager() = default;
+  // Takes <state_dir>/lock, removes leftovers of dead instances under <parent>, creates
+  // <parent>/<instance-id> in every hierarchy (v2: after moving this process into
+  // <own>/supervisor and enabling +memory +cpu +pids down to the instance).
   static Result<std::unique_ptr<CgroupManager>> open(const CgroupHost& host, Options options);
   virtual CgroupVersion version() const = 0;
   virtual Result<std::unique_ptr<EnvironmentCgroup>> create(std::string_view env_name) = 0;

@@ -11,7 +11,9 @@ namespace sandbox {
 
 class NetNamespace {
  public:
-  // Creates the namespace from the calling thread (unshare, configure, setns back).
+  // Creates the namespace from the calling thread (unshare, configure, setns back). The thread is
+  // always back in its original namespace on return; if the kernel refuses that, the process
+  // aborts rather than keep a daemon thread inside an environment's network.
   static Result<NetNamespace> create(uint16_t runtime_api_port = 9001);
 
   int ns_fd() const { return ns_fd_.get(); }

@@ -1,6 +1,10 @@
 // An environment's /tmp: disk-backed and capped at EphemeralStorage, not charged to the function's
 // memory cgroup. A sparse image file formatted ext4 (no journal), on a loop device, mounted at a
 // host staging directory that the sandbox binds at /tmp. Move-only RAII owner.
+//
+// The mount is made private (no propagation either way); its parent should be private too (the
+// daemon's staging root), since a new mount under a shared parent is copied into the parent's
+// peers. The size is not range-checked here: EphemeralStorage limits belong to the API layer.
 #pragma once
 
 #include <sys/types.h>
@@ -28,6 +32,7 @@ class ScratchDisk {
   const std::filesystem::path& mount_point() const { return mount_point_; }
   uint64_t size_mb() const { return size_mb_; }
   // Unmounts (lazily if busy), detaches the loop device, deletes the image. Idempotent.
+  // The mount point and image must not exist yet; create() makes both and destroy() removes both.
   Result<void> destroy();
 
  private:
@@ -37,6 +42,8 @@ class ScratchDisk {
   uint64_t size_mb_ = 0;
   Kind kind_ = Kind::LoopExt4;
   bool mounted_ = false;
+  bool image_created_ = false;        // ours to unlink
+  bool mount_point_created_ = false;  // ours to rmdir
 };
 
 }  // namespace sandbox

@@ -1,0 +1,768 @@
+#include "api/function_api.hpp"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cctype>
+#include <string_view>
+#include <vector>
+
+#include "common/runtime_catalog.hpp"
+
+namespace api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/2015-03-31/functions";
+
+std::shared_ptr<spdlog::logger> logger() {
+  static const auto log = [] {
+    if (auto existing = spdlog::get("function_api")) return existing;
+    auto created = spdlog::default_logger()->clone("function_api");
+    spdlog::register_logger(created);
+    return created;
+  }();
+  return log;
+}
+
+// Lambda refuses these environment keys: the runtime sets them.
+constexpr std::array<std::string_view, 18> kReservedEnvKeys = {
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+};
+
+// The path after the prefix, split on '/': {} for the collection, {id}, {id, "configuration"}...
+std::optional<std::vector<std::string>> route_segments(const std::string& path) {
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) return std::nullopt;
+  std::string_view rest = std::string_view(path).substr(kPrefix.size());
+  if (rest.empty() || rest == "/") return std::vector<std::string>{};
+  if (rest.front() != '/') return std::nullopt;
+  rest.remove_prefix(1);
+  std::vector<std::string> segments;
+  while (true) {
+    const size_t slash = rest.find('/');
+    segments.emplace_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  for (const auto& s : segments)
+    if (s.empty()) return std::nullopt;
+  return segments;
+}
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > common::kMaxFunctionNameLength) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
+bool valid_qualifier(std::string_view q) {
+  if (q == "$LATEST") return true;
+  if (q.empty() || q.size() > 128) return false;
+  for (char c : q)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+std::vector<std::string_view> split_colons(std::string_view s) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const size_t colon = s.find(':');
+    parts.push_back(s.substr(0, colon));
+    if (colon == std::string_view::npos) return parts;
+    s.remove_prefix(colon + 1);
+  }
+}
+
+ApiError bad_function_name(std::string_view id) {
+  return ApiError::invalid_parameter(fmt::format(
+      "1 validation error detected: Value '{}' at 'functionName' failed to satisfy constraint: "
+      "Member must be a function name (1-64 of [A-Za-z0-9_-]) or a function ARN",
+      id));
+}
+
+// Strict base64 (RFC 4648, padded). EVP_DecodeBlock ignores padding, so trim what it adds.
+std::expected<std::string, ApiError> decode_base64(std::string_view in) {
+  const auto bad = ApiError::invalid_parameter(
+      "Could not decode Code.ZipFile: it must be the zip file's bytes in base64");
+  if (in.size() % 4 != 0) return std::unexpected(bad);
+  for (char c : in)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=')
+      return std::unexpected(bad);
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  if (n < 0) return std::unexpected(bad);
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') ++pad;
+  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
+  // '=' anywhere but the last two places is not base64.
+  if (in.find('=') < in.size() - pad) return std::unexpected(bad);
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+std::expected<json, ApiError> parse_body(const HttpRequest& request) {
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object())
+    return std::unexpected(ApiError::invalid_request_content(
+        "Could not parse request body into json: the body must be a JSON object"));
+  return body;
+}
+
+ApiError wrong_type(std::string_view field, std::string_view expected) {
+  return ApiError::invalid_request_content(fmt::format(
+      "Could not parse request body into json: field '{}' must be {}", field, expected));
+}
+
+// Typed optional fields: absent or null is nullopt; a wrong type is InvalidRequestContent.
+std::expected<std::optional<std::string>, ApiError> opt_string(const json& obj,
+                                                               std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return std::unexpected(wrong_type(key, "a string"));
+  return it->get<std::string>();
+}
+
+std::expected<std::optional<int64_t>, ApiError> opt_int(const json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<uint64_t>();
+    return v > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(v);
+  }
+  if (!it->is_number_integer()) return std::unexpected(wrong_type(key, "an integer"));
+  return it->get<int64_t>();
+}
+
+std::expected<std::optional<bool>, ApiError> opt_bool(const json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) return std::unexpected(wrong_type(key, "a boolean"));
+  return it->get<bool>();
+}
+
+std::expected<const json*, ApiError> opt_object(const json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  if (!it->is_object()) return std::unexpected(wrong_type(key, "an object"));
+  return &*it;
+}
+
+std::expected<void, ApiError> check_range(std::string_view field, int64_t v, int64_t lo,
+                                          int64_t hi) {
+  if (v < lo)
+    return std::unexpected(ApiError::invalid_parameter(fmt::format(
+        "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: Member "
+        "must have value greater than or equal to {}",
+        v, field, lo)));
+  if (v > hi)
+    return std::unexpected(ApiError::invalid_parameter(fmt::format(
+        "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: Member "
+        "must have value less than or equal to {}",
+        v, field, hi)));
+  return {};
+}
+
+std::expected<void, ApiError> check_runtime(const std::string& runtime) {
+  switch (common::runtime_support(runtime)) {
+    case common::RuntimeSupport::Supported:
+      return {};
+    case common::RuntimeSupport::NotSupported:
+      return std::unexpected(ApiError::invalid_parameter(
+          fmt::format("The runtime parameter of {} is not supported in this version of runtimed; "
+                      "supported runtimes: {}",
+                      runtime, common::supported_runtimes_text())));
+    case common::RuntimeSupport::Unknown:
+      break;
+  }
+  return std::unexpected(ApiError::invalid_parameter(
+      fmt::format("Value {} at 'runtime' failed to satisfy constraint: Member must be a valid "
+                  "Lambda runtime identifier; supported runtimes: {}",
+                  runtime, common::supported_runtimes_text())));
+}
+
+std::expected<void, ApiError> check_handler(const std::string& handler) {
+  if (handler.size() > common::kMaxHandlerLength)
+    return std::unexpected(ApiError::invalid_parameter(
+        fmt::format("1 validation error detected: Value at 'handler' failed to satisfy "
+                    "constraint: Member must have length less than or equal to {}",
+                    common::kMaxHandlerLength)));
+  for (char c : handler)
+    if (std::isspace(static_cast<unsigned char>(c)))
+      return std::unexpected(ApiError::invalid_parameter(
+          "1 validation error detected: Value at 'handler' failed to satisfy constraint: Member "
+          "must satisfy regular expression pattern: [^\\s]+"));
+  return {};
+}
+
+std::expected<void, ApiError> check_description(const std::string& description) {
+  if (description.size() > common::kMaxDescriptionLength)
+    return std::unexpected(ApiError::invalid_parameter(
+        fmt::format("1 validation error detected: Value at 'description' failed to satisfy "
+                    "constraint: Member must have length less than or equal to {}",
+                    common::kMaxDescriptionLength)));
+  return {};
+}
+
+bool valid_env_key(std::string_view key) {
+  if (key.size() < 2 || !std::isalpha(static_cast<unsigned char>(key[0]))) return false;
+  for (char c : key)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+// Environment: {"Variables": {...}} → the validated map.
+std::expected<std::map<std::string, std::string>, ApiError> parse_environment(const json& env) {
+  std::map<std::string, std::string> vars;
+  auto variables = opt_object(env, "Variables");
+  if (!variables) return std::unexpected(variables.error());
+  if (*variables == nullptr) return vars;
+  size_t total = 0;
+  std::string reserved;
+  for (const auto& [key, value] : (*variables)->items()) {
+    if (!value.is_string())
+      return std::unexpected(wrong_type("Environment.Variables." + key, "a string"));
+    if (!valid_env_key(key))
+      return std::unexpected(ApiError::invalid_parameter(fmt::format(
+          "1 validation error detected: Value at 'environment.variables' failed to satisfy "
+          "constraint: Map keys must satisfy constraint: [Member must satisfy regular expression "
+          "pattern: [a-zA-Z]([a-zA-Z0-9_])+]; offending key: {}",
+          key)));
+    for (auto r : kReservedEnvKeys)
+      if (key == r) reserved += reserved.empty() ? key : "," + key;
+    total += key.size() + value.get_ref<const std::string&>().size();
+    vars.emplace(key, value.get<std::string>());
+  }
+  if (!reserved.empty())
+    return std::unexpected(ApiError::invalid_parameter(
+        "Lambda was unable to configure your environment variables because the environment "
+        "variables you have provided contains reserved keys that are currently not supported "
+        "for modification. Reserved keys used in this request: " +
+        reserved));
+  if (total > common::kMaxEnvironmentBytes)
+    return std::unexpected(ApiError::invalid_parameter(
+        "Lambda was unable to configure your environment variables because the environment "
+        "variables you have provided exceeded the 4KB limit."));
+  return vars;
+}
+
+std::expected<std::optional<std::string>, ApiError> parse_dead_letter(const json& body) {
+  auto dlc = opt_object(body, "DeadLetterConfig");
+  if (!dlc) return std::unexpected(dlc.error());
+  if (*dlc == nullptr) return std::nullopt;
+  auto arn = opt_string(**dlc, "TargetArn");
+  if (!arn) return std::unexpected(arn.error());
+  // Lambda treats a DeadLetterConfig without TargetArn, or with "", as removing it.
+  return arn->value_or("");
+}
+
+// The fields every code-carrying request shares: Code.ZipFile (or ZipFile), no S3, no image.
+std::expected<std::string, ApiError> decode_zip(const json& code_obj) {
+  for (auto key : {"S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri"})
+    if (code_obj.contains(key) && !code_obj[key].is_null())
+      return std::unexpected(ApiError::invalid_parameter(
+          fmt::format("{} is not supported by runtimed: upload the code as ZipFile", key)));
+  auto zip = opt_string(code_obj, "ZipFile");
+  if (!zip) return std::unexpected(zip.error());
+  if (!*zip)
+    return std::unexpected(
+        ApiError::invalid_parameter("Please provide a source for function code."));
+  return decode_base64(**zip);
+}
+
+std::expected<void, ApiError> refuse_true(const json& body, std::string_view key,
+                                          std::string_view what) {
+  auto v = opt_bool(body, key);
+  if (!v) return std::unexpected(v.error());
+  if (v->value_or(false))
+    return std::unexpected(ApiError::invalid_parameter(
+        fmt::format("{} is not supported in this version of runtimed", what)));
+  return {};
+}
+
+HttpResponse json_response(int status, const json& body, const std::string& request_id) {
+  HttpResponse resp;
+  resp.status = status;
+  resp.set_header("Content-Type", "application/json");
+  resp.set_header("x-amzn-RequestId", request_id);
+  resp.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return resp;
+}
+
+HttpResponse error_response(const ApiError& error, const std::string& request_id) {
+  if (error.type == ApiErrorType::Service)
+    logger()->error("request {}: {}", request_id, error.message);
+  else
+    logger()->debug("request {}: {}: {}", request_id, type_name(error.type), error.message);
+  return to_http(error, request_id);
+}
+
+}  // namespace
+
+FunctionApi::FunctionApi(FunctionCatalog& catalog, std::string region, std::string account_id)
+    : catalog_(catalog), region_(std::move(region)), account_id_(std::move(account_id)) {}
+
+bool FunctionApi::matches(const HttpRequest& request) {
+  auto segments = route_segments(request.path);
+  if (!segments) return false;
+  if (segments->size() <= 1) return true;
+  return segments->size() == 2 && ((*segments)[1] == "configuration" || (*segments)[1] == "code");
+}
+
+std::string FunctionApi::function_arn(const std::string& name) const {
+  return fmt::format("arn:aws:lambda:{}:{}:function:{}", region_, account_id_, name);
+}
+
+json FunctionApi::configuration_json(const common::FunctionConfig& c) const {
+  json j = {
+      {"FunctionName", c.name},
+      {"FunctionArn", function_arn(c.name)},
+      {"Runtime", c.runtime},
+      {"Role", c.role},
+      {"CodeSize", c.code_size},
+      {"Description", c.description},
+      {"Timeout", c.timeout_s},
+      {"MemorySize", c.memory_mb},
+      {"LastModified", c.last_modified},
+      {"CodeSha256", c.code_sha256},
+      {"Version", c.version},
+      {"TracingConfig", {{"Mode", "PassThrough"}}},
+      {"RevisionId", c.revision_id},
+      {"State", "Active"},
+      {"LastUpdateStatus", "Successful"},
+      {"PackageType", "Zip"},
+      {"Architectures", json::array({"x86_64"})},
+      {"EphemeralStorage", {{"Size", c.ephemeral_storage_mb}}},
+      {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
+      {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}},
+  };
+  // Lambda leaves out a Handler that was never set (provided runtimes need none).
+  if (!c.handler.empty()) j["Handler"] = c.handler;
+  if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
+  if (c.dead_letter_target_arn) j["DeadLetterConfig"] = {{"TargetArn", *c.dead_letter_target_arn}};
+  return j;
+}
+
+std::expected<std::string, ApiError> FunctionApi::resolve_name(const HttpRequest& request,
+                                                               const std::string& id) const {
+  const auto parts = split_colons(id);
+  std::string_view name;
+  std::optional<std::string_view> qualifier;
+  std::optional<std::string_view> region, account;
+  switch (parts.size()) {
+    case 1:
+      name = parts[0];
+      break;
+    case 2:
+      name = parts[0], qualifier = parts[1];
+      break;
+    case 3:
+    case 4:  // ACCOUNT:function:NAME[:QUALIFIER]
+      if (parts[1] != "function") return std::unexpected(bad_function_name(id));
+      account = parts[0], name = parts[2];
+      if (parts.size() == 4) qualifier = parts[3];
+      break;
+    case 7:
+    case 8:  // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+      if (parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "lambda" ||
+          parts[5] != "function")
+        return std::unexpected(bad_function_name(id));
+      region = parts[3], account = parts[4], name = parts[6];
+      if (parts.size() == 8) qualifier = parts[7];
+      break;
+    default:
+      return std::unexpected(bad_function_name(id));
+  }
+  if (!valid_name(name) || (account && (account->size() != 12 || !all_digits(*account))) ||
+      (qualifier && !valid_qualifier(*qualifier)))
+    return std::unexpected(bad_function_name(id));
+
+  const std::string query_qualifier = request.query_param("Qualifier");
+  if (!query_qualifier.empty()) {
+    if (qualifier && *qualifier != query_qualifier)
+      return std::unexpected(ApiError::invalid_parameter(
+          "The derived qualifier from the function name does not match the specified "
+          "qualifier."));
+    if (!valid_qualifier(query_qualifier)) return std::unexpected(bad_function_name(id));
+    qualifier = query_qualifier;
+  }
+  // Another region's or account's function is not here.
+  if ((region && *region != region_) || (account && *account != account_id_))
+    return std::unexpected(ApiError::not_found("Function not found: " + id));
+  if (qualifier && *qualifier != "$LATEST")
+    return std::unexpected(ApiError::not_found(
+        fmt::format("Function not found: {}:{}", function_arn(std::string(name)), *qualifier)));
+  return std::string(name);
+}
+
+ApiError FunctionApi::from_catalog(ApiError error, const std::string& name) const {
+  if (error.type == ApiErrorType::ResourceNotFound)
+    error.message = "Function not found: " + function_arn(name);
+  return error;
+}
+
+HttpResponse FunctionApi::handle(const HttpRequest& request, const std::string& request_id) {
+  try {
+    return dispatch(request, request_id);
+  } catch (const std::exception& e) {
+    return error_response(ApiError::service(fmt::format("Internal error: {}", e.what())),
+                          request_id);
+  }
+}
+
+HttpResponse FunctionApi::dispatch(const HttpRequest& request, const std::string& request_id) {
+  const auto segments = route_segments(request.path);
+  const std::string& m = request.method;
+  if (segments && segments->empty()) {
+    if (m == "POST") return create_function(request, request_id);
+    if (m == "GET") return list_functions(request, request_id);
+  } else if (segments && segments->size() == 1) {
+    if (m == "GET") return get_function(request, (*segments)[0], false, request_id);
+    if (m == "DELETE") return delete_function(request, (*segments)[0], request_id);
+  } else if (segments && segments->size() == 2 && (*segments)[1] == "configuration") {
+    if (m == "GET") return get_function(request, (*segments)[0], true, request_id);
+    if (m == "PUT") return update_configuration(request, (*segments)[0], request_id);
+  } else if (segments && segments->size() == 2 && (*segments)[1] == "code") {
+    if (m == "PUT") return update_code(request, (*segments)[0], request_id);
+  }
+  return error_response(
+      ApiError::not_found(fmt::format("Unknown operation: {} {}", m, request.path)), request_id);
+}
+
+HttpResponse FunctionApi::create_function(const HttpRequest& request,
+                                          const std::string& request_id) {
+  // Runs the validation steps in order and answers with the first failure.
+  auto build = [&]() -> std::expected<CreateFunctionRequest, ApiError> {
+    if (request.body.size() > kMaxCodeRequestBytes)
+      return std::unexpected(ApiError::too_large(
+          fmt::format("Request must be smaller than {} bytes for the CreateFunction operation",
+                      kMaxCodeRequestBytes)));
+    auto body = parse_body(request);
+    if (!body) return std::unexpected(body.error());
+    CreateFunctionRequest out;
+    common::FunctionConfig& c = out.config;
+
+    auto name = opt_string(*body, "FunctionName");
+    if (!name) return std::unexpected(name.error());
+    if (!*name)
+      return std::unexpected(ApiError::invalid_parameter(
+          "1 validation error detected: Value null at 'functionName' failed to satisfy "
+          "constraint: Member must not be null"));
+    if (!valid_name(**name)) return std::unexpected(bad_function_name(**name));
+    c.name = **name;
+
+    auto package = opt_string(*body, "PackageType");
+    if (!package) return std::unexpected(package.error());
+    if (*package && **package != "Zip")
+      return std::unexpected(ApiError::invalid_parameter(
+          "PackageType " + **package + " is not supported: only Zip is supported"));
+
+    auto runtime = opt_string(*body, "Runtime");
+    if (!runtime) return std::unexpected(runtime.error());
+    if (!*runtime)
+      return std::unexpected(
+          ApiError::invalid_parameter("Runtime is required for .zip file deployment packages."));
+    if (auto ok = check_runtime(**runtime); !ok) return std::unexpected(ok.error());
+    c.runtime = **runtime;
+
+    auto role = opt_string(*body, "Role");
+    if (!role) return std::unexpected(role.error());
+    if (!*role || (*role)->empty())
+      return std::unexpected(ApiError::invalid_parameter(
+          "1 validation error detected: Value null at 'role' failed to satisfy constraint: "
+          "Member must not be null"));
+    c.role = **role;
+
+    auto handler = opt_string(*body, "Handler");
+    if (!handler) return std::unexpected(handler.error());
+    if (*handler) {
+      if (auto ok = check_handler(**handler); !ok) return std::unexpected(ok.error());
+      c.handler = **handler;
+    } else if (!c.is_provided_runtime()) {
+      return std::unexpected(ApiError::invalid_parameter(
+          "Handler is required for .zip file deployment packages with runtime " + c.runtime));
+    }
+
+    auto description = opt_string(*body, "Description");
+    if (!description) return std::unexpected(description.error());
+    if (*description) {
+      if (auto ok = check_description(**description); !ok) return std::unexpected(ok.error());
+      c.description = **description;
+    }
+
+    for (auto [key, field, lo, hi, dest] :
+         {std::tuple{"MemorySize", "memorySize", common::kMinMemoryMb, common::kMaxMemoryMb,
+                     &c.memory_mb},
+          std::tuple{"Timeout", "timeout", common::kMinTimeoutS, common::kMaxTimeoutS,
+                     &c.timeout_s}}) {
+      auto v = opt_int(*body, key);
+      if (!v) return std::unexpected(v.error());
+      if (*v) {
+        if (auto ok = check_range(field, **v, lo, hi); !ok) return std::unexpected(ok.error());
+        *dest = static_cast<int>(**v);
+      }
+    }
+
+    auto storage = opt_object(*body, "EphemeralStorage");
+    if (!storage) return std::unexpected(storage.error());
+    if (*storage) {
+      auto size = opt_int(**storage, "Size");
+      if (!size) return std::unexpected(size.error());
+      if (*size) {
+        if (auto ok = check_range("ephemeralStorage.size", **size, common::kMinEphemeralStorageMb,
+                                  common::kMaxEphemeralStorageMb);
+            !ok)
+          return std::unexpected(ok.error());
+        c.ephemeral_storage_mb = static_cast<int>(**size);
+      }
+    }
+
+    auto env = opt_object(*body, "Environment");
+    if (!env) return std::unexpected(env.error());
+    if (*env) {
+      auto vars = parse_environment(**env);
+      if (!vars) return std::unexpected(vars.error());
+      c.environment = std::move(*vars);
+    }
+
+    auto dlq = parse_dead_letter(*body);
+    if (!dlq) return std::unexpected(dlq.error());
+    if (*dlq && !(*dlq)->empty()) c.dead_letter_target_arn = **dlq;
+
+    auto arch = body->find("Architectures");
+    if (arch != body->end() && !arch->is_null() && *arch != json::array({"x86_64"}))
+      return std::unexpected(ApiError::invalid_parameter(
+          "Architectures: only [\"x86_64\"] is supported in this version of runtimed"));
+    auto layers = body->find("Layers");
+    if (layers != body->end() && !layers->is_null() && !(layers->is_array() && layers->empty()))
+      return std::unexpected(
+          ApiError::invalid_parameter("Layers are not supported in this version of runtimed"));
+    if (auto ok = refuse_true(*body, "Publish", "Publishing versions"); !ok)
+      return std::unexpected(ok.error());
+
+    auto code = opt_object(*body, "Code");
+    if (!code) return std::unexpected(code.error());
+    if (!*code)
+      return std::unexpected(ApiError::invalid_parameter(
+          "1 validation error detected: Value null at 'code' failed to satisfy constraint: "
+          "Member must not be null"));
+    auto zip = decode_zip(**code);
+    if (!zip) return std::unexpected(zip.error());
+    out.zip = std::move(*zip);
+    return out;
+  };
+
+  auto create = build();
+  if (!create) return error_response(create.error(), request_id);
+  const std::string name = create->config.name;
+  auto created = catalog_.create(std::move(*create));
+  if (!created) return error_response(from_catalog(created.error(), name), request_id);
+  logger()->info("created function {} (revision {})", name, created->revision_id);
+  return json_response(201, configuration_json(*created), request_id);
+}
+
+HttpResponse FunctionApi::list_functions(const HttpRequest& request,
+                                         const std::string& request_id) {
+  int max_items = kDefaultListMaxItems;
+  if (auto it = request.query.find("MaxItems"); it != request.query.end()) {
+    const std::string& s = it->second;
+    if (!all_digits(s) || s.size() > 6 || std::stoi(s) < 1 || std::stoi(s) > kMaxListMaxItems)
+      return error_response(
+          ApiError::invalid_parameter(
+              fmt::format("1 validation error detected: Value '{}' at 'maxItems' failed to satisfy "
+                          "constraint: Member must be an integer between 1 and {}",
+                          s, kMaxListMaxItems)),
+          request_id);
+    max_items = std::stoi(s);
+  }
+  std::optional<std::string> marker;
+  if (auto it = request.query.find("Marker"); it != request.query.end() && !it->second.empty())
+    marker = it->second;
+  auto page = catalog_.list(marker, max_items);
+  if (!page) return error_response(page.error(), request_id);
+  json functions = json::array();
+  for (const auto& c : page->functions) functions.push_back(configuration_json(c));
+  json body = {{"Functions", std::move(functions)}};
+  if (page->next_marker) body["NextMarker"] = *page->next_marker;
+  return json_response(200, body, request_id);
+}
+
+HttpResponse FunctionApi::get_function(const HttpRequest& request, const std::string& id,
+                                       bool config_only, const std::string& request_id) {
+  auto name = resolve_name(request, id);
+  if (!name) return error_response(name.error(), request_id);
+  auto config = catalog_.get(*name);
+  if (!config) return error_response(from_catalog(config.error(), *name), request_id);
+  if (config_only) return json_response(200, configuration_json(*config), request_id);
+  json body = {
+      {"Configuration", configuration_json(*config)},
+      {"Code",
+       {{"RepositoryType", "S3"}, {"Location", "file://" + catalog_.code_dir(*config).string()}}},
+      {"Tags", json::object()},
+  };
+  return json_response(200, body, request_id);
+}
+
+HttpResponse FunctionApi::update_code(const HttpRequest& request, const std::string& id,
+                                      const std::string& request_id) {
+  auto name = resolve_name(request, id);
+  if (!name) return error_response(name.error(), request_id);
+  if (request.body.size() > kMaxCodeRequestBytes)
+    return error_response(
+        ApiError::too_large(fmt::format(
+            "Request must be smaller than {} bytes for the UpdateFunctionCode operation",
+            kMaxCodeRequestBytes)),
+        request_id);
+  auto body = parse_body(request);
+  if (!body) return error_response(body.error(), request_id);
+  auto revision = opt_string(*body, "RevisionId");
+  if (!revision) return error_response(revision.error(), request_id);
+  for (auto [key, what] :
+       {std::pair{"Publish", "Publishing versions"}, std::pair{"DryRun", "DryRun"}})
+    if (auto ok = refuse_true(*body, key, what); !ok) return error_response(ok.error(), request_id);
+  auto arch = body->find("Architectures");
+  if (arch != body->end() && !arch->is_null() && *arch != json::array({"x86_64"}))
+    return error_response(ApiError::invalid_parameter("Architectures: only [\"x86_64\"] is "
+                                                      "supported in this version of runtimed"),
+                          request_id);
+  auto zip = decode_zip(*body);
+  if (!zip) return error_response(zip.error(), request_id);
+
+  auto updated = catalog_.update_code(*name, std::move(*zip), *revision);
+  if (!updated) return error_response(from_catalog(updated.error(), *name), request_id);
+  logger()->info("updated code of {} (revision {})", *name, updated->revision_id);
+  return json_response(200, configuration_json(*updated), request_id);
+}
+
+HttpResponse FunctionApi::update_configuration(const HttpRequest& request, const std::string& id,
+                                               const std::string& request_id) {
+  auto name = resolve_name(request, id);
+  if (!name) return error_response(name.error(), request_id);
+  auto build =
+      [&]() -> std::expected<std::pair<ConfigurationPatch, std::optional<std::string>>, ApiError> {
+    auto body = parse_body(request);
+    if (!body) return std::unexpected(body.error());
+    ConfigurationPatch patch;
+    auto revision = opt_string(*body, "RevisionId");
+    if (!revision) return std::unexpected(revision.error());
+
+    auto runtime = opt_string(*body, "Runtime");
+    if (!runtime) return std::unexpected(runtime.error());
+    if (*runtime) {
+      if (auto ok = check_runtime(**runtime); !ok) return std::unexpected(ok.error());
+      patch.runtime = **runtime;
+    }
+    auto handler = opt_string(*body, "Handler");
+    if (!handler) return std::unexpected(handler.error());
+    if (*handler) {
+      if (auto ok = check_handler(**handler); !ok) return std::unexpected(ok.error());
+      patch.handler = **handler;
+    }
+    auto role = opt_string(*body, "Role");
+    if (!role) return std::unexpected(role.error());
+    if (*role) {
+      if ((*role)->empty())
+        return std::unexpected(ApiError::invalid_parameter(
+            "1 validation error detected: Value '' at 'role' failed to satisfy constraint: "
+            "Member must not be empty"));
+      patch.role = **role;
+    }
+    auto description = opt_string(*body, "Description");
+    if (!description) return std::unexpected(description.error());
+    if (*description) {
+      if (auto ok = check_description(**description); !ok) return std::unexpected(ok.error());
+      patch.description = **description;
+    }
+    for (auto [key, field, lo, hi, dest] :
+         {std::tuple{"MemorySize", "memorySize", common::kMinMemoryMb, common::kMaxMemoryMb,
+                     &patch.memory_mb},
+          std::tuple{"Timeout", "timeout", common::kMinTimeoutS, common::kMaxTimeoutS,
+                     &patch.timeout_s}}) {
+      auto v = opt_int(*body, key);
+      if (!v) return std::unexpected(v.error());
+      if (*v) {
+        if (auto ok = check_range(field, **v, lo, hi); !ok) return std::unexpected(ok.error());
+        *dest = static_cast<int>(**v);
+      }
+    }
+    auto storage = opt_object(*body, "EphemeralStorage");
+    if (!storage) return std::unexpected(storage.error());
+    if (*storage) {
+      auto size = opt_int(**storage, "Size");
+      if (!size) return std::unexpected(size.error());
+      if (*size) {
+        if (auto ok = check_range("ephemeralStorage.size", **size, common::kMinEphemeralStorageMb,
+                                  common::kMaxEphemeralStorageMb);
+            !ok)
+          return std::unexpected(ok.error());
+        patch.ephemeral_storage_mb = static_cast<int>(**size);
+      }
+    }
+    auto env = opt_object(*body, "Environment");
+    if (!env) return std::unexpected(env.error());
+    if (*env) {
+      auto vars = parse_environment(**env);
+      if (!vars) return std::unexpected(vars.error());
+      patch.environment = std::move(*vars);
+    }
+    auto dlq = parse_dead_letter(*body);
+    if (!dlq) return std::unexpected(dlq.error());
+    patch.dead_letter_target_arn = *dlq;
+    auto layers = body->find("Layers");
+    if (layers != body->end() && !layers->is_null() && !(layers->is_array() && layers->empty()))
+      return std::unexpected(
+          ApiError::invalid_parameter("Layers are not supported in this version of runtimed"));
+    return std::pair{std::move(patch), *revision};
+  };
+
+  auto patch = build();
+  if (!patch) return error_response(patch.error(), request_id);
+  auto updated = catalog_.update_configuration(*name, patch->first, patch->second);
+  if (!updated) return error_response(from_catalog(updated.error(), *name), request_id);
+  logger()->info("updated configuration of {} (revision {})", *name, updated->revision_id);
+  return json_response(200, configuration_json(*updated), request_id);
+}
+
+HttpResponse FunctionApi::delete_function(const HttpRequest& request, const std::string& id,
+                                          const std::string& request_id) {
+  auto name = resolve_name(request, id);
+  if (!name) return error_response(name.error(), request_id);
+  auto removed = catalog_.remove(*name);
+  if (!removed) return error_response(from_catalog(removed.error(), *name), request_id);
+  logger()->info("deleted function {}", *name);
+  HttpResponse resp;
+  resp.status = 204;
+  resp.set_header("x-amzn-RequestId", request_id);
+  return resp;
+}
+
+}  // namespace api

@@ -1,0 +1,57 @@
+// Lambda's function-management REST API (Create/Get/List/Update/Delete) over a FunctionCatalog.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api/function_catalog.hpp"
+#include "api/http_types.hpp"
+#include "common/function_config.hpp"
+
+namespace api {
+
+// Lambda's request-size limit for CreateFunction and UpdateFunctionCode (50 MiB zip, base64'd).
+inline constexpr size_t kMaxCodeRequestBytes = 69905067;
+inline constexpr int kDefaultListMaxItems = 50;
+inline constexpr int kMaxListMaxItems = 10000;
+
+class FunctionApi {
+ public:
+  FunctionApi(FunctionCatalog& catalog, std::string region, std::string account_id);
+
+  // Answers one request (every response carries x-amzn-RequestId); never throws.
+  HttpResponse handle(const HttpRequest& request, const std::string& request_id);
+
+  // True for the paths this API serves: /2015-03-31/functions[/], .../{name},
+  // .../{name}/configuration and .../{name}/code (any method; a wrong one gets a 404).
+  static bool matches(const HttpRequest& request);
+
+  // "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
+  std::string function_arn(const std::string& name) const;
+  // The Configuration object Create/Get/List/Update return.
+  nlohmann::json configuration_json(const common::FunctionConfig& config) const;
+
+ private:
+  // A path's {name} (name, partial or full ARN, optional qualifier) → the plain function name.
+  std::expected<std::string, ApiError> resolve_name(const HttpRequest& request,
+                                                    const std::string& id) const;
+  // The catalog's errors, with ResourceNotFound worded as Lambda does (with the ARN).
+  ApiError from_catalog(ApiError error, const std::string& name) const;
+  HttpResponse dispatch(const HttpRequest& request, const std::string& request_id);
+  HttpResponse create_function(const HttpRequest& request, const std::string& request_id);
+  HttpResponse list_functions(const HttpRequest& request, const std::string& request_id);
+  HttpResponse get_function(const HttpRequest& request, const std::string& id, bool config_only,
+                            const std::string& request_id);
+  HttpResponse update_code(const HttpRequest& request, const std::string& id,
+                           const std::string& request_id);
+  HttpResponse update_configuration(const HttpRequest& request, const std::string& id,
+                                    const std::string& request_id);
+  HttpResponse delete_function(const HttpRequest& request, const std::string& id,
+                               const std::string& request_id);
+
+  FunctionCatalog& catalog_;
+  std::string region_;
+  std::string account_id_;
+};
+
+}  // namespace api

@@ -1,0 +1,70 @@
+// The interface the Function API manages functions through; the daemon's FunctionStore implements
+// it.
+#pragma once
+
+#include <expected>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/lambda_error.hpp"
+#include "common/function_config.hpp"
+
+namespace api {
+
+// A validated CreateFunction: `config` holds everything but the code fields, which the catalog
+// fills from `zip` (code_sha256, code_size, code_dir_key) along with revision_id and last_modified.
+struct CreateFunctionRequest {
+  common::FunctionConfig config;
+  std::string zip;
+};
+
+// A validated UpdateFunctionConfiguration: only the fields that are set change.
+struct ConfigurationPatch {
+  std::optional<std::string> runtime;
+  std::optional<std::string> handler;
+  std::optional<std::string> role;
+  std::optional<std::string> description;
+  std::optional<int> memory_mb;
+  std::optional<int> timeout_s;
+  std::optional<std::map<std::string, std::string>> environment;  // replaces the whole map
+  std::optional<int> ephemeral_storage_mb;
+  std::optional<std::string> dead_letter_target_arn;  // "" removes it
+};
+
+struct FunctionPage {
+  std::vector<common::FunctionConfig> functions;
+  std::optional<std::string> next_marker;  // set only when more functions follow
+};
+
+// Names are plain function names (already resolved from ARNs by the API). A missing function is
+// ResourceNotFound; the API words its message, since only it knows the region and account.
+class FunctionCatalog {
+ public:
+  virtual ~FunctionCatalog() = default;
+
+  virtual std::expected<common::FunctionConfig, ApiError> create(CreateFunctionRequest request) = 0;
+  virtual std::expected<common::FunctionConfig, ApiError> get(const std::string& name) = 0;
+  virtual std::expected<FunctionPage, ApiError> list(const std::optional<std::string>& marker,
+                                                     int max_items) = 0;
+  // `expected_revision_id`, when set, must equal the current RevisionId (else PreconditionFailed).
+  virtual std::expected<common::FunctionConfig, ApiError> update_code(
+      const std::string& name, std::string zip,
+      const std::optional<std::string>& expected_revision_id) = 0;
+  virtual std::expected<common::FunctionConfig, ApiError> update_configuration(
+      const std::string& name, const ConfigurationPatch& patch,
+      const std::optional<std::string>& expected_revision_id) = 0;
+  virtual std::expected<void, ApiError> remove(const std::string& name) = 0;
+
+  // The directory holding the function's unpacked code.
+  virtual std::filesystem::path code_dir(const common::FunctionConfig& config) const = 0;
+
+  // Called with the function's name after a successful update or delete (outside any lock), so
+  // the controller can retire warm environments running the old configuration.
+  std::function<void(const std::string& name)> on_changed;
+};
+
+}  // namespace api

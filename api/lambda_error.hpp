@@ -1,0 +1,50 @@
+// The closed list of Lambda API error types, their HTTP statuses, and how they go on the wire.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/http_types.hpp"
+
+namespace api {
+
+enum class ApiErrorType {
+  InvalidParameterValue,  // 400
+  InvalidRequestContent,  // 400
+  ResourceNotFound,       // 404
+  ResourceConflict,       // 409
+  PreconditionFailed,     // 412
+  RequestTooLarge,        // 413
+  UnsupportedMediaType,   // 415
+  TooManyRequests,        // 429
+  Service,                // 500
+};
+
+// "InvalidParameterValueException", ...
+std::string_view type_name(ApiErrorType type);
+int http_status(ApiErrorType type);
+
+struct ApiError {
+  ApiErrorType type;
+  std::string message;
+  std::optional<std::string>
+      reason;  // 429 only: e.g. "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+  static ApiError invalid_parameter(std::string message);
+  static ApiError invalid_request_content(std::string message);
+  static ApiError not_found(std::string message);
+  static ApiError conflict(std::string message);
+  static ApiError precondition_failed(std::string message);
+  static ApiError too_large(std::string message);
+  static ApiError unsupported_media_type(std::string message);
+  static ApiError too_many_requests(std::string message, std::string reason);
+  static ApiError service(std::string message);
+
+  bool operator==(const ApiError&) const = default;
+};
+
+// Status, x-amzn-ErrorType, x-amzn-RequestId and the JSON body {"Type":"User","message":...}.
+HttpResponse to_http(const ApiError& error, const std::string& request_id);
+
+}  // namespace api

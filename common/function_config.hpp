@@ -1,0 +1,54 @@
+// The validated configuration of one function, as every layer (API, store, controller) sees it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace common {
+
+// Lambda's limits for the configurable values; the API validates against these, once.
+inline constexpr int kMinMemoryMb = 128;
+inline constexpr int kMaxMemoryMb = 10240;
+inline constexpr int kDefaultMemoryMb = 128;
+inline constexpr int kMinTimeoutS = 1;
+inline constexpr int kMaxTimeoutS = 900;
+inline constexpr int kDefaultTimeoutS = 3;
+inline constexpr int kMinEphemeralStorageMb = 512;
+inline constexpr int kMaxEphemeralStorageMb = 10240;
+inline constexpr int kDefaultEphemeralStorageMb = 512;
+inline constexpr size_t kMaxFunctionNameLength = 64;
+inline constexpr size_t kMaxHandlerLength = 128;
+inline constexpr size_t kMaxDescriptionLength = 256;
+inline constexpr size_t kMaxEnvironmentBytes = 4096;  // sum of key and value bytes
+
+struct FunctionConfig {
+  std::string name;
+  std::string runtime;
+  std::string handler;
+  std::string role;
+  std::string description;
+  int memory_mb = kDefaultMemoryMb;
+  int timeout_s = kDefaultTimeoutS;
+  std::map<std::string, std::string> environment;
+  int ephemeral_storage_mb = kDefaultEphemeralStorageMb;
+  std::string code_sha256;    // base64 of the zip's SHA-256 digest, as Lambda reports it
+  int64_t code_size = 0;      // zip bytes
+  std::string code_dir_key;   // hex SHA-256 of the zip, names the unpacked code directory
+  std::string last_modified;  // "2026-11-24T03:24:42.000+0000"
+  std::string revision_id;    // a UUID, new on every change
+  std::string version = "$LATEST";
+  std::optional<std::string> dead_letter_target_arn;
+
+  // provided, provided.al2, provided.al2023: the function brings its own bootstrap.
+  bool is_provided_runtime() const;
+
+  bool operator==(const FunctionConfig&) const = default;
+};
+
+// Lambda's LastModified format, UTC with milliseconds: "2026-11-24T03:24:42.000+0000".
+std::string lambda_timestamp(std::chrono::system_clock::time_point t);
+
+}  // namespace common

@@ -1,0 +1,304 @@
+#include "runtimed/function_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/ids.hpp"
+
+namespace runtimed {
+
+using api::ApiError;
+using common::FunctionConfig;
+using nlohmann::json;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  static const auto log = [] {
+    if (auto existing = spdlog::get("function_store")) return existing;
+    auto created = spdlog::default_logger()->clone("function_store");
+    spdlog::register_logger(created);
+    return created;
+  }();
+  return log;
+}
+
+constexpr std::string_view kStaleRevision =
+    "The Revision Id provided does not match the latest Revision Id. Call the "
+    "GetFunction/GetAlias API to retrieve the latest Revision Id";
+
+// The storage format (not the API's): stable snake_case keys.
+json to_row(const FunctionConfig& c) {
+  json j = {
+      {"name", c.name},
+      {"runtime", c.runtime},
+      {"handler", c.handler},
+      {"role", c.role},
+      {"description", c.description},
+      {"memory_mb", c.memory_mb},
+      {"timeout_s", c.timeout_s},
+      {"environment", c.environment},
+      {"ephemeral_storage_mb", c.ephemeral_storage_mb},
+      {"code_sha256", c.code_sha256},
+      {"code_size", c.code_size},
+      {"code_dir_key", c.code_dir_key},
+      {"last_modified", c.last_modified},
+      {"revision_id", c.revision_id},
+      {"version", c.version},
+  };
+  if (c.dead_letter_target_arn) j["dead_letter_target_arn"] = *c.dead_letter_target_arn;
+  return j;
+}
+
+FunctionConfig from_row(const json& j) {
+  FunctionConfig c;
+  c.name = j.at("name").get<std::string>();
+  c.runtime = j.at("runtime").get<std::string>();
+  c.handler = j.value("handler", "");
+  c.role = j.value("role", "");
+  c.description = j.value("description", "");
+  c.memory_mb = j.value("memory_mb", common::kDefaultMemoryMb);
+  c.timeout_s = j.value("timeout_s", common::kDefaultTimeoutS);
+  c.environment = j.value("environment", std::map<std::string, std::string>{});
+  c.ephemeral_storage_mb = j.value("ephemeral_storage_mb", common::kDefaultEphemeralStorageMb);
+  c.code_sha256 = j.value("code_sha256", "");
+  c.code_size = j.value("code_size", int64_t{0});
+  c.code_dir_key = j.value("code_dir_key", "");
+  c.last_modified = j.value("last_modified", "");
+  c.revision_id = j.value("revision_id", "");
+  c.version = j.value("version", "$LATEST");
+  if (auto it = j.find("dead_letter_target_arn"); it != j.end() && it->is_string())
+    c.dead_letter_target_arn = it->get<std::string>();
+  return c;
+}
+
+ApiError db_error(const std::string& what, const std::string& error) {
+  logger()->error("{}: {}", what, error);
+  return ApiError::service("Internal error while accessing the function database");
+}
+
+ApiError from_code_error(const CodeError& e) {
+  switch (e.kind) {
+    case CodeErrorKind::ZipTooLarge:
+      return ApiError::too_large(e.message);
+    case CodeErrorKind::UnzippedTooLarge:
+    case CodeErrorKind::NotAZip:
+    case CodeErrorKind::UnsafeEntry:
+      return ApiError::invalid_parameter(e.message);
+    case CodeErrorKind::Io:
+      break;
+  }
+  logger()->error("storing code: {}", e.message);
+  return ApiError::service("Internal error while storing the function code");
+}
+
+ApiError not_found(const std::string& name) {
+  return ApiError::not_found("Function not found: " + name);
+}
+
+// Stamps a change: a new RevisionId and LastModified.
+void touch(FunctionConfig& c) {
+  c.revision_id = common::new_request_id();
+  c.last_modified = common::lambda_timestamp(std::chrono::system_clock::now());
+}
+
+std::expected<void, ApiError> check_revision(const FunctionConfig& c,
+                                             const std::optional<std::string>& expected) {
+  if (expected && *expected != c.revision_id)
+    return std::unexpected(ApiError::precondition_failed(std::string(kStaleRevision)));
+  return {};
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<FunctionStore>, std::string> FunctionStore::open(
+    const std::filesystem::path& state_dir, CodeLimits limits) {
+  auto db = StateDb::open(state_dir);
+  if (!db) return std::unexpected(db.error());
+  auto code = std::make_unique<CodeStore>(state_dir / "code", limits);
+  return std::make_unique<FunctionStore>(std::move(*db), std::move(code));
+}
+
+FunctionStore::FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code)
+    : db_(std::move(db)), code_(std::move(code)) {}
+
+std::filesystem::path FunctionStore::code_dir(const FunctionConfig& config) const {
+  return code_->dir(config.code_dir_key);
+}
+
+std::expected<FunctionConfig, ApiError> FunctionStore::load(const std::string& name) {
+  auto lock = db_->lock();
+  auto stmt = db_->prepare("SELECT config FROM functions WHERE name = ?1");
+  if (!stmt) return std::unexpected(db_error("select function", stmt.error()));
+  stmt->bind(1, name);
+  auto row = stmt->step();
+  if (!row) return std::unexpected(db_error("select function", row.error()));
+  if (!*row) return std::unexpected(not_found(name));
+  return from_row(json::parse(stmt->column_text(0)));
+}
+
+std::expected<void, ApiError> FunctionStore::save(const FunctionConfig& config) {
+  auto lock = db_->lock();
+  auto stmt = db_->prepare(
+      "INSERT INTO functions (name, config, code_dir_key) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (name) DO UPDATE SET config = excluded.config, "
+      "code_dir_key = excluded.code_dir_key");
+  if (!stmt) return std::unexpected(db_error("save function", stmt.error()));
+  stmt->bind(1, config.name).bind(2, to_row(config).dump()).bind(3, config.code_dir_key);
+  if (auto ok = stmt->run(); !ok) return std::unexpected(db_error("save function", ok.error()));
+  return {};
+}
+
+std::expected<FunctionConfig, ApiError> FunctionStore::store_code(FunctionConfig config,
+                                                                  std::string_view zip) {
+  auto stored = code_->put(zip);
+  if (!stored) return std::unexpected(from_code_error(stored.error()));
+  config.code_sha256 = stored->sha256_base64;
+  config.code_size = static_cast<int64_t>(stored->zip_size);
+  config.code_dir_key = stored->key;
+  return config;
+}
+
+void FunctionStore::collect_garbage() {
+  std::set<std::string> referenced;
+  {
+    auto lock = db_->lock();
+    auto stmt = db_->prepare("SELECT DISTINCT code_dir_key FROM functions");
+    if (!stmt) return (void)db_error("list code keys", stmt.error());
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return (void)db_error("list code keys", row.error());
+      if (!*row) break;
+      referenced.insert(stmt->column_text(0));
+    }
+  }
+  code_->collect_garbage(referenced);
+}
+
+void FunctionStore::notify(const std::string& name) {
+  if (on_changed) on_changed(name);
+}
+
+std::expected<FunctionConfig, ApiError> FunctionStore::create(api::CreateFunctionRequest request) {
+  std::lock_guard change(change_mutex_);
+  const std::string& name = request.config.name;
+  if (auto existing = load(name); existing)
+    return std::unexpected(ApiError::conflict("Function already exist: " + name));
+  else if (existing.error().type != api::ApiErrorType::ResourceNotFound)
+    return std::unexpected(existing.error());
+
+  auto config = store_code(std::move(request.config), request.zip);
+  if (!config) return config;
+  config->version = "$LATEST";
+  touch(*config);
+  if (auto ok = save(*config); !ok) {
+    collect_garbage();
+    return std::unexpected(ok.error());
+  }
+  return config;
+}
+
+std::expected<FunctionConfig, ApiError> FunctionStore::get(const std::string& name) {
+  return load(name);
+}
+
+std::expected<api::FunctionPage, ApiError> FunctionStore::list(
+    const std::optional<std::string>& marker, int max_items) {
+  auto lock = db_->lock();
+  // One extra row tells whether another page follows.
+  auto stmt =
+      db_->prepare("SELECT name, config FROM functions WHERE name > ?1 ORDER BY name LIMIT ?2");
+  if (!stmt) return std::unexpected(db_error("list functions", stmt.error()));
+  stmt->bind(1, marker.value_or("")).bind(2, int64_t{max_items} + 1);
+  api::FunctionPage page;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("list functions", row.error()));
+    if (!*row) break;
+    if (static_cast<int>(page.functions.size()) == max_items) {
+      page.next_marker = page.functions.back().name;
+      break;
+    }
+    page.functions.push_back(from_row(json::parse(stmt->column_text(1))));
+  }
+  return page;
+}
+
+std::expected<FunctionConfig, ApiError> FunctionStore::update_code(
+    const std::string& name, std::string zip,
+    const std::optional<std::string>& expected_revision_id) {
+  std::expected<FunctionConfig, ApiError> config;
+  {
+    std::lock_guard change(change_mutex_);
+    config = load(name);
+    if (!config) return config;
+    if (auto ok = check_revision(*config, expected_revision_id); !ok)
+      return std::unexpected(ok.error());
+    config = store_code(std::move(*config), zip);
+    if (!config) return config;
+    touch(*config);
+    auto saved = save(*config);
+    collect_garbage();  // the previous code, if no other function shares it
+    if (!saved) return std::unexpected(saved.error());
+  }
+  notify(name);
+  return config;
+}
+
+std::expected<FunctionConfig, ApiError> FunctionStore::update_configuration(
+    const std::string& name, const api::ConfigurationPatch& patch,
+    const std::optional<std::string>& expected_revision_id) {
+  std::expected<FunctionConfig, ApiError> config;
+  {
+    std::lock_guard change(change_mutex_);
+    config = load(name);
+    if (!config) return config;
+    if (auto ok = check_revision(*config, expected_revision_id); !ok)
+      return std::unexpected(ok.error());
+    FunctionConfig& c = *config;
+    if (patch.runtime) c.runtime = *patch.runtime;
+    if (patch.handler) c.handler = *patch.handler;
+    if (patch.role) c.role = *patch.role;
+    if (patch.description) c.description = *patch.description;
+    if (patch.memory_mb) c.memory_mb = *patch.memory_mb;
+    if (patch.timeout_s) c.timeout_s = *patch.timeout_s;
+    if (patch.environment) c.environment = *patch.environment;
+    if (patch.ephemeral_storage_mb) c.ephemeral_storage_mb = *patch.ephemeral_storage_mb;
+    if (patch.dead_letter_target_arn) {
+      if (patch.dead_letter_target_arn->empty())
+        c.dead_letter_target_arn.reset();
+      else
+        c.dead_letter_target_arn = *patch.dead_letter_target_arn;
+    }
+    touch(c);
+    if (auto ok = save(c); !ok) return std::unexpected(ok.error());
+  }
+  notify(name);
+  return config;
+}
+
+std::expected<void, ApiError> FunctionStore::remove(const std::string& name) {
+  {
+    std::lock_guard change(change_mutex_);
+    {
+      auto lock = db_->lock();
+      auto stmt = db_->prepare("DELETE FROM functions WHERE name = ?1 RETURNING name");
+      if (!stmt) return std::unexpected(db_error("delete function", stmt.error()));
+      stmt->bind(1, name);
+      auto row = stmt->step();
+      if (!row) return std::unexpected(db_error("delete function", row.error()));
+      if (!*row) return std::unexpected(not_found(name));
+      if (auto done = stmt->run(); !done)
+        return std::unexpected(db_error("delete function", done.error()));
+    }
+    collect_garbage();
+  }
+  logger()->info("deleted function {}", name);
+  notify(name);
+  return {};
+}
+
+}  // namespace runtimed

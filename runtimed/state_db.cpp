@@ -1,0 +1,186 @@
+#include "runtimed/state_db.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace runtimed {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  static const auto log = [] {
+    if (auto existing = spdlog::get("state_db")) return existing;
+    auto created = spdlog::default_logger()->clone("state_db");
+    spdlog::register_logger(created);
+    return created;
+  }();
+  return log;
+}
+
+// Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
+// has shipped; append a new one.
+constexpr std::array<std::string_view, 1> kMigrations = {
+    // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
+    // collection can ask which code directories are still referenced.
+    R"sql(
+      CREATE TABLE functions (
+        name TEXT PRIMARY KEY NOT NULL,
+        config TEXT NOT NULL,
+        code_dir_key TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX functions_code_dir_key ON functions (code_dir_key);
+    )sql",
+};
+
+}  // namespace
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+std::expected<bool, std::string> Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return std::unexpected(std::string(sqlite3_errmsg(db_)));
+}
+
+std::expected<void, std::string> Statement::run() {
+  while (true) {
+    auto row = step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return {};
+  }
+}
+
+std::string Statement::column_text(int index) const {
+  const auto* p = sqlite3_column_text(stmt_, index);
+  const int n = sqlite3_column_bytes(stmt_, index);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+std::expected<std::unique_ptr<StateDb>, std::string> StateDb::open(
+    const std::filesystem::path& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) return std::unexpected("cannot create " + state_dir.string() + ": " + ec.message());
+  const auto path = state_dir / "runtimed.db";
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    sqlite3_close(raw);
+    return std::unexpected("cannot open " + path.string() + ": " + msg);
+  }
+  std::unique_ptr<StateDb> db(new StateDb(raw, path));
+  sqlite3_busy_timeout(raw, 5000);  // another process (the CLI) may hold it briefly
+  // WAL for concurrent readers; FULL so a committed change survives power loss (async events).
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    if (auto ok = db->exec(pragma); !ok) return std::unexpected(ok.error());
+  }
+  auto lock = db->lock();
+  if (auto ok = db->migrate(); !ok)
+    return std::unexpected("migrating " + path.string() + ": " + ok.error());
+  return db;
+}
+
+StateDb::~StateDb() { sqlite3_close_v2(db_); }
+
+std::expected<Statement, std::string> StateDb::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+      SQLITE_OK)
+    return std::unexpected(std::string(sqlite3_errmsg(db_)));
+  return Statement(db_, stmt);
+}
+
+std::expected<void, std::string> StateDb::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return std::unexpected(msg);
+  }
+  return {};
+}
+
+int StateDb::latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+int StateDb::schema_version() {
+  auto stmt = prepare("SELECT MAX(version) FROM schema_version");
+  if (!stmt) return 0;
+  auto row = stmt->step();
+  return row && *row ? static_cast<int>(stmt->column_int64(0)) : 0;
+}
+
+std::expected<void, std::string> StateDb::migrate() {
+  if (auto ok = exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                     "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))");
+      !ok)
+    return ok;
+  const int current = schema_version();
+  if (current > latest_schema_version())
+    return std::unexpected("database schema version " + std::to_string(current) +
+                           " is newer than this runtimed understands (" +
+                           std::to_string(latest_schema_version()) + ")");
+  for (int v = current; v < latest_schema_version(); ++v) {
+    Transaction tx(*this);
+    if (tx.begin_error()) return std::unexpected(*tx.begin_error());
+    if (auto ok = exec(std::string(kMigrations[static_cast<size_t>(v)])); !ok) return ok;
+    auto insert = prepare("INSERT INTO schema_version (version) VALUES (?1)");
+    if (!insert) return std::unexpected(insert.error());
+    if (auto ok = insert->bind(1, int64_t{v + 1}).run(); !ok) return ok;
+    if (auto ok = tx.commit(); !ok) return ok;
+    logger()->info("{}: schema migrated to version {}", path_.string(), v + 1);
+  }
+  return {};
+}
+
+Transaction::Transaction(StateDb& db) : db_(db) {
+  if (auto ok = db_.exec("BEGIN IMMEDIATE"); ok)
+    open_ = true;
+  else
+    begin_error_ = ok.error();
+}
+
+Transaction::~Transaction() {
+  if (open_) (void)db_.exec("ROLLBACK");
+}
+
+std::expected<void, std::string> Transaction::commit() {
+  if (!open_) return std::unexpected(begin_error_.value_or("transaction is not open"));
+  auto ok = db_.exec("COMMIT");
+  if (ok) open_ = false;
+  return ok;
+}
+
+}  // namespace runtimed

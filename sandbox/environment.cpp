@@ -1,0 +1,174 @@
+// Environment: launch, exit reporting and teardown of one execution environment (see header).
+#include "sandbox/environment.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sandbox/init_protocol.hpp"
+#include "sandbox/sandbox_host.hpp"
+
+namespace sandbox {
+
+namespace ip = init_protocol;
+
+Result<std::string> expect_from_init(int fd, ip::MessageType expected);  // sandbox_host.cpp
+
+int ExitStatus::shell_status() const {
+  switch (kind) {
+    case Kind::Exited:
+      return code;
+    case Kind::Signaled:
+      return 128 + signal;
+    case Kind::OutOfMemory:
+    case Kind::Vanished:
+      return 128 + SIGKILL;
+    case Kind::SetupFailed:
+      return 127;
+  }
+  return 1;
+}
+
+std::string ExitStatus::describe() const {
+  switch (kind) {
+    case Kind::Exited:
+      return "exit status " + std::to_string(code);
+    case Kind::Signaled:
+      return std::string("signal: ") + (signal == SIGKILL ? "killed" : ::sigabbrev_np(signal));
+    case Kind::OutOfMemory:
+      return "out of memory";
+    case Kind::SetupFailed:
+      return "setup failed: " + setup_error.to_string();
+    case Kind::Vanished:
+      return "signal: killed";
+  }
+  return "unknown";
+}
+
+Environment::OwnedDir::~OwnedDir() {
+  if (path.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+Environment::~Environment() {
+  // Everything in the cgroup dies (the init is PID 1 of its namespace, so killing it is enough,
+  // but a cgroup-wide kill also covers a runtime that somehow outlives it); the members then
+  // release the cgroup, the namespace, /tmp and the directory in reverse order of creation.
+  if (cgroup_) (void)cgroup_->kill_all();
+  init_.kill_and_wait();
+}
+
+Result<void> Environment::launch(const LaunchSpec& spec) {
+  if (launched_) return fail("launch", EALREADY, name_);
+  if (spec.argv.empty()) return fail("launch", EINVAL, "empty argv");
+  if (auto r = cgroup_->apply(spec.limits); !r) return r;
+  oom_kills_at_launch_ = cgroup_->oom_kill_count();
+
+  std::error_code ec;
+  const auto code_dir = std::filesystem::canonical(spec.code_dir, ec);
+  if (ec) return fail("open code dir", ec.value(), spec.code_dir.string());
+  std::filesystem::path runtime_dir;
+  if (!spec.runtime_dir.empty()) {
+    runtime_dir = std::filesystem::canonical(spec.runtime_dir, ec);
+    if (ec) return fail("open runtime dir", ec.value(), spec.runtime_dir.string());
+  }
+  UniqueFd dev_null;
+  int stdin_fd = spec.stdin_fd;
+  if (stdin_fd < 0) {
+    dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    stdin_fd = dev_null.get();
+  }
+
+  const auto& program = host_->seccomp_program().instructions;
+  ip::Writer w(ip::MessageType::Launch);
+  w.str(spec.hostname)
+      .strs(spec.argv)
+      .strs(spec.env)
+      .str(spec.cwd)
+      .u32(host_->options().sandbox_uid)
+      .u32(host_->options().sandbox_gid)
+      .u32(spec.nofile)
+      .str(std::string_view(reinterpret_cast<const char*>(program.data()),
+                            program.size() * sizeof(sock_filter)))
+      .str(code_dir.string())
+      .str(runtime_dir.string());
+
+  // The code is bound by path: the init's mount namespace still sees the host's filesystems
+  // until it pivots, and descriptors of mounts from another namespace cannot be bind-mounted.
+  int fds[3] = {stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  const size_t nfds = 3;
+  iovec iov{const_cast<char*>(w.bytes().data()), w.bytes().size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 3)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+  std::memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  if (::sendmsg(control_.get(), &msg, MSG_NOSIGNAL) < 0) return fail("send launch", errno);
+  launched_ = true;
+  auto started = expect_from_init(control_.get(), ip::MessageType::Started);
+  if (!started) {
+    exit_ = ExitStatus{ExitStatus::Kind::SetupFailed, 127, 0, started.error()};
+    return std::unexpected(started.error());
+  }
+  return {};
+}
+
+ExitStatus Environment::wait_exit() {
+  if (exit_) return *exit_;
+  ExitStatus status;
+  std::string buf(ip::kMaxMessage, '\0');
+  bool reported = false;
+  for (;;) {
+    const ssize_t n = ::recv(control_.get(), buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    ip::Reader r(buf.data(), static_cast<size_t>(n));
+    if (static_cast<ip::MessageType>(r.u32()) == ip::MessageType::Exited) {
+      const int ws = r.i32();
+      if (WIFEXITED(ws)) {
+        status.kind = ExitStatus::Kind::Exited;
+        status.code = WEXITSTATUS(ws);
+      } else {
+        status.kind = ExitStatus::Kind::Signaled;
+        status.signal = WTERMSIG(ws);
+      }
+      reported = true;
+      break;
+    }
+  }
+  if (!reported) status.kind = ExitStatus::Kind::Vanished;
+  // A SIGKILL (or an unreported death) while the cgroup's OOM counter moved is the OOM killer's.
+  const bool killed =
+      !reported || (status.kind == ExitStatus::Kind::Signaled && status.signal == SIGKILL);
+  if (killed && cgroup_->oom_kill_count() > oom_kills_at_launch_) {
+    status.kind = ExitStatus::Kind::OutOfMemory;
+    status.signal = SIGKILL;
+  }
+  init_.wait();
+  exit_ = status;
+  return status;
+}
+
+void Environment::terminate() {
+  ip::Writer w(ip::MessageType::Terminate);
+  (void)::send(control_.get(), w.bytes().data(), w.bytes().size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void Environment::kill() {
+  (void)cgroup_->kill_all();
+  init_.signal(SIGKILL);
+}
+
+}  // namespace sandbox

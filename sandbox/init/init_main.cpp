@@ -1,0 +1,376 @@
+// runtimed-init: PID 1 of every execution environment. Builds the filesystem view when the daemon
+// prepares the environment, starts the runtime when it launches it, reaps orphans (so zombies never
+// eat the pids limit), forwards SIGTERM to the runtime and reports how the runtime ended.
+// Static, single-threaded, and speaking only to the daemon over fd 3 (SOCK_SEQPACKET).
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sandbox/init_protocol.hpp"
+
+namespace ip = sandbox::init_protocol;
+
+namespace {
+
+constexpr int kCtl = ip::kControlFd;
+
+void send_bytes(const std::string& bytes) {
+  while (::send(kCtl, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
+void send_failed(const char* step, int err, const std::string& detail) {
+  send_bytes(ip::Writer(ip::MessageType::Failed).str(step).i32(err).str(detail).bytes());
+}
+
+// Receives one message and up to `max_fds` passed descriptors.
+ssize_t receive(std::vector<char>& buf, std::vector<int>& fds, size_t max_fds) {
+  buf.resize(ip::kMaxMessage);
+  iovec iov{buf.data(), buf.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * max_fds);
+  ssize_t n;
+  do {
+    n = ::recvmsg(kCtl, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const int* p = reinterpret_cast<const int*>(CMSG_DATA(c));
+      for (size_t i = 0; i < count; ++i) fds.push_back(p[i]);
+    }
+  }
+  buf.resize(static_cast<size_t>(n));
+  return n;
+}
+
+struct StepError {
+  const char* step = nullptr;
+  int err = 0;
+  std::string detail;
+};
+
+bool write_file(const std::string& path, const std::string& content, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  const bool ok =
+      ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  ::fchmod(fd, mode);
+  ::close(fd);
+  return ok;
+}
+
+bool run_step(const ip::Step& s, const std::string& root, StepError& e) {
+  const std::string target = s.target == root ? root : root + s.target;
+  e.detail = s.target;
+  switch (s.kind) {
+    case ip::StepKind::MakeRootPrivate:
+      e.step = "make / private";
+      return ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    case ip::StepKind::Tmpfs:
+      e.step = "mount tmpfs";
+      return ::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV * (s.target != "/dev"),
+                     s.data.c_str()) == 0;
+    case ip::StepKind::Mkdir:
+      e.step = "mkdir";
+      return ::mkdir(target.c_str(), s.mode) == 0 || errno == EEXIST;
+    case ip::StepKind::CreateFile: {
+      e.step = "create file";
+      const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, s.mode);
+      if (fd < 0) return false;
+      ::close(fd);
+      return true;
+    }
+    case ip::StepKind::BindReadOnly:
+    case ip::StepKind::BindWritable: {
+      e.step = "bind mount";
+      if (::mount(s.source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+        return false;
+      }
+      unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID;
+      if (s.kind == ip::StepKind::BindReadOnly) flags |= MS_RDONLY | MS_NODEV;
+      if (s.target == "/tmp") flags |= MS_NODEV;
+      e.step = "remount bind";
+      return ::mount(nullptr, target.c_str(), nullptr, flags, nullptr) == 0;
+    }
+    case ip::StepKind::Proc:
+      e.step = "mount proc";
+      return ::mount("proc", target.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) ==
+             0;
+    case ip::StepKind::Symlink:
+      e.step = "symlink";
+      return ::symlink(s.source.c_str(), target.c_str()) == 0;
+    case ip::StepKind::WriteFile:
+      e.step = "write file";
+      return write_file(target, s.data, s.mode);
+    case ip::StepKind::RemountReadOnly:
+      e.step = "remount read-only";
+      return ::mount(nullptr, target.c_str(), nullptr,
+                     MS_REMOUNT | MS_RDONLY | MS_NOSUID | (s.target == "/dev" ? MS_NOEXEC : 0),
+                     nullptr) == 0;
+    case ip::StepKind::PivotRoot: {
+      e.step = "pivot_root";
+      if (::chdir(root.c_str()) != 0) return false;
+      // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only ours.
+      if (::syscall(SYS_pivot_root, ".", ".") != 0) return false;
+      e.step = "detach old root";
+      if (::umount2(".", MNT_DETACH) != 0) return false;
+      return ::chdir("/") == 0;
+    }
+  }
+  e.step = "unknown step";
+  errno = EINVAL;
+  return false;
+}
+
+// What the runtime child needs; everything prepared before fork so the child only makes calls.
+struct LaunchPlan {
+  std::string hostname;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string cwd;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  uint32_t nofile = 1024;
+  std::string seccomp;  // raw sock_filter array
+};
+
+// Runs in the forked runtime child. Reports the failing step over `err_fd` and exits 127.
+[[noreturn]] void exec_runtime(const LaunchPlan& p, const std::vector<int>& stdio, int err_fd,
+                               char* const* argv, char* const* envp) {
+  auto die = [&](const char* step) {
+    const int err = errno;
+    ip::Writer w(ip::MessageType::Failed);
+    w.str(step).i32(err).str("");
+    (void)!::write(err_fd, w.bytes().data(), w.bytes().size());
+    ::_exit(127);
+  };
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (::setsid() < 0) die("setsid");
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(stdio[static_cast<size_t>(i)], i) < 0) die("dup2 stdio");
+  }
+  // The init shields itself from the OOM killer; the runtime must not inherit that.
+  const int oom = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (oom >= 0) {
+    (void)!::write(oom, "0", 1);
+    ::close(oom);
+  }
+  rlimit nofile{p.nofile, p.nofile};
+  if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) die("setrlimit nofile");
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) die("drop bounding cap");
+  }
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (::setgroups(0, nullptr) != 0) die("setgroups");
+  if (::setresgid(p.gid, p.gid, p.gid) != 0) die("setresgid");
+  // Leaving uid 0 for a non-zero uid clears the permitted and effective capability sets.
+  if (::setresuid(p.uid, p.uid, p.uid) != 0) die("setresuid");
+  if (::chdir(p.cwd.c_str()) != 0) die("chdir");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
+  if (!p.seccomp.empty()) {
+    sock_fprog prog{static_cast<unsigned short>(p.seccomp.size() / sizeof(sock_filter)),
+                    reinterpret_cast<sock_filter*>(const_cast<char*>(p.seccomp.data()))};
+    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) die("seccomp");
+  }
+  ::execve(argv[0], argv, envp);
+  die("execve");
+  ::_exit(127);
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+int main() {
+  // Signals come through a signalfd so one poll loop sees them with the control socket.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::prctl(PR_SET_NAME, "runtimed-init", 0, 0, 0);
+  // Only the control socket crosses into the sandbox; nothing the daemon leaked may reach the
+  // runtime.
+  ::close_range(4, ~0U, 0);
+  ::fcntl(kCtl, F_SETFD, FD_CLOEXEC);
+  const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  {
+    const int oom = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oom >= 0) {
+      (void)!::write(oom, "-1000", 5);
+      ::close(oom);
+    }
+  }
+
+  std::vector<char> buf;
+  std::vector<int> fds;
+  pid_t runtime = -1;
+  bool reported = false;
+  std::string root;  // the staging root built at Setup, pivoted into at Launch
+
+  for (;;) {
+    pollfd pfds[2] = {{kCtl, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (::poll(pfds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 111;
+    }
+    if (pfds[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+          if (runtime > 0) ::kill(runtime, static_cast<int>(si.ssi_signo));
+        }
+      }
+      // Reap everything: the runtime and any orphan reparented to us.
+      int status = 0;
+      pid_t pid;
+      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == runtime && !reported) {
+          send_bytes(ip::Writer(ip::MessageType::Exited).i32(status).bytes());
+          reported = true;
+          // The environment ends with its runtime; exiting as PID 1 kills what is left.
+          return 0;
+        }
+      }
+    }
+    if (pfds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      fds.clear();
+      const ssize_t n = receive(buf, fds, 8);
+      if (n <= 0) return 0;  // the daemon went away: PID 1 exits, the kernel kills the rest
+      ip::Reader r(buf.data(), buf.size());
+      const auto type = static_cast<ip::MessageType>(r.u32());
+      if (type == ip::MessageType::Setup) {
+        root = r.str();
+        const uint32_t count = r.u32();
+        StepError e;
+        bool ok = r.ok();
+        for (uint32_t i = 0; ok && i < count; ++i) {
+          const ip::Step step = r.step();
+          if (!r.ok()) break;
+          if (!run_step(step, root, e)) {
+            send_failed(e.step, errno, e.detail);
+            ok = false;
+            break;
+          }
+        }
+        if (!r.ok()) {
+          send_failed("decode setup", EINVAL, "");
+        } else if (ok) {
+          send_bytes(ip::Writer(ip::MessageType::Ready).bytes());
+        }
+      } else if (type == ip::MessageType::Launch) {
+        LaunchPlan p;
+        p.hostname = r.str();
+        p.argv = r.strs();
+        p.env = r.strs();
+        p.cwd = r.str();
+        p.uid = r.u32();
+        p.gid = r.u32();
+        p.nofile = r.u32();
+        p.seccomp = r.str();
+        const std::string code_dir = r.str();
+        const std::string runtime_dir = r.str();
+        // fds: stdin, stdout, stderr
+        auto close_fds = [&] {
+          for (int fd : fds) ::close(fd);
+        };
+        if (!r.ok() || fds.size() != 3 || p.argv.empty() || runtime > 0 || root.empty()) {
+          close_fds();
+          send_failed("decode launch", EINVAL, "");
+          continue;
+        }
+        StepError e;
+        bool ok =
+            run_step(ip::Step{ip::StepKind::BindReadOnly, code_dir, "/var/task", "", 0}, root, e);
+        if (ok && !runtime_dir.empty()) {
+          ok = run_step(ip::Step{ip::StepKind::BindReadOnly, runtime_dir, "/var/runtime", "", 0},
+                        root, e);
+        }
+        if (ok) ok = run_step(ip::Step{ip::StepKind::PivotRoot, "", root, "", 0}, root, e);
+        if (!ok) {
+          const int err = errno;
+          close_fds();
+          send_failed(e.step, err, e.detail);
+          continue;
+        }
+        if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) != 0) {
+          const int err = errno;
+          close_fds();
+          send_failed("sethostname", err, p.hostname);
+          continue;
+        }
+        int errpipe[2];
+        if (::pipe2(errpipe, O_CLOEXEC) != 0) {
+          const int err = errno;
+          close_fds();
+          send_failed("pipe", err, "");
+          continue;
+        }
+        auto argv = c_strings(p.argv);
+        auto envp = c_strings(p.env);
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          ::close(errpipe[0]);
+          exec_runtime(p, fds, errpipe[1], argv.data(), envp.data());
+        }
+        ::close(errpipe[1]);
+        for (int i = 0; i < 3; ++i) ::close(fds[static_cast<size_t>(i)]);
+        if (pid < 0) {
+          ::close(errpipe[0]);
+          send_failed("fork runtime", errno, "");
+          continue;
+        }
+        runtime = pid;
+        // Either the exec succeeded (EOF on the close-on-exec pipe) or the child says which step
+        // failed.
+        char report[512];
+        ssize_t n;
+        do {
+          n = ::read(errpipe[0], report, sizeof report);
+        } while (n < 0 && errno == EINTR);
+        ::close(errpipe[0]);
+        if (n > 0) {
+          send_bytes(std::string(report, static_cast<size_t>(n)));
+        } else {
+          send_bytes(ip::Writer(ip::MessageType::Started).u32(static_cast<uint32_t>(pid)).bytes());
+        }
+      } else if (type == ip::MessageType::Terminate) {
+        if (runtime > 0) ::kill(runtime, SIGTERM);
+      }
+    }
+  }
+}

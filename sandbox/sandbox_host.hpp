@@ -1,0 +1,56 @@
+// Everything environments of one daemon instance share: the cgroup subtree, the compiled seccomp
+// filter, the filesystem-view settings, and the spawn thread. prepare() makes environments.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "sandbox/cgroup.hpp"
+#include "sandbox/environment.hpp"
+#include "sandbox/error.hpp"
+#include "sandbox/scratch_disk.hpp"
+#include "sandbox/seccomp_policy.hpp"
+#include "sandbox/spawn_thread.hpp"
+
+namespace sandbox {
+
+struct SandboxOptions {
+  std::filesystem::path state_dir;  // holds lock, envs/ (roots, /tmp images)
+  std::string cgroup_parent = "runtimed";
+  std::filesystem::path init_path;  // the runtimed-init binary
+  uid_t sandbox_uid = 993;          // Lambda's sbx_user1051
+  gid_t sandbox_gid = 990;
+  bool cpu_quota = false;
+  ScratchDisk::Kind tmp_kind = ScratchDisk::Kind::LoopExt4;
+  bool seccomp = true;
+};
+
+class SandboxHost {
+ public:
+  static Result<std::unique_ptr<SandboxHost>> open(SandboxOptions options);
+  ~SandboxHost();
+
+  // Off the request path: a ready-to-launch environment.
+  Result<std::unique_ptr<Environment>> prepare(const PrepareOptions& options);
+
+  const SandboxOptions& options() const { return options_; }
+  const SeccompProgram& seccomp_program() const { return seccomp_; }
+  CgroupManager& cgroups() { return *cgroups_; }
+
+ private:
+  SandboxHost() = default;
+  Result<std::unique_ptr<Environment>> prepare_on_spawn_thread(const PrepareOptions& options);
+
+  SandboxOptions options_;
+  std::unique_ptr<CgroupManager> cgroups_;
+  SeccompProgram seccomp_;
+  std::unique_ptr<SpawnThread> spawner_;
+};
+
+// A stable instance id for a state directory (names the cgroup subtree).
+std::string instance_id_for(const std::filesystem::path& state_dir);
+
+}  // namespace sandbox

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every build, test and run dependency from Debian's apt (idempotent).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libseccomp-dev libcgroup-dev libboost-dev libboost-filesystem-dev libboost-system-dev
+  libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libarchive-dev libssl-dev
+  libcurl4-openssl-dev curl zip unzip e2fsprogs util-linux iproute2 procps
+  clang-format clang-tidy python3 awscli
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+elif [ ! -x /usr/bin/node ]; then
+  missing+=(nodejs)
+fi
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Loop devices back each environment's /tmp.
+[ -e /dev/loop-control ] || $SUDO modprobe loop 2>/dev/null || true
+echo "setup: dependencies present"

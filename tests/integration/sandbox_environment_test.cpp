@@ -1,0 +1,288 @@
+// Real environments running the static probe: isolation, limits, failure reporting, cleanup.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "common/ids.hpp"
+#include "sandbox/sandbox_host.hpp"
+#include "tests/integration/support.hpp"
+
+namespace {
+
+using sandbox::ExitStatus;
+
+struct ProbeRun {
+  ExitStatus exit;
+  std::map<std::string, std::string> values;
+  std::string out;
+  long long value(const std::string& key) const {
+    auto it = values.find(key);
+    return it == values.end() ? -99999 : std::stoll(it->second);
+  }
+};
+
+std::string ns_of_self(const char* ns) {
+  return std::filesystem::read_symlink(std::string("/proc/self/ns/") + ns).string();
+}
+
+class SandboxEnvironmentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_ = std::make_unique<testsupport::TempDir>("rt-sbx-state");
+    code_ = std::make_unique<testsupport::TempDir>("rt-sbx-code");
+    ::chmod(code_->path().c_str(), 0755);
+    std::filesystem::copy_file(testsupport::bin_path("rt-probe"), code_->path() / "rt-probe");
+    parent_ = "rt-test-" + common::random_hex(8);
+    sandbox::SandboxOptions o;
+    o.state_dir = state_->path();
+    o.cgroup_parent = parent_;
+    o.init_path = testsupport::bin_path("runtimed-init");
+    auto host = sandbox::SandboxHost::open(o);
+    ASSERT_TRUE(host.has_value()) << host.error().to_string();
+    host_ = std::move(*host);
+  }
+
+  void TearDown() override {
+    host_.reset();
+    // Nothing of ours is left: no cgroup, no mount of the state dir, no loop device on our images.
+    for (const char* c : {"memory", "cpu", "pids", "freezer"}) {
+      for (const auto& entry :
+           std::filesystem::recursive_directory_iterator("/sys/fs/cgroup/" + std::string(c))) {
+        if (!entry.is_directory()) continue;
+        EXPECT_EQ(entry.path().string().find(parent_), std::string::npos) << entry.path();
+      }
+    }
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(mounts, line)) {
+      EXPECT_EQ(line.find(state_->path().string()), std::string::npos) << line;
+    }
+    for (const auto& dev : std::filesystem::directory_iterator("/sys/block")) {
+      std::ifstream backing(dev.path() / "loop" / "backing_file");
+      std::string file;
+      if (backing && std::getline(backing, file)) {
+        EXPECT_EQ(file.find(state_->path().string()), std::string::npos) << dev.path();
+      }
+    }
+  }
+
+  ProbeRun run(std::vector<std::string> args, sandbox::CgroupLimits limits = {},
+               uint64_t tmp_mb = 512) {
+    ProbeRun result;
+    auto env = host_->prepare(sandbox::PrepareOptions{tmp_mb});
+    EXPECT_TRUE(env.has_value()) << env.error().to_string();
+    if (!env) return result;
+    int p[2];
+    EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    sandbox::LaunchSpec spec;
+    spec.code_dir = code_->path();
+    spec.argv = {"/var/task/rt-probe"};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = {"PATH=/usr/bin:/bin"};
+    spec.limits = limits;
+    spec.stdout_fd = p[1];
+    auto launched = (*env)->launch(spec);
+    ::close(p[1]);
+    EXPECT_TRUE(launched.has_value()) << launched.error().to_string();
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0) result.out.append(buf, static_cast<size_t>(n));
+    ::close(p[0]);
+    result.exit = (*env)->wait_exit();
+    std::istringstream lines(result.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      auto eq = line.find('=');
+      if (eq != std::string::npos) result.values[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return result;
+  }
+
+  std::unique_ptr<testsupport::TempDir> state_;
+  std::unique_ptr<testsupport::TempDir> code_;
+  std::string parent_;
+  std::unique_ptr<sandbox::SandboxHost> host_;
+};
+
+TEST_F(SandboxEnvironmentTest, RunsInItsOwnNamespacesAsAnUnprivilegedUser) {
+  auto r = run({"info"});
+  ASSERT_EQ(r.exit.kind, ExitStatus::Kind::Exited) << r.exit.describe() << r.out;
+  EXPECT_EQ(r.exit.code, 0);
+  for (const char* ns : {"pid", "mnt", "net", "ipc", "uts"}) {
+    EXPECT_NE(r.values["ns_" + std::string(ns)], ns_of_self(ns)) << ns;
+    EXPECT_FALSE(r.values["ns_" + std::string(ns)].empty()) << ns;
+  }
+  EXPECT_EQ(r.value("uid"), 993);
+  EXPECT_EQ(r.value("gid"), 990);
+  EXPECT_EQ(r.values["cap_eff"], "0000000000000000");
+  EXPECT_EQ(r.values["cap_bnd"], "0000000000000000");
+  EXPECT_EQ(r.values["seccomp"], "2");
+  EXPECT_EQ(r.values["no_new_privs"], "1");
+  EXPECT_EQ(r.value("sid_is_self"), 1);
+  // The init and the probe only.
+  EXPECT_EQ(r.value("visible_processes"), 2);
+  EXPECT_EQ(r.values["interfaces"], "lo");
+  EXPECT_EQ(r.value("host_root_marker_visible"), 0);
+  EXPECT_EQ(r.value("nofile_limit"), 1024);
+}
+
+TEST_F(SandboxEnvironmentTest, SystemAndCodeDirectoriesAreReadOnlyAndTmpIsWritable) {
+  auto r = run({"info"});
+  EXPECT_EQ(r.value("write_errno:/var/task/probe-write"), EROFS);
+  EXPECT_EQ(r.value("write_errno:/usr/probe-write"), EROFS);
+  EXPECT_EQ(r.value("write_errno:/etc/probe-write"), EROFS);
+  EXPECT_EQ(r.value("write_errno:/probe-write"), EROFS);
+  EXPECT_EQ(r.value("write_errno:/opt/probe-write"), EROFS);
+  EXPECT_EQ(r.value("write_errno:/tmp/probe-write"), 0);
+}
+
+TEST_F(SandboxEnvironmentTest, TmpIsCappedAtItsSizeWithEnospc) {
+  auto r = run({"write-tmp", "100"}, {}, 64);
+  EXPECT_EQ(r.value("write_errno"), ENOSPC) << r.out;
+  EXPECT_GE(r.value("written_mb"), 56);
+  EXPECT_LE(r.value("written_mb"), 64);
+}
+
+TEST_F(SandboxEnvironmentTest, TmpIsNotChargedToMemorySoA128MbFunctionWrites300Mb) {
+  sandbox::CgroupLimits limits;
+  limits.memory_mb = 128;
+  auto r = run({"write-tmp", "300"}, limits, 512);
+  EXPECT_EQ(r.exit.kind, ExitStatus::Kind::Exited) << r.exit.describe();
+  EXPECT_EQ(r.value("write_errno"), 0) << r.out;
+  EXPECT_EQ(r.value("written_mb"), 300);
+}
+
+TEST_F(SandboxEnvironmentTest, MemoryHogIsKilledAndReportedAsOutOfMemory) {
+  sandbox::CgroupLimits limits;
+  limits.memory_mb = 64;
+  auto r = run({"memhog", "200"}, limits);
+  EXPECT_EQ(r.exit.kind, ExitStatus::Kind::OutOfMemory) << r.exit.describe();
+  EXPECT_EQ(r.values.count("allocated_mb"), 0u);
+}
+
+TEST_F(SandboxEnvironmentTest, ForkBombStopsAtThePidsLimit) {
+  sandbox::CgroupLimits limits;
+  limits.pids_max = 64;
+  auto r = run({"forkbomb"}, limits);
+  EXPECT_EQ(r.exit.kind, ExitStatus::Kind::Exited) << r.exit.describe();
+  EXPECT_EQ(r.value("fork_errno"), EAGAIN) << r.out;
+  // 64 tasks in the cgroup: the init, the probe and the children.
+  EXPECT_GE(r.value("forked"), 55);
+  EXPECT_LE(r.value("forked"), 62);
+  // The host still forks.
+  const pid_t p = ::fork();
+  if (p == 0) ::_exit(0);
+  ASSERT_GT(p, 0);
+  int status = 0;
+  ::waitpid(p, &status, 0);
+}
+
+TEST_F(SandboxEnvironmentTest, SeccompRefusesWhatWouldSucceedWithoutIt) {
+  auto r = run({"seccomp"});
+  EXPECT_EQ(r.values["seccomp"], "2");
+  EXPECT_EQ(r.value("unshare_user_errno"), EPERM);
+  EXPECT_EQ(r.value("ptrace_traceme_errno"), EPERM);
+  EXPECT_EQ(r.value("keyctl_errno"), EPERM);
+  EXPECT_EQ(r.value("perf_event_open_errno"), EPERM);
+  EXPECT_EQ(r.value("clone3_errno"), ENOSYS);
+  EXPECT_EQ(r.value("fork_ok"), 1);
+}
+
+TEST_F(SandboxEnvironmentTest, CannotReachAHostPort) {
+  // A listener on the host's loopback that the sandbox must not reach.
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(s, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  auto r = run({"connect", std::to_string(ntohs(a.sin_port))});
+  EXPECT_EQ(r.value("connect_errno"), ECONNREFUSED) << r.out;
+  EXPECT_EQ(r.value("connect_external_errno"), ENETUNREACH) << r.out;
+  ::close(s);
+}
+
+TEST_F(SandboxEnvironmentTest, OrphansAreReapedByTheInit) {
+  auto r = run({"orphans", "20"});
+  EXPECT_EQ(r.value("zombies"), 0) << r.out;
+}
+
+TEST_F(SandboxEnvironmentTest, ExitCodesAndSignalsAreReported) {
+  auto r = run({"exit", "7"});
+  EXPECT_EQ(r.exit.kind, ExitStatus::Kind::Exited);
+  EXPECT_EQ(r.exit.code, 7);
+  auto k = run({"kill-self", std::to_string(SIGSEGV)});
+  EXPECT_EQ(k.exit.kind, ExitStatus::Kind::Signaled);
+  EXPECT_EQ(k.exit.signal, SIGSEGV);
+}
+
+TEST_F(SandboxEnvironmentTest, MissingEntrypointIsASetupFailureWithStepAndErrno) {
+  auto env = host_->prepare({});
+  ASSERT_TRUE(env.has_value());
+  sandbox::LaunchSpec spec;
+  spec.code_dir = code_->path();
+  spec.argv = {"/var/task/does-not-exist"};
+  auto launched = (*env)->launch(spec);
+  ASSERT_FALSE(launched.has_value());
+  EXPECT_EQ(launched.error().step, "execve");
+  EXPECT_EQ(launched.error().err, ENOENT);
+}
+
+TEST_F(SandboxEnvironmentTest, CpuIsSharedInProportionToMemory) {
+  sandbox::CgroupLimits small, large;
+  small.memory_mb = 128;
+  large.memory_mb = 1024;
+  ProbeRun a, b;
+  std::thread ta([&] { a = run({"spin", "3"}, small); });
+  std::thread tb([&] { b = run({"spin", "3"}, large); });
+  ta.join();
+  tb.join();
+  ASSERT_GT(a.value("loops"), 0);
+  const double ratio =
+      static_cast<double>(b.value("loops")) / static_cast<double>(a.value("loops"));
+  // cpu.shares 74 vs 578: about 1:8.
+  EXPECT_GT(ratio, 5.0) << a.out << b.out;
+  EXPECT_LT(ratio, 12.0) << a.out << b.out;
+}
+
+TEST_F(SandboxEnvironmentTest, FreezeStopsTheRuntimeAndThawResumesIt) {
+  auto env = host_->prepare({});
+  ASSERT_TRUE(env.has_value());
+  sandbox::LaunchSpec spec;
+  spec.code_dir = code_->path();
+  spec.argv = {"/var/task/rt-probe", "sleep", "30"};
+  ASSERT_TRUE((*env)->launch(spec).has_value());
+  ASSERT_TRUE((*env)->freeze().has_value());
+  ASSERT_TRUE((*env)->thaw().has_value());
+  (*env)->terminate();
+  const auto exit = (*env)->wait_exit();
+  EXPECT_EQ(exit.kind, ExitStatus::Kind::Signaled);
+  EXPECT_EQ(exit.signal, SIGTERM);
+}
+
+TEST_F(SandboxEnvironmentTest, DestroyingAFrozenEnvironmentLeavesNothing) {
+  auto env = host_->prepare({});
+  ASSERT_TRUE(env.has_value());
+  sandbox::LaunchSpec spec;
+  spec.code_dir = code_->path();
+  spec.argv = {"/var/task/rt-probe", "sleep", "30"};
+  ASSERT_TRUE((*env)->launch(spec).has_value());
+  ASSERT_TRUE((*env)->freeze().has_value());
+  env->reset();  // TearDown checks that nothing is left
+}
+
+}  // namespace

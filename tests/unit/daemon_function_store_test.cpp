@@ -1,0 +1,236 @@
+// FunctionStore over a real SQLite database and code directory in a temp dir.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "runtimed/function_store.hpp"
+#include "tests/unit/test_zip.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using api::ApiErrorType;
+using common::FunctionConfig;
+using runtimed::FunctionStore;
+
+api::CreateFunctionRequest request(std::string name, std::string zip) {
+  api::CreateFunctionRequest r;
+  r.config.name = std::move(name);
+  r.config.runtime = "provided.al2023";
+  r.config.role = "arn:aws:iam::000000000000:role/r";
+  r.config.environment = {{"A1", "x"}};
+  r.config.dead_letter_target_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
+  r.zip = std::move(zip);
+  return r;
+}
+
+std::string zip_v1() { return testzip::make({testzip::file("bootstrap", "v1", 0755)}); }
+std::string zip_v2() { return testzip::make({testzip::file("bootstrap", "v2", 0755)}); }
+
+class FunctionStoreTest : public ::testing::Test {
+ protected:
+  testzip::TempDir tmp;
+  std::unique_ptr<FunctionStore> store = open();
+  std::vector<std::string> changed;
+
+  std::unique_ptr<FunctionStore> open() {
+    auto s = FunctionStore::open(tmp.path());
+    EXPECT_TRUE(s) << (s ? "" : s.error());
+    (*s)->on_changed = [this](const std::string& name) { changed.push_back(name); };
+    return std::move(*s);
+  }
+  FunctionConfig create(const std::string& name, std::string zip = zip_v1()) {
+    auto c = store->create(request(name, std::move(zip)));
+    EXPECT_TRUE(c) << (c ? "" : c.error().message);
+    return c.value_or(FunctionConfig{});
+  }
+};
+
+TEST_F(FunctionStoreTest, CreateFillsCodeFieldsRevisionAndTimestamp) {
+  const auto c = create("fn");
+  EXPECT_EQ(c.name, "fn");
+  EXPECT_EQ(c.version, "$LATEST");
+  EXPECT_EQ(c.code_size, static_cast<int64_t>(zip_v1().size()));
+  EXPECT_EQ(c.code_sha256.size(), 44u);
+  EXPECT_EQ(c.code_dir_key.size(), 64u);
+  EXPECT_TRUE(std::regex_match(
+      c.revision_id,
+      std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  EXPECT_TRUE(std::regex_match(c.last_modified,
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000)")));
+  EXPECT_TRUE(fs::exists(store->code_dir(c) / "bootstrap"));
+  EXPECT_EQ(store->code_dir(c), tmp.path() / "code" / c.code_dir_key);
+}
+
+TEST_F(FunctionStoreTest, GetReturnsWhatCreateStored) {
+  const auto created = create("fn");
+  auto got = store->get("fn");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, created);
+}
+
+TEST_F(FunctionStoreTest, DuplicateCreateIsConflict) {
+  create("fn");
+  auto again = store->create(request("fn", zip_v2()));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().type, ApiErrorType::ResourceConflict);
+  EXPECT_EQ(again.error().message, "Function already exist: fn");
+}
+
+TEST_F(FunctionStoreTest, CreateWithBadZipStoresNothing) {
+  auto bad = store->create(request("fn", "not a zip"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().type, ApiErrorType::InvalidParameterValue);
+  EXPECT_THAT(bad.error().message, ::testing::HasSubstr("Could not unzip uploaded file"));
+  EXPECT_EQ(store->get("fn").error().type, ApiErrorType::ResourceNotFound);
+}
+
+TEST_F(FunctionStoreTest, MissingFunctionIsNotFound) {
+  EXPECT_EQ(store->get("nope").error().type, ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(store->remove("nope").error().type, ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(store->update_code("nope", zip_v1(), std::nullopt).error().type,
+            ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(store->update_configuration("nope", {}, std::nullopt).error().type,
+            ApiErrorType::ResourceNotFound);
+}
+
+TEST_F(FunctionStoreTest, ListPagesInNameOrder) {
+  for (const char* n : {"delta", "alpha", "charlie", "bravo", "echo"}) create(n);
+  std::vector<std::string> seen;
+  std::optional<std::string> marker;
+  int pages = 0;
+  do {
+    auto page = store->list(marker, 2);
+    ASSERT_TRUE(page);
+    for (const auto& f : page->functions) seen.push_back(f.name);
+    marker = page->next_marker;
+    ++pages;
+  } while (marker && pages < 10);
+  EXPECT_EQ(seen, (std::vector<std::string>{"alpha", "bravo", "charlie", "delta", "echo"}));
+  EXPECT_EQ(pages, 3);
+  auto exact = store->list(std::nullopt, 5);
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->functions.size(), 5u);
+  EXPECT_FALSE(exact->next_marker);  // no empty last page
+}
+
+TEST_F(FunctionStoreTest, UpdateCodeChangesCodeAndRevisionAndCollectsOldCode) {
+  const auto before = create("fn");
+  auto after = store->update_code("fn", zip_v2(), before.revision_id);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_NE(after->revision_id, before.revision_id);
+  EXPECT_NE(after->code_sha256, before.code_sha256);
+  EXPECT_NE(after->code_dir_key, before.code_dir_key);
+  EXPECT_EQ(after->environment, before.environment);
+  EXPECT_FALSE(fs::exists(store->code_dir(before)));
+  EXPECT_TRUE(fs::exists(store->code_dir(*after) / "bootstrap"));
+  EXPECT_EQ(changed, std::vector<std::string>{"fn"});
+}
+
+TEST_F(FunctionStoreTest, SharedCodeSurvivesOneFunctionMovingAway) {
+  const auto a = create("a");
+  create("b");  // same zip, same directory
+  ASSERT_TRUE(store->update_code("a", zip_v2(), std::nullopt));
+  EXPECT_TRUE(fs::exists(store->code_dir(a)));
+  ASSERT_TRUE(store->remove("b"));
+  EXPECT_FALSE(fs::exists(store->code_dir(a)));
+}
+
+TEST_F(FunctionStoreTest, StaleRevisionIsPreconditionFailedAndChangesNothing) {
+  const auto c = create("fn");
+  auto code = store->update_code("fn", zip_v2(), "00000000-0000-4000-8000-000000000000");
+  ASSERT_FALSE(code);
+  EXPECT_EQ(code.error().type, ApiErrorType::PreconditionFailed);
+  EXPECT_EQ(code.error().message,
+            "The Revision Id provided does not match the latest Revision Id. Call the "
+            "GetFunction/GetAlias API to retrieve the latest Revision Id");
+  api::ConfigurationPatch patch;
+  patch.timeout_s = 10;
+  EXPECT_EQ(store->update_configuration("fn", patch, "stale").error().type,
+            ApiErrorType::PreconditionFailed);
+  EXPECT_EQ(*store->get("fn"), c);
+  EXPECT_TRUE(changed.empty());
+}
+
+TEST_F(FunctionStoreTest, UpdateConfigurationAppliesOnlyPatchedFields) {
+  const auto c = create("fn");
+  api::ConfigurationPatch patch;
+  patch.timeout_s = 60;
+  patch.memory_mb = 1024;
+  patch.environment = std::map<std::string, std::string>{{"B2", "y"}};
+  patch.dead_letter_target_arn = "";
+  auto updated = store->update_configuration("fn", patch, c.revision_id);
+  ASSERT_TRUE(updated);
+  EXPECT_EQ(updated->timeout_s, 60);
+  EXPECT_EQ(updated->memory_mb, 1024);
+  EXPECT_EQ(updated->environment, (std::map<std::string, std::string>{{"B2", "y"}}));
+  EXPECT_FALSE(updated->dead_letter_target_arn);
+  EXPECT_EQ(updated->runtime, c.runtime);
+  EXPECT_EQ(updated->code_sha256, c.code_sha256);
+  EXPECT_NE(updated->revision_id, c.revision_id);
+  EXPECT_EQ(*store->get("fn"), *updated);
+  EXPECT_EQ(changed, std::vector<std::string>{"fn"});
+}
+
+TEST_F(FunctionStoreTest, DeleteRemovesFunctionAndItsCode) {
+  const auto c = create("fn");
+  ASSERT_TRUE(store->remove("fn"));
+  EXPECT_EQ(store->get("fn").error().type, ApiErrorType::ResourceNotFound);
+  EXPECT_FALSE(fs::exists(store->code_dir(c)));
+  EXPECT_EQ(changed, std::vector<std::string>{"fn"});
+}
+
+TEST_F(FunctionStoreTest, FunctionsPersistAcrossReopening) {
+  const auto c = create("fn");
+  store.reset();
+  store = open();
+  auto got = store->get("fn");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, c);
+  EXPECT_TRUE(fs::exists(store->code_dir(*got) / "bootstrap"));
+}
+
+TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
+  auto& db = store->db();
+  auto lock = db.lock();
+  EXPECT_EQ(db.schema_version(), 1);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 1);
+  auto mode = db.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode);
+  ASSERT_TRUE(mode->step().value_or(false));
+  EXPECT_EQ(mode->column_text(0), "wal");
+  auto sync = db.prepare("PRAGMA synchronous");
+  ASSERT_TRUE(sync && sync->step().value_or(false));
+  EXPECT_EQ(sync->column_int64(0), 2);  // FULL
+  auto rows = db.prepare("SELECT COUNT(*) FROM schema_version");
+  ASSERT_TRUE(rows && rows->step().value_or(false));
+  EXPECT_EQ(rows->column_int64(0), 1);
+  EXPECT_TRUE(fs::exists(tmp.path() / "runtimed.db"));
+}
+
+TEST(StateDbTest, ReopeningDoesNotRerunMigrations) {
+  testzip::TempDir tmp;
+  ASSERT_TRUE(runtimed::StateDb::open(tmp.path()));
+  auto db = runtimed::StateDb::open(tmp.path());
+  ASSERT_TRUE(db);
+  auto lock = (*db)->lock();
+  auto rows = (*db)->prepare("SELECT COUNT(*) FROM schema_version");
+  ASSERT_TRUE(rows && rows->step().value_or(false));
+  EXPECT_EQ(rows->column_int64(0), 1);
+}
+
+TEST(StateDbTest, RefusesDatabaseFromNewerVersion) {
+  testzip::TempDir tmp;
+  {
+    auto db = runtimed::StateDb::open(tmp.path());
+    ASSERT_TRUE(db);
+    auto lock = (*db)->lock();
+    ASSERT_TRUE((*db)->exec("INSERT INTO schema_version (version) VALUES (99)"));
+  }
+  auto db = runtimed::StateDb::open(tmp.path());
+  ASSERT_FALSE(db);
+  EXPECT_THAT(db.error(), ::testing::HasSubstr("newer"));
+}
+
+}  // namespace
