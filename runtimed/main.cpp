@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "runtimed/cli_commands.hpp"
 #include "runtimed/sandbox_command.hpp"
 
 int main(int argc, char** argv) {
@@ -25,7 +26,11 @@ int main(int argc, char** argv) {
   sandbox_cmd->add_option("--env", sb.env, "KEY=VALUE for the command's environment");
   sandbox_cmd->add_option("command", sb.command, "Command and arguments (after --)")->required();
 
+  runtimed::ClientCommands client;
+  runtimed::add_client_commands(app, client);
+
   CLI11_PARSE(app, argc, argv);
   if (sandbox_cmd->parsed()) return runtimed::run_sandbox_command(sb);
+  if (auto status = runtimed::run_client_command(client)) return *status;
   return 0;
 }
