@@ -1,0 +1,532 @@
+// HTTP/1.1 server on Boost.Beast: one io_context per thread, listeners adopted from existing fds.
+#include "api/http_server.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <cstring>
+#include <optional>
+#include <thread>
+
+#include "api/percent_decode.hpp"
+
+namespace api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static const std::shared_ptr<spdlog::logger> logger = [] {
+    if (auto existing = spdlog::get("http")) return existing;
+    try {
+      auto created = spdlog::stderr_color_mt("http");
+      created->set_level(spdlog::level::warn);
+      return created;
+    } catch (const spdlog::spdlog_ex&) {  // registered concurrently by someone else
+      return spdlog::get("http");
+    }
+  }();
+  return logger;
+}
+
+// Which server and io thread the calling thread runs (set once per io thread).
+thread_local const void* t_server = nullptr;
+thread_local long t_thread_index = -1;
+
+constexpr size_t kDrainLimit = 64 * 1024 * 1024;
+constexpr auto kDrainTimeout = std::chrono::seconds(5);
+constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+HttpResponse default_too_large(const HttpRequest&) {
+  HttpResponse r;
+  r.status = 413;
+  r.set_header("Content-Type", "application/json");
+  r.body = R"({"errorMessage":"Request body too large","errorType":"RequestEntityTooLarge"})";
+  return r;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct HttpServer::Worker {
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
+  std::thread thread;
+};
+
+struct HttpServer::Listener {
+  Listener(ListenerId id_, Handler h, ListenerOptions o, Worker& home_)
+      : id(id_), handler(std::move(h)), options(std::move(o)), home(&home_), acceptor(home_.ioc) {}
+
+  ListenerId id;
+  Handler handler;
+  ListenerOptions options;
+  Worker* home;
+  std::vector<Worker*> targets;  // where accepted connections go (round-robin); {home} if pinned
+  size_t next_target = 0;        // home thread only
+  tcp::acceptor acceptor;        // home thread only, after start
+  uint16_t port = 0;
+  const std::atomic<bool>* server_stopping = nullptr;
+
+  std::mutex mu;
+  bool closed = false;
+  uint64_t next_conn = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns;
+
+  void forget(uint64_t conn_id) {
+    std::lock_guard lock(mu);
+    conns.erase(conn_id);
+  }
+};
+
+// One accepted socket. Lives on one io_context; every member is touched only from its thread.
+// The listener's map owns it while open; async operations and Replies hold references.
+class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<Listener> listener, uint64_t id)
+      : socket_(std::move(socket)), listener_(std::move(listener)), id_(id) {}
+
+  void start() { read_header(); }
+  tcp::socket::executor_type executor() { return socket_.get_executor(); }
+
+  void close() {
+    if (state_ == State::Closed) return;
+    state_ = State::Closed;
+    error_code ec;
+    socket_.close(ec);
+    if (timer_) timer_->cancel();
+    listener_->forget(id_);
+  }
+
+  // Server stop: an idle connection closes now, a busy one after its current response.
+  void shutdown_when_idle() {
+    if (state_ == State::ReadingHeader) close();
+  }
+
+ private:
+  enum class State { ReadingHeader, ReadingBody, Handling, Writing, Draining, Closed };
+
+  void arm_timer(std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0) return;
+    if (!timer_) timer_.emplace(socket_.get_executor());
+    timer_->expires_after(timeout);
+    timer_->async_wait([weak = weak_from_this()](error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->close();
+    });
+  }
+  void disarm_timer() {
+    if (timer_) timer_->cancel();
+  }
+
+  void read_header() {
+    state_ = State::ReadingHeader;
+    parser_.emplace();
+    parser_->body_limit(listener_->options.body_limit);
+    parser_->header_limit(static_cast<uint32_t>(listener_->options.header_limit));
+    arm_timer(listener_->options.read_timeout);
+    http::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(error_code ec) {
+    if (state_ == State::Closed) return;
+    disarm_timer();
+    if (ec == http::error::body_limit) return too_large();
+    if (ec == http::error::header_limit) return refuse(431, "Request header fields too large");
+    if (ec) {
+      if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted)
+        log()->debug("connection {}: read header: {}", id_, ec.message());
+      return close();
+    }
+    if (listener_->server_stopping->load(std::memory_order_relaxed)) keep_alive_override_ = false;
+    const auto& req = parser_->get();
+    const auto expect = req[http::field::expect];
+    if (!parser_->is_done() &&
+        iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
+      // Beast does not answer Expect: the client waits (curl: 1 s) unless told to go on.
+      state_ = State::Writing;
+      asio::async_write(socket_, asio::buffer(k100Continue.data(), k100Continue.size()),
+                        [self = shared_from_this()](error_code wec, size_t) {
+                          if (wec) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (state_ == State::Closed) return;
+    if (parser_->is_done()) return dispatch_request();
+    state_ = State::ReadingBody;
+    arm_timer(listener_->options.read_timeout);
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (self->state_ == State::Closed) return;
+                       self->disarm_timer();
+                       if (ec == http::error::body_limit) return self->too_large();
+                       if (ec) return self->close();
+                       self->dispatch_request();
+                     });
+  }
+
+  HttpRequest request_head() {
+    const auto& req = parser_->get();
+    HttpRequest out;
+    out.method = std::string(req.method_string());
+    const std::string_view target(req.target().data(), req.target().size());
+    const size_t q = target.find('?');
+    out.path = percent_decode(target.substr(0, q));
+    if (q != std::string_view::npos) out.query = parse_query(target.substr(q + 1));
+    for (const auto& field : req) {
+      out.headers.emplace(std::string(field.name_string()), std::string(field.value()));
+    }
+    return out;
+  }
+
+  void dispatch_request() {
+    HttpRequest request = request_head();
+    request.body = std::move(parser_->get().body());
+    keep_alive_ = parser_->get().keep_alive();
+    version_ = parser_->get().version();
+    parser_.reset();
+    state_ = State::Handling;
+    const uint64_t seq = ++seq_;
+    Reply reply = [weak = weak_from_this(), seq](HttpResponse response) {
+      auto self = weak.lock();
+      if (!self) return;
+      auto executor = self->socket_.get_executor();
+      // Inline when already on the connection's thread; otherwise queued to it.
+      asio::dispatch(executor, [self = std::move(self), seq, r = std::move(response)]() mutable {
+        self->on_reply(seq, std::move(r));
+      });
+    };
+    log()->debug("connection {}: {} {}", id_, request.method, request.path);
+    try {
+      listener_->handler(std::move(request), std::move(reply));
+    } catch (const std::exception& e) {
+      log()->error("handler threw: {}", e.what());
+      if (state_ == State::Handling && seq_ == seq) {
+        HttpResponse r;
+        r.status = 500;
+        on_reply(seq, std::move(r));
+      }
+    }
+  }
+
+  void on_reply(uint64_t seq, HttpResponse r) {
+    if (state_ != State::Handling || seq != seq_) return;  // closed, or a second call
+    const bool keep = keep_alive_ && keep_alive_override_ && !listener_->server_stopping->load();
+    write(std::move(r), keep, State::Writing);
+  }
+
+  void write(HttpResponse r, bool keep_alive, State next) {
+    state_ = next;
+    response_ = {};
+    response_.version(version_);
+    response_.result(r.status);
+    for (auto& [name, value] : r.headers) response_.insert(name, value);
+    response_.body() = std::move(r.body);
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    http::async_write(socket_, response_, [self = shared_from_this()](error_code ec, size_t) {
+      if (self->state_ == State::Closed) return;
+      if (ec) return self->close();
+      if (self->state_ == State::Draining) return self->drain();
+      if (!self->response_.keep_alive()) {
+        error_code ignored;
+        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        return self->close();
+      }
+      self->read_header();
+    });
+  }
+
+  void refuse(int status, const char* message) {
+    HttpResponse r;
+    r.status = status;
+    r.set_header("Content-Type", "application/json");
+    r.body = std::string(R"({"errorMessage":")") + message + R"(","errorType":"BadRequest"})";
+    write(std::move(r), false, State::Draining);
+  }
+
+  void too_large() {
+    const HttpRequest head = request_head();
+    parser_.reset();
+    version_ = 11;
+    auto& factory = listener_->options.on_too_large;
+    HttpResponse r = factory ? factory(head) : default_too_large(head);
+    if (state_ == State::Closed) return;  // the factory may have removed the listener
+    write(std::move(r), false, State::Draining);
+  }
+
+  // After refusing a request whose body is still arriving: half-close and read what the client
+  // sends until it closes, so that closing does not reset the connection (an RST can destroy
+  // the answer before the client reads it).
+  void drain() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kDrainTimeout));
+    buffer_.consume(buffer_.size());
+    drain_some();
+  }
+  void drain_some() {
+    if (!drain_buf_) drain_buf_ = std::make_unique<std::array<char, 16384>>();
+    socket_.async_read_some(asio::buffer(*drain_buf_),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              if (self->state_ == State::Closed) return;
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kDrainLimit) return self->close();
+                              self->drain_some();
+                            });
+  }
+
+  tcp::socket socket_;
+  std::shared_ptr<Listener> listener_;
+  uint64_t id_;
+  State state_ = State::ReadingHeader;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::optional<asio::steady_timer> timer_;
+  std::unique_ptr<std::array<char, 16384>> drain_buf_;
+  size_t drained_ = 0;
+  uint64_t seq_ = 0;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool keep_alive_override_ = true;
+};
+
+namespace {
+
+void accept_next(const std::shared_ptr<HttpServer::Listener>& l);
+
+void on_accept(const std::shared_ptr<HttpServer::Listener>& l, HttpServer::Worker& target,
+               error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) return;
+  if (ec) {
+    log()->warn("listener {}: accept: {}", l->id, ec.message());
+    // Out of fds or similar: back off briefly instead of spinning.
+    auto timer = std::make_shared<asio::steady_timer>(l->home->ioc, std::chrono::milliseconds(10));
+    timer->async_wait([l, timer](error_code) { accept_next(l); });
+    return;
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::shared_ptr<HttpServer::Connection> conn;
+  {
+    std::lock_guard lock(l->mu);
+    if (l->closed) return;
+    const uint64_t id = l->next_conn++;
+    conn = std::make_shared<HttpServer::Connection>(std::move(socket), l, id);
+    l->conns.emplace(id, conn);
+  }
+  if (&target == l->home) {
+    conn->start();
+  } else {
+    asio::post(target.ioc, [conn] { conn->start(); });
+  }
+  accept_next(l);
+}
+
+void accept_next(const std::shared_ptr<HttpServer::Listener>& l) {
+  HttpServer::Worker& target = *l->targets[l->next_target++ % l->targets.size()];
+  l->acceptor.async_accept(target.ioc, [l, &target](error_code ec, tcp::socket socket) {
+    on_accept(l, target, ec, std::move(socket));
+  });
+}
+
+// Closes the acceptor and the connections; on the listener's home thread.
+void close_listener(const std::shared_ptr<HttpServer::Listener>& l, bool graceful) {
+  error_code ignored;
+  l->acceptor.close(ignored);
+  std::vector<std::shared_ptr<HttpServer::Connection>> conns;
+  {
+    std::lock_guard lock(l->mu);
+    l->closed = true;
+    for (auto& [id, c] : l->conns) conns.push_back(c);
+  }
+  for (auto& c : conns) {
+    asio::dispatch(c->executor(), [c, graceful] {
+      if (graceful) {
+        c->shutdown_when_idle();
+      } else {
+        c->close();
+      }
+    });
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(size_t threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* worker = workers_[i].get();
+    worker->thread = std::thread([this, worker, i] {
+      t_server = this;
+      t_thread_index = static_cast<long>(i);
+      worker->ioc.run();
+    });
+  }
+}
+
+HttpServer::~HttpServer() {
+  stop();
+  // Connections close their sockets while the io_contexts still exist.
+  std::unordered_map<ListenerId, std::shared_ptr<Listener>> listeners;
+  {
+    std::lock_guard lock(mu_);
+    listeners.swap(listeners_);
+  }
+  for (auto& [id, l] : listeners) {
+    std::lock_guard lock(l->mu);
+    l->conns.clear();
+  }
+}
+
+size_t HttpServer::thread_count() const { return workers_.size(); }
+
+long HttpServer::current_thread_index() const { return t_server == this ? t_thread_index : -1; }
+
+void HttpServer::post(size_t thread_index, std::function<void()> fn) {
+  asio::post(workers_[thread_index % workers_.size()]->ioc, std::move(fn));
+}
+
+std::expected<ListenerId, std::string> HttpServer::add_listener(int listening_fd, Handler handler,
+                                                                size_t thread_index,
+                                                                ListenerOptions options) {
+  if (stopped_) {
+    ::close(listening_fd);
+    return std::unexpected("server stopped");
+  }
+  Worker& home = *workers_[thread_index % workers_.size()];
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const std::string err = std::string("getsockname: ") + std::strerror(errno);
+    ::close(listening_fd);
+    return std::unexpected(err);
+  }
+  const tcp protocol = addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+  auto l = std::make_shared<Listener>(0, std::move(handler), std::move(options), home);
+  l->targets = {&home};
+  error_code ec;
+  l->acceptor.assign(protocol, listening_fd, ec);
+  if (ec) {
+    ::close(listening_fd);
+    return std::unexpected("adopt listening fd: " + ec.message());
+  }
+  return start_listener(std::move(l));
+}
+
+std::expected<ListenerId, std::string> HttpServer::listen(const std::string& host, uint16_t port,
+                                                          Handler handler,
+                                                          ListenerOptions options) {
+  if (stopped_) return std::unexpected("server stopped");
+  error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return std::unexpected("bad address " + host + ": " + ec.message());
+  const bool spread = options.spread_connections;
+  Worker& home = *workers_[0];
+  auto l = std::make_shared<Listener>(0, std::move(handler), std::move(options), home);
+  if (spread) {
+    for (auto& w : workers_) l->targets.push_back(w.get());
+  } else {
+    l->targets = {&home};
+  }
+  const tcp::endpoint endpoint(address, port);
+  l->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) l->acceptor.bind(endpoint, ec);
+  if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return std::unexpected("listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  return start_listener(std::move(l));
+}
+
+std::expected<ListenerId, std::string> HttpServer::start_listener(std::shared_ptr<Listener> l) {
+  error_code ec;
+  const auto local = l->acceptor.local_endpoint(ec);
+  if (!ec) l->port = local.port();
+  if (!l->options.on_too_large) l->options.on_too_large = default_too_large;
+  l->server_stopping = &stopped_;
+  {
+    std::lock_guard lock(mu_);
+    l->id = next_id_++;
+    listeners_.emplace(l->id, l);
+  }
+  asio::post(l->home->ioc, [l] { accept_next(l); });
+  return l->id;
+}
+
+uint16_t HttpServer::local_port(ListenerId id) const {
+  std::lock_guard lock(mu_);
+  auto it = listeners_.find(id);
+  return it == listeners_.end() ? 0 : it->second->port;
+}
+
+void HttpServer::remove_listener(ListenerId id) {
+  std::shared_ptr<Listener> l;
+  {
+    std::lock_guard lock(mu_);
+    auto it = listeners_.find(id);
+    if (it == listeners_.end()) return;
+    l = std::move(it->second);
+    listeners_.erase(it);
+  }
+  asio::dispatch(l->home->ioc, [l] { close_listener(l, false); });
+}
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+  if (stopped_.exchange(true)) return;
+  std::vector<std::shared_ptr<Listener>> listeners;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, l] : listeners_) listeners.push_back(l);
+  }
+  for (auto& l : listeners) asio::post(l->home->ioc, [l] { close_listener(l, true); });
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  auto open_connections = [&] {
+    size_t n = 0;
+    for (auto& l : listeners) {
+      std::lock_guard lock(l->mu);
+      n += l->conns.size();
+    }
+    return n;
+  };
+  while (open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (auto& l : listeners) asio::post(l->home->ioc, [l] { close_listener(l, false); });
+  for (auto& w : workers_) w->guard.reset();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+}  // namespace api

@@ -1,0 +1,87 @@
+// HTTP/1.1 server on Boost.Beast: one io_context per thread, listeners adopted from existing fds.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/http_types.hpp"
+
+namespace api {
+
+using ListenerId = uint64_t;
+
+struct ListenerOptions {
+  // Largest request body accepted; a larger one is answered by on_too_large.
+  size_t body_limit = 6 * 1024 * 1024 + 100;
+  // Builds the answer to an oversized body from the request head (body empty). Called on the
+  // connection's io thread; the connection is closed after the answer. Default: 413 JSON.
+  std::function<HttpResponse(const HttpRequest& head)> on_too_large;
+  // Largest request head (request line and headers). Runtime clients send X-Ray error causes of
+  // up to 1 MiB in a header.
+  size_t header_limit = 64 * 1024;
+  // Longest wait for each read of a request (header or body, including idle keep-alive waits);
+  // zero means none, which runtime listeners need: runtime clients long-poll without a timeout.
+  std::chrono::milliseconds read_timeout{0};
+  // listen() only: spread accepted connections round-robin over all io threads (true), or keep
+  // them on the listener's thread (false).
+  bool spread_connections = true;
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<void(HttpRequest&&, Reply)>;
+
+  // Starts `threads` io threads (0 = one per CPU), each running its own io_context.
+  explicit HttpServer(size_t threads = 0);
+  ~HttpServer();  // stop(), then join
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Adopts a listening TCP socket (the server owns and closes it); its connections all run on
+  // io thread `thread_index`. On failure the fd is closed.
+  std::expected<ListenerId, std::string> add_listener(int listening_fd, Handler handler,
+                                                      size_t thread_index,
+                                                      ListenerOptions options = {});
+  // Binds and listens on host:port (port 0 = any; see local_port()).
+  std::expected<ListenerId, std::string> listen(const std::string& host, uint16_t port,
+                                                Handler handler, ListenerOptions options = {});
+  // The bound port of a listener, 0 if unknown.
+  uint16_t local_port(ListenerId id) const;
+  // Closes the acceptor and every open connection of the listener; any thread. Replies pending on
+  // those connections become no-ops.
+  void remove_listener(ListenerId id);
+
+  size_t thread_count() const;
+  // The io thread index of the calling thread, or -1 when it is not one of this server's io
+  // threads. Lets an Invoke handler pick an environment served on its own thread.
+  long current_thread_index() const;
+  // Runs `fn` on io thread `thread_index` (modulo thread_count()).
+  void post(size_t thread_index, std::function<void()> fn);
+  // Graceful: stops accepting, closes idle connections, lets in-flight requests finish for up to
+  // `grace`, then closes the rest and joins the threads. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  struct Worker;
+  struct Listener;
+  class Connection;
+
+ private:
+  std::expected<ListenerId, std::string> start_listener(std::shared_ptr<Listener> listener);
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::mutex mu_;
+  std::unordered_map<ListenerId, std::shared_ptr<Listener>> listeners_;
+  ListenerId next_id_ = 1;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace api

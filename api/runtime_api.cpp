@@ -1,0 +1,338 @@
+// The Lambda Runtime API (2018-06-01) served to one execution environment's runtime.
+#include "api/runtime_api.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+
+#include "api/runtime_api_state.hpp"
+
+namespace api {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static const std::shared_ptr<spdlog::logger> logger = [] {
+    if (auto existing = spdlog::get("runtime_api")) return existing;
+    try {
+      auto created = spdlog::stderr_color_mt("runtime_api");
+      created->set_level(spdlog::level::warn);
+      return created;
+    } catch (const spdlog::spdlog_ex&) {
+      return spdlog::get("runtime_api");
+    }
+  }();
+  return logger;
+}
+
+constexpr std::string_view kPrefix = "/2018-06-01/runtime/";
+constexpr std::string_view kInvocation = "invocation/";
+
+HttpResponse json_response(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.set_header("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse error_response(int status, const std::string& type, const std::string& message) {
+  return json_response(status,
+                       nlohmann::json{{"errorMessage", message}, {"errorType", type}}.dump());
+}
+
+HttpResponse refusal_response(const RuntimeApiRefusal& r) {
+  return error_response(r.status, r.error_type, r.message);
+}
+
+HttpResponse accepted() { return json_response(202, R"({"status":"OK"})"); }
+
+HttpResponse event_response(const InvocationEvent& e) {
+  HttpResponse r;
+  r.status = 200;
+  r.headers.reserve(7);
+  r.set_header("Lambda-Runtime-Aws-Request-Id", e.request_id);
+  r.set_header("Lambda-Runtime-Deadline-Ms", std::to_string(e.deadline_ms));
+  if (!e.invoked_function_arn.empty())
+    r.set_header("Lambda-Runtime-Invoked-Function-Arn", e.invoked_function_arn);
+  if (!e.trace_id.empty()) r.set_header("Lambda-Runtime-Trace-Id", e.trace_id);
+  if (!e.client_context.empty()) r.set_header("Lambda-Runtime-Client-Context", e.client_context);
+  if (!e.cognito_identity.empty())
+    r.set_header("Lambda-Runtime-Cognito-Identity", e.cognito_identity);
+  r.set_header("Content-Type", "application/json");
+  r.body = e.payload;
+  return r;
+}
+
+// What a runtime's request addresses.
+struct Route {
+  enum class Kind { Next, Response, Error, InitError, NotFound } kind = Kind::NotFound;
+  std::string request_id;
+};
+
+Route route(std::string_view path) {
+  if (!path.starts_with(kPrefix)) return {};
+  path.remove_prefix(kPrefix.size());
+  if (path == "init/error") return {Route::Kind::InitError, {}};
+  if (!path.starts_with(kInvocation)) return {};
+  path.remove_prefix(kInvocation.size());
+  if (path == "next") return {Route::Kind::Next, {}};
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return {};
+  const std::string_view id = path.substr(0, slash);
+  const std::string_view action = path.substr(slash + 1);
+  if (id.find('/') != std::string_view::npos) return {};
+  if (action == "response") return {Route::Kind::Response, std::string(id)};
+  if (action == "error") return {Route::Kind::Error, std::string(id)};
+  return {};
+}
+
+const char* expected_method(Route::Kind k) { return k == Route::Kind::Next ? "GET" : "POST"; }
+
+// The caller-visible error object for an error post (see InvocationOutcome::error_type).
+InvocationOutcome error_outcome(const HttpRequest& req) {
+  InvocationOutcome out;
+  out.kind = InvocationOutcome::Kind::FunctionError;
+  out.content_type = "application/json";
+  const auto header = req.headers.find("Lambda-Runtime-Function-Error-Type");
+  const bool has_header = header != req.headers.end();
+  if (has_header) out.error_type = normalize_error_type(header->second);
+  auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object()) {
+    // Without the header, the handler's own errorType (e.g. "ValueError") names the error.
+    if (!has_header) {
+      auto t = body.find("errorType");
+      out.error_type = t != body.end() && t->is_string() && !t->get<std::string>().empty()
+                           ? t->get<std::string>()
+                           : "Runtime.Unknown";
+    }
+    out.body = req.body;
+  } else {
+    if (!has_header) out.error_type = "Runtime.Unknown";
+    out.body = nlohmann::json{{"errorMessage", req.body}, {"errorType", out.error_type}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string normalize_error_type(std::string_view type) {
+  auto matches = [&](std::string_view prefix) {
+    if (!type.starts_with(prefix) || type.size() < prefix.size() + 2) return false;
+    const std::string_view rest = type.substr(prefix.size());
+    if (rest[0] < 'A' || rest[0] > 'Z') return false;
+    for (char c : rest) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+    }
+    return true;
+  };
+  if (matches("Runtime.") || matches("Function.")) return std::string(type);
+  if (type.starts_with("Function.")) return "Function.Unknown";
+  return "Runtime.Unknown";
+}
+
+// Everything below runs on the endpoint's io thread except `closed` and construction.
+struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
+  Impl(HttpServer& s, size_t thread, RuntimeApiCallbacks cb, size_t max)
+      : server(s), thread_index(thread), callbacks(std::move(cb)), max_payload(max) {}
+
+  HttpServer& server;
+  const size_t thread_index;
+  const RuntimeApiCallbacks callbacks;
+  const size_t max_payload;
+  ListenerId listener = 0;
+  std::atomic<bool> closed{false};
+
+  RuntimeApiState state;
+  std::optional<InvocationEvent> pending;  // delivered, not yet handed out
+  std::optional<InvocationEvent> current;  // handed out, kept for a repeated /next
+  std::optional<Reply> parked;             // the long-polling /next
+
+  void handle(HttpRequest&& req, Reply reply) {
+    if (closed.load(std::memory_order_acquire)) return;
+    const Route r = route(req.path);
+    if (r.kind == Route::Kind::NotFound) {
+      return reply(error_response(404, "NotFound", "No such endpoint: " + req.path));
+    }
+    if (req.method != expected_method(r.kind)) {
+      return reply(error_response(405, "MethodNotAllowed", "Method not allowed"));
+    }
+    switch (r.kind) {
+      case Route::Kind::Next:
+        return next(std::move(reply));
+      case Route::Kind::Response:
+        return response(r.request_id, std::move(req), std::move(reply));
+      case Route::Kind::Error:
+        return error(r.request_id, req, std::move(reply));
+      case Route::Kind::InitError:
+        return init_error(req, std::move(reply));
+      case Route::Kind::NotFound:
+        break;
+    }
+  }
+
+  void next(Reply reply) {
+    auto poll = state.next_polled();
+    if (!poll) return reply(refusal_response(poll.error()));
+    if (*poll == NextPoll::Resend) {
+      log()->debug("resending {}", current->request_id);
+      return reply(event_response(*current));
+    }
+    if (*poll == NextPoll::ParkInitDone && callbacks.on_first_next) callbacks.on_first_next();
+    if (closed.load(std::memory_order_acquire)) return;
+    // A newer /next replaces an older one (a runtime that reconnected); the older stays unanswered
+    // until its connection closes.
+    parked = std::move(reply);
+    if (pending) hand_out();
+  }
+
+  void hand_out() {
+    InvocationEvent e = std::move(*pending);
+    pending.reset();
+    if (auto ok = state.event_delivered(e.request_id); !ok) {
+      log()->error("cannot hand out {}: {}", e.request_id, ok.error().message);
+      return;
+    }
+    Reply reply = std::move(*parked);
+    parked.reset();
+    current = std::move(e);
+    reply(event_response(*current));
+  }
+
+  void deliver(InvocationEvent e) {
+    if (closed.load(std::memory_order_acquire)) return;
+    if (pending || state.state() == RuntimeState::Invoking) {
+      log()->error("event {} dropped: invocation {} not finished", e.request_id,
+                   pending ? pending->request_id : state.request_id());
+      return;
+    }
+    pending = std::move(e);
+    if (parked && state.state() == RuntimeState::Idle) hand_out();
+  }
+
+  void response(const std::string& id, HttpRequest&& req, Reply reply) {
+    if (auto ok = state.check_result(id); !ok) return reply(refusal_response(ok.error()));
+    if (req.header("Lambda-Runtime-Function-Response-Mode") == "streaming") {
+      // Streaming responses are not supported yet; the invocation stays outstanding.
+      return reply(error_response(400, "InvalidFunctionResponseMode",
+                                  "Streaming response mode is not supported"));
+    }
+    (void)state.response(id);
+    reply(accepted());
+    finished(id, InvocationOutcome{InvocationOutcome::Kind::Response,
+                                   std::move(req.body),
+                                   req.header("Content-Type"),
+                                   {}});
+  }
+
+  void error(const std::string& id, const HttpRequest& req, Reply reply) {
+    if (auto ok = state.error(id); !ok) return reply(refusal_response(ok.error()));
+    reply(accepted());
+    finished(id, error_outcome(req));
+  }
+
+  void init_error(const HttpRequest& req, Reply reply) {
+    if (auto ok = state.init_error(); !ok) return reply(refusal_response(ok.error()));
+    reply(accepted());
+    if (callbacks.on_init_error && !closed.load(std::memory_order_acquire))
+      callbacks.on_init_error(error_outcome(req));
+  }
+
+  void finished(const std::string& id, InvocationOutcome outcome) {
+    current.reset();
+    if (callbacks.on_outcome && !closed.load(std::memory_order_acquire))
+      callbacks.on_outcome(id, std::move(outcome));
+  }
+
+  // The request body exceeded max_payload; called by the server with the request head.
+  HttpResponse too_large(const HttpRequest& head) {
+    const std::string message =
+        fmt::format("Exceeded maximum allowed payload size ({} bytes).", max_payload);
+    const Route r = route(head.path);
+    if (closed.load(std::memory_order_acquire) || head.method != "POST" ||
+        (r.kind != Route::Kind::Response && r.kind != Route::Kind::Error)) {
+      return error_response(413, "RequestEntityTooLarge", message);
+    }
+    if (auto ok = state.response(r.request_id); !ok) return refusal_response(ok.error());
+    // RIE: the runtime gets 413, the caller Function.ResponseSizeTooLarge.
+    InvocationOutcome outcome;
+    outcome.kind = InvocationOutcome::Kind::ResponseTooLarge;
+    outcome.error_type = "Function.ResponseSizeTooLarge";
+    outcome.content_type = "application/json";
+    outcome.body =
+        nlohmann::json{
+            {"errorMessage",
+             fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
+                         max_payload)},
+            {"errorType", outcome.error_type}}
+            .dump();
+    finished(r.request_id, std::move(outcome));
+    return error_response(413, "RequestEntityTooLarge", message);
+  }
+
+  void close_on_thread() {
+    state.close();
+    pending.reset();
+    current.reset();
+    parked.reset();
+  }
+};
+
+std::expected<std::unique_ptr<RuntimeApiEndpoint>, std::string> RuntimeApiEndpoint::create(
+    HttpServer& server, int listening_fd, size_t thread_index, RuntimeApiCallbacks callbacks,
+    size_t max_payload) {
+  auto impl = std::make_shared<Impl>(server, thread_index % server.thread_count(),
+                                     std::move(callbacks), max_payload);
+  std::weak_ptr<Impl> weak = impl;
+  ListenerOptions options;
+  options.body_limit = max_payload;
+  options.header_limit = 2 * 1024 * 1024;  // X-Ray error causes travel in a header
+  options.read_timeout = std::chrono::milliseconds(0);
+  options.on_too_large = [weak](const HttpRequest& head) {
+    auto self = weak.lock();
+    return self ? self->too_large(head)
+                : error_response(413, "RequestEntityTooLarge", "Payload too large");
+  };
+  auto id = server.add_listener(
+      listening_fd,
+      [weak](HttpRequest&& req, Reply reply) {
+        if (auto self = weak.lock()) self->handle(std::move(req), std::move(reply));
+      },
+      impl->thread_index, std::move(options));
+  if (!id) return std::unexpected(id.error());
+  impl->listener = *id;
+  return std::unique_ptr<RuntimeApiEndpoint>(new RuntimeApiEndpoint(std::move(impl)));
+}
+
+RuntimeApiEndpoint::RuntimeApiEndpoint(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+RuntimeApiEndpoint::RuntimeApiEndpoint(HttpServer& server, int listening_fd, size_t thread_index,
+                                       RuntimeApiCallbacks callbacks, size_t max_payload) {
+  auto made = create(server, listening_fd, thread_index, std::move(callbacks), max_payload);
+  if (!made) throw std::runtime_error("runtime API endpoint: " + made.error());
+  impl_ = std::move((*made)->impl_);
+}
+
+RuntimeApiEndpoint::~RuntimeApiEndpoint() { close(); }
+
+void RuntimeApiEndpoint::deliver(InvocationEvent event) {
+  if (!impl_) return;
+  impl_->server.post(impl_->thread_index, [impl = impl_, e = std::move(event)]() mutable {
+    impl->deliver(std::move(e));
+  });
+}
+
+void RuntimeApiEndpoint::close() {
+  if (!impl_ || impl_->closed.exchange(true)) return;
+  impl_->server.remove_listener(impl_->listener);
+  impl_->server.post(impl_->thread_index, [impl = impl_] { impl->close_on_thread(); });
+}
+
+size_t RuntimeApiEndpoint::thread_index() const { return impl_ ? impl_->thread_index : 0; }
+
+}  // namespace api

@@ -1,0 +1,75 @@
+// The Lambda Runtime API (2018-06-01) served to one execution environment's runtime.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "api/http_server.hpp"
+
+namespace api {
+
+struct InvocationEvent {  // what /next hands out
+  std::string request_id;
+  int64_t deadline_ms = 0;  // epoch milliseconds
+  std::string invoked_function_arn;
+  std::string trace_id;          // "Root=…;Parent=…;Sampled=0"; header omitted when empty
+  std::string client_context;    // decoded JSON text as Lambda passes it; omitted when empty
+  std::string cognito_identity;  // omitted when empty
+  std::string payload;           // the event body
+};
+
+struct InvocationOutcome {
+  enum class Kind { Response, FunctionError, ResponseTooLarge } kind = Kind::Response;
+  std::string body;          // response payload, or the error JSON {errorMessage,errorType,...}
+  std::string content_type;  // runtime's Content-Type for responses (empty if it sent none)
+  std::string error_type;    // errors: normalised Lambda-Runtime-Function-Error-Type, see below
+};
+
+struct RuntimeApiCallbacks {            // called on the endpoint's io thread
+  std::function<void()> on_first_next;  // init finished
+  std::function<void(const std::string& request_id, InvocationOutcome)> on_outcome;
+  std::function<void(InvocationOutcome)> on_init_error;  // POST /runtime/init/error
+};
+
+// RIE's rule for a runtime-reported error type: kept if it matches
+// (Runtime|Function)\.[A-Z][a-zA-Z]+, else "Function.Unknown" for "Function.*", else
+// "Runtime.Unknown".
+std::string normalize_error_type(std::string_view type);
+
+class RuntimeApiEndpoint {
+ public:
+  static constexpr size_t kMaxPayload = 6 * 1024 * 1024 + 100;  // RIE's limit
+
+  // Serves the Runtime API on `listening_fd` (owned, closed on failure), on io thread
+  // `thread_index` of `server`, which must outlive the endpoint.
+  static std::expected<std::unique_ptr<RuntimeApiEndpoint>, std::string> create(
+      HttpServer& server, int listening_fd, size_t thread_index, RuntimeApiCallbacks callbacks,
+      size_t max_payload = kMaxPayload);
+  // As create(); throws std::runtime_error when the fd cannot be adopted.
+  RuntimeApiEndpoint(HttpServer& server, int listening_fd, size_t thread_index,
+                     RuntimeApiCallbacks callbacks, size_t max_payload = kMaxPayload);
+  ~RuntimeApiEndpoint();
+  RuntimeApiEndpoint(const RuntimeApiEndpoint&) = delete;
+  RuntimeApiEndpoint& operator=(const RuntimeApiEndpoint&) = delete;
+
+  // Any thread: served to the parked /next now, or to the next /next. One invocation at a time:
+  // an event delivered while another is pending or outstanding is dropped (logged).
+  void deliver(InvocationEvent event);
+  // Any thread: removes the listener and drops its connections; idempotent. A callback already
+  // that has already begun on the io thread may finish after close() returns.
+  void close();
+  size_t thread_index() const;
+
+  struct Impl;
+
+ private:
+  explicit RuntimeApiEndpoint(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace api

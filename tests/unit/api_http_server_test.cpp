@@ -1,0 +1,400 @@
+// Tests of HttpServer over real loopback sockets: keep-alive, 100-continue, limits, listeners.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "api/http_server.hpp"
+#include "tests/unit/raw_http_client.hpp"
+
+namespace api {
+namespace {
+
+using testutil::RawHttpClient;
+
+HttpResponse text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.set_header("Content-Type", "text/plain");
+  r.body = std::move(body);
+  return r;
+}
+
+// A server listening on an ephemeral loopback port with the given handler.
+struct Served {
+  explicit Served(HttpServer::Handler h, ListenerOptions o = {}, size_t threads = 2)
+      : server(threads) {
+    auto id = server.listen("127.0.0.1", 0, std::move(h), std::move(o));
+    EXPECT_TRUE(id.has_value()) << (id ? "" : id.error());
+    listener = id.value_or(0);
+    port = server.local_port(listener);
+  }
+  HttpServer server;
+  ListenerId listener = 0;
+  uint16_t port = 0;
+};
+
+HttpServer::Handler echo_handler() {
+  return [](HttpRequest&& req, Reply reply) {
+    HttpResponse r = text(200, std::move(req.body));
+    r.set_header("X-Method", req.method);
+    r.set_header("X-Path", req.path);
+    reply(std::move(r));
+  };
+}
+
+TEST(HttpServer, ServesAThousandRequestsOnOneKeepAliveConnection) {
+  std::atomic<int> handled{0};
+  Served s([&](HttpRequest&& req, Reply reply) {
+    ++handled;
+    reply(text(200, req.path));
+  });
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 1000; ++i) {
+    auto r = c.request("GET", "/n/" + std::to_string(i));
+    ASSERT_TRUE(r) << "request " << i;
+    ASSERT_EQ(r->status, 200);
+    ASSERT_EQ(r->body, "/n/" + std::to_string(i));
+    ASSERT_NE(r->header("Connection"), "close");
+  }
+  EXPECT_EQ(handled.load(), 1000);
+  EXPECT_FALSE(c.closed_within(50));
+}
+
+TEST(HttpServer, AnswersExpect100ContinueBeforeReadingTheBody) {
+  Served s(echo_handler());
+  RawHttpClient c(s.port);
+  const std::string body(3 * 1024 * 1024, 'b');
+  ASSERT_TRUE(
+      c.send_all("POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                 "Content-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n"));
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  auto got = c.read_exact(interim.size());
+  ASSERT_TRUE(got) << "no 100 Continue";
+  EXPECT_EQ(*got, interim);
+  ASSERT_TRUE(c.send_all(body));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), body.size());
+  EXPECT_EQ(r->body, body);
+}
+
+TEST(HttpServer, CurlWithExpectContinueDoesNotWaitForItsTimeout) {
+  Served s(echo_handler());
+  const std::string file = ::testing::TempDir() + "/http_server_3mb.bin";
+  std::ofstream(file) << std::string(3 * 1024 * 1024, 'c');
+  // With a 10 s expect timeout, a server that never sends 100 Continue makes curl take 10 s.
+  const std::string cmd =
+      "curl -sS -o /dev/null -w '%{http_code} %{size_upload} %{time_total}' "
+      "--expect100-timeout 10 -H 'Expect: 100-continue' --data-binary @" +
+      file + " http://127.0.0.1:" + std::to_string(s.port) + "/up";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char out[256] = {};
+  const size_t n = std::fread(out, 1, sizeof out - 1, p);
+  ::pclose(p);
+  int code = 0;
+  double uploaded = 0, seconds = 0;
+  ASSERT_EQ(std::sscanf(std::string(out, n).c_str(), "%d %lf %lf", &code, &uploaded, &seconds), 3)
+      << out;
+  EXPECT_EQ(code, 200);
+  EXPECT_EQ(uploaded, 3.0 * 1024 * 1024);
+  EXPECT_LT(seconds, 5.0);
+}
+
+TEST(HttpServer, OversizedBodyGetsTheListenersTooLargeAnswer) {
+  ListenerOptions o;
+  o.body_limit = 1000;
+  std::atomic<int> handled{0};
+  std::string seen_path;
+  o.on_too_large = [&](const HttpRequest& head) {
+    seen_path = head.path;
+    return text(413, "too big: " + head.header("X-Tag"));
+  };
+  Served s([&](HttpRequest&&, Reply reply) { ++handled, reply(text(200, "ok")); }, o);
+  RawHttpClient c(s.port);
+  auto r = c.request("POST", "/big", std::string(1001, 'x'), "X-Tag: t1\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->body, "too big: t1");
+  EXPECT_EQ(seen_path, "/big");
+  EXPECT_EQ(handled.load(), 0);
+  EXPECT_TRUE(c.closed_within(2000));
+
+  RawHttpClient exact(s.port);
+  auto ok = exact.request("POST", "/fits", std::string(1000, 'x'));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST(HttpServer, OversizedChunkedBodyIsRefusedMidStream) {
+  ListenerOptions o;
+  o.body_limit = 100;
+  Served s(echo_handler(), o);
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(
+      c.send_all("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "40\r\n" +
+                 std::string(64, 'a') + "\r\n40\r\n" + std::string(64, 'a') + "\r\n0\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST(HttpServer, AcceptsChunkedRequestBodies) {
+  Served s(echo_handler());
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(
+      c.send_all("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello world");
+}
+
+TEST(HttpServer, DecodesPathAndQuery) {
+  std::promise<HttpRequest> seen;
+  Served s([&](HttpRequest&& req, Reply reply) {
+    reply(text(204, ""));
+    seen.set_value(std::move(req));
+  });
+  RawHttpClient c(s.port);
+  auto r = c.request("GET", "/functions/my%20fn%3Aalias/x?Qualifier=v%201&a=b+c&flag&a=2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  HttpRequest req = seen.get_future().get();
+  EXPECT_EQ(req.path, "/functions/my fn:alias/x");
+  EXPECT_EQ(req.query_param("Qualifier"), "v 1");
+  EXPECT_EQ(req.query.count("a"), 2u);
+  EXPECT_EQ(req.query_param("a"), "b c");
+  EXPECT_TRUE(req.query.contains("flag"));
+  EXPECT_EQ(req.header("host"), "127.0.0.1");
+}
+
+TEST(HttpServer, AdoptedListeningFdRunsItsConnectionsOnTheChosenThread) {
+  HttpServer server(2);
+  std::promise<std::thread::id> io1;
+  server.post(1, [&] { io1.set_value(std::this_thread::get_id()); });
+  const std::thread::id thread1 = io1.get_future().get();
+  std::mutex mu;
+  std::vector<std::thread::id> handler_threads;
+  uint16_t port = 0;
+  const int fd = testutil::make_listening_socket(&port);
+  auto id = server.add_listener(
+      fd,
+      [&](HttpRequest&&, Reply reply) {
+        {
+          std::lock_guard lock(mu);
+          handler_threads.push_back(std::this_thread::get_id());
+        }
+        reply(text(200, "adopted"));
+      },
+      1);
+  ASSERT_TRUE(id.has_value()) << id.error();
+  EXPECT_EQ(server.local_port(*id), port);
+  for (int i = 0; i < 4; ++i) {  // separate connections: none may land on thread 0
+    RawHttpClient c(port);
+    auto r = c.request("GET", "/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "adopted");
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(handler_threads.size(), 4u);
+  for (auto t : handler_threads) EXPECT_EQ(t, thread1);
+}
+
+TEST(HttpServer, CurrentThreadIndexNamesTheIoThreadOnlyOnIt) {
+  HttpServer server(2), other(1);
+  EXPECT_EQ(server.current_thread_index(), -1);
+  for (long i = 0; i < 2; ++i) {
+    std::promise<std::pair<long, long>> seen;
+    server.post(static_cast<size_t>(i), [&] {
+      seen.set_value({server.current_thread_index(), other.current_thread_index()});
+    });
+    const auto [mine, theirs] = seen.get_future().get();
+    EXPECT_EQ(mine, i);
+    EXPECT_EQ(theirs, -1);
+  }
+}
+
+TEST(HttpServer, AddListenerRefusesAnFdThatIsNotASocket) {
+  HttpServer server(1);
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  ::close(pipefd[1]);
+  auto id = server.add_listener(pipefd[0], echo_handler(), 0);
+  EXPECT_FALSE(id.has_value());
+}
+
+TEST(HttpServer, RemoveListenerClosesLiveConnectionsAndDropsPendingReplies) {
+  std::mutex mu;
+  std::vector<Reply> parked;
+  Served s([&](HttpRequest&& req, Reply reply) {
+    if (req.path == "/park") {
+      std::lock_guard lock(mu);
+      parked.push_back(std::move(reply));
+      return;
+    }
+    reply(text(200, "ok"));
+  });
+  RawHttpClient idle(s.port), waiting(s.port);
+  auto r = idle.request("GET", "/");
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(waiting.send_request("GET", "/park"));
+  for (int i = 0; i < 200; ++i) {
+    std::lock_guard lock(mu);
+    if (!parked.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(parked.size(), 1u);
+
+  std::thread([&] { s.server.remove_listener(s.listener); }).join();  // from a foreign thread
+  EXPECT_TRUE(idle.closed_within(2000));
+  EXPECT_TRUE(waiting.closed_within(2000));
+  parked[0](text(200, "too late"));  // a no-op now
+  RawHttpClient after(s.port);
+  EXPECT_FALSE(after.connected() && after.request("GET", "/").has_value());
+}
+
+TEST(HttpServer, ReplyFromAnotherThreadCompletesTheRequest) {
+  std::vector<std::thread> helpers;
+  std::mutex mu;
+  Served s([&](HttpRequest&& req, Reply reply) {
+    std::lock_guard lock(mu);
+    helpers.emplace_back([reply = std::move(reply), path = req.path] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      reply(text(200, "late " + path));
+    });
+  });
+  RawHttpClient c(s.port);
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.request("GET", "/" + std::to_string(i));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "late /" + std::to_string(i));
+  }
+  std::lock_guard lock(mu);
+  for (auto& t : helpers) t.join();
+}
+
+TEST(HttpServer, SecondCallOfAReplyIsIgnored) {
+  Served s([](HttpRequest&& req, Reply reply) {
+    reply(text(200, "first " + req.path));
+    reply(text(500, "second"));
+  });
+  RawHttpClient c(s.port);
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.request("GET", "/x");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "first /x");
+  }
+  EXPECT_FALSE(c.readable_within(100));  // no stray second response
+}
+
+TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
+  Served s(echo_handler());
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(
+      c.send_all("GET /one HTTP/1.1\r\nHost: x\r\n\r\nPOST /two HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\nHost: x\r\n\r\n"));
+  for (const char* path : {"/one", "/two", "/three"}) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header("X-Path"), path);
+  }
+}
+
+TEST(HttpServer, ConnectionCloseRequestIsHonoured) {
+  Served s(echo_handler());
+  RawHttpClient c(s.port);
+  auto r = c.request("GET", "/", "", "Connection: close\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(c.closed_within(2000));
+}
+
+TEST(HttpServer, ReadTimeoutClosesIdleConnectionsOnlyWhenConfigured) {
+  ListenerOptions o;
+  o.read_timeout = std::chrono::milliseconds(100);
+  Served timed(echo_handler(), o);
+  Served untimed(echo_handler());
+  RawHttpClient a(timed.port), b(untimed.port);
+  ASSERT_TRUE(a.request("GET", "/"));
+  ASSERT_TRUE(b.request("GET", "/"));
+  EXPECT_TRUE(a.closed_within(2000));
+  EXPECT_FALSE(b.closed_within(400));
+  auto r = b.request("GET", "/still");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("X-Path"), "/still");
+}
+
+TEST(HttpServer, SetsTcpNodelayOnAcceptedSockets) {
+  HttpServer server(1);
+  uint16_t port = 0;
+  const int fd = testutil::make_listening_socket(&port);
+  auto id = server.add_listener(
+      fd, [](HttpRequest&&, Reply reply) { reply(text(200, "x")); }, 0);
+  ASSERT_TRUE(id);
+  RawHttpClient c(port);
+  ASSERT_TRUE(c.request("GET", "/"));
+  sockaddr_in mine{};
+  socklen_t len = sizeof mine;
+  ASSERT_EQ(::getsockname(c.fd(), reinterpret_cast<sockaddr*>(&mine), &len), 0);
+  // The server's end of this connection is an fd of this process: the one whose peer is us.
+  int server_end = -1;
+  for (int candidate = 3; candidate < 1024 && server_end < 0; ++candidate) {
+    sockaddr_in peer{};
+    socklen_t plen = sizeof peer;
+    if (candidate == c.fd() ||
+        ::getpeername(candidate, reinterpret_cast<sockaddr*>(&peer), &plen) != 0)
+      continue;
+    if (peer.sin_family == AF_INET && peer.sin_port == mine.sin_port) server_end = candidate;
+  }
+  ASSERT_GE(server_end, 0);
+  int nodelay = 0;
+  socklen_t olen = sizeof nodelay;
+  ASSERT_EQ(::getsockopt(server_end, IPPROTO_TCP, TCP_NODELAY, &nodelay, &olen), 0);
+  EXPECT_NE(nodelay, 0);
+}
+
+TEST(HttpServer, StopLetsAnInFlightRequestFinish) {
+  auto server = std::make_unique<HttpServer>(1);
+  std::promise<Reply> held;
+  auto id = server->listen("127.0.0.1", 0,
+                           [&](HttpRequest&&, Reply reply) { held.set_value(std::move(reply)); });
+  ASSERT_TRUE(id);
+  RawHttpClient c(server->local_port(*id));
+  ASSERT_TRUE(c.send_request("GET", "/slow"));
+  Reply reply = held.get_future().get();
+  std::thread replier([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    reply(text(200, "finished"));
+  });
+  server->stop(std::chrono::seconds(5));
+  replier.join();
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "finished");
+  EXPECT_EQ(r->header("Connection"), "close");
+}
+
+TEST(HttpServer, HandlerExceptionBecomes500) {
+  Served s([](HttpRequest&&, Reply) { throw std::runtime_error("boom"); });
+  RawHttpClient c(s.port);
+  auto r = c.request("GET", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+}
+
+}  // namespace
+}  // namespace api
