@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "runtimed/cli_commands.hpp"
+#include "runtimed/daemon.hpp"
 #include "runtimed/sandbox_command.hpp"
 
 int main(int argc, char** argv) {
@@ -26,11 +27,31 @@ int main(int argc, char** argv) {
   sandbox_cmd->add_option("--env", sb.env, "KEY=VALUE for the command's environment");
   sandbox_cmd->add_option("command", sb.command, "Command and arguments (after --)")->required();
 
+  runtimed::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the daemon");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT on loopback (default 127.0.0.1:9000)");
+  serve_cmd->add_option("--state-dir", serve.state_dir, "State directory");
+  serve_cmd->add_option("--memory-budget-mb", serve.memory_budget_mb,
+                        "Memory for environments (default 80% of RAM or own cgroup limit)");
+  serve_cmd->add_option("--concurrency-limit", serve.concurrency_limit, "Host-wide concurrency")
+      ->check(CLI::Range(1, 100000));
+  serve_cmd->add_option("--keep-alive", serve.keep_alive_s, "Idle environment lifetime (s)");
+  serve_cmd->add_option("--freeze-after", serve.freeze_after_ms, "Freeze idle environments after (ms)");
+  serve_cmd->add_option("--region", serve.region, "Region in ARNs");
+  serve_cmd->add_option("--account-id", serve.account_id, "Account id in ARNs");
+  serve_cmd->add_option("--cgroup-parent", serve.cgroup_parent, "Parent cgroup of environments");
+  serve_cmd->add_flag("--cpu-quota", serve.cpu_quota, "Hard CPU quota of memory/1769 CPUs");
+  serve_cmd->add_option("--prepared-pool", serve.prepared_pool, "Environments kept prepared");
+  serve_cmd->add_option("--io-threads", serve.io_threads, "HTTP io threads (0: one per CPU)");
+  serve_cmd->add_option("--drain-timeout", serve.drain_timeout_s, "SIGTERM drain limit (s)");
+  serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error");
+
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);
 
   CLI11_PARSE(app, argc, argv);
   if (sandbox_cmd->parsed()) return runtimed::run_sandbox_command(sb);
+  if (serve_cmd->parsed()) return runtimed::run_serve_command(serve);
   if (auto status = runtimed::run_client_command(client)) return *status;
   return 0;
 }

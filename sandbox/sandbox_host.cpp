@@ -13,6 +13,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/mount.h>
+#include <algorithm>
 
 #include "common/ids.hpp"
 #include "sandbox/filesystem_view.hpp"
@@ -35,6 +39,27 @@ std::string instance_id_for(const std::filesystem::path& state_dir) {
   return id;
 }
 
+namespace {
+
+// Unmounts (lazily) every mount point below `dir`, read from /proc/self/mountinfo.
+void detach_mounts_under(const std::filesystem::path& dir) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  std::vector<std::string> targets;
+  const std::string prefix = dir.string() + "/";
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mount_point;
+    fields >> id >> parent >> dev >> root >> mount_point;
+    if (mount_point.starts_with(prefix)) targets.push_back(mount_point);
+  }
+  // Deepest first.
+  std::sort(targets.rbegin(), targets.rend());
+  for (const auto& t : targets) ::umount2(t.c_str(), MNT_DETACH);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SandboxHost>> SandboxHost::open(SandboxOptions options) {
   std::unique_ptr<SandboxHost> host(new SandboxHost());
   std::error_code ec;
@@ -44,8 +69,10 @@ Result<std::unique_ptr<SandboxHost>> SandboxHost::open(SandboxOptions options) {
   if (::access(options.init_path.c_str(), X_OK) != 0) {
     return fail("find runtimed-init", errno, options.init_path.string());
   }
-  // Leftover environment directories of a previous run of this state dir: their mounts lived in
-  // namespaces that died with their inits; only files remain.
+  // Leftovers of a previous run of this state dir (a crash): the /tmp mounts were made in the
+  // host's namespace and outlive the daemon; detach them (their loop devices auto-clear), then
+  // remove the directories.
+  detach_mounts_under(options.state_dir / "envs");
   for (const auto& entry : std::filesystem::directory_iterator(options.state_dir / "envs", ec)) {
     std::filesystem::remove_all(entry.path(), ec);
   }

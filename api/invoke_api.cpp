@@ -1,0 +1,178 @@
+// The Invoke API's parsing and answers (see invoke_api.hpp).
+#include "api/invoke_api.hpp"
+
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+
+namespace api {
+
+namespace {
+
+constexpr std::string_view kPrefix = "/2015-03-31/functions/";
+constexpr std::string_view kSuffix = "/invocations";
+
+std::string base64_encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out(3 * in.size() / 4, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts padding as zero bytes.
+  if (!in.empty() && in.back() == '=') --len;
+  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+// "name", "name:$LATEST", "arn:aws:lambda:REGION:ACCOUNT:function:name[:qualifier]",
+// "ACCOUNT:function:name[:qualifier]" -> (name, qualifier).
+std::pair<std::string, std::string> split_function_name(const std::string& id) {
+  std::string rest = id;
+  if (rest.starts_with("arn:")) {
+    // arn:aws:lambda:region:account:function:name[:qualifier]
+    size_t pos = 0;
+    for (int i = 0; i < 6 && pos != std::string::npos; ++i) pos = rest.find(':', pos + 1);
+    rest = pos == std::string::npos ? "" : rest.substr(pos + 1);
+  } else if (auto f = rest.find(":function:"); f != std::string::npos) {
+    rest = rest.substr(f + 10);
+  }
+  const auto colon = rest.find(':');
+  if (colon == std::string::npos) return {rest, ""};
+  return {rest.substr(0, colon), rest.substr(colon + 1)};
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_invoke_path(const std::string& path) {
+  return path.starts_with(kPrefix) && path.ends_with(kSuffix) &&
+         path.size() > kPrefix.size() + kSuffix.size();
+}
+
+std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& http) {
+  InvokeRequest req;
+  if (http.method != "POST") {
+    return std::unexpected(ApiError::invalid_request_content("Invoke requires POST"));
+  }
+  const std::string id =
+      http.path.substr(kPrefix.size(), http.path.size() - kPrefix.size() - kSuffix.size());
+  auto [name, qualifier] = split_function_name(id);
+  const std::string query_qualifier = http.query_param("Qualifier");
+  if (qualifier.empty()) qualifier = query_qualifier;
+  if (!valid_name(name)) {
+    return std::unexpected(ApiError::invalid_parameter(
+        "1 validation error detected: Value '" + id +
+        "' at 'functionName' failed to satisfy constraint: Member must satisfy regular "
+        "expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?("
+        "\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"));
+  }
+  if (!qualifier.empty() && qualifier != "$LATEST") {
+    // Only $LATEST exists for now; the caller words the not-found message with the ARN.
+    return std::unexpected(ApiError::not_found(name + ":" + qualifier));
+  }
+  req.function_name = name;
+
+  const std::string type = http.header("X-Amz-Invocation-Type", "RequestResponse");
+  if (type == "RequestResponse") {
+    req.type = InvocationType::RequestResponse;
+  } else if (type == "Event") {
+    req.type = InvocationType::Event;
+  } else if (type == "DryRun") {
+    req.type = InvocationType::DryRun;
+  } else {
+    return std::unexpected(ApiError::invalid_parameter(
+        "1 validation error detected: Value '" + type +
+        "' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[Event, RequestResponse, DryRun]"));
+  }
+  const std::string log_type = http.header("X-Amz-Log-Type", "None");
+  if (log_type == "Tail") {
+    req.tail_log = req.type == InvocationType::RequestResponse;
+  } else if (log_type != "None") {
+    return std::unexpected(ApiError::invalid_parameter(
+        "1 validation error detected: Value '" + log_type +
+        "' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, "
+        "None]"));
+  }
+
+  const size_t limit = req.type == InvocationType::Event ? kMaxAsyncPayload : kMaxSyncPayload;
+  if (http.body.size() > limit) {
+    return std::unexpected(ApiError::too_large(
+        "Request must be smaller than " + std::to_string(limit) + " bytes for the " +
+        (req.type == InvocationType::Event ? std::string("InvokeAsync") : std::string("Invoke")) +
+        " operation"));
+  }
+  // An empty body is the event `{}`? No: Lambda passes an empty payload through as is; it is
+  // only refused when it is present and not JSON.
+  if (!http.body.empty() && !nlohmann::json::accept(http.body)) {
+    return std::unexpected(
+        ApiError::invalid_request_content("Could not parse request body into json: Could not parse "
+                                          "payload into json: Unexpected character"));
+  }
+  req.payload = http.body.empty() ? "{}" : http.body;
+
+  const std::string client_context = http.header("X-Amz-Client-Context");
+  if (!client_context.empty()) {
+    if (client_context.size() > kMaxClientContext) {
+      return std::unexpected(ApiError::invalid_parameter(
+          "Client context must be smaller than 3583 bytes (base64-encoded)"));
+    }
+    auto decoded = base64_decode(client_context);
+    if (!decoded || !nlohmann::json::accept(*decoded)) {
+      return std::unexpected(
+          ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object."));
+    }
+    req.client_context = std::move(*decoded);
+  }
+  req.trace_id = http.header("X-Amzn-Trace-Id");
+  return req;
+}
+
+HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
+                     const std::string& request_id) {
+  if (result.api_error) {
+    ApiError error = *result.api_error;
+    return to_http(error, request_id);
+  }
+  HttpResponse r;
+  r.status = result.status;
+  r.set_header("x-amzn-RequestId", request_id);
+  if (result.status == 200) {
+    r.set_header("X-Amz-Executed-Version", "$LATEST");
+    r.set_header("Content-Type", result.content_type.empty() ? "application/json"
+                                                              : result.content_type);
+    if (result.function_error) r.set_header("X-Amz-Function-Error", "Unhandled");
+    if (request.tail_log) {
+      std::string_view tail = result.log_tail;
+      if (tail.size() > kLogTailBytes) tail = tail.substr(tail.size() - kLogTailBytes);
+      r.set_header("X-Amz-Log-Result", base64_encode(tail));
+    }
+    r.body = result.payload;
+  }
+  return r;
+}
+
+std::string platform_error_payload(const std::string& error_type, const std::string& message) {
+  return nlohmann::json{{"errorMessage", message}, {"errorType", error_type}}.dump();
+}
+
+}  // namespace api

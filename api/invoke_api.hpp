@@ -1,0 +1,52 @@
+// The Invoke API's edge: turns `POST /2015-03-31/functions/{name}/invocations` into a validated
+// InvokeRequest (or Lambda's API error) and an InvokeResult into Lambda's HTTP answer.
+#pragma once
+
+#include <expected>
+#include <optional>
+#include <string>
+
+#include "api/http_types.hpp"
+#include "api/lambda_error.hpp"
+
+namespace api {
+
+enum class InvocationType { RequestResponse, Event, DryRun };
+
+inline constexpr size_t kMaxSyncPayload = 6 * 1024 * 1024;  // 6 MB request and response
+inline constexpr size_t kMaxAsyncPayload = 1024 * 1024;     // Event: 1 MB
+inline constexpr size_t kMaxClientContext = 3583;           // base64 bytes
+inline constexpr size_t kLogTailBytes = 4096;
+
+struct InvokeRequest {
+  std::string function_name;  // resolved from a name, name:$LATEST or an ARN
+  InvocationType type = InvocationType::RequestResponse;
+  bool tail_log = false;
+  std::string payload;
+  std::string client_context;  // decoded from X-Amz-Client-Context (base64), JSON text
+  std::string trace_id;        // X-Amzn-Trace-Id
+};
+
+// What the controller answers an invocation with.
+struct InvokeResult {
+  std::optional<ApiError> api_error;  // the request itself failed (429, 404, ...)
+  bool function_error = false;        // X-Amz-Function-Error: Unhandled
+  std::string payload;                // the function's response, or its error object
+  std::string content_type = "application/json";
+  std::string log_tail;               // raw bytes; encoded by to_http when asked for
+  int status = 200;                   // 200 sync, 202 Event, 204 DryRun
+};
+
+// True for the invocations path (any method: a wrong one is refused by parse).
+bool is_invoke_path(const std::string& path);
+
+// Validates the request; region/account build the ARNs a FunctionName may be given as.
+std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& request);
+
+HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
+                     const std::string& request_id);
+
+// Lambda's payload for an error the platform reports about a function (timeout, crash, ...).
+std::string platform_error_payload(const std::string& error_type, const std::string& message);
+
+}  // namespace api

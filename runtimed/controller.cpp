@@ -1,0 +1,789 @@
+// The controller (see controller.hpp). Threads: HTTP io threads call invoke() and the Runtime API
+// callbacks; a blocking pool runs prepare/launch/destroy; one monitor thread watches exits and
+// function output (epoll) and sweeps timeouts, freezing and keep-alive every 10 ms.
+#include "runtimed/controller.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cmath>
+#include <fstream>
+
+#include "common/ids.hpp"
+
+namespace runtimed {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = spdlog::default_logger()->clone("scheduler");
+  return logger;
+}
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+std::string format_ms(double ms) { return fmt::format("{:.2f}", ms); }
+
+uint64_t read_u64(const std::string& path) {
+  std::ifstream in(path);
+  uint64_t v = 0;
+  in >> v;
+  return v;
+}
+
+}  // namespace
+
+uint64_t default_memory_budget_mb() {
+  uint64_t total_kb = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  while (meminfo >> key) {
+    if (key == "MemTotal:") {
+      meminfo >> total_kb;
+      break;
+    }
+    meminfo.ignore(1 << 10, '\n');
+  }
+  uint64_t limit = total_kb * 1024;
+  // This process's memory cgroup limit (v1 or v2), when it is lower.
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(self, line)) {
+    const auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    const std::string path = line.substr(b + 1);
+    uint64_t cg = 0;
+    if (controllers == "memory") {
+      cg = read_u64("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes");
+    } else if (controllers.empty()) {
+      cg = read_u64("/sys/fs/cgroup" + path + "/memory.max");  // "max" reads as 0
+    }
+    if (cg > 0 && cg < limit) limit = cg;
+  }
+  return limit / (1024 * 1024) * 8 / 10;
+}
+
+struct Controller::FunctionEntry {
+  common::FunctionConfig config;
+  std::filesystem::path code_dir;
+  std::string arn;
+};
+
+struct Controller::Pending {
+  api::InvokeRequest request;
+  std::string request_id;
+  Clock::time_point start;
+  Clock::time_point deadline;
+  Done done;
+  std::string output;  // this invocation's log lines, for X-Amz-Log-Result
+};
+
+struct Controller::Env {
+  enum class State { Starting, Idle, Busy, Dead };
+  uint64_t id = 0;
+  std::shared_ptr<const FunctionEntry> fn;
+  std::shared_ptr<FunctionLog> log;
+  size_t thread_index = 0;
+  std::unique_ptr<sandbox::Environment> sandbox;
+  std::unique_ptr<api::RuntimeApiEndpoint> endpoint;
+  sandbox::UniqueFd output_read;  // the runtime's stdout and stderr
+  int control_fd = -1;             // readable when the runtime ends
+  bool watched = false;
+
+  // Guarded by the controller's mutex.
+  State state = State::Starting;
+  bool initialized = false;
+  Clock::time_point launch_started;
+  Clock::time_point idle_since;
+  std::optional<double> init_duration_ms;  // reported with the first invocation only
+  std::unique_ptr<Pending> pending;
+
+  bool launched = false;  // guarded by the controller's mutex: sandbox and endpoint are set
+
+  // Serializes every use of `sandbox` after launch (freeze, thaw, exit, memory reads) with its
+  // destruction, which happens on the blocking pool.
+  std::mutex life_mu;
+  std::atomic<bool> frozen{false};
+  std::mutex output_mu;  // one reader of the output pipe at a time keeps lines in order
+};
+
+Controller::Controller(ControllerOptions options, sandbox::SandboxHost& sandboxes,
+                       api::HttpServer& server, api::FunctionCatalog& catalog, FunctionLogs& logs)
+    : options_(std::move(options)),
+      sandboxes_(sandboxes),
+      server_(server),
+      catalog_(catalog),
+      logs_(logs),
+      pool_(sandboxes, options_.prepared_pool, common::kDefaultEphemeralStorageMb) {
+  if (options_.memory_budget_mb == 0) options_.memory_budget_mb = default_memory_budget_mb();
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;  // env ids start at 1
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  monitor_ = std::thread([this] { monitor_loop(); });
+}
+
+Controller::~Controller() {
+  shutdown(std::chrono::milliseconds(0));
+  stopping_ = true;
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+  if (monitor_.joinable()) monitor_.join();
+  blocking_.join();
+  ::close(epoll_fd_);
+  ::close(wake_fd_);
+}
+
+std::shared_ptr<const Controller::FunctionEntry> Controller::function_entry(
+    const std::string& name, api::ApiError* error) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = functions_.find(name);
+    if (it != functions_.end()) return it->second;
+  }
+  auto config = catalog_.get(name);
+  if (!config) {
+    *error = config.error();
+    if (error->type == api::ApiErrorType::ResourceNotFound) {
+      error->message = "Function not found: " + function_arn(options_.host, name);
+    }
+    return nullptr;
+  }
+  auto entry = std::make_shared<FunctionEntry>();
+  entry->config = std::move(*config);
+  entry->code_dir = catalog_.code_dir(entry->config);
+  entry->arn = function_arn(options_.host, name);
+  std::lock_guard lock(mu_);
+  // A concurrent update may have invalidated what we read; keep the newest by revision order of
+  // arrival: whoever inserts first wins, function_changed() erases.
+  return functions_.emplace(name, std::move(entry)).first->second;
+}
+
+void Controller::invoke(api::InvokeRequest request, std::string request_id, Done done) {
+  api::ApiError error{api::ApiErrorType::Service, ""};
+  auto fn = function_entry(request.function_name, &error);
+  if (!fn) {
+    done(api::InvokeResult{.api_error = error});
+    return;
+  }
+  auto pending = std::make_unique<Pending>();
+  pending->request = std::move(request);
+  pending->request_id = std::move(request_id);
+  pending->done = std::move(done);
+
+  const long thread = server_.current_thread_index();
+  std::shared_ptr<Env> env;
+  std::vector<std::shared_ptr<Env>> evicted;
+  bool cold = false;
+  {
+    std::unique_lock lock(mu_);
+    if (!accepting_) {
+      lock.unlock();
+      pending->done(api::InvokeResult{
+          .api_error = api::ApiError::service("The daemon is shutting down")});
+      return;
+    }
+    if (busy_ >= options_.concurrency_limit) {
+      ++throttles_;
+      lock.unlock();
+      pending->done(api::InvokeResult{.api_error = api::ApiError::too_many_requests(
+                                          "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")});
+      return;
+    }
+    // A warm environment of this function's current revision, preferably served by this io thread.
+    auto& idle = idle_[fn->config.name];
+    for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
+      if ((*it)->fn != fn) continue;
+      if (!env || static_cast<long>((*it)->thread_index) == thread) {
+        env = *it;
+        if (static_cast<long>(env->thread_index) == thread) break;
+      }
+    }
+    if (env) {
+      idle.erase(std::find(idle.begin(), idle.end(), env));
+      ++warm_starts_;
+    } else {
+      // A cold start needs room in the memory budget: evict idle environments, oldest first.
+      const uint64_t need = static_cast<uint64_t>(fn->config.memory_mb);
+      while (memory_used_mb_ + need > options_.memory_budget_mb) {
+        std::shared_ptr<Env> oldest;
+        for (auto& [name, list] : idle_) {
+          for (auto& candidate : list) {
+            if (!oldest || candidate->idle_since < oldest->idle_since) oldest = candidate;
+          }
+        }
+        if (!oldest) break;
+        unlink_locked(oldest);
+        evicted.push_back(std::move(oldest));
+      }
+      if (memory_used_mb_ + need > options_.memory_budget_mb) {
+        ++throttles_;
+        lock.unlock();
+        for (auto& e : evicted) destroy_later(std::move(e));
+        pending->done(api::InvokeResult{.api_error = api::ApiError::too_many_requests(
+                                            "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")});
+        return;
+      }
+      env = std::make_shared<Env>();
+      env->id = next_env_id_++;
+      env->fn = fn;
+      env->log = logs_.get(fn->config.name);
+      env->thread_index = thread >= 0 ? static_cast<size_t>(thread)
+                                      : env->id % server_.thread_count();
+      memory_used_mb_ += need;
+      envs_.emplace(env->id, env);
+      ++cold_starts_;
+      cold = true;
+    }
+    env->state = Env::State::Busy;
+    ++busy_;
+    env->pending = std::move(pending);
+    if (!cold) {
+      env->pending->start = Clock::now();
+      env->pending->deadline = env->pending->start + std::chrono::seconds(fn->config.timeout_s);
+    }
+  }
+  for (auto& e : evicted) destroy_later(std::move(e));
+  if (cold) {
+    boost::asio::post(blocking_, [this, env, fn] { start_cold(env, fn); });
+    return;
+  }
+  {
+    // Under life_mu: a sweep that saw this environment idle may be freezing it right now.
+    std::lock_guard life(env->life_mu);
+    if (env->frozen && env->sandbox) {
+      if (auto r = env->sandbox->thaw(); !r) log()->warn("thaw {}: {}", env->id, r.error().to_string());
+      env->frozen = false;
+    }
+  }
+  deliver(env);
+}
+
+void Controller::deliver(const std::shared_ptr<Env>& env) {
+  api::InvocationEvent event;
+  std::string start_line;
+  {
+    std::lock_guard lock(mu_);
+    if (!env->pending || env->state == Env::State::Dead) return;
+    const Pending& p = *env->pending;
+    event.request_id = p.request_id;
+    event.invoked_function_arn = env->fn->arn;
+    event.trace_id = p.request.trace_id;
+    event.client_context = p.request.client_context;
+    event.payload = p.request.payload;
+    // The deadline the runtime sees; for a cold start it is fixed again when init ends.
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        p.deadline - Clock::now());
+    event.deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() +
+                        (env->initialized ? remaining.count()
+                                          : static_cast<int64_t>(env->fn->config.timeout_s) * 1000);
+    if (env->initialized) start_line = "START RequestId: " + p.request_id + " Version: $LATEST\n";
+  }
+  if (!start_line.empty()) {
+    pump_output(*env);
+    append_start_line(*env, start_line);
+  }
+  env->endpoint->deliver(std::move(event));
+}
+
+void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const FunctionEntry> fn) {
+  std::string why;
+  auto entry = find_entrypoint(fn->config, fn->code_dir, &why);
+  if (!entry) {
+    fail_and_discard(env, "Runtime.InvalidEntrypoint", why, false);
+    return;
+  }
+  auto prepared = pool_.take(static_cast<uint64_t>(fn->config.ephemeral_storage_mb));
+  if (!prepared) {
+    log()->error("prepare environment: {}", prepared.error().to_string());
+    fail_and_discard(env, "Runtime.Unknown",
+                     "Failed to prepare an execution environment: " + prepared.error().to_string(),
+                     false);
+    return;
+  }
+  env->sandbox = std::move(*prepared);
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0) {
+    fail_and_discard(env, "Runtime.Unknown", "pipe failed", false);
+    return;
+  }
+  env->output_read.reset(out[0]);
+  sandbox::UniqueFd output_write(out[1]);
+  ::fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+  // The runtime must never block on its stdout: the write end blocks only when 1 MiB is unread,
+  // and the monitor drains it as soon as data arrives.
+  auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
+                              new_log_stream_name(), options_.cpu_quota);
+  spec.stdout_fd = output_write.get();
+  spec.stderr_fd = output_write.get();
+  const uint64_t id = env->id;
+  api::RuntimeApiCallbacks callbacks;
+  callbacks.on_first_next = [this, id] { on_first_next(id); };
+  callbacks.on_outcome = [this, id](const std::string& rid, api::InvocationOutcome o) {
+    on_outcome(id, rid, std::move(o));
+  };
+  callbacks.on_init_error = [this, id](api::InvocationOutcome o) { on_init_error(id, std::move(o)); };
+  auto endpoint = api::RuntimeApiEndpoint::create(server_, env->sandbox->take_runtime_api_fd().release(),
+                                                  env->thread_index, std::move(callbacks));
+  if (!endpoint) {
+    fail_and_discard(env, "Runtime.Unknown", "Runtime API: " + endpoint.error(), false);
+    return;
+  }
+  env->endpoint = std::move(*endpoint);
+  const auto launch_started = Clock::now();
+  auto launched = env->sandbox->launch(spec);
+  output_write.reset();
+  if (!launched) {
+    // The runtime could not be started: a missing interpreter or a bad bootstrap is the
+    // function's problem, reported as Lambda reports an unusable entry point.
+    fail_and_discard(env, "Runtime.InvalidEntrypoint",
+                     "RequestId: " + env->pending->request_id +
+                         " Error: fork/exec " + spec.argv[0] + ": " + launched.error().to_string(),
+                     false);
+    return;
+  }
+  env->control_fd = env->sandbox->exit_notify_fd();
+  {
+    std::lock_guard lock(mu_);
+    env->launch_started = launch_started;
+    env->launched = true;
+  }
+  watch(env);
+  deliver(env);
+}
+
+void Controller::on_first_next(uint64_t env_id) {
+  std::shared_ptr<Env> env;
+  std::string start_line;
+  {
+    std::lock_guard lock(mu_);
+    auto it = envs_.find(env_id);
+    if (it == envs_.end()) return;
+    env = it->second;
+    if (env->initialized) return;
+    env->initialized = true;
+    const auto now = Clock::now();
+    env->init_duration_ms = ms_between(env->launch_started, now);
+    if (env->pending) {
+      env->pending->start = now;
+      env->pending->deadline = now + std::chrono::seconds(env->fn->config.timeout_s);
+      start_line = "START RequestId: " + env->pending->request_id + " Version: $LATEST\n";
+    }
+  }
+  pump_output(*env);
+  if (!start_line.empty()) append_start_line(*env, start_line);
+}
+
+void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
+                            api::InvocationOutcome outcome) {
+  std::shared_ptr<Env> env;
+  std::unique_ptr<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    auto it = envs_.find(env_id);
+    if (it == envs_.end()) return;
+    env = it->second;
+    if (!env->pending || env->pending->request_id != request_id || env->state != Env::State::Busy) {
+      return;
+    }
+    pending = std::move(env->pending);
+    --busy_;
+    env->idle_since = Clock::now();
+    if (functions_.count(env->fn->config.name) && functions_[env->fn->config.name] == env->fn) {
+      env->state = Env::State::Idle;
+      idle_[env->fn->config.name].push_back(env);
+    } else {
+      // The function changed while this invocation ran: this environment runs stale code.
+      unlink_locked(env);
+      env->state = Env::State::Dead;
+    }
+  }
+  api::InvokeResult result;
+  switch (outcome.kind) {
+    case api::InvocationOutcome::Kind::Response:
+      result.payload = std::move(outcome.body);
+      if (!outcome.content_type.empty()) result.content_type = outcome.content_type;
+      break;
+    case api::InvocationOutcome::Kind::FunctionError:
+      result.function_error = true;
+      result.payload = std::move(outcome.body);
+      break;
+    case api::InvocationOutcome::Kind::ResponseTooLarge:
+      result.function_error = true;
+      result.payload = api::platform_error_payload(
+          "Function.ResponseSizeTooLarge",
+          "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
+      break;
+  }
+  finish(env, std::move(pending), std::move(result));
+  if (env->state == Env::State::Dead) destroy_later(env);
+}
+
+void Controller::on_init_error(uint64_t env_id, api::InvocationOutcome outcome) {
+  std::shared_ptr<Env> env;
+  std::unique_ptr<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    auto it = envs_.find(env_id);
+    if (it == envs_.end()) return;
+    env = it->second;
+    if (!unlink_locked(env)) return;
+    pending = std::move(env->pending);
+  }
+  if (pending) {
+    api::InvokeResult result;
+    result.function_error = true;
+    result.payload = std::move(outcome.body);
+    finish(env, std::move(pending), std::move(result));
+  }
+  destroy_later(env);
+}
+
+void Controller::on_exit(const std::shared_ptr<Env>& env) {
+  sandbox::ExitStatus status;
+  {
+    std::lock_guard life(env->life_mu);
+    if (!env->sandbox) return;
+    status = env->sandbox->wait_exit();
+  }
+  std::unique_ptr<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    if (!unlink_locked(env)) return;  // already retired (timeout, update, shutdown)
+    pending = std::move(env->pending);
+  }
+  if (pending) {
+    const bool oom = status.kind == sandbox::ExitStatus::Kind::OutOfMemory;
+    const std::string detail = oom ? "signal: killed" : status.describe();
+    const std::string message = "RequestId: " + pending->request_id + " Error: Runtime exited" +
+                                (status.kind == sandbox::ExitStatus::Kind::Exited ? " with error: "
+                                                                                   : " with error: ") +
+                                detail;
+    api::InvokeResult result;
+    result.function_error = true;
+    result.payload = api::platform_error_payload(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
+                                                 message);
+    env->log->append(message + "\n");
+    finish(env, std::move(pending), std::move(result));
+  }
+  destroy_later(env);
+}
+
+void Controller::fail_and_discard(const std::shared_ptr<Env>& env, const std::string& error_type,
+                                  const std::string& message, bool kill_first) {
+  if (kill_first) {
+    std::lock_guard life(env->life_mu);
+    if (env->sandbox) env->sandbox->kill();
+  }
+  std::unique_ptr<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    if (!unlink_locked(env)) return;
+    pending = std::move(env->pending);
+  }
+  if (pending) {
+    api::InvokeResult result;
+    result.function_error = true;
+    result.payload = api::platform_error_payload(error_type, message);
+    if (env->log) env->log->append(message + "\n");
+    finish(env, std::move(pending), std::move(result));
+  }
+  destroy_later(env);
+}
+
+bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
+  if (env->state == Env::State::Dead || !envs_.count(env->id)) return false;
+  if (env->state == Env::State::Busy) --busy_;
+  if (env->state == Env::State::Idle) {
+    auto& list = idle_[env->fn->config.name];
+    list.erase(std::remove(list.begin(), list.end(), env), list.end());
+  }
+  env->state = Env::State::Dead;
+  memory_used_mb_ -= static_cast<uint64_t>(env->fn->config.memory_mb);
+  envs_.erase(env->id);
+  return true;
+}
+
+void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending> pending,
+                        api::InvokeResult result) {
+  pump_output(*env);
+  const auto now = Clock::now();
+  const bool started = pending->start != Clock::time_point{};
+  const double duration = started ? ms_between(pending->start, now) : 0.0;
+  uint64_t max_memory_mb = 0;
+  {
+    std::lock_guard life(env->life_mu);
+    if (env->sandbox) {
+      max_memory_mb = (env->sandbox->cgroup().memory_peak_bytes() + (1 << 20) - 1) >> 20;
+    }
+  }
+  std::string report = "END RequestId: " + pending->request_id + "\nREPORT RequestId: " +
+                       pending->request_id + "\tDuration: " + format_ms(duration) +
+                       " ms\tBilled Duration: " +
+                       std::to_string(static_cast<uint64_t>(std::ceil(duration))) +
+                       " ms\tMemory Size: " + std::to_string(env->fn->config.memory_mb) +
+                       " MB\tMax Memory Used: " + std::to_string(max_memory_mb) + " MB\t";
+  {
+    std::lock_guard lock(mu_);
+    if (env->init_duration_ms) {
+      report += "Init Duration: " + format_ms(*env->init_duration_ms) + " ms\t";
+      env->init_duration_ms.reset();
+    }
+  }
+  report += "\n";
+  env->log->append(report);
+  if (pending->request.tail_log) {
+    std::lock_guard out(env->output_mu);
+    result.log_tail = std::move(pending->output);
+    result.log_tail += report;
+  }
+  pending->done(std::move(result));
+}
+
+void Controller::append_start_line(Env& env, const std::string& line) {
+  env.log->append(line);
+  std::lock_guard lock(mu_);
+  if (env.pending && env.pending->request.tail_log) env.pending->output.append(line);
+}
+
+void Controller::pump_output(Env& env) {
+  if (!env.output_read) return;
+  std::lock_guard out(env.output_mu);
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(env.output_read.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    const std::string_view chunk(buf, static_cast<size_t>(n));
+    env.log->append(chunk);
+    std::lock_guard lock(mu_);
+    if (env.pending && env.pending->request.tail_log) {
+      env.pending->output.append(chunk);
+      if (env.pending->output.size() > 2 * api::kLogTailBytes) {
+        env.pending->output.erase(0, env.pending->output.size() - api::kLogTailBytes);
+      }
+    }
+  }
+}
+
+void Controller::destroy_later(std::shared_ptr<Env> env) {
+  unwatch(*env);
+  boost::asio::post(blocking_, [env = std::move(env)]() mutable {
+    if (env->endpoint) env->endpoint->close();
+    std::lock_guard life(env->life_mu);
+    env->endpoint.reset();
+    env->sandbox.reset();  // kill, reap, remove cgroup, unmount /tmp, remove the directory
+  });
+}
+
+void Controller::watch(const std::shared_ptr<Env>& env) {
+  std::lock_guard lock(mu_);
+  if (env->state == Env::State::Dead) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  // Even ids: exit notifications; odd: output. Both map back through envs_.
+  ev.data.u64 = env->id << 1;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, env->control_fd, &ev);
+  ev.data.u64 = (env->id << 1) | 1;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, env->output_read.get(), &ev);
+  env->watched = true;
+}
+
+void Controller::unwatch(Env& env) {
+  std::lock_guard lock(mu_);
+  if (!env.watched) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, env.control_fd, nullptr);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, env.output_read.get(), nullptr);
+  env.watched = false;
+}
+
+void Controller::monitor_loop() {
+  epoll_event events[64];
+  auto next_sweep = Clock::now();
+  while (!stopping_) {
+    const int n = ::epoll_wait(epoll_fd_, events, 64, 10);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t key = events[i].data.u64;
+      if (key == 0) {
+        uint64_t drained;
+        (void)!::read(wake_fd_, &drained, sizeof drained);
+        continue;
+      }
+      std::shared_ptr<Env> env;
+      {
+        std::lock_guard lock(mu_);
+        auto it = envs_.find(key >> 1);
+        if (it != envs_.end()) env = it->second;
+      }
+      if (!env) continue;
+      if (key & 1) {
+        pump_output(*env);
+      } else {
+        unwatch(*env);
+        pump_output(*env);
+        on_exit(env);
+      }
+    }
+    const auto now = Clock::now();
+    if (now >= next_sweep) {
+      sweep(now);
+      next_sweep = now + std::chrono::milliseconds(10);
+    }
+  }
+}
+
+void Controller::sweep(Clock::time_point now) {
+  std::vector<std::shared_ptr<Env>> timed_out, init_timed_out, to_freeze, expired;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, env] : envs_) {
+      if (env->state == Env::State::Busy && env->pending) {
+        if (!env->initialized && env->launched &&
+            now - env->launch_started > options_.init_timeout) {
+          init_timed_out.push_back(env);
+        } else if (env->initialized && now > env->pending->deadline) {
+          timed_out.push_back(env);
+        }
+      } else if (env->state == Env::State::Idle) {
+        if (now - env->idle_since > options_.keep_alive) {
+          expired.push_back(env);
+        } else if (!env->frozen && now - env->idle_since > options_.freeze_after) {
+          to_freeze.push_back(env);
+        }
+      }
+    }
+    for (auto& env : expired) unlink_locked(env);
+  }
+  for (auto& env : timed_out) {
+    std::string rid;
+    {
+      std::lock_guard lock(mu_);
+      if (env->pending) rid = env->pending->request_id;
+    }
+    fail_and_discard(env, "Sandbox.Timedout",
+                     "RequestId: " + rid + " Error: Task timed out after " +
+                         fmt::format("{:.2f}", static_cast<double>(env->fn->config.timeout_s)) +
+                         " seconds",
+                     true);
+  }
+  for (auto& env : init_timed_out) {
+    std::string rid;
+    {
+      std::lock_guard lock(mu_);
+      if (env->pending) rid = env->pending->request_id;
+    }
+    fail_and_discard(env, "Sandbox.Timedout",
+                     "RequestId: " + rid + " Error: Init timed out after " +
+                         fmt::format("{:.2f}", std::chrono::duration<double>(options_.init_timeout).count()) +
+                         " seconds",
+                     true);
+  }
+  for (auto& env : expired) destroy_later(env);
+  for (auto& env : to_freeze) {
+    std::lock_guard life(env->life_mu);
+    {
+      std::lock_guard lock(mu_);
+      if (env->state != Env::State::Idle) continue;
+    }
+    if (!env->frozen && env->sandbox && env->sandbox->freeze()) env->frozen = true;
+  }
+}
+
+void Controller::function_changed(const std::string& name) {
+  std::vector<std::shared_ptr<Env>> retired;
+  {
+    std::lock_guard lock(mu_);
+    functions_.erase(name);
+    auto it = idle_.find(name);
+    if (it != idle_.end()) {
+      auto list = it->second;
+      for (auto& env : list) {
+        unlink_locked(env);
+        retired.push_back(env);
+      }
+    }
+  }
+  for (auto& env : retired) destroy_later(env);
+}
+
+void Controller::shutdown(std::chrono::milliseconds drain) {
+  {
+    std::lock_guard lock(mu_);
+    if (!accepting_ && envs_.empty()) return;
+    accepting_ = false;
+  }
+  const auto until = Clock::now() + drain;
+  while (Clock::now() < until) {
+    {
+      std::lock_guard lock(mu_);
+      if (busy_ == 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::vector<std::shared_ptr<Env>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, env] : envs_) all.push_back(env);
+  }
+  // Runtimes get SIGTERM and 2 s to exit, as Lambda's shutdown phase.
+  for (auto& env : all) {
+    std::lock_guard life(env->life_mu);
+    if (!env->sandbox) continue;
+    if (env->frozen) (void)env->sandbox->thaw();
+    env->frozen = false;
+    env->sandbox->terminate();
+  }
+  const auto grace = Clock::now() + std::chrono::seconds(2);
+  while (Clock::now() < grace) {
+    {
+      std::lock_guard lock(mu_);
+      if (envs_.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& env : all) {
+    fail_and_discard(env, "Runtime.ExitError", "The daemon shut down during the invocation", true);
+  }
+  pool_.stop();
+  // Wait for the destroys to finish: everything is gone when shutdown returns.
+  for (int i = 0; i < 500; ++i) {
+    bool gone = true;
+    for (auto& env : all) gone = gone && env.use_count() == 1;
+    if (gone) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+ControllerStats Controller::stats() {
+  ControllerStats s;
+  std::lock_guard lock(mu_);
+  s.environments = envs_.size();
+  s.busy = busy_;
+  for (auto& [name, list] : idle_) {
+    s.idle += list.size();
+    for (auto& env : list) s.frozen += env->frozen ? 1 : 0;
+  }
+  s.memory_used_mb = memory_used_mb_;
+  s.memory_budget_mb = options_.memory_budget_mb;
+  s.concurrency_limit = options_.concurrency_limit;
+  s.cold_starts = cold_starts_;
+  s.warm_starts = warm_starts_;
+  s.throttles = throttles_;
+  s.prepared = pool_.ready_count();
+  return s;
+}
+
+}  // namespace runtimed

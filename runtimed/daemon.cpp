@@ -1,0 +1,292 @@
+// The daemon's wiring and request routing (see daemon.hpp).
+#include "runtimed/daemon.hpp"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include "api/function_api.hpp"
+#include "api/http_server.hpp"
+#include "api/invoke_api.hpp"
+#include "common/ids.hpp"
+#include "runtimed/function_store.hpp"
+#include "runtimed/sandbox_command.hpp"
+
+namespace runtimed {
+
+std::filesystem::path default_state_dir() {
+  if (::geteuid() == 0) return "/var/lib/runtimed";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) {
+    return std::filesystem::path(xdg) / "runtimed";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home ? home : "/tmp") / ".local/state/runtimed";
+}
+
+bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_t* port,
+                           std::string* error) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    *error = "--listen must be HOST:PORT";
+    return false;
+  }
+  *host = listen.substr(0, colon);
+  const int p = std::atoi(listen.substr(colon + 1).c_str());
+  if (p <= 0 || p > 65535) {
+    *error = "--listen: bad port";
+    return false;
+  }
+  *port = static_cast<uint16_t>(p);
+  in_addr addr{};
+  if (*host == "localhost") *host = "127.0.0.1";
+  if (::inet_pton(AF_INET, host->c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
+    *error = "refusing to listen on " + *host +
+             ": requests are not authenticated yet, so runtimed serves loopback (127.0.0.0/8) only";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+api::HttpResponse json_response(int status, const nlohmann::json& body,
+                                const std::string& request_id) {
+  api::HttpResponse r;
+  r.status = status;
+  r.set_header("Content-Type", "application/json");
+  r.set_header("x-amzn-RequestId", request_id);
+  r.body = body.dump();
+  return r;
+}
+
+// The one table that turns a request into an action.
+class Router {
+ public:
+  Router(Controller& controller, api::FunctionApi& functions, FunctionLogs& logs,
+         api::FunctionCatalog& catalog, const HostIdentity& host)
+      : controller_(controller), functions_(functions), logs_(logs), catalog_(catalog), host_(host) {}
+
+  void handle(api::HttpRequest&& request, api::Reply reply) {
+    const std::string request_id = common::new_request_id();
+    if (api::is_invoke_path(request.path)) return invoke(std::move(request), request_id, std::move(reply));
+    if (api::FunctionApi::matches(request)) {
+      // Function management unzips and writes SQLite: never on an io thread.
+      boost::asio::post(blocking_, [this, request = std::move(request), request_id,
+                                    reply = std::move(reply)] {
+        reply(functions_.handle(request, request_id));
+      });
+      return;
+    }
+    if (request.path == "/runtimed/v1/health") return reply(health(request_id));
+    const std::string logs_prefix = "/runtimed/v1/functions/";
+    if (request.method == "GET" && request.path.starts_with(logs_prefix) &&
+        request.path.ends_with("/logs")) {
+      const std::string name = request.path.substr(
+          logs_prefix.size(), request.path.size() - logs_prefix.size() - 5);
+      boost::asio::post(blocking_, [this, name, request = std::move(request), request_id,
+                                    reply = std::move(reply)] {
+        reply(logs(name, request, request_id));
+      });
+      return;
+    }
+    reply(api::to_http(api::ApiError::not_found("No route for " + request.method + " " +
+                                                request.path),
+                       request_id));
+  }
+
+  void stop() { blocking_.join(); }
+
+ private:
+  void invoke(api::HttpRequest&& http, const std::string& request_id, api::Reply reply) {
+    auto parsed = api::parse_invoke_request(http);
+    if (!parsed) {
+      auto error = parsed.error();
+      if (error.type == api::ApiErrorType::ResourceNotFound) {
+        error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
+                        host_.account_id + ":function:" + error.message;
+      }
+      return reply(api::to_http(error, request_id));
+    }
+    auto request = std::move(*parsed);
+    if (request.type == api::InvocationType::DryRun) {
+      boost::asio::post(blocking_, [this, request, request_id, reply = std::move(reply)] {
+        auto config = catalog_.get(request.function_name);
+        if (!config) {
+          auto error = config.error();
+          error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
+                          host_.account_id + ":function:" + request.function_name;
+          return reply(api::to_http(error, request_id));
+        }
+        reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
+      });
+      return;
+    }
+    if (request.type == api::InvocationType::Event) {
+      return reply(api::to_http(
+          api::ApiError::invalid_parameter(
+              "InvocationType Event (asynchronous invocation) is not supported by this runtimed "
+              "version yet; use RequestResponse"),
+          request_id));
+    }
+    auto shared_request = std::make_shared<api::InvokeRequest>(request);
+    controller_.invoke(std::move(request), request_id,
+                       [reply = std::move(reply), shared_request, request_id](api::InvokeResult r) {
+                         reply(api::to_http(r, *shared_request, request_id));
+                       });
+  }
+
+  api::HttpResponse health(const std::string& request_id) {
+    const auto s = controller_.stats();
+    return json_response(200,
+                         {{"status", "ok"},
+                          {"environments", s.environments},
+                          {"busy", s.busy},
+                          {"idle", s.idle},
+                          {"frozen", s.frozen},
+                          {"prepared", s.prepared},
+                          {"memoryUsedMB", s.memory_used_mb},
+                          {"memoryBudgetMB", s.memory_budget_mb},
+                          {"concurrencyLimit", s.concurrency_limit},
+                          {"coldStarts", s.cold_starts},
+                          {"warmStarts", s.warm_starts},
+                          {"throttles", s.throttles}},
+                         request_id);
+  }
+
+  // Text from ?offset= (default: the last ?tail= bytes, 64 KiB); with ?follow=1 waits up to 20 s
+  // for new text. X-Runtimed-Log-Offset says where to continue.
+  api::HttpResponse logs(const std::string& name, const api::HttpRequest& request,
+                         const std::string& request_id) {
+    if (!catalog_.get(name)) {
+      return api::to_http(api::ApiError::not_found("Function not found: arn:aws:lambda:" +
+                                                   host_.region + ":" + host_.account_id +
+                                                   ":function:" + name),
+                          request_id);
+    }
+    auto log = logs_.get(name);
+    uint64_t offset = 0;
+    const std::string offset_param = request.query_param("offset");
+    if (!offset_param.empty()) {
+      offset = std::stoull(offset_param);
+    } else {
+      const uint64_t tail = std::stoull(request.query_param("tail", "65536"));
+      const uint64_t end = log->end_offset();
+      offset = end > tail ? end - tail : 0;
+    }
+    std::string text = log->read_from(offset, 1 << 20);
+    if (text.empty() && request.query_param("follow") == "1") {
+      for (int i = 0; i < 200 && text.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        text = log->read_from(offset, 1 << 20);
+      }
+    }
+    api::HttpResponse r;
+    r.set_header("Content-Type", "text/plain; charset=utf-8");
+    r.set_header("x-amzn-RequestId", request_id);
+    r.set_header("X-Runtimed-Log-Offset", std::to_string(offset));
+    r.body = std::move(text);
+    return r;
+  }
+
+  Controller& controller_;
+  api::FunctionApi& functions_;
+  FunctionLogs& logs_;
+  api::FunctionCatalog& catalog_;
+  HostIdentity host_;
+  boost::asio::thread_pool blocking_{4};
+};
+
+}  // namespace
+
+int run_serve_command(const ServeOptions& o) {
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  std::string host;
+  uint16_t port = 0;
+  std::string error;
+  if (!parse_loopback_listen(o.listen, &host, &port, &error)) {
+    std::fprintf(stderr, "runtimed serve: %s\n", error.c_str());
+    return 2;
+  }
+  const auto state_dir = o.state_dir.empty() ? default_state_dir() : o.state_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "runtimed serve: cannot create state dir %s: %s\n", state_dir.c_str(),
+                 ec.message().c_str());
+    return 2;
+  }
+
+  // Signals are taken by sigwait below; every thread started from here inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  sandbox::SandboxOptions so;
+  so.state_dir = state_dir;
+  so.cgroup_parent = o.cgroup_parent;
+  so.init_path = std::filesystem::path(own_binary_dir()) / "runtimed-init";
+  so.cpu_quota = o.cpu_quota;
+  auto sandboxes = sandbox::SandboxHost::open(so);
+  if (!sandboxes) {
+    std::fprintf(stderr, "runtimed serve: %s\n", sandboxes.error().to_string().c_str());
+    return 1;
+  }
+  auto store = FunctionStore::open(state_dir);
+  if (!store) {
+    std::fprintf(stderr, "runtimed serve: %s\n", store.error().c_str());
+    return 1;
+  }
+  FunctionLogs logs(state_dir / "logs");
+  HostIdentity identity{o.region, o.account_id};
+  api::FunctionApi function_api(**store, o.region, o.account_id);
+  int status = 0;
+  {
+    api::HttpServer server(o.io_threads);
+    ControllerOptions co;
+    co.host = identity;
+    co.concurrency_limit = o.concurrency_limit;
+    co.memory_budget_mb = o.memory_budget_mb;
+    co.keep_alive = std::chrono::seconds(o.keep_alive_s);
+    co.freeze_after = std::chrono::milliseconds(o.freeze_after_ms);
+    co.cpu_quota = o.cpu_quota;
+    co.prepared_pool = o.prepared_pool;
+    Controller controller(co, **sandboxes, server, **store, logs);
+    (*store)->on_changed = [&controller](const std::string& name) {
+      controller.function_changed(name);
+    };
+    Router router(controller, function_api, logs, **store, identity);
+    api::ListenerOptions lo;
+    lo.body_limit = 70 * 1024 * 1024;  // CreateFunction carries up to 50 MB of base64 zip
+    auto listener = server.listen(host, port, [&router](api::HttpRequest&& req, api::Reply reply) {
+      router.handle(std::move(req), std::move(reply));
+    }, lo);
+    if (!listener) {
+      std::fprintf(stderr, "runtimed serve: cannot listen on %s: %s\n", o.listen.c_str(),
+                   listener.error().c_str());
+      status = 1;
+    } else {
+      spdlog::info("runtimed serving on {} (state {})", o.listen, state_dir.string());
+      std::fprintf(stderr, "runtimed: listening on http://%s:%u (state dir %s)\n", host.c_str(),
+                   static_cast<unsigned>(server.local_port(*listener)), state_dir.c_str());
+      int sig = 0;
+      sigwait(&signals, &sig);
+      std::fprintf(stderr, "runtimed: %s, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      server.remove_listener(*listener);
+    }
+    controller.shutdown(std::chrono::seconds(o.drain_timeout_s));
+    router.stop();
+    (*store)->on_changed = nullptr;
+    server.stop(std::chrono::seconds(1));
+  }
+  return status;
+}
+
+}  // namespace runtimed

@@ -1,0 +1,42 @@
+// `runtimed serve`: the daemon. Wires the state (SQLite, code store, logs), the sandbox host, the
+// HTTP server (Lambda API, Invoke API, runtimed's own endpoints) and the controller, and tears
+// them down in order on SIGTERM.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "runtimed/controller.hpp"
+
+namespace runtimed {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:9000";
+  std::filesystem::path state_dir;  // empty: /var/lib/runtimed as root, else $XDG_STATE_HOME/runtimed
+  uint64_t memory_budget_mb = 0;
+  size_t concurrency_limit = 1000;
+  int keep_alive_s = 600;
+  int freeze_after_ms = 1000;
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string cgroup_parent = "runtimed";
+  bool cpu_quota = false;
+  size_t prepared_pool = 4;
+  size_t io_threads = 0;
+  int drain_timeout_s = 30;
+  std::string log_level = "warn";
+};
+
+// Runs until SIGTERM/SIGINT; returns the process exit status.
+int run_serve_command(const ServeOptions& options);
+
+// "127.0.0.1:9000" -> host, port; refuses what is not a loopback address.
+bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_t* port,
+                           std::string* error);
+
+std::filesystem::path default_state_dir();
+
+}  // namespace runtimed

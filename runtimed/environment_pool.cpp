@@ -1,0 +1,78 @@
+// EnvironmentPool: a background refill of prepared environments (see environment_pool.hpp).
+#include "runtimed/environment_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace runtimed {
+
+EnvironmentPool::EnvironmentPool(sandbox::SandboxHost& host, size_t target, uint64_t tmp_mb)
+    : host_(host), target_(target), tmp_mb_(tmp_mb) {
+  if (target_ > 0) refiller_ = std::thread([this] { refill_loop(); });
+}
+
+EnvironmentPool::~EnvironmentPool() { stop(); }
+
+void EnvironmentPool::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (refiller_.joinable()) refiller_.join();
+  std::deque<std::unique_ptr<sandbox::Environment>> released;
+  {
+    std::lock_guard lock(mu_);
+    released.swap(ready_);
+  }
+}
+
+size_t EnvironmentPool::ready_count() {
+  std::lock_guard lock(mu_);
+  return ready_.size();
+}
+
+sandbox::Result<std::unique_ptr<sandbox::Environment>> EnvironmentPool::take(uint64_t tmp_mb) {
+  if (tmp_mb == tmp_mb_) {
+    std::unique_lock lock(mu_);
+    if (!ready_.empty()) {
+      auto env = std::move(ready_.front());
+      ready_.pop_front();
+      lock.unlock();
+      cv_.notify_all();
+      return env;
+    }
+  }
+  cv_.notify_all();
+  return host_.prepare(sandbox::PrepareOptions{tmp_mb});
+}
+
+void EnvironmentPool::refill_loop() {
+  std::unique_lock lock(mu_);
+  int failures = 0;
+  while (!stopping_) {
+    // Refill in a batch once below half: cgroup attaches back to back cost microseconds, spaced
+    // out they cost an RCU grace period each.
+    cv_.wait_for(lock, std::chrono::milliseconds(200),
+                 [&] { return stopping_ || ready_.size() * 2 < target_ + 1; });
+    if (stopping_) break;
+    while (!stopping_ && ready_.size() < target_) {
+      lock.unlock();
+      auto env = host_.prepare(sandbox::PrepareOptions{tmp_mb_});
+      lock.lock();
+      if (!env) {
+        spdlog::warn("environment pool: prepare failed: {}", env.error().to_string());
+        ++failures;
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 100 * failures)));
+        lock.lock();
+        break;
+      }
+      failures = 0;
+      ready_.push_back(std::move(*env));
+    }
+  }
+}
+
+}  // namespace runtimed

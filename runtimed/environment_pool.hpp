@@ -1,0 +1,44 @@
+// Prepared environments kept ready ahead of demand (cgroups made and attached, net namespace and
+// Runtime API socket, /tmp formatted, init waiting), refilled in batches by a background thread so
+// a cold start pays only for launch().
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "sandbox/sandbox_host.hpp"
+
+namespace runtimed {
+
+class EnvironmentPool {
+ public:
+  // Keeps `target` environments with a /tmp of `tmp_mb` ready (0 disables pooling).
+  EnvironmentPool(sandbox::SandboxHost& host, size_t target, uint64_t tmp_mb);
+  ~EnvironmentPool();
+  EnvironmentPool(const EnvironmentPool&) = delete;
+  EnvironmentPool& operator=(const EnvironmentPool&) = delete;
+
+  // A prepared environment: from the pool when its /tmp size matches, else prepared now.
+  sandbox::Result<std::unique_ptr<sandbox::Environment>> take(uint64_t tmp_mb);
+  size_t ready_count();
+  // Stops refilling and releases the pooled environments.
+  void stop();
+
+ private:
+  void refill_loop();
+
+  sandbox::SandboxHost& host_;
+  const size_t target_;
+  const uint64_t tmp_mb_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<sandbox::Environment>> ready_;
+  bool stopping_ = false;
+  std::thread refiller_;
+};
+
+}  // namespace runtimed
