@@ -138,8 +138,8 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
     }
     auto decoded = base64_decode(client_context);
     if (!decoded || !nlohmann::json::accept(*decoded)) {
-      return std::unexpected(
-          ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object."));
+      return std::unexpected(ApiError::invalid_parameter(
+          "Client context must be a valid Base64-encoded JSON object."));
     }
     req.client_context = std::move(*decoded);
   }
@@ -158,8 +158,8 @@ HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
   r.set_header("x-amzn-RequestId", request_id);
   if (result.status == 200) {
     r.set_header("X-Amz-Executed-Version", "$LATEST");
-    r.set_header("Content-Type", result.content_type.empty() ? "application/json"
-                                                              : result.content_type);
+    r.set_header("Content-Type",
+                 result.content_type.empty() ? "application/json" : result.content_type);
     if (result.function_error) r.set_header("X-Amz-Function-Error", "Unhandled");
     if (request.tail_log) {
       std::string_view tail = result.log_tail;

@@ -33,8 +33,8 @@ struct InvokeResult {
   bool function_error = false;        // X-Amz-Function-Error: Unhandled
   std::string payload;                // the function's response, or its error object
   std::string content_type = "application/json";
-  std::string log_tail;               // raw bytes; encoded by to_http when asked for
-  int status = 200;                   // 200 sync, 202 Event, 204 DryRun
+  std::string log_tail;  // raw bytes; encoded by to_http when asked for
+  int status = 200;      // 200 sync, 202 Event, 204 DryRun
 };
 
 // True for the invocations path (any method: a wrong one is refused by parse).

@@ -97,7 +97,7 @@ struct Controller::Env {
   std::unique_ptr<sandbox::Environment> sandbox;
   std::unique_ptr<api::RuntimeApiEndpoint> endpoint;
   sandbox::UniqueFd output_read;  // the runtime's stdout and stderr
-  int control_fd = -1;             // readable when the runtime ends
+  int control_fd = -1;            // readable when the runtime ends
   bool watched = false;
 
   // Guarded by the controller's mutex.
@@ -146,8 +146,8 @@ Controller::~Controller() {
   ::close(wake_fd_);
 }
 
-std::shared_ptr<const Controller::FunctionEntry> Controller::function_entry(
-    const std::string& name, api::ApiError* error) {
+std::shared_ptr<const Controller::FunctionEntry> Controller::function_entry(const std::string& name,
+                                                                            api::ApiError* error) {
   {
     std::lock_guard lock(mu_);
     auto it = functions_.find(name);
@@ -191,8 +191,8 @@ void Controller::invoke(api::InvokeRequest request, std::string request_id, Done
     std::unique_lock lock(mu_);
     if (!accepting_) {
       lock.unlock();
-      pending->done(api::InvokeResult{
-          .api_error = api::ApiError::service("The daemon is shutting down")});
+      pending->done(
+          api::InvokeResult{.api_error = api::ApiError::service("The daemon is shutting down")});
       return;
     }
     if (busy_ >= options_.concurrency_limit) {
@@ -232,16 +232,17 @@ void Controller::invoke(api::InvokeRequest request, std::string request_id, Done
         ++throttles_;
         lock.unlock();
         for (auto& e : evicted) destroy_later(std::move(e));
-        pending->done(api::InvokeResult{.api_error = api::ApiError::too_many_requests(
-                                            "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")});
+        pending->done(
+            api::InvokeResult{.api_error = api::ApiError::too_many_requests(
+                                  "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")});
         return;
       }
       env = std::make_shared<Env>();
       env->id = next_env_id_++;
       env->fn = fn;
       env->log = logs_.get(fn->config.name);
-      env->thread_index = thread >= 0 ? static_cast<size_t>(thread)
-                                      : env->id % server_.thread_count();
+      env->thread_index =
+          thread >= 0 ? static_cast<size_t>(thread) : env->id % server_.thread_count();
       memory_used_mb_ += need;
       envs_.emplace(env->id, env);
       ++cold_starts_;
@@ -264,7 +265,8 @@ void Controller::invoke(api::InvokeRequest request, std::string request_id, Done
     // Under life_mu: a sweep that saw this environment idle may be freezing it right now.
     std::lock_guard life(env->life_mu);
     if (env->frozen && env->sandbox) {
-      if (auto r = env->sandbox->thaw(); !r) log()->warn("thaw {}: {}", env->id, r.error().to_string());
+      if (auto r = env->sandbox->thaw(); !r)
+        log()->warn("thaw {}: {}", env->id, r.error().to_string());
       env->frozen = false;
     }
   }
@@ -284,8 +286,8 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
     event.client_context = p.request.client_context;
     event.payload = p.request.payload;
     // The deadline the runtime sees; for a cold start it is fixed again when init ends.
-    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-        p.deadline - Clock::now());
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - Clock::now());
     event.deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count() +
@@ -336,9 +338,12 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   callbacks.on_outcome = [this, id](const std::string& rid, api::InvocationOutcome o) {
     on_outcome(id, rid, std::move(o));
   };
-  callbacks.on_init_error = [this, id](api::InvocationOutcome o) { on_init_error(id, std::move(o)); };
-  auto endpoint = api::RuntimeApiEndpoint::create(server_, env->sandbox->take_runtime_api_fd().release(),
-                                                  env->thread_index, std::move(callbacks));
+  callbacks.on_init_error = [this, id](api::InvocationOutcome o) {
+    on_init_error(id, std::move(o));
+  };
+  auto endpoint =
+      api::RuntimeApiEndpoint::create(server_, env->sandbox->take_runtime_api_fd().release(),
+                                      env->thread_index, std::move(callbacks));
   if (!endpoint) {
     fail_and_discard(env, "Runtime.Unknown", "Runtime API: " + endpoint.error(), false);
     return;
@@ -351,8 +356,8 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
     // The runtime could not be started: a missing interpreter or a bad bootstrap is the
     // function's problem, reported as Lambda reports an unusable entry point.
     fail_and_discard(env, "Runtime.InvalidEntrypoint",
-                     "RequestId: " + env->pending->request_id +
-                         " Error: fork/exec " + spec.argv[0] + ": " + launched.error().to_string(),
+                     "RequestId: " + env->pending->request_id + " Error: fork/exec " +
+                         spec.argv[0] + ": " + launched.error().to_string(),
                      false);
     return;
   }
@@ -469,14 +474,14 @@ void Controller::on_exit(const std::shared_ptr<Env>& env) {
   if (pending) {
     const bool oom = status.kind == sandbox::ExitStatus::Kind::OutOfMemory;
     const std::string detail = oom ? "signal: killed" : status.describe();
-    const std::string message = "RequestId: " + pending->request_id + " Error: Runtime exited" +
-                                (status.kind == sandbox::ExitStatus::Kind::Exited ? " with error: "
-                                                                                   : " with error: ") +
-                                detail;
+    const std::string message =
+        "RequestId: " + pending->request_id + " Error: Runtime exited" +
+        (status.kind == sandbox::ExitStatus::Kind::Exited ? " with error: " : " with error: ") +
+        detail;
     api::InvokeResult result;
     result.function_error = true;
-    result.payload = api::platform_error_payload(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
-                                                 message);
+    result.payload =
+        api::platform_error_payload(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", message);
     env->log->append(message + "\n");
     finish(env, std::move(pending), std::move(result));
   }
@@ -531,12 +536,12 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
       max_memory_mb = (env->sandbox->cgroup().memory_peak_bytes() + (1 << 20) - 1) >> 20;
     }
   }
-  std::string report = "END RequestId: " + pending->request_id + "\nREPORT RequestId: " +
-                       pending->request_id + "\tDuration: " + format_ms(duration) +
-                       " ms\tBilled Duration: " +
-                       std::to_string(static_cast<uint64_t>(std::ceil(duration))) +
-                       " ms\tMemory Size: " + std::to_string(env->fn->config.memory_mb) +
-                       " MB\tMax Memory Used: " + std::to_string(max_memory_mb) + " MB\t";
+  std::string report =
+      "END RequestId: " + pending->request_id + "\nREPORT RequestId: " + pending->request_id +
+      "\tDuration: " + format_ms(duration) +
+      " ms\tBilled Duration: " + std::to_string(static_cast<uint64_t>(std::ceil(duration))) +
+      " ms\tMemory Size: " + std::to_string(env->fn->config.memory_mb) +
+      " MB\tMax Memory Used: " + std::to_string(max_memory_mb) + " MB\t";
   {
     std::lock_guard lock(mu_);
     if (env->init_duration_ms) {
@@ -685,11 +690,12 @@ void Controller::sweep(Clock::time_point now) {
       std::lock_guard lock(mu_);
       if (env->pending) rid = env->pending->request_id;
     }
-    fail_and_discard(env, "Sandbox.Timedout",
-                     "RequestId: " + rid + " Error: Init timed out after " +
-                         fmt::format("{:.2f}", std::chrono::duration<double>(options_.init_timeout).count()) +
-                         " seconds",
-                     true);
+    fail_and_discard(
+        env, "Sandbox.Timedout",
+        "RequestId: " + rid + " Error: Init timed out after " +
+            fmt::format("{:.2f}", std::chrono::duration<double>(options_.init_timeout).count()) +
+            " seconds",
+        true);
   }
   for (auto& env : expired) destroy_later(env);
   for (auto& env : to_freeze) {

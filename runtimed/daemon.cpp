@@ -69,34 +69,38 @@ class Router {
  public:
   Router(Controller& controller, api::FunctionApi& functions, FunctionLogs& logs,
          api::FunctionCatalog& catalog, const HostIdentity& host)
-      : controller_(controller), functions_(functions), logs_(logs), catalog_(catalog), host_(host) {}
+      : controller_(controller),
+        functions_(functions),
+        logs_(logs),
+        catalog_(catalog),
+        host_(host) {}
 
   void handle(api::HttpRequest&& request, api::Reply reply) {
     const std::string request_id = common::new_request_id();
-    if (api::is_invoke_path(request.path)) return invoke(std::move(request), request_id, std::move(reply));
+    if (api::is_invoke_path(request.path))
+      return invoke(std::move(request), request_id, std::move(reply));
     if (api::FunctionApi::matches(request)) {
       // Function management unzips and writes SQLite: never on an io thread.
-      boost::asio::post(blocking_, [this, request = std::move(request), request_id,
-                                    reply = std::move(reply)] {
-        reply(functions_.handle(request, request_id));
-      });
+      boost::asio::post(blocking_,
+                        [this, request = std::move(request), request_id, reply = std::move(reply)] {
+                          reply(functions_.handle(request, request_id));
+                        });
       return;
     }
     if (request.path == "/runtimed/v1/health") return reply(health(request_id));
     const std::string logs_prefix = "/runtimed/v1/functions/";
     if (request.method == "GET" && request.path.starts_with(logs_prefix) &&
         request.path.ends_with("/logs")) {
-      const std::string name = request.path.substr(
-          logs_prefix.size(), request.path.size() - logs_prefix.size() - 5);
-      boost::asio::post(blocking_, [this, name, request = std::move(request), request_id,
-                                    reply = std::move(reply)] {
-        reply(logs(name, request, request_id));
-      });
+      const std::string name =
+          request.path.substr(logs_prefix.size(), request.path.size() - logs_prefix.size() - 5);
+      boost::asio::post(blocking_,
+                        [this, name, request = std::move(request), request_id,
+                         reply = std::move(reply)] { reply(logs(name, request, request_id)); });
       return;
     }
-    reply(api::to_http(api::ApiError::not_found("No route for " + request.method + " " +
-                                                request.path),
-                       request_id));
+    reply(api::to_http(
+        api::ApiError::not_found("No route for " + request.method + " " + request.path),
+        request_id));
   }
 
   void stop() { blocking_.join(); }
@@ -163,10 +167,10 @@ class Router {
   api::HttpResponse logs(const std::string& name, const api::HttpRequest& request,
                          const std::string& request_id) {
     if (!catalog_.get(name)) {
-      return api::to_http(api::ApiError::not_found("Function not found: arn:aws:lambda:" +
-                                                   host_.region + ":" + host_.account_id +
-                                                   ":function:" + name),
-                          request_id);
+      return api::to_http(
+          api::ApiError::not_found("Function not found: arn:aws:lambda:" + host_.region + ":" +
+                                   host_.account_id + ":function:" + name),
+          request_id);
     }
     auto log = logs_.get(name);
     uint64_t offset = 0;
@@ -265,9 +269,12 @@ int run_serve_command(const ServeOptions& o) {
     Router router(controller, function_api, logs, **store, identity);
     api::ListenerOptions lo;
     lo.body_limit = 70 * 1024 * 1024;  // CreateFunction carries up to 50 MB of base64 zip
-    auto listener = server.listen(host, port, [&router](api::HttpRequest&& req, api::Reply reply) {
-      router.handle(std::move(req), std::move(reply));
-    }, lo);
+    auto listener = server.listen(
+        host, port,
+        [&router](api::HttpRequest&& req, api::Reply reply) {
+          router.handle(std::move(req), std::move(reply));
+        },
+        lo);
     if (!listener) {
       std::fprintf(stderr, "runtimed serve: cannot listen on %s: %s\n", o.listen.c_str(),
                    listener.error().c_str());
@@ -278,8 +285,9 @@ int run_serve_command(const ServeOptions& o) {
                    static_cast<unsigned>(server.local_port(*listener)), state_dir.c_str());
       int sig = 0;
       sigwait(&signals, &sig);
+      // The listener stays open while draining: removing it would also close the connections
+      // whose invocations are still running. New invocations are refused by the controller.
       std::fprintf(stderr, "runtimed: %s, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      server.remove_listener(*listener);
     }
     controller.shutdown(std::chrono::seconds(o.drain_timeout_s));
     router.stop();

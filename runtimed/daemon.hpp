@@ -15,7 +15,8 @@ namespace runtimed {
 
 struct ServeOptions {
   std::string listen = "127.0.0.1:9000";
-  std::filesystem::path state_dir;  // empty: /var/lib/runtimed as root, else $XDG_STATE_HOME/runtimed
+  std::filesystem::path
+      state_dir;  // empty: /var/lib/runtimed as root, else $XDG_STATE_HOME/runtimed
   uint64_t memory_budget_mb = 0;
   size_t concurrency_limit = 1000;
   int keep_alive_s = 600;

@@ -36,8 +36,8 @@ void FunctionLog::rotate_locked() {
   for (int i = keep_files_ - 2; i >= 0; --i) {
     std::filesystem::rename(numbered(dir_, i), numbered(dir_, i + 1), ec);
   }
-  fd_ = ::open(numbered(dir_, 0).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC,
-               0640);
+  fd_ =
+      ::open(numbered(dir_, 0).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640);
   file_start_ += file_size_;
   file_size_ = 0;
 }

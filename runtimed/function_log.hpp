@@ -36,8 +36,8 @@ class FunctionLog {
   uint64_t max_bytes_;
   int keep_files_;
   int fd_ = -1;
-  uint64_t file_size_ = 0;    // bytes in the current file
-  uint64_t file_start_ = 0;   // total offset at which the current file begins
+  uint64_t file_size_ = 0;   // bytes in the current file
+  uint64_t file_start_ = 0;  // total offset at which the current file begins
 };
 
 class FunctionLogs {

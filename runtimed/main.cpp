@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--concurrency-limit", serve.concurrency_limit, "Host-wide concurrency")
       ->check(CLI::Range(1, 100000));
   serve_cmd->add_option("--keep-alive", serve.keep_alive_s, "Idle environment lifetime (s)");
-  serve_cmd->add_option("--freeze-after", serve.freeze_after_ms, "Freeze idle environments after (ms)");
+  serve_cmd->add_option("--freeze-after", serve.freeze_after_ms,
+                        "Freeze idle environments after (ms)");
   serve_cmd->add_option("--region", serve.region, "Region in ARNs");
   serve_cmd->add_option("--account-id", serve.account_id, "Account id in ARNs");
   serve_cmd->add_option("--cgroup-parent", serve.cgroup_parent, "Parent cgroup of environments");

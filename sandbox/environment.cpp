@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -38,8 +39,12 @@ std::string ExitStatus::describe() const {
   switch (kind) {
     case Kind::Exited:
       return "exit status " + std::to_string(code);
-    case Kind::Signaled:
-      return std::string("signal: ") + (signal == SIGKILL ? "killed" : ::sigabbrev_np(signal));
+    case Kind::Signaled: {
+      // As Go's os.ProcessState reports it (what Lambda's messages show): "signal: aborted".
+      std::string name = ::strsignal(signal);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return "signal: " + name;
+    }
     case Kind::OutOfMemory:
       return "out of memory";
     case Kind::SetupFailed:

@@ -5,18 +5,18 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <sys/mount.h>
-#include <algorithm>
 
 #include "common/ids.hpp"
 #include "sandbox/filesystem_view.hpp"

@@ -1,0 +1,115 @@
+// Sends the command-line client's requests with cpp-httplib and turns failures into messages.
+#include "runtimed/cli_http.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace runtimed {
+
+namespace {
+
+// httplib's Client takes "scheme://host:port" only; a trailing '/' would make it a host name.
+std::string trim_endpoint(std::string endpoint) {
+  while (endpoint.ends_with('/')) endpoint.pop_back();
+  return endpoint;
+}
+
+// httplib's own names ("Connection", "Read") are terse for a command line.
+std::string reason(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "connection failed (is the daemon running there?)";
+    case httplib::Error::ConnectionTimeout:
+      return "connection timed out";
+    case httplib::Error::Read:
+      return "no complete answer (connection closed or read timed out)";
+    case httplib::Error::Write:
+      return "sending the request failed";
+    default:
+      return httplib::to_string(error);
+  }
+}
+
+}  // namespace
+
+std::string api_error_text(int status, const std::string& error_type_header,
+                           std::string_view body) {
+  std::string type = error_type_header.empty() ? fmt::format("HTTP {}", status) : error_type_header;
+  // x-amzn-ErrorType may carry a ":http://..." suffix in AWS; keep only the name.
+  if (auto colon = type.find(':'); colon != std::string::npos) type.resize(colon);
+  std::string message;
+  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_object()) {
+    for (const char* key : {"message", "Message"}) {
+      if (auto it = json.find(key); it != json.end() && it->is_string()) {
+        message = it->get<std::string>();
+        break;
+      }
+    }
+  }
+  if (message.empty() && !json.is_object()) message = std::string(body);
+  while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) message.pop_back();
+  if (message.empty()) message = "(no message)";
+  return fmt::format("{}: {}", type, message);
+}
+
+DaemonClient::DaemonClient(std::string endpoint, std::chrono::seconds read_timeout)
+    : endpoint_(trim_endpoint(std::move(endpoint))), client_(endpoint_) {
+  client_.set_connection_timeout(kConnectTimeout);
+  client_.set_read_timeout(read_timeout);
+  client_.set_write_timeout(kDefaultReadTimeout);
+}
+
+httplib::Request DaemonClient::to_request(const HttpCall& call) const {
+  httplib::Request req;
+  req.method = call.method;
+  req.path = call.target;
+  for (const auto& [k, v] : call.headers) req.headers.emplace(k, v);
+  if (!call.content_type.empty()) {
+    req.headers.emplace("Content-Type", call.content_type);
+    req.body = call.body;
+  }
+  return req;
+}
+
+std::string DaemonClient::unreachable(httplib::Error error) const {
+  return fmt::format("cannot reach {}: {}", endpoint_, reason(error));
+}
+
+std::string DaemonClient::invalid_endpoint() const {
+  return fmt::format("cannot reach {}: not an http://HOST:PORT endpoint", endpoint_);
+}
+
+std::expected<httplib::Response, std::string> DaemonClient::send(const HttpCall& call) {
+  if (!client_.is_valid()) return std::unexpected(invalid_endpoint());
+  auto result = client_.send(to_request(call));
+  if (!result) return std::unexpected(unreachable(result.error()));
+  return *result;
+}
+
+std::expected<httplib::Response, std::string> DaemonClient::stream(
+    const HttpCall& call, const std::function<void(std::string_view)>& sink) {
+  if (!client_.is_valid()) return std::unexpected(invalid_endpoint());
+  httplib::Request req = to_request(call);
+  int status = 0;
+  std::string error_body;
+  req.response_handler = [&](const httplib::Response& head) {
+    status = head.status;
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (status >= 400)
+      error_body.append(data, n);
+    else
+      sink(std::string_view(data, n));
+    return true;
+  };
+  auto result = client_.send(req);
+  if (!result) return std::unexpected(unreachable(result.error()));
+  httplib::Response response = *result;
+  response.body = std::move(error_body);
+  return response;
+}
+
+}  // namespace runtimed

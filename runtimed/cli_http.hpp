@@ -1,0 +1,48 @@
+// The command-line client's HTTP plumbing: sends HttpCalls to the daemon and words failures.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <expected>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "runtimed/cli_requests.hpp"
+
+namespace runtimed {
+
+inline constexpr std::chrono::seconds kConnectTimeout{10};
+inline constexpr std::chrono::seconds kDefaultReadTimeout{60};
+// A function's Timeout can be 900 s; the answer may come a little after it.
+inline constexpr std::chrono::seconds kInvokeReadTimeout{910};
+// `logs --follow` waits for new lines for as long as the user keeps it running.
+inline constexpr std::chrono::seconds kFollowReadTimeout{std::chrono::hours(24 * 365)};
+
+// "ResourceNotFoundException: Function not found: ..." from a status >= 400 response: the type
+// from x-amzn-ErrorType (else "HTTP <status>"), the message from the JSON body's "message".
+std::string api_error_text(int status, const std::string& error_type_header, std::string_view body);
+
+class DaemonClient {
+ public:
+  DaemonClient(std::string endpoint, std::chrono::seconds read_timeout);
+
+  // The response, whatever its status; on a connection failure the error reads
+  // "cannot reach <endpoint>: <reason>".
+  std::expected<httplib::Response, std::string> send(const HttpCall& call);
+  // Like send, but a successful response's body goes to `sink` as it arrives (the returned
+  // response then has an empty body); an error response's body is kept in the response.
+  std::expected<httplib::Response, std::string> stream(
+      const HttpCall& call, const std::function<void(std::string_view)>& sink);
+
+ private:
+  httplib::Request to_request(const HttpCall& call) const;
+  std::string unreachable(httplib::Error error) const;
+  std::string invalid_endpoint() const;
+
+  std::string endpoint_;
+  httplib::Client client_;
+};
+
+}  // namespace runtimed

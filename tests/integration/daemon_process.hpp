@@ -1,0 +1,223 @@
+// A real `runtimed serve` for integration tests: started on a free loopback port with its own state
+// dir and cgroup parent, waited for until healthy, stopped with SIGTERM; plus helpers to zip test
+// functions and call the Lambda API over real HTTP.
+#pragma once
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/ids.hpp"
+#include "runtimed/zip_writer.hpp"
+#include "tests/integration/support.hpp"
+
+extern char** environ;
+
+namespace testsupport {
+
+inline int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+inline std::string base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    const uint32_t v = uint8_t(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+inline std::string base64_decode(const std::string& in) {
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else
+      continue;
+    buf = (buf << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buf >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+// A zip of a function whose bootstrap is the static C test runtime (or `bootstrap_source`).
+inline std::string function_zip(
+    const std::filesystem::path& bootstrap_source = bin_path("fn-c_runtime")) {
+  TempDir dir("rt-fn");
+  std::filesystem::copy_file(bootstrap_source, dir.path() / "bootstrap");
+  std::filesystem::permissions(dir.path() / "bootstrap", std::filesystem::perms(0755));
+  auto zip = runtimed::zip_directory(dir.path());
+  if (!zip) throw std::runtime_error("zip: " + zip.error());
+  return *zip;
+}
+
+class DaemonProcess {
+ public:
+  // `state_dir` and `cgroup_parent` default to fresh ones (a restart test passes the same twice).
+  explicit DaemonProcess(std::vector<std::string> extra = {}, std::filesystem::path state_dir = {},
+                         std::string cgroup_parent = {})
+      : state_("rt-daemon-state") {
+    port_ = free_port();
+    state_dir_ = state_dir.empty() ? state_.path() : state_dir;
+    cgroup_parent_ = cgroup_parent.empty() ? "rt-dtest-" + common::random_hex(8) : cgroup_parent;
+    std::vector<std::string> args = {bin_path("runtimed").string(),
+                                     "serve",
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--state-dir",
+                                     state_dir_.string(),
+                                     "--cgroup-parent",
+                                     cgroup_parent_,
+                                     "--prepared-pool",
+                                     "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    log_path_ = state_.path().string() + ".log";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, log_path_.c_str(), O_WRONLY | O_APPEND, 0644);
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
+      throw std::runtime_error("spawn runtimed");
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < until) {
+      auto r = client().Get("/runtimed/v1/health");
+      if (r && r->status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("runtimed did not become healthy: " + daemon_log());
+  }
+
+  ~DaemonProcess() {
+    if (pid_ > 0) stop();
+    std::error_code ec;
+    std::filesystem::remove(log_path_, ec);
+  }
+
+  // SIGTERM and wait; returns the wait status.
+  int stop(int sig = SIGTERM) {
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(60, 0);
+    c.set_connection_timeout(5, 0);
+    return c;
+  }
+
+  // CreateFunction with the C test runtime; returns the HTTP status.
+  int create_function(const std::string& name, nlohmann::json extra = nlohmann::json::object(),
+                      const std::string& zip = function_zip()) {
+    nlohmann::json body = {{"FunctionName", name},
+                           {"Runtime", "provided.al2023"},
+                           {"Role", "arn:aws:iam::000000000000:role/test"},
+                           {"Code", {{"ZipFile", base64(zip)}}}};
+    body.update(extra);
+    auto r = client().Post("/2015-03-31/functions", body.dump(), "application/json");
+    return r ? r->status : -1;
+  }
+
+  httplib::Result invoke(const std::string& name, const std::string& payload,
+                         httplib::Headers headers = {}) const {
+    return client().Post("/2015-03-31/functions/" + name + "/invocations", headers, payload,
+                         "application/json");
+  }
+
+  std::string function_log(const std::string& name) const {
+    std::ifstream in(state_dir_ / "logs" / name / "current.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string daemon_log() const {
+    std::ifstream in(log_path_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::string& cgroup_parent() const { return cgroup_parent_; }
+  const std::filesystem::path& state_dir() const { return state_dir_; }
+
+ private:
+  TempDir state_;
+  std::filesystem::path state_dir_;
+  std::string log_path_;
+  std::string cgroup_parent_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// Nothing of a stopped daemon is left: cgroups, mounts, loop devices.
+inline std::vector<std::string> leftovers(const std::string& cgroup_parent,
+                                          const std::filesystem::path& state_dir) {
+  std::vector<std::string> found;
+  for (const char* c : {"memory", "cpu", "pids", "freezer", "unified"}) {
+    std::error_code ec;
+    for (auto it =
+             std::filesystem::recursive_directory_iterator("/sys/fs/cgroup/" + std::string(c), ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().string().find(cgroup_parent) != std::string::npos) found.push_back(it->path());
+    }
+  }
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mounts, line)) {
+    if (line.find(state_dir.string()) != std::string::npos) found.push_back(line);
+  }
+  return found;
+}
+
+}  // namespace testsupport
