@@ -270,10 +270,10 @@ void Controller::invoke(api::InvokeRequest request, std::string request_id, Done
       env->frozen = false;
     }
   }
-  deliver(env);
+  deliver(env, true);
 }
 
-void Controller::deliver(const std::shared_ptr<Env>& env) {
+void Controller::deliver(const std::shared_ptr<Env>& env, bool warm) {
   api::InvocationEvent event;
   std::string start_line;
   {
@@ -293,7 +293,8 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
                             .count() +
                         (env->initialized ? remaining.count()
                                           : static_cast<int64_t>(env->fn->config.timeout_s) * 1000);
-    if (env->initialized) start_line = "START RequestId: " + p.request_id + " Version: $LATEST\n";
+    // A cold start's START line is written when init ends (on_first_next).
+    if (warm) start_line = "START RequestId: " + p.request_id + " Version: $LATEST\n";
   }
   if (!start_line.empty()) {
     pump_output(*env);
@@ -349,7 +350,11 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
     return;
   }
   env->endpoint = std::move(*endpoint);
-  const auto launch_started = Clock::now();
+  {
+    // Set before launch: the runtime's first /next may arrive before launch() returns.
+    std::lock_guard lock(mu_);
+    env->launch_started = Clock::now();
+  }
   auto launched = env->sandbox->launch(spec);
   output_write.reset();
   if (!launched) {
@@ -364,11 +369,10 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   env->control_fd = env->sandbox->exit_notify_fd();
   {
     std::lock_guard lock(mu_);
-    env->launch_started = launch_started;
     env->launched = true;
   }
   watch(env);
-  deliver(env);
+  deliver(env, false);
 }
 
 void Controller::on_first_next(uint64_t env_id) {

@@ -178,11 +178,29 @@ class Router {
     if (!offset_param.empty()) {
       offset = std::stoull(offset_param);
     } else {
-      const uint64_t tail = std::stoull(request.query_param("tail", "65536"));
+      // The last 64 KiB, trimmed to the last ?tail= lines when asked.
       const uint64_t end = log->end_offset();
-      offset = end > tail ? end - tail : 0;
+      offset = end > 65536 ? end - 65536 : 0;
     }
     std::string text = log->read_from(offset, 1 << 20);
+    if (offset_param.empty() && !request.query_param("tail").empty()) {
+      const size_t lines = std::stoull(request.query_param("tail"));
+      size_t pos = text.size();
+      if (pos > 0 && text[pos - 1] == '\n') --pos;  // a trailing newline ends the last line
+      for (size_t count = 0; pos > 0;) {
+        const size_t nl = text.rfind('\n', pos - 1);
+        if (nl == std::string::npos) {
+          pos = 0;
+          break;
+        }
+        if (++count == lines) {
+          pos = nl + 1;
+          break;
+        }
+        pos = nl;
+      }
+      text = lines == 0 ? std::string() : text.substr(pos);
+    }
     if (text.empty() && request.query_param("follow") == "1") {
       for (int i = 0; i < 200 && text.empty(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -225,6 +225,14 @@ TEST_F(DaemonInvokeTest, LogTailCarriesThisInvocationsLines) {
   const std::string tail = testsupport::base64_decode(header(r, "X-Amz-Log-Result"));
   const std::string rid = header(r, "x-amzn-RequestId");
   EXPECT_NE(tail.find("START RequestId: " + rid), std::string::npos) << tail;
+  // Exactly one START, even when the runtime polls before the daemon hands over the event.
+  EXPECT_EQ(tail.find("START RequestId: ", tail.find("START RequestId: ") + 1), std::string::npos)
+      << tail;
+  const auto init = tail.find("Init Duration: ");
+  ASSERT_NE(init, std::string::npos) << tail;
+  const double init_ms = std::stod(tail.substr(init + 15));
+  EXPECT_GT(init_ms, 0.0);
+  EXPECT_LT(init_ms, 5000.0) << tail;
   EXPECT_NE(tail.find("hello from the function"), std::string::npos) << tail;
   EXPECT_NE(tail.find("END RequestId: " + rid), std::string::npos) << tail;
   EXPECT_NE(tail.find("REPORT RequestId: " + rid + "\tDuration: "), std::string::npos) << tail;
