@@ -305,7 +305,7 @@ void Controller::deliver(const std::shared_ptr<Env>& env, bool warm) {
 
 void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const FunctionEntry> fn) {
   std::string why;
-  auto entry = find_entrypoint(fn->config, fn->code_dir, &why);
+  auto entry = find_entrypoint(fn->config, fn->code_dir, options_.runtimes_dir, &why);
   if (!entry) {
     fail_and_discard(env, "Runtime.InvalidEntrypoint", why, false);
     return;

@@ -35,6 +35,7 @@ struct ControllerOptions {
   std::chrono::milliseconds init_timeout{10 * 1000};
   bool cpu_quota = false;
   size_t prepared_pool = 4;
+  std::filesystem::path runtimes_dir;  // managed runtimes' bootstraps
 };
 
 struct ControllerStats {

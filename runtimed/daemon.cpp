@@ -28,6 +28,15 @@ std::filesystem::path default_state_dir() {
   return std::filesystem::path(home ? home : "/tmp") / ".local/state/runtimed";
 }
 
+std::filesystem::path default_runtimes_dir() {
+  const std::filesystem::path bin = own_binary_dir();
+  for (const auto& candidate : {bin / "../share/runtimed/runtimes", bin / "../../runtimes"}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(candidate, ec)) return std::filesystem::canonical(candidate, ec);
+  }
+  return bin / "../share/runtimed/runtimes";
+}
+
 bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_t* port,
                            std::string* error) {
   const auto colon = listen.rfind(':');
@@ -280,6 +289,7 @@ int run_serve_command(const ServeOptions& o) {
     co.freeze_after = std::chrono::milliseconds(o.freeze_after_ms);
     co.cpu_quota = o.cpu_quota;
     co.prepared_pool = o.prepared_pool;
+    co.runtimes_dir = o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir;
     Controller controller(co, **sandboxes, server, **store, logs);
     (*store)->on_changed = [&controller](const std::string& name) {
       controller.function_changed(name);

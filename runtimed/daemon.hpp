@@ -29,7 +29,12 @@ struct ServeOptions {
   size_t io_threads = 0;
   int drain_timeout_s = 30;
   std::string log_level = "warn";
+  std::filesystem::path runtimes_dir;  // empty: default_runtimes_dir()
 };
+
+// runtimes/ beside the binary's install prefix: <bin>/../share/runtimed/runtimes when installed,
+// else the source tree's runtimes/ (build/bin/../../runtimes).
+std::filesystem::path default_runtimes_dir();
 
 // Runs until SIGTERM/SIGINT; returns the process exit status.
 int run_serve_command(const ServeOptions& options);

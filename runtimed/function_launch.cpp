@@ -52,7 +52,9 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
 
 std::optional<Entrypoint> find_entrypoint(const common::FunctionConfig& config,
                                           const std::filesystem::path& code_dir,
+                                          const std::filesystem::path& runtimes_dir,
                                           std::string* why_not) {
+  (void)runtimes_dir;
   if (config.is_provided_runtime()) {
     const auto bootstrap = code_dir / "bootstrap";
     if (::access(bootstrap.c_str(), X_OK) == 0) return Entrypoint{{"/var/task/bootstrap"}, {}};

@@ -32,8 +32,10 @@ struct Entrypoint {
   std::vector<std::string> argv;
   std::filesystem::path runtime_dir;  // host directory bound at /var/runtime, may be empty
 };
+// `runtimes_dir` holds the managed runtimes' bootstraps (runtimes/<language>/ in the source tree).
 std::optional<Entrypoint> find_entrypoint(const common::FunctionConfig& config,
                                           const std::filesystem::path& code_dir,
+                                          const std::filesystem::path& runtimes_dir,
                                           std::string* why_not);
 
 sandbox::LaunchSpec launch_spec_for(const common::FunctionConfig& config,

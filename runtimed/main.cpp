@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--io-threads", serve.io_threads, "HTTP io threads (0: one per CPU)");
   serve_cmd->add_option("--drain-timeout", serve.drain_timeout_s, "SIGTERM drain limit (s)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error");
+  serve_cmd->add_option("--runtimes-dir", serve.runtimes_dir, "Managed runtimes' bootstraps");
 
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);
