@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +56,21 @@ std::string ExitStatus::describe() const {
   return "unknown";
 }
 
+namespace {
+
+Result<UniqueFd> detached_read_only_tree(const std::filesystem::path& dir) {
+  UniqueFd tree(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  if (!tree) return fail("open_tree", errno, dir.string());
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    return fail("mount_setattr read-only", errno, dir.string());
+  }
+  return tree;
+}
+
+}  // namespace
+
 Environment::OwnedDir::~OwnedDir() {
   if (path.empty()) return;
   std::error_code ec;
@@ -75,13 +91,15 @@ Result<void> Environment::launch(const LaunchSpec& spec) {
   if (auto r = cgroup_->apply(spec.limits); !r) return r;
   oom_kills_at_launch_ = cgroup_->oom_kill_count();
 
-  std::error_code ec;
-  const auto code_dir = std::filesystem::canonical(spec.code_dir, ec);
-  if (ec) return fail("open code dir", ec.value(), spec.code_dir.string());
-  std::filesystem::path runtime_dir;
+  // Detached, read-only copies of the code and runtime directories: the init attaches them with
+  // move_mount, which needs no path in its (already pivoted) mount namespace.
+  auto code = detached_read_only_tree(spec.code_dir);
+  if (!code) return std::unexpected(code.error());
+  UniqueFd runtime_dir;
   if (!spec.runtime_dir.empty()) {
-    runtime_dir = std::filesystem::canonical(spec.runtime_dir, ec);
-    if (ec) return fail("open runtime dir", ec.value(), spec.runtime_dir.string());
+    auto tree = detached_read_only_tree(spec.runtime_dir);
+    if (!tree) return std::unexpected(tree.error());
+    runtime_dir = std::move(*tree);
   }
   UniqueFd dev_null;
   int stdin_fd = spec.stdin_fd;
@@ -101,15 +119,12 @@ Result<void> Environment::launch(const LaunchSpec& spec) {
       .u32(spec.nofile)
       .str(std::string_view(reinterpret_cast<const char*>(program.data()),
                             program.size() * sizeof(sock_filter)))
-      .str(code_dir.string())
-      .str(runtime_dir.string());
+      .u32(runtime_dir ? 1 : 0);
 
-  // The code is bound by path: the init's mount namespace still sees the host's filesystems
-  // until it pivots, and descriptors of mounts from another namespace cannot be bind-mounted.
-  int fds[3] = {stdin_fd, spec.stdout_fd, spec.stderr_fd};
-  const size_t nfds = 3;
+  int fds[5] = {stdin_fd, spec.stdout_fd, spec.stderr_fd, code->get(), runtime_dir.get()};
+  const size_t nfds = runtime_dir ? 5 : 4;
   iovec iov{const_cast<char*>(w.bytes().data()), w.bytes().size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 3)]{};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 5)]{};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;

@@ -110,7 +110,9 @@ std::vector<Step> plan_filesystem_view(const FilesystemViewOptions& o, const Hos
   add(StepKind::BindWritable, o.scratch_dir.string(), "/tmp");
 
   add(StepKind::RemountReadOnly, "", root);
-  // /var/task and /var/runtime are bound and the root pivoted at launch, once the code is known.
+  // Pivoting here keeps launch() to two move_mount calls: the code arrives as a detached mount
+  // (open_tree in the daemon), which, unlike a path, can cross into this mount namespace.
+  add(StepKind::PivotRoot, "", root);
   return steps;
 }
 

@@ -40,8 +40,9 @@ struct HostFilesystem {
   static HostFilesystem real();
 };
 
-// The steps run once at prepare() by the init inside its own mount namespace. /var/task and
-// /var/runtime are left as empty mount points: the init binds them and pivots at launch.
+// The steps run once at prepare() by the init inside its own mount namespace, ending with the
+// pivot into the new root. /var/task and /var/runtime are left as empty mount points that launch
+// fills with detached mounts of the code and runtime directories.
 std::vector<init_protocol::Step> plan_filesystem_view(const FilesystemViewOptions& options,
                                                       const HostFilesystem& host);
 

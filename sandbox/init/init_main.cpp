@@ -163,10 +163,11 @@ struct LaunchPlan {
 // Runs in the forked runtime child. Reports the failing step over `err_fd` and exits 127.
 [[noreturn]] void exec_runtime(const LaunchPlan& p, const std::vector<int>& stdio, int err_fd,
                                char* const* argv, char* const* envp) {
+  // A plain fork of this single-threaded init: allocating here is safe.
   auto die = [&](const char* step) {
     const int err = errno;
     ip::Writer w(ip::MessageType::Failed);
-    w.str(step).i32(err).str("");
+    w.str(step).i32(err).str(argv[0]);
     (void)!::write(err_fd, w.bytes().data(), w.bytes().size());
     ::_exit(127);
   };
@@ -240,7 +241,7 @@ int main() {
   std::vector<int> fds;
   pid_t runtime = -1;
   bool reported = false;
-  std::string root;  // the staging root built at Setup, pivoted into at Launch
+  std::string root;  // the staging root built at Setup
 
   for (;;) {
     pollfd pfds[2] = {{kCtl, POLLIN, 0}, {sfd, POLLIN, 0}};
@@ -302,31 +303,28 @@ int main() {
         p.gid = r.u32();
         p.nofile = r.u32();
         p.seccomp = r.str();
-        const std::string code_dir = r.str();
-        const std::string runtime_dir = r.str();
-        // fds: stdin, stdout, stderr
+        const uint32_t has_runtime_dir = r.u32();
+        // fds: stdin, stdout, stderr, code tree, [runtime tree] (detached mounts from open_tree)
         auto close_fds = [&] {
           for (int fd : fds) ::close(fd);
         };
-        if (!r.ok() || fds.size() != 3 || p.argv.empty() || runtime > 0 || root.empty()) {
+        const size_t want = 4 + (has_runtime_dir ? 1 : 0);
+        if (!r.ok() || fds.size() != want || p.argv.empty() || runtime > 0) {
           close_fds();
           send_failed("decode launch", EINVAL, "");
           continue;
         }
-        StepError e;
-        bool ok =
-            run_step(ip::Step{ip::StepKind::BindReadOnly, code_dir, "/var/task", "", 0}, root, e);
-        if (ok && !runtime_dir.empty()) {
-          ok = run_step(ip::Step{ip::StepKind::BindReadOnly, runtime_dir, "/var/runtime", "", 0},
-                        root, e);
-        }
-        if (ok) ok = run_step(ip::Step{ip::StepKind::PivotRoot, "", root, "", 0}, root, e);
-        if (!ok) {
+        auto attach = [&](int tree, const char* target) {
+          if (::move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) == 0) return true;
           const int err = errno;
           close_fds();
-          send_failed(e.step, err, e.detail);
-          continue;
-        }
+          send_failed("move_mount", err, target);
+          return false;
+        };
+        if (!attach(fds[3], "/var/task")) continue;
+        if (has_runtime_dir && !attach(fds[4], "/var/runtime")) continue;
+        for (size_t i = 3; i < fds.size(); ++i) ::close(fds[i]);
+        fds.resize(3);
         if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) != 0) {
           const int err = errno;
           close_fds();
