@@ -85,7 +85,8 @@ class Connection {
         size_t length = 0;
         auto cl = buf_.find("Content-Length: ");
         if (cl == std::string::npos || cl > end) cl = buf_.find("content-length: ");
-        if (cl != std::string::npos && cl < end) length = std::strtoul(buf_.c_str() + cl + 16, nullptr, 10);
+        if (cl != std::string::npos && cl < end)
+          length = std::strtoul(buf_.c_str() + cl + 16, nullptr, 10);
         if (buf_.size() >= end + 4 + length) {
           if (body) *body = buf_.substr(end + 4, length);
           buf_.erase(0, end + 4 + length);
@@ -221,7 +222,8 @@ double throughput(int port, const std::string& path, int concurrency, double sec
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (auto& t : clients) t.join();
-  if (refused > 0) std::fprintf(stderr, "  (%llu non-200 answers)\n", (unsigned long long)refused.load());
+  if (refused > 0)
+    std::fprintf(stderr, "  (%llu non-200 answers)\n", (unsigned long long)refused.load());
   return static_cast<double>(done) / seconds;
 }
 
@@ -241,14 +243,24 @@ int main(int argc, char** argv) {
   const int port = free_port();
   const std::string parent = "rt-bench-" + common::random_hex(6);
   const std::string listen = "127.0.0.1:" + std::to_string(port);
-  std::vector<std::string> args = {(bin / "runtimed").string(), "serve", "--listen", listen,
-                                   "--state-dir", state.string(), "--cgroup-parent", parent,
-                                   "--freeze-after", "600000", "--prepared-pool", "8"};
+  std::vector<std::string> args = {(bin / "runtimed").string(),
+                                   "serve",
+                                   "--listen",
+                                   listen,
+                                   "--state-dir",
+                                   state.string(),
+                                   "--cgroup-parent",
+                                   parent,
+                                   "--freeze-after",
+                                   "600000",
+                                   "--prepared-pool",
+                                   "8"};
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);
   pid_t daemon;
-  if (posix_spawn(&daemon, cargs[0], nullptr, nullptr, cargs.data(), environ) != 0) die("spawn daemon");
+  if (posix_spawn(&daemon, cargs[0], nullptr, nullptr, cargs.data(), environ) != 0)
+    die("spawn daemon");
   for (int i = 0;; ++i) {
     try {
       Connection c(port);
@@ -266,8 +278,9 @@ int main(int argc, char** argv) {
   if (!zip) die(zip.error());
   Connection api(port);
   std::string body;
-  const std::string create = R"({"FunctionName":"noop","Runtime":"provided.al2023","Role":"r","Code":{"ZipFile":")" +
-                             base64(*zip) + R"("}})";
+  const std::string create =
+      R"({"FunctionName":"noop","Runtime":"provided.al2023","Role":"r","Code":{"ZipFile":")" +
+      base64(*zip) + R"("}})";
   if (api.request("POST", "/2015-03-31/functions", create, &body) != 201) die("create: " + body);
   const std::string invoke_path = "/2015-03-31/functions/noop/invocations";
 
@@ -306,9 +319,11 @@ int main(int argc, char** argv) {
     warm.push_back(us(Clock::now() - t0));
   }
   const Stats b = stats(bare_rt), s = stats(spawn_us), c = stats(cold), w = stats(warm);
-  std::printf("\n%-44s %10s %10s %12s\n", "measurement (same run)", "p50 µs", "p99 µs", "ratio p50");
+  std::printf("\n%-44s %10s %10s %12s\n", "measurement (same run)", "p50 µs", "p99 µs",
+              "ratio p50");
   std::printf("%-44s %10.1f %10.1f %12s\n", "bare loopback HTTP round trip", b.p50, b.p99, "1.0x");
-  std::printf("%-44s %10.1f %10.1f %12s\n", "bare fork+exec+wait (static probe)", s.p50, s.p99, "-");
+  std::printf("%-44s %10.1f %10.1f %12s\n", "bare fork+exec+wait (static probe)", s.p50, s.p99,
+              "-");
   std::printf("%-44s %10.1f %10.1f %11.1fx\n", "warm invoke (client-observed)", w.p50, w.p99,
               w.p50 / b.p50);
   std::printf("%-44s %10.1f %10.1f %12s\n", "  platform overhead = warm - bare round trip",
