@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/event_invoke_config_api.hpp"
 #include "common/runtime_catalog.hpp"
 
 namespace api {
@@ -282,7 +283,13 @@ std::expected<std::optional<std::string>, ApiError> parse_dead_letter(const json
   auto arn = opt_string(**dlc, "TargetArn");
   if (!arn) return std::unexpected(arn.error());
   // Lambda treats a DeadLetterConfig without TargetArn, or with "", as removing it.
-  return arn->value_or("");
+  const std::string target = arn->value_or("");
+  // Dead letters go to the daemon's local queues; SNS topics are not available.
+  if (!target.empty() && (!target.starts_with("arn:aws:sqs:") || !deliverable_destination(target)))
+    return std::unexpected(ApiError::invalid_parameter(
+        "The provided target ARN " + target +
+        " is not supported by runtimed: use a local queue, arn:aws:sqs:REGION:ACCOUNT:NAME"));
+  return target;
 }
 
 // The fields every code-carrying request shares: Code.ZipFile (or ZipFile), no S3, no image.
@@ -629,6 +636,10 @@ HttpResponse FunctionApi::get_function(const HttpRequest& request, const std::st
        {{"RepositoryType", "S3"}, {"Location", "file://" + catalog_.code_dir(*config).string()}}},
       {"Tags", json::object()},
   };
+  if (reserved_concurrency_) {
+    if (auto reserved = reserved_concurrency_(*name))
+      body["Concurrency"] = {{"ReservedConcurrentExecutions", *reserved}};
+  }
   return json_response(200, body, request_id);
 }
 

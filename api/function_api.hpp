@@ -1,7 +1,9 @@
 // Lambda's function-management REST API (Create/Get/List/Update/Delete) over a FunctionCatalog.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "api/function_catalog.hpp"
@@ -30,11 +32,16 @@ class FunctionApi {
   std::string function_arn(const std::string& name) const;
   // The Configuration object Create/Get/List/Update return.
   nlohmann::json configuration_json(const common::FunctionConfig& config) const;
-
- private:
   // A path's {name} (name, partial or full ARN, optional qualifier) → the plain function name.
   std::expected<std::string, ApiError> resolve_name(const HttpRequest& request,
                                                     const std::string& id) const;
+  // GetFunction shows the function's reserved concurrency when this is set.
+  void set_reserved_concurrency_source(
+      std::function<std::optional<int>(const std::string& name)> source) {
+    reserved_concurrency_ = std::move(source);
+  }
+
+ private:
   // The catalog's errors, with ResourceNotFound worded as Lambda does (with the ARN).
   ApiError from_catalog(ApiError error, const std::string& name) const;
   HttpResponse dispatch(const HttpRequest& request, const std::string& request_id);
@@ -52,6 +59,7 @@ class FunctionApi {
   FunctionCatalog& catalog_;
   std::string region_;
   std::string account_id_;
+  std::function<std::optional<int>(const std::string& name)> reserved_concurrency_;
 };
 
 }  // namespace api

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -152,6 +153,9 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
   std::optional<InvocationEvent> pending;  // delivered, not yet handed out
   std::optional<InvocationEvent> current;  // handed out, kept for a repeated /next
   std::optional<Reply> parked;             // the long-polling /next
+  // When `pending` arrived before init ended (the first /next): Lambda's timeout starts after
+  // init, so the event's deadline moves later by the time init still took.
+  std::optional<std::chrono::steady_clock::time_point> pending_during_init;
 
   void handle(HttpRequest&& req, Reply reply) {
     if (closed.load(std::memory_order_acquire)) return;
@@ -194,6 +198,12 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
   void hand_out() {
     InvocationEvent e = std::move(*pending);
     pending.reset();
+    if (pending_during_init) {
+      e.deadline_ms += std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - *pending_during_init)
+                           .count();
+      pending_during_init.reset();
+    }
     if (auto ok = state.event_delivered(e.request_id); !ok) {
       log()->error("cannot hand out {}: {}", e.request_id, ok.error().message);
       return;
@@ -212,6 +222,8 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     pending = std::move(e);
+    if (state.state() == RuntimeState::Initializing)
+      pending_during_init = std::chrono::steady_clock::now();
     if (parked && state.state() == RuntimeState::Idle) hand_out();
   }
 
@@ -278,6 +290,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
   void close_on_thread() {
     state.close();
     pending.reset();
+    pending_during_init.reset();
     current.reset();
     parked.reset();
   }

@@ -115,8 +115,8 @@ int run_logs(const ClientOptions& options, const HttpCall& call) {
   // from there until interrupted.
   const std::string base = call.target.substr(0, call.target.find('?'));
   while (options.follow && response->has_header("X-Runtimed-Log-Offset")) {
-    HttpCall next{"GET", base + "?follow=1&offset=" +
-                             response->get_header_value("X-Runtimed-Log-Offset")};
+    HttpCall next{"GET",
+                  base + "?follow=1&offset=" + response->get_header_value("X-Runtimed-Log-Offset")};
     response = client.stream(next, write_stdout);
     if (!response) return fail(response.error());
     if (is_error(*response)) return fail(error_text(*response));

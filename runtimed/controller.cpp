@@ -107,6 +107,7 @@ struct Controller::Env {
   Clock::time_point idle_since;
   std::optional<double> init_duration_ms;  // reported with the first invocation only
   std::unique_ptr<Pending> pending;
+  bool reserved_slot = false;  // counted against its function's reservation, not the pool
 
   bool launched = false;  // guarded by the controller's mutex: sandbox and endpoint are set
 
@@ -195,11 +196,21 @@ void Controller::invoke(api::InvokeRequest request, std::string request_id, Done
           api::InvokeResult{.api_error = api::ApiError::service("The daemon is shutting down")});
       return;
     }
-    if (busy_ >= options_.concurrency_limit) {
+    // Refused at once, never queued: a reserved function is held to its reservation, the
+    // others share what the reservations leave.
+    const auto reservation = reserved_.find(fn->config.name);
+    const bool reserved_slot = reservation != reserved_.end();
+    const bool over =
+        reserved_slot
+            ? busy_reserved_[fn->config.name] >= static_cast<size_t>(reservation->second)
+            : busy_unreserved_ >= unreserved_pool_locked() || busy_ >= options_.concurrency_limit;
+    if (over) {
       ++throttles_;
       lock.unlock();
-      pending->done(api::InvokeResult{.api_error = api::ApiError::too_many_requests(
-                                          "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")});
+      pending->done(api::InvokeResult{
+          .api_error = api::ApiError::too_many_requests(
+              "Rate Exceeded.", reserved_slot ? "ReservedFunctionConcurrentInvocationLimitExceeded"
+                                              : "ConcurrentInvocationLimitExceeded")});
       return;
     }
     // A warm environment of this function's current revision, preferably served by this io thread.
@@ -250,6 +261,11 @@ void Controller::invoke(api::InvokeRequest request, std::string request_id, Done
     }
     env->state = Env::State::Busy;
     ++busy_;
+    env->reserved_slot = reserved_slot;
+    if (reserved_slot)
+      ++busy_reserved_[fn->config.name];
+    else
+      ++busy_unreserved_;
     env->pending = std::move(pending);
     if (!cold) {
       env->pending->start = Clock::now();
@@ -318,9 +334,13 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
                      false);
     return;
   }
+  // Held until the environment is fully set up: a runtime that posts an init error (or dies) at
+  // once makes another thread retire this environment, and its destruction must wait for us.
+  std::unique_lock life(env->life_mu);
   env->sandbox = std::move(*prepared);
   int out[2];
   if (::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0) {
+    life.unlock();
     fail_and_discard(env, "Runtime.Unknown", "pipe failed", false);
     return;
   }
@@ -346,6 +366,7 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
       api::RuntimeApiEndpoint::create(server_, env->sandbox->take_runtime_api_fd().release(),
                                       env->thread_index, std::move(callbacks));
   if (!endpoint) {
+    life.unlock();
     fail_and_discard(env, "Runtime.Unknown", "Runtime API: " + endpoint.error(), false);
     return;
   }
@@ -360,15 +381,22 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   if (!launched) {
     // The runtime could not be started: a missing interpreter or a bad bootstrap is the
     // function's problem, reported as Lambda reports an unusable entry point.
+    std::string request_id;
+    {
+      std::lock_guard lock(mu_);
+      if (env->pending) request_id = env->pending->request_id;
+    }
+    life.unlock();
     fail_and_discard(env, "Runtime.InvalidEntrypoint",
-                     "RequestId: " + env->pending->request_id + " Error: fork/exec " +
-                         spec.argv[0] + ": " + launched.error().to_string(),
+                     "RequestId: " + request_id + " Error: fork/exec " + spec.argv[0] + ": " +
+                         launched.error().to_string(),
                      false);
     return;
   }
   env->control_fd = env->sandbox->exit_notify_fd();
   {
     std::lock_guard lock(mu_);
+    if (env->state == Env::State::Dead) return;  // retired meanwhile (init error); being destroyed
     env->launched = true;
   }
   watch(env);
@@ -410,7 +438,7 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
       return;
     }
     pending = std::move(env->pending);
-    --busy_;
+    leave_busy_locked(*env);
     env->idle_since = Clock::now();
     if (functions_.count(env->fn->config.name) && functions_[env->fn->config.name] == env->fn) {
       env->state = Env::State::Idle;
@@ -516,7 +544,7 @@ void Controller::fail_and_discard(const std::shared_ptr<Env>& env, const std::st
 
 bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
   if (env->state == Env::State::Dead || !envs_.count(env->id)) return false;
-  if (env->state == Env::State::Busy) --busy_;
+  if (env->state == Env::State::Busy) leave_busy_locked(*env);
   if (env->state == Env::State::Idle) {
     auto& list = idle_[env->fn->config.name];
     list.erase(std::remove(list.begin(), list.end(), env), list.end());
@@ -525,6 +553,50 @@ bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
   memory_used_mb_ -= static_cast<uint64_t>(env->fn->config.memory_mb);
   envs_.erase(env->id);
   return true;
+}
+
+void Controller::leave_busy_locked(Env& env) {
+  --busy_;
+  if (env.reserved_slot) {
+    auto it = busy_reserved_.find(env.fn->config.name);
+    if (it != busy_reserved_.end() && it->second > 0) --it->second;
+  } else {
+    --busy_unreserved_;
+  }
+  env.reserved_slot = false;
+}
+
+size_t Controller::unreserved_pool_locked() const {
+  return options_.concurrency_limit > total_reserved_ ? options_.concurrency_limit - total_reserved_
+                                                      : 0;
+}
+
+void Controller::set_reserved_concurrency(const std::string& name, std::optional<int> reserved) {
+  std::lock_guard lock(mu_);
+  if (auto it = reserved_.find(name); it != reserved_.end()) {
+    total_reserved_ -= static_cast<size_t>(it->second);
+    reserved_.erase(it);
+  }
+  if (reserved) {
+    reserved_[name] = *reserved;
+    total_reserved_ += static_cast<size_t>(*reserved);
+  }
+}
+
+std::optional<int> Controller::reserved_concurrency(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = reserved_.find(name);
+  if (it == reserved_.end()) return std::nullopt;
+  return it->second;
+}
+
+Controller::Capacity Controller::capacity(const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (auto it = reserved_.find(name); it != reserved_.end()) {
+    auto busy = busy_reserved_.find(name);
+    return {static_cast<size_t>(it->second), busy == busy_reserved_.end() ? 0 : busy->second};
+  }
+  return {unreserved_pool_locked(), busy_unreserved_};
 }
 
 void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending> pending,
@@ -792,6 +864,8 @@ ControllerStats Controller::stats() {
   s.cold_starts = cold_starts_;
   s.warm_starts = warm_starts_;
   s.throttles = throttles_;
+  s.reserved = total_reserved_;
+  s.unreserved_busy = busy_unreserved_;
   s.prepared = pool_.ready_count();
   return s;
 }

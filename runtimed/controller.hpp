@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -50,6 +51,8 @@ struct ControllerStats {
   uint64_t cold_starts = 0;
   uint64_t warm_starts = 0;
   uint64_t throttles = 0;
+  size_t reserved = 0;         // sum of reservations
+  size_t unreserved_busy = 0;  // invocations running in the unreserved pool
 };
 
 class Controller {
@@ -70,6 +73,17 @@ class Controller {
   // SIGTERM and 2 s, then remove every environment. Idempotent.
   void shutdown(std::chrono::milliseconds drain);
   ControllerStats stats();
+  // Reserved concurrency (nullopt: none): the function runs at most `reserved` at once, and the
+  // reservation leaves the unreserved pool that every other function shares. 0 turns it off.
+  void set_reserved_concurrency(const std::string& name, std::optional<int> reserved);
+  std::optional<int> reserved_concurrency(const std::string& name);
+  // How many invocations the function may run now (its reservation or the unreserved pool), and
+  // how many of them run.
+  struct Capacity {
+    size_t limit = 0;
+    size_t busy = 0;
+  };
+  Capacity capacity(const std::string& name);
   const ControllerOptions& options() const { return options_; }
 
   struct Env;
@@ -93,6 +107,9 @@ class Controller {
               api::InvokeResult result);
   // Removes env from every index (lock held); returns true if it was live.
   bool unlink_locked(const std::shared_ptr<Env>& env);
+  // The environment's invocation no longer counts against its concurrency (lock held).
+  void leave_busy_locked(Env& env);
+  size_t unreserved_pool_locked() const;
   void destroy_later(std::shared_ptr<Env> env);
   void pump_output(Env& env);
   void append_start_line(Env& env, const std::string& line);
@@ -116,6 +133,10 @@ class Controller {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Env>>> idle_;
   uint64_t next_env_id_ = 1;
   size_t busy_ = 0;
+  std::unordered_map<std::string, int> reserved_;
+  size_t total_reserved_ = 0;
+  std::unordered_map<std::string, size_t> busy_reserved_;  // per function with a reservation
+  size_t busy_unreserved_ = 0;
   uint64_t memory_used_mb_ = 0;
   uint64_t cold_starts_ = 0, warm_starts_ = 0, throttles_ = 0;
   bool accepting_ = true;

@@ -10,11 +10,16 @@
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/concurrency_api.hpp"
+#include "api/event_invoke_config_api.hpp"
 #include "api/function_api.hpp"
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
 #include "common/ids.hpp"
+#include "runtimed/async_dispatcher.hpp"
+#include "runtimed/function_settings.hpp"
 #include "runtimed/function_store.hpp"
+#include "runtimed/queue_routes.hpp"
 #include "runtimed/sandbox_command.hpp"
 
 namespace runtimed {
@@ -32,7 +37,8 @@ std::filesystem::path default_runtimes_dir() {
   const std::filesystem::path bin = own_binary_dir();
   for (const auto& candidate : {bin / "../share/runtimed/runtimes", bin / "../../runtimes"}) {
     std::error_code ec;
-    if (std::filesystem::is_directory(candidate, ec)) return std::filesystem::canonical(candidate, ec);
+    if (std::filesystem::is_directory(candidate, ec))
+      return std::filesystem::canonical(candidate, ec);
   }
   return bin / "../share/runtimed/runtimes";
 }
@@ -76,10 +82,18 @@ api::HttpResponse json_response(int status, const nlohmann::json& body,
 // The one table that turns a request into an action.
 class Router {
  public:
-  Router(Controller& controller, api::FunctionApi& functions, FunctionLogs& logs,
+  struct Apis {
+    api::FunctionApi& functions;
+    api::ConcurrencyApi& concurrency;
+    api::EventInvokeConfigApi& event_invoke_configs;
+    QueueRoutes& queues;
+  };
+  Router(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
          api::FunctionCatalog& catalog, const HostIdentity& host)
       : controller_(controller),
-        functions_(functions),
+        dispatcher_(dispatcher),
+        functions_(apis.functions),
+        apis_(apis),
         logs_(logs),
         catalog_(catalog),
         host_(host) {}
@@ -95,6 +109,25 @@ class Router {
                           reply(functions_.handle(request, request_id));
                         });
       return;
+    }
+    // The other management APIs read and write SQLite: never on an io thread either.
+    if (api::ConcurrencyApi::matches(request)) {
+      return blocking(std::move(request), request_id, std::move(reply),
+                      [this](const api::HttpRequest& r, const std::string& id) {
+                        return apis_.concurrency.handle(r, id);
+                      });
+    }
+    if (api::EventInvokeConfigApi::matches(request)) {
+      return blocking(std::move(request), request_id, std::move(reply),
+                      [this](const api::HttpRequest& r, const std::string& id) {
+                        return apis_.event_invoke_configs.handle(r, id);
+                      });
+    }
+    if (QueueRoutes::matches(request)) {
+      return blocking(std::move(request), request_id, std::move(reply),
+                      [this](const api::HttpRequest& r, const std::string& id) {
+                        return apis_.queues.handle(r, id);
+                      });
     }
     if (request.path == "/runtimed/v1/health") return reply(health(request_id));
     const std::string logs_prefix = "/runtimed/v1/functions/";
@@ -115,6 +148,14 @@ class Router {
   void stop() { blocking_.join(); }
 
  private:
+  template <typename Handler>
+  void blocking(api::HttpRequest&& request, const std::string& request_id, api::Reply reply,
+                Handler handler) {
+    boost::asio::post(blocking_,
+                      [request = std::move(request), request_id, reply = std::move(reply),
+                       handler = std::move(handler)] { reply(handler(request, request_id)); });
+  }
+
   void invoke(api::HttpRequest&& http, const std::string& request_id, api::Reply reply) {
     auto parsed = api::parse_invoke_request(http);
     if (!parsed) {
@@ -140,11 +181,24 @@ class Router {
       return;
     }
     if (request.type == api::InvocationType::Event) {
-      return reply(api::to_http(
-          api::ApiError::invalid_parameter(
-              "InvocationType Event (asynchronous invocation) is not supported by this runtimed "
-              "version yet; use RequestResponse"),
-          request_id));
+      // 202 only once the event is committed to the state database (synchronous=FULL).
+      boost::asio::post(blocking_, [this, request, request_id, reply = std::move(reply)] {
+        if (auto config = catalog_.get(request.function_name); !config) {
+          auto error = config.error();
+          error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
+                          host_.account_id + ":function:" + request.function_name;
+          return reply(api::to_http(error, request_id));
+        }
+        if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id);
+            !ok) {
+          spdlog::error("storing async event {}: {}", request_id, ok.error());
+          return reply(api::to_http(
+              api::ApiError::service("The event could not be stored; it was not accepted"),
+              request_id));
+        }
+        reply(api::to_http(api::InvokeResult{.status = 202}, request, request_id));
+      });
+      return;
     }
     auto shared_request = std::make_shared<api::InvokeRequest>(request);
     controller_.invoke(std::move(request), request_id,
@@ -167,7 +221,9 @@ class Router {
                           {"concurrencyLimit", s.concurrency_limit},
                           {"coldStarts", s.cold_starts},
                           {"warmStarts", s.warm_starts},
-                          {"throttles", s.throttles}},
+                          {"throttles", s.throttles},
+                          {"reservedConcurrency", s.reserved},
+                          {"unreservedBusy", s.unreserved_busy}},
                          request_id);
   }
 
@@ -225,7 +281,9 @@ class Router {
   }
 
   Controller& controller_;
+  AsyncDispatcher& dispatcher_;
   api::FunctionApi& functions_;
+  Apis apis_;
   FunctionLogs& logs_;
   api::FunctionCatalog& catalog_;
   HostIdentity host_;
@@ -275,9 +333,27 @@ int run_serve_command(const ServeOptions& o) {
     std::fprintf(stderr, "runtimed serve: %s\n", store.error().c_str());
     return 1;
   }
+  auto retry_delays = parse_retry_delays(o.async_retry_delays);
+  if (!retry_delays) {
+    std::fprintf(stderr, "runtimed serve: --async-retry-delays: %s\n",
+                 retry_delays.error().c_str());
+    return 2;
+  }
   FunctionLogs logs(state_dir / "logs");
   HostIdentity identity{o.region, o.account_id};
   api::FunctionApi function_api(**store, o.region, o.account_id);
+  FunctionSettings settings(**store, o.concurrency_limit, o.min_unreserved);
+  api::ConcurrencyApi concurrency_api(settings, function_api);
+  api::EventInvokeConfigApi event_invoke_config_api(settings, function_api,
+                                                    o.async_min_event_age_s);
+  AsyncQueue async_events((*store)->db());
+  MessageQueues message_queues((*store)->db(), o.region, o.account_id);
+  auto reservations = settings.all_reserved();
+  if (!reservations) {
+    std::fprintf(stderr, "runtimed serve: reading reservations: %s\n",
+                 reservations.error().c_str());
+    return 1;
+  }
   int status = 0;
   {
     api::HttpServer server(o.io_threads);
@@ -291,10 +367,35 @@ int run_serve_command(const ServeOptions& o) {
     co.prepared_pool = o.prepared_pool;
     co.runtimes_dir = o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir;
     Controller controller(co, **sandboxes, server, **store, logs);
-    (*store)->on_changed = [&controller](const std::string& name) {
-      controller.function_changed(name);
+    for (const auto& [name, reserved] : *reservations)
+      controller.set_reserved_concurrency(name, reserved);
+    settings.on_reserved_changed = [&controller](const std::string& name,
+                                                 std::optional<int> reserved) {
+      controller.set_reserved_concurrency(name, reserved);
     };
-    Router router(controller, function_api, logs, **store, identity);
+    function_api.set_reserved_concurrency_source(
+        [&controller](const std::string& name) { return controller.reserved_concurrency(name); });
+    (*store)->on_changed = [&controller, &store](const std::string& name) {
+      controller.function_changed(name);
+      // A deleted function's reservation went with it.
+      if (!(*store)->get(name)) controller.set_reserved_concurrency(name, std::nullopt);
+    };
+    AsyncDispatcherOptions ao;
+    ao.host = identity;
+    ao.policy.retry_delays = *retry_delays;
+    ao.policy.initial_backoff = std::chrono::seconds(o.async_backoff_s);
+    ao.max_in_flight = o.concurrency_limit;
+    AsyncDispatcher dispatcher(ao, async_events, message_queues, controller, **store, settings,
+                               logs);
+    if (auto started = dispatcher.start(); !started) {
+      std::fprintf(stderr, "runtimed serve: %s\n", started.error().c_str());
+      return 1;
+    }
+    QueueRoutes queue_routes(message_queues, async_events, dispatcher, **store);
+    Router router(
+        controller, dispatcher,
+        Router::Apis{function_api, concurrency_api, event_invoke_config_api, queue_routes}, logs,
+        **store, identity);
     api::ListenerOptions lo;
     lo.body_limit = 70 * 1024 * 1024;  // CreateFunction carries up to 50 MB of base64 zip
     auto listener = server.listen(
@@ -317,7 +418,10 @@ int run_serve_command(const ServeOptions& o) {
       // whose invocations are still running. New invocations are refused by the controller.
       std::fprintf(stderr, "runtimed: %s, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     }
+    // Async attempts cut off by the shutdown are kept for the next start, not spent.
+    dispatcher.stop();
     controller.shutdown(std::chrono::seconds(o.drain_timeout_s));
+    dispatcher.join();
     router.stop();
     (*store)->on_changed = nullptr;
     server.stop(std::chrono::seconds(1));

@@ -29,7 +29,11 @@ struct ServeOptions {
   size_t io_threads = 0;
   int drain_timeout_s = 30;
   std::string log_level = "warn";
-  std::filesystem::path runtimes_dir;  // empty: default_runtimes_dir()
+  std::filesystem::path runtimes_dir;         // empty: default_runtimes_dir()
+  size_t min_unreserved = 100;                // reservations leave at least this much unreserved
+  std::string async_retry_delays = "60,120";  // seconds before the 2nd, 3rd attempt
+  int async_backoff_s = 1;                    // first throttle backoff, doubling up to 5 min
+  int async_min_event_age_s = 60;             // lowest MaximumEventAgeInSeconds accepted
 };
 
 // runtimes/ beside the binary's install prefix: <bin>/../share/runtimed/runtimes when installed,

@@ -1,12 +1,15 @@
 // Builds a function's launch spec (see function_launch.hpp).
 #include "runtimed/function_launch.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
 #include "common/ids.hpp"
+#include "common/runtime_catalog.hpp"
 
 namespace runtimed {
 
@@ -22,6 +25,15 @@ std::string new_log_stream_name() {
   std::strftime(date, sizeof date, "%Y/%m/%d", &utc);
   return std::string(date) + "/[$LATEST]" + common::random_hex(32);
 }
+
+namespace {
+
+// The bootstrap file of each managed language, under runtimes_dir/<language>/.
+std::string bootstrap_file(std::string_view language) {
+  return language == "nodejs" ? "bootstrap.mjs" : "bootstrap.py";
+}
+
+}  // namespace
 
 std::vector<std::string> lambda_environment(const common::FunctionConfig& config,
                                             const HostIdentity& host,
@@ -46,6 +58,13 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
       "lib:/opt/lib",
       "HOME=/home/sbx_user1051",
   };
+  // Lambda names the managed runtime; a provided* runtime gets no AWS_EXECUTION_ENV.
+  if (const auto* rt = common::find_runtime(config.runtime); rt && !rt->language.empty()) {
+    env.push_back("AWS_EXECUTION_ENV=AWS_Lambda_" + config.runtime);
+    if (rt->language == "nodejs")
+      env.push_back(
+          "NODE_PATH=/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task");
+  }
   for (const auto& [key, value] : config.environment) env.push_back(key + "=" + value);
   return env;
 }
@@ -54,7 +73,6 @@ std::optional<Entrypoint> find_entrypoint(const common::FunctionConfig& config,
                                           const std::filesystem::path& code_dir,
                                           const std::filesystem::path& runtimes_dir,
                                           std::string* why_not) {
-  (void)runtimes_dir;
   if (config.is_provided_runtime()) {
     const auto bootstrap = code_dir / "bootstrap";
     if (::access(bootstrap.c_str(), X_OK) == 0) return Entrypoint{{"/var/task/bootstrap"}, {}};
@@ -65,8 +83,38 @@ std::optional<Entrypoint> find_entrypoint(const common::FunctionConfig& config,
     }
     return std::nullopt;
   }
-  if (why_not != nullptr) *why_not = "Runtime " + config.runtime + " has no entry point";
-  return std::nullopt;
+  const auto* rt = common::find_runtime(config.runtime);
+  if (rt == nullptr || rt->language.empty()) {
+    if (why_not != nullptr) *why_not = "Runtime " + config.runtime + " has no entry point";
+    return std::nullopt;
+  }
+  const std::string interpreter(rt->interpreter);
+  if (::access(interpreter.c_str(), X_OK) != 0) {
+    if (why_not != nullptr)
+      *why_not = fmt::format("Runtime {} runs on the host's {}, which is not installed",
+                             config.runtime, interpreter);
+    return std::nullopt;
+  }
+  const std::filesystem::path dir = runtimes_dir / std::string(rt->language);
+  const std::string file = bootstrap_file(rt->language);
+  if (::access((dir / file).c_str(), R_OK) != 0) {
+    if (why_not != nullptr)
+      *why_not = fmt::format("Couldn't find the {} runtime's bootstrap: {} is missing",
+                             rt->language, (dir / file).string());
+    return std::nullopt;
+  }
+  const std::string in_sandbox = "/var/runtime/" + file;
+  if (rt->language == "nodejs") {
+    // As Lambda's node runtime does: V8's heap sized from the function's memory, leaving room
+    // for the rest of the process under the cgroup limit.
+    const int mb = config.memory_mb;
+    return Entrypoint{
+        {interpreter, fmt::format("--max-old-space-size={}", mb * 90 / 100),
+         fmt::format("--max-semi-space-size={}", std::max(1, mb * 5 / 100)), in_sandbox},
+        dir};
+  }
+  // -u: print() reaches the log line by line even if the runtime is killed.
+  return Entrypoint{{interpreter, "-u", in_sandbox}, dir};
 }
 
 sandbox::LaunchSpec launch_spec_for(const common::FunctionConfig& config,

@@ -293,6 +293,16 @@ std::expected<void, ApiError> FunctionStore::remove(const std::string& name) {
       if (!*row) return std::unexpected(not_found(name));
       if (auto done = stmt->run(); !done)
         return std::unexpected(db_error("delete function", done.error()));
+      // The function's settings and pending async events go with it, as in Lambda.
+      for (const char* sql :
+           {"DELETE FROM function_concurrency WHERE name = ?1",
+            "DELETE FROM event_invoke_configs WHERE name = ?1",
+            "DELETE FROM async_events WHERE function = ?1 AND state = 'queued'"}) {
+        auto settings = db_->prepare(sql);
+        if (!settings) return std::unexpected(db_error("delete function", settings.error()));
+        if (auto done = settings->bind(1, name).run(); !done)
+          return std::unexpected(db_error("delete function", done.error()));
+      }
     }
     collect_garbage();
   }

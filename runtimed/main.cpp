@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "runtimed/cli_commands.hpp"
+#include "runtimed/cli_queue_commands.hpp"
 #include "runtimed/daemon.hpp"
 #include "runtimed/sandbox_command.hpp"
 
@@ -47,13 +48,28 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--drain-timeout", serve.drain_timeout_s, "SIGTERM drain limit (s)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error");
   serve_cmd->add_option("--runtimes-dir", serve.runtimes_dir, "Managed runtimes' bootstraps");
+  serve_cmd->add_option("--min-unreserved", serve.min_unreserved,
+                        "Concurrency reservations must leave unreserved (default 100)");
+  serve_cmd->add_option("--async-retry-delays", serve.async_retry_delays,
+                        "Seconds before the 2nd,3rd attempt after a function error (60,120)");
+  serve_cmd
+      ->add_option("--async-backoff", serve.async_backoff_s,
+                   "First backoff after a throttle (s), doubling up to 5 min")
+      ->check(CLI::Range(0, 300));
+  serve_cmd
+      ->add_option("--async-min-event-age", serve.async_min_event_age_s,
+                   "Lowest MaximumEventAgeInSeconds accepted (default 60)")
+      ->check(CLI::Range(1, 21600));
 
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);
+  runtimed::QueueCommands queue;
+  runtimed::add_queue_commands(app, queue);
 
   CLI11_PARSE(app, argc, argv);
   if (sandbox_cmd->parsed()) return runtimed::run_sandbox_command(sb);
   if (serve_cmd->parsed()) return runtimed::run_serve_command(serve);
   if (auto status = runtimed::run_client_command(client)) return *status;
+  if (auto status = runtimed::run_queue_command(queue)) return *status;
   return 0;
 }

@@ -20,7 +20,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -30,6 +30,53 @@ constexpr std::array<std::string_view, 1> kMigrations = {
         code_dir_key TEXT NOT NULL
       ) WITHOUT ROWID;
       CREATE INDEX functions_code_dir_key ON functions (code_dir_key);
+    )sql",
+    // v2: reserved concurrency, asynchronous invocation (per-function settings, the durable event
+    // queue) and the local message queues that serve as dead-letter queues and destinations.
+    // Times are epoch milliseconds. See docs/async.md for the states of an event.
+    R"sql(
+      CREATE TABLE function_concurrency (
+        name TEXT PRIMARY KEY NOT NULL,
+        reserved INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE event_invoke_configs (
+        name TEXT PRIMARY KEY NOT NULL,
+        config TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE async_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL,
+        function TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        enqueued_ms INTEGER NOT NULL,
+        next_ms INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'in_flight')),
+        invoke_count INTEGER NOT NULL DEFAULT 0,
+        function_errors INTEGER NOT NULL DEFAULT 0,
+        throttles INTEGER NOT NULL DEFAULT 0,
+        last_status INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX async_events_due ON async_events (state, function, next_ms);
+      CREATE TABLE queues (
+        name TEXT PRIMARY KEY NOT NULL,
+        arn TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE queue_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue TEXT NOT NULL REFERENCES queues (name) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        source_function TEXT,
+        sent_ms INTEGER NOT NULL,
+        visible_ms INTEGER NOT NULL,
+        receipt_handle TEXT,
+        receive_count INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_ms);
+      CREATE INDEX queue_messages_handle ON queue_messages (receipt_handle);
     )sql",
 };
 

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libarchive-dev libssl-dev
   libcurl4-openssl-dev curl zip unzip e2fsprogs util-linux iproute2 procps
   clang-format clang-tidy python3 awscli
+  autoconf automake libtool
 )
 
 missing=()
@@ -19,6 +20,11 @@ if ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 elif [ ! -x /usr/bin/node ]; then
   missing+=(nodejs)
+fi
+# Node's headers, for native addons such as aws-lambda-ric (scripts/build-aws-lambda-ric.sh);
+# Debian's nodejs keeps them in libnode-dev, NodeSource's nodejs ships them itself.
+if [ ! -f /usr/include/node/node.h ]; then
+  missing+=(libnode-dev)
 fi
 
 SUDO=""

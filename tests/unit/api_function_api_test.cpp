@@ -214,10 +214,24 @@ std::vector<CreateCase> create_cases() {
       {"name missing", [](json& b) { b.erase("FunctionName"); }, 400, ipv, "functionName"},
       {"name not a string", [](json& b) { b["FunctionName"] = 5; }, 400, irc, "FunctionName"},
       {"runtime missing", [](json& b) { b.erase("Runtime"); }, 400, ipv, "Runtime is required"},
-      {"runtime python refused", [](json& b) { b["Runtime"] = "python3.12"; }, 400, ipv,
-       "provided, provided.al2, provided.al2023"},
-      {"runtime nodejs refused", [](json& b) { b["Runtime"] = "nodejs20.x"; }, 400, ipv,
-       "not supported"},
+      {"managed runtime needs a handler",
+       [](json& b) {
+         b["Runtime"] = "python3.12";
+         b.erase("Handler");
+       },
+       400, ipv, "Handler is required"},
+      {"python with a handler accepted",
+       [](json& b) {
+         b["Runtime"] = "python3.12";
+         b["Handler"] = "app.handler";
+       },
+       201, "", ""},
+      {"nodejs with a handler accepted",
+       [](json& b) {
+         b["Runtime"] = "nodejs20.x";
+         b["Handler"] = "index.handler";
+       },
+       201, "", ""},
       {"runtime java refused", [](json& b) { b["Runtime"] = "java21"; }, 400, ipv, "not supported"},
       {"runtime unknown", [](json& b) { b["Runtime"] = "cobol85"; }, 400, ipv, "cobol85"},
       {"runtime provided", [](json& b) { b["Runtime"] = "provided"; }, 201, "", ""},
@@ -563,7 +577,7 @@ TEST_F(FunctionApiTest, UpdateFunctionConfigurationValidatesLikeCreate) {
       {{{"Timeout", 901}}, "InvalidParameterValueException"},
       {{{"MemorySize", 64}}, "InvalidParameterValueException"},
       {{{"EphemeralStorage", {{"Size", 100}}}}, "InvalidParameterValueException"},
-      {{{"Runtime", "python3.13"}}, "InvalidParameterValueException"},
+      {{{"Runtime", "java21"}}, "InvalidParameterValueException"},
       {{{"Description", repeat('d', 257)}}, "InvalidParameterValueException"},
       {{{"Handler", repeat('h', 129)}}, "InvalidParameterValueException"},
       {{{"Environment", {{"Variables", {{"AWS_LAMBDA_RUNTIME_API", "x"}}}}}},

@@ -194,8 +194,8 @@ TEST_F(FunctionStoreTest, FunctionsPersistAcrossReopening) {
 TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
-  EXPECT_EQ(db.schema_version(), 1);
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 1);
+  EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 2);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -203,9 +203,10 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto sync = db.prepare("PRAGMA synchronous");
   ASSERT_TRUE(sync && sync->step().value_or(false));
   EXPECT_EQ(sync->column_int64(0), 2);  // FULL
+  // One row per migration applied.
   auto rows = db.prepare("SELECT COUNT(*) FROM schema_version");
   ASSERT_TRUE(rows && rows->step().value_or(false));
-  EXPECT_EQ(rows->column_int64(0), 1);
+  EXPECT_EQ(rows->column_int64(0), db.schema_version());
   EXPECT_TRUE(fs::exists(tmp.path() / "runtimed.db"));
 }
 
@@ -217,7 +218,7 @@ TEST(StateDbTest, ReopeningDoesNotRerunMigrations) {
   auto lock = (*db)->lock();
   auto rows = (*db)->prepare("SELECT COUNT(*) FROM schema_version");
   ASSERT_TRUE(rows && rows->step().value_or(false));
-  EXPECT_EQ(rows->column_int64(0), 1);
+  EXPECT_EQ(rows->column_int64(0), (*db)->schema_version());
 }
 
 TEST(StateDbTest, RefusesDatabaseFromNewerVersion) {

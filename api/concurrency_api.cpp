@@ -1,0 +1,129 @@
+// Lambda's concurrency API (see concurrency_api.hpp).
+#include "api/concurrency_api.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kPut = "/2017-10-31/functions/";
+constexpr std::string_view kGet = "/2019-09-30/functions/";
+constexpr std::string_view kSuffix = "/concurrency";
+
+bool is_account_settings(const std::string& path) {
+  return path == "/2016-08-19/account-settings" || path == "/2016-08-19/account-settings/";
+}
+
+// The {name} of a concurrency path, if the path is one.
+std::optional<std::string> function_id(const std::string& path) {
+  for (auto prefix : {kPut, kGet}) {
+    if (path.starts_with(prefix) && path.ends_with(kSuffix) &&
+        path.size() > prefix.size() + kSuffix.size()) {
+      std::string id = path.substr(prefix.size(), path.size() - prefix.size() - kSuffix.size());
+      if (id.find('/') == std::string::npos) return id;
+    }
+  }
+  return std::nullopt;
+}
+
+HttpResponse json_response(int status, const json& body, const std::string& request_id) {
+  HttpResponse r;
+  r.status = status;
+  r.set_header("Content-Type", "application/json");
+  r.set_header("x-amzn-RequestId", request_id);
+  r.body = body.dump();
+  return r;
+}
+
+}  // namespace
+
+bool ConcurrencyApi::matches(const HttpRequest& request) {
+  return is_account_settings(request.path) || function_id(request.path).has_value();
+}
+
+HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::string& request_id) {
+  const std::string& m = request.method;
+  if (is_account_settings(request.path)) {
+    if (m != "GET")
+      return to_http(ApiError::not_found("Unknown operation: " + m + " " + request.path),
+                     request_id);
+    auto s = settings_.account_settings();
+    if (!s) return to_http(s.error(), request_id);
+    return json_response(
+        200,
+        {{"AccountLimit",
+          {{"ConcurrentExecutions", s->concurrent_executions},
+           {"UnreservedConcurrentExecutions", s->unreserved_concurrent_executions},
+           {"CodeSizeUnzipped", kCodeSizeUnzipped},
+           {"CodeSizeZipped", kCodeSizeZipped},
+           {"TotalCodeSize", kTotalCodeSize}}},
+         {"AccountUsage",
+          {{"FunctionCount", s->function_count}, {"TotalCodeSize", s->total_code_size}}}},
+        request_id);
+  }
+  const std::string id = *function_id(request.path);
+  const bool put_path = request.path.starts_with(kPut);
+  const bool known = (put_path && (m == "PUT" || m == "DELETE")) || (!put_path && m == "GET");
+  if (!known)
+    return to_http(ApiError::not_found("Unknown operation: " + m + " " + request.path), request_id);
+  auto name = functions_.resolve_name(request, id);
+  if (!name) return to_http(name.error(), request_id);
+  auto not_found = [&](ApiError e) {
+    if (e.type == ApiErrorType::ResourceNotFound)
+      e.message = "Function not found: " + functions_.function_arn(*name);
+    return to_http(e, request_id);
+  };
+  if (m == "GET") {
+    auto r = settings_.reserved(*name);
+    if (!r) return not_found(r.error());
+    json body = json::object();
+    if (*r) body["ReservedConcurrentExecutions"] = **r;
+    return json_response(200, body, request_id);
+  }
+  if (m == "DELETE") {
+    if (auto ok = settings_.delete_reserved(*name); !ok) return not_found(ok.error());
+    HttpResponse r;
+    r.status = 204;
+    r.set_header("x-amzn-RequestId", request_id);
+    return r;
+  }
+  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object())
+    return to_http(ApiError::invalid_request_content(
+                       "Could not parse request body into json: the body must be a JSON object"),
+                   request_id);
+  auto it = body.find("ReservedConcurrentExecutions");
+  if (it == body.end() || it->is_null())
+    return to_http(ApiError::invalid_parameter(
+                       "1 validation error detected: Value null at 'reservedConcurrentExecutions' "
+                       "failed to satisfy constraint: Member must not be null"),
+                   request_id);
+  if (!it->is_number_integer())
+    return to_http(
+        ApiError::invalid_request_content("Could not parse request body into json: field "
+                                          "'ReservedConcurrentExecutions' must be an integer"),
+        request_id);
+  const int64_t n = it->get<int64_t>();
+  if (n < 0)
+    return to_http(ApiError::invalid_parameter(fmt::format(
+                       "1 validation error detected: Value '{}' at 'reservedConcurrentExecutions' "
+                       "failed to satisfy constraint: Member must have value greater than or "
+                       "equal to 0",
+                       n)),
+                   request_id);
+  if (n > 1000000)
+    return to_http(ApiError::invalid_parameter(
+                       "Specified ReservedConcurrentExecutions for function decreases account's "
+                       "UnreservedConcurrentExecution below its minimum value."),
+                   request_id);
+  if (auto ok = settings_.put_reserved(*name, static_cast<int>(n)); !ok)
+    return not_found(ok.error());
+  return json_response(200, {{"ReservedConcurrentExecutions", n}}, request_id);
+}
+
+}  // namespace api

@@ -1,0 +1,53 @@
+// Lambda's concurrency API: Put/Get/DeleteFunctionConcurrency and GetAccountSettings, over a
+// ConcurrencySettings backend (the daemon stores reservations and applies them at admission).
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+
+#include "api/function_api.hpp"
+#include "api/http_types.hpp"
+#include "api/lambda_error.hpp"
+
+namespace api {
+
+inline constexpr int64_t kCodeSizeUnzipped = 262144000;
+inline constexpr int64_t kCodeSizeZipped = 52428800;
+inline constexpr int64_t kTotalCodeSize = 80530636800;
+
+struct AccountSettings {
+  int64_t concurrent_executions = 0;
+  int64_t unreserved_concurrent_executions = 0;
+  int64_t function_count = 0;
+  int64_t total_code_size = 0;
+};
+
+// Names are plain function names; a missing function is ResourceNotFound (worded by the API).
+class ConcurrencySettings {
+ public:
+  virtual ~ConcurrencySettings() = default;
+  virtual std::expected<std::optional<int>, ApiError> reserved(const std::string& name) = 0;
+  // Refuses (InvalidParameterValue) a reservation that leaves too little unreserved.
+  virtual std::expected<void, ApiError> put_reserved(const std::string& name, int reserved) = 0;
+  virtual std::expected<void, ApiError> delete_reserved(const std::string& name) = 0;
+  virtual std::expected<AccountSettings, ApiError> account_settings() = 0;
+};
+
+class ConcurrencyApi {
+ public:
+  ConcurrencyApi(ConcurrencySettings& settings, const FunctionApi& functions)
+      : settings_(settings), functions_(functions) {}
+
+  // /2017-10-31/functions/{n}/concurrency, /2019-09-30/functions/{n}/concurrency,
+  // /2016-08-19/account-settings[/].
+  static bool matches(const HttpRequest& request);
+  HttpResponse handle(const HttpRequest& request, const std::string& request_id);
+
+ private:
+  ConcurrencySettings& settings_;
+  const FunctionApi& functions_;
+};
+
+}  // namespace api

@@ -1,0 +1,177 @@
+// Lambda's event-invoke-config API (see event_invoke_config_api.hpp).
+#include "api/event_invoke_config_api.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/2019-09-25/functions/";
+constexpr std::string_view kSuffix = "/event-invoke-config";
+
+std::optional<std::string> function_id(const std::string& path) {
+  if (!path.starts_with(kPrefix) || !path.ends_with(kSuffix) ||
+      path.size() <= kPrefix.size() + kSuffix.size())
+    return std::nullopt;
+  std::string id = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  if (id.find('/') != std::string::npos) return std::nullopt;
+  return id;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t end = s.find(':', start);
+    parts.push_back(s.substr(start, end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+std::expected<void, ApiError> check_range(std::string_view field, const json& v, int lo, int hi) {
+  if (!v.is_number_integer())
+    return std::unexpected(ApiError::invalid_request_content(fmt::format(
+        "Could not parse request body into json: field '{}' must be an integer", field)));
+  const int64_t n = v.get<int64_t>();
+  if (n < lo || n > hi)
+    return std::unexpected(ApiError::invalid_parameter(fmt::format(
+        "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: Member "
+        "must have value {} {}",
+        n, field, n < lo ? "greater than or equal to" : "less than or equal to",
+        n < lo ? lo : hi)));
+  return {};
+}
+
+// DestinationConfig.{OnSuccess,OnFailure}: absent → untouched (nullopt); present → the ARN, or ""
+// to clear it.
+std::expected<std::optional<std::string>, ApiError> destination(const json& config,
+                                                                const char* key) {
+  auto it = config.find(key);
+  if (it == config.end()) return std::nullopt;
+  if (it->is_null()) return std::string();
+  if (!it->is_object())
+    return std::unexpected(ApiError::invalid_request_content(fmt::format(
+        "Could not parse request body into json: DestinationConfig.{} must be an object", key)));
+  auto d = it->find("Destination");
+  if (d == it->end() || d->is_null()) return std::string();
+  if (!d->is_string())
+    return std::unexpected(ApiError::invalid_request_content(fmt::format(
+        "Could not parse request body into json: DestinationConfig.{}.Destination must be a "
+        "string",
+        key)));
+  const std::string arn = d->get<std::string>();
+  if (!deliverable_destination(arn))
+    return std::unexpected(ApiError::invalid_parameter(fmt::format(
+        "The destination ARN {} is not supported by runtimed: use a local queue "
+        "(arn:aws:sqs:REGION:ACCOUNT:NAME) or a function (arn:aws:lambda:REGION:ACCOUNT:function:"
+        "NAME)",
+        arn)));
+  return arn;
+}
+
+}  // namespace
+
+bool deliverable_destination(const std::string& arn) {
+  const auto p = split(arn);
+  if (p.size() < 6 || p[0] != "arn" || !p[1].starts_with("aws")) return false;
+  auto name_ok = [](const std::string& n) {
+    if (n.empty() || n.size() > 80) return false;
+    for (char c : n)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    return true;
+  };
+  if (p[2] == "sqs") return p.size() == 6 && name_ok(p[5]);
+  if (p[2] == "lambda")
+    return (p.size() == 7 || (p.size() == 8 && p[7] == "$LATEST")) && p[5] == "function" &&
+           name_ok(p[6]) && p[6].size() <= 64;
+  return false;
+}
+
+bool EventInvokeConfigApi::matches(const HttpRequest& request) {
+  return function_id(request.path).has_value();
+}
+
+HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
+                                          const std::string& request_id) {
+  const std::string& m = request.method;
+  if (m != "GET" && m != "PUT" && m != "POST" && m != "DELETE")
+    return to_http(ApiError::not_found("Unknown operation: " + m + " " + request.path), request_id);
+  auto name = functions_.resolve_name(request, *function_id(request.path));
+  if (!name) return to_http(name.error(), request_id);
+  const std::string arn = functions_.function_arn(*name);
+  auto fail = [&](ApiError e) {
+    if (e.type == ApiErrorType::ResourceNotFound && e.message.empty())
+      e.message = "Function not found: " + arn;
+    return to_http(e, request_id);
+  };
+  auto answer = [&](const EventInvokeConfig& c) {
+    json body = {
+        {"LastModified", c.last_modified},
+        {"FunctionArn", arn + ":$LATEST"},
+        {"MaximumRetryAttempts", c.maximum_retry_attempts.value_or(2)},
+        {"MaximumEventAgeInSeconds", c.maximum_event_age_s.value_or(21600)},
+        {"DestinationConfig", {{"OnSuccess", json::object()}, {"OnFailure", json::object()}}}};
+    if (c.on_success) body["DestinationConfig"]["OnSuccess"]["Destination"] = *c.on_success;
+    if (c.on_failure) body["DestinationConfig"]["OnFailure"]["Destination"] = *c.on_failure;
+    HttpResponse r;
+    r.status = 200;
+    r.set_header("Content-Type", "application/json");
+    r.set_header("x-amzn-RequestId", request_id);
+    r.body = body.dump();
+    return r;
+  };
+  auto existing = configs_.get(*name);
+  if (!existing) return fail(existing.error());
+  auto no_config = [&] {
+    return fail(ApiError::not_found(
+        fmt::format("The function {} doesn't have an EventInvokeConfig", arn + ":$LATEST")));
+  };
+  if (m == "GET") return *existing ? answer(**existing) : no_config();
+  if (m == "DELETE") {
+    if (!*existing) return no_config();
+    if (auto ok = configs_.remove(*name); !ok) return fail(ok.error());
+    HttpResponse r;
+    r.status = 204;
+    r.set_header("x-amzn-RequestId", request_id);
+    return r;
+  }
+  // PUT replaces the whole configuration; POST (Update) changes only what it names.
+  if (m == "POST" && !*existing) return no_config();
+  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object())
+    return fail(ApiError::invalid_request_content(
+        "Could not parse request body into json: the body must be a JSON object"));
+  EventInvokeConfig c = m == "POST" ? **existing : EventInvokeConfig{};
+  if (auto it = body.find("MaximumRetryAttempts"); it != body.end() && !it->is_null()) {
+    if (auto ok = check_range("maximumRetryAttempts", *it, 0, 2); !ok) return fail(ok.error());
+    c.maximum_retry_attempts = it->get<int>();
+  }
+  if (auto it = body.find("MaximumEventAgeInSeconds"); it != body.end() && !it->is_null()) {
+    if (auto ok = check_range("maximumEventAgeInSeconds", *it, min_event_age_s_, 21600); !ok)
+      return fail(ok.error());
+    c.maximum_event_age_s = it->get<int>();
+  }
+  if (auto it = body.find("DestinationConfig"); it != body.end() && !it->is_null()) {
+    if (!it->is_object())
+      return fail(ApiError::invalid_request_content(
+          "Could not parse request body into json: DestinationConfig must be an object"));
+    for (auto [key, field] :
+         {std::pair{"OnSuccess", &c.on_success}, std::pair{"OnFailure", &c.on_failure}}) {
+      auto d = destination(*it, key);
+      if (!d) return fail(d.error());
+      if (*d) *field = (*d)->empty() ? std::nullopt : std::optional<std::string>(**d);
+    }
+  }
+  c.last_modified =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (auto ok = configs_.put(*name, c); !ok) return fail(ok.error());
+  return answer(c);
+}
+
+}  // namespace api

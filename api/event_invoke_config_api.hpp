@@ -1,0 +1,56 @@
+// Lambda's asynchronous invocation configuration API:
+// Put/Update/Get/DeleteFunctionEventInvokeConfig at
+// /2019-09-25/functions/{name}/event-invoke-config, validated here and stored by a backend.
+#pragma once
+
+#include <expected>
+#include <optional>
+#include <string>
+
+#include "api/function_api.hpp"
+#include "api/http_types.hpp"
+#include "api/lambda_error.hpp"
+
+namespace api {
+
+struct EventInvokeConfig {
+  std::optional<int> maximum_retry_attempts;  // 0-2; unset: 2
+  std::optional<int> maximum_event_age_s;     // 60-21600; unset: 21600
+  std::optional<std::string> on_success;      // destination ARN
+  std::optional<std::string> on_failure;      // destination ARN
+  double last_modified = 0;                   // epoch seconds
+};
+
+class EventInvokeConfigs {
+ public:
+  virtual ~EventInvokeConfigs() = default;
+  // nullopt: none configured. A missing function is ResourceNotFound.
+  virtual std::expected<std::optional<EventInvokeConfig>, ApiError> get(
+      const std::string& name) = 0;
+  virtual std::expected<void, ApiError> put(const std::string& name,
+                                            const EventInvokeConfig& config) = 0;
+  // ResourceNotFound when the function has no configuration.
+  virtual std::expected<void, ApiError> remove(const std::string& name) = 0;
+};
+
+// True for the ARNs runtimed can deliver to: local queues (arn:aws:sqs:…:NAME) and functions
+// (arn:aws:lambda:…:function:NAME).
+bool deliverable_destination(const std::string& arn);
+
+class EventInvokeConfigApi {
+ public:
+  // `min_event_age_s` is Lambda's 60 unless the daemon lowers it for tests.
+  EventInvokeConfigApi(EventInvokeConfigs& configs, const FunctionApi& functions,
+                       int min_event_age_s = 60)
+      : configs_(configs), functions_(functions), min_event_age_s_(min_event_age_s) {}
+
+  static bool matches(const HttpRequest& request);
+  HttpResponse handle(const HttpRequest& request, const std::string& request_id);
+
+ private:
+  EventInvokeConfigs& configs_;
+  const FunctionApi& functions_;
+  int min_event_age_s_;
+};
+
+}  // namespace api

@@ -1,0 +1,324 @@
+// The async dispatcher (see async_dispatcher.hpp and docs/async.md).
+#include "runtimed/async_dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "common/ids.hpp"
+
+namespace runtimed {
+
+using Millis = std::chrono::milliseconds;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = [] {
+    if (auto existing = spdlog::get("async")) return existing;
+    auto created = spdlog::default_logger()->clone("async");
+    spdlog::register_logger(created);
+    return created;
+  }();
+  return logger;
+}
+
+}  // namespace
+
+AsyncDispatcher::AsyncDispatcher(AsyncDispatcherOptions options, AsyncQueue& queue,
+                                 MessageQueues& queues, Controller& controller,
+                                 api::FunctionCatalog& catalog, FunctionSettings& settings,
+                                 FunctionLogs& logs)
+    : options_(std::move(options)),
+      queue_(queue),
+      queues_(queues),
+      controller_(controller),
+      catalog_(catalog),
+      settings_(settings),
+      logs_(logs) {}
+
+AsyncDispatcher::~AsyncDispatcher() {
+  stop();
+  join();
+}
+
+std::expected<void, std::string> AsyncDispatcher::start() {
+  auto recovered =
+      queue_.recover_in_flight(now_epoch_ms() + options_.policy.initial_backoff.count());
+  if (!recovered) return std::unexpected("recovering async events: " + recovered.error());
+  if (*recovered > 0)
+    log()->warn("{} asynchronous attempt(s) were cut off by a daemon stop; queued again",
+                *recovered);
+  thread_ = std::thread([this] { loop(); });
+  return {};
+}
+
+std::expected<void, std::string> AsyncDispatcher::enqueue(const std::string& function,
+                                                          const std::string& payload,
+                                                          const std::string& request_id) {
+  if (auto ok = queue_.enqueue(function, payload, request_id, now_epoch_ms()); !ok) return ok;
+  wake();
+  return {};
+}
+
+std::expected<int64_t, api::ApiError> AsyncDispatcher::redrive(const std::string& queue) {
+  const int64_t now = now_epoch_ms();
+  auto moved = queues_.drain_dead_letters(queue, [&](const QueueMessage& m) {
+    return queue_.enqueue_locked(m.source_function, m.body, common::new_request_id(), now);
+  });
+  if (moved && *moved > 0) wake();
+  return moved;
+}
+
+void AsyncDispatcher::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AsyncDispatcher::join() { outcomes_.join(); }
+
+void AsyncDispatcher::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void AsyncDispatcher::loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    Millis sleep{1000};
+    try {
+      sleep = pump();
+    } catch (const std::exception& e) {
+      log()->error("async dispatch: {}", e.what());
+    }
+    lock.lock();
+    cv_.wait_for(lock, sleep, [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+Millis AsyncDispatcher::pump() {
+  const int64_t now = now_epoch_ms();
+  auto due = queue_.due(now);
+  if (!due) {
+    log()->error("reading the async queue: {}", due.error());
+    return Millis(1000);
+  }
+  bool waiting_for_capacity = false;
+  for (const auto& [function, count] : *due) {
+    auto config = settings_.get(function);
+    if (!config && config.error().type != api::ApiErrorType::ResourceNotFound) continue;
+    const api::EventInvokeConfig cfg =
+        config ? config->value_or(api::EventInvokeConfig{}) : api::EventInvokeConfig{};
+    const int max_age = cfg.maximum_event_age_s.value_or(kDefaultMaximumEventAgeS);
+    const auto reserved = controller_.reserved_concurrency(function);
+    const bool gone = !config;
+    const bool turned_off = reserved && *reserved == 0;
+    int64_t room = 0;
+    if (!gone && !turned_off) {
+      const auto cap = controller_.capacity(function);
+      std::lock_guard lock(mu_);
+      // Our own attempts may not have reached admission yet; count whichever is larger.
+      const size_t ours = in_flight_by_function_[function];
+      const size_t busy = std::max(cap.busy, ours);
+      const size_t global =
+          options_.max_in_flight > in_flight_ ? options_.max_in_flight - in_flight_ : 0;
+      room = static_cast<int64_t>(std::min(cap.limit > busy ? cap.limit - busy : 0, global));
+      if (room < count) waiting_for_capacity = true;
+    } else {
+      room = count;  // every event ends now, none runs
+    }
+    auto claimed = queue_.claim(function, std::min(room, count), now, max_age,
+                                /*count_attempt=*/!gone && !turned_off);
+    if (!claimed) {
+      log()->error("claiming async events of {}: {}", function, claimed.error());
+      continue;
+    }
+    for (auto& event : *claimed) {
+      if (gone) {
+        log()->warn("dropping async event {}: function {} no longer exists", event.request_id,
+                    function);
+        settle(event, {});
+      } else if (event.expired) {
+        fail(event, FailureCondition::EventAgeExceeded, event.last_status ? event.last_status : 429,
+             event.last_error.empty() ? "Event age exceeded before the event could run"
+                                      : event.last_error,
+             cfg);
+      } else if (turned_off) {
+        fail(event, FailureCondition::RetriesExhausted, 429,
+             "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded: the function's "
+             "reserved concurrency is 0)",
+             cfg);
+      } else {
+        dispatch(std::move(event));
+      }
+    }
+  }
+  if (waiting_for_capacity) return Millis(50);
+  auto next = queue_.next_due_ms();
+  if (!next || !*next) return Millis(1000);
+  return Millis(std::clamp<int64_t>(**next - now_epoch_ms(), 1, 1000));
+}
+
+void AsyncDispatcher::dispatch(AsyncEvent event) {
+  {
+    std::lock_guard lock(mu_);
+    ++in_flight_;
+    ++in_flight_by_function_[event.function];
+  }
+  api::InvokeRequest request;
+  request.function_name = event.function;
+  request.payload = event.payload;
+  const std::string request_id = event.request_id;  // Lambda keeps it across retries
+  controller_.invoke(
+      std::move(request), request_id, [this, event = std::move(event)](api::InvokeResult result) {
+        boost::asio::post(outcomes_,
+                          [this, event, result = std::move(result)] { on_result(event, result); });
+      });
+}
+
+void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult& result) {
+  bool stopping;
+  {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    if (--in_flight_by_function_[event.function] == 0) in_flight_by_function_.erase(event.function);
+    stopping = stopping_;
+  }
+  wake();
+  auto config = settings_.get(event.function);
+  if (!config) {
+    log()->warn("dropping async event {}: {}", event.request_id, config.error().message);
+    settle(event, {});
+    return;
+  }
+  const api::EventInvokeConfig cfg = config->value_or(api::EventInvokeConfig{});
+  const int64_t now = now_epoch_ms();
+  const int64_t expiry =
+      expiry_ms(event.enqueued_ms, cfg.maximum_event_age_s.value_or(kDefaultMaximumEventAgeS));
+  if (!result.api_error && !result.function_error) return succeed(event, result.payload, cfg);
+  if (result.function_error && !stopping) {
+    const int errors = event.function_errors + 1;
+    if (retries_exhausted(errors,
+                          cfg.maximum_retry_attempts.value_or(kDefaultMaximumRetryAttempts)))
+      return fail(event, FailureCondition::RetriesExhausted, 200, result.payload, cfg);
+    const int64_t next = next_attempt_ms(now, retry_delay(options_.policy, errors), expiry);
+    if (auto ok = queue_.requeue(event.id, next, true, 200, result.payload); !ok)
+      log()->error("requeue {}: {}", event.request_id, ok.error());
+    return;
+  }
+  const int status = result.api_error ? api::http_status(result.api_error->type) : 500;
+  if (status != 429 && status < 500) {
+    log()->warn("dropping async event {}: {}", event.request_id, result.api_error->message);
+    settle(event, {});
+    return;
+  }
+  // A throttle or a platform error: back off, spend no retry.
+  const std::string error = result.api_error ? result.api_error->message : result.payload;
+  const int64_t next =
+      next_attempt_ms(now, throttle_backoff(options_.policy, event.throttles + 1), expiry);
+  if (auto ok = queue_.requeue(event.id, next, false, status, error); !ok)
+    log()->error("requeue {}: {}", event.request_id, ok.error());
+}
+
+std::vector<AsyncDispatcher::Delivery> AsyncDispatcher::deliveries_to(const std::string& arn,
+                                                                      const std::string& body) {
+  if (auto queue = sqs_queue_name(arn)) return {Delivery{*queue, "", body, {}, ""}};
+  if (auto function = lambda_function_name(arn)) return {Delivery{"", *function, body, {}, ""}};
+  log()->warn("cannot deliver to {}: not a local queue or function ARN", arn);
+  return {};
+}
+
+void AsyncDispatcher::succeed(const AsyncEvent& event, const std::string& response,
+                              const api::EventInvokeConfig& config) {
+  std::vector<Delivery> deliveries;
+  if (config.on_success) {
+    DestinationRecord r;
+    r.request_id = event.request_id;
+    r.function_arn = function_arn(options_.host, event.function);
+    r.condition = "Success";
+    r.approximate_invoke_count = event.invoke_count;
+    r.request_payload = event.payload;
+    r.response = response;
+    r.timestamp = std::chrono::system_clock::now();
+    deliveries = deliveries_to(*config.on_success, destination_record(r).dump());
+  }
+  settle(event, deliveries);
+}
+
+void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, int status,
+                           const std::string& error, const api::EventInvokeConfig& config) {
+  std::vector<Delivery> deliveries;
+  auto function = catalog_.get(event.function);
+  if (function && function->dead_letter_target_arn) {
+    if (auto queue = sqs_queue_name(*function->dead_letter_target_arn)) {
+      deliveries.push_back(
+          Delivery{*queue, "", event.payload,
+                   dead_letter_attributes(event.request_id, status, error_message_of(error)),
+                   event.function});
+    }
+  }
+  if (config.on_failure) {
+    DestinationRecord r;
+    r.request_id = event.request_id;
+    r.function_arn = function_arn(options_.host, event.function);
+    r.condition = std::string(condition_name(condition));
+    r.approximate_invoke_count = event.invoke_count;
+    r.request_payload = event.payload;
+    r.status_code = status;
+    r.function_error = status == 200;
+    r.response = status == 200 ? error : "";
+    r.timestamp = std::chrono::system_clock::now();
+    auto more = deliveries_to(*config.on_failure, destination_record(r).dump());
+    deliveries.insert(deliveries.end(), more.begin(), more.end());
+  }
+  if (deliveries.empty()) {
+    // As Lambda: with nowhere to send it, a failed event is dropped.
+    const std::string line = fmt::format(
+        "runtimed: dropped asynchronous event RequestId: {} after {} attempt(s) ({}): {}\n",
+        event.request_id, event.invoke_count, condition_name(condition),
+        error_message_of(error).substr(0, kDeadLetterErrorMessageBytes));
+    log()->warn("{}: {}", event.function, line.substr(0, line.size() - 1));
+    logs_.get(event.function)->append(line);
+  }
+  settle(event, deliveries);
+}
+
+void AsyncDispatcher::settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries) {
+  auto& db = queue_.db();
+  const int64_t now = now_epoch_ms();
+  std::expected<void, std::string> ok;
+  {
+    auto lock = db.lock();
+    Transaction tx(db);
+    if (tx.begin_error()) {
+      ok = std::unexpected(*tx.begin_error());
+    } else {
+      for (const auto& d : deliveries) {
+        ok = d.queue.empty()
+                 ? queue_.enqueue_locked(d.function, d.body, common::new_request_id(), now)
+                 : queues_.send_locked(
+                       d.queue, d.body,
+                       d.attributes.is_null() ? nlohmann::json::object() : d.attributes,
+                       d.source_function, now);
+        if (!ok) break;
+      }
+      if (ok) ok = queue_.remove_locked(event.id);
+      if (ok) ok = tx.commit();
+    }
+  }
+  // Left in flight, the event runs again after the next start (at least once).
+  if (!ok) log()->error("settling async event {}: {}", event.request_id, ok.error());
+  if (!deliveries.empty()) wake();
+}
+
+}  // namespace runtimed

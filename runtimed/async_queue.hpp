@@ -1,0 +1,77 @@
+// The durable queue of asynchronous invocation events (table async_events in the state database).
+// An event is `queued` (waiting until next_ms) or `in_flight` (an attempt was recorded and
+// dispatched); it leaves the table when it succeeds or fails for good. See docs/async.md.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtimed/state_db.hpp"
+
+namespace runtimed {
+
+struct AsyncEvent {
+  int64_t id = 0;
+  std::string request_id;
+  std::string function;
+  std::string payload;
+  int64_t enqueued_ms = 0;
+  int64_t next_ms = 0;
+  int invoke_count = 0;     // attempts dispatched (approximateInvokeCount)
+  int function_errors = 0;  // attempts that ended in a function error (spend retries)
+  int throttles = 0;        // throttles and platform errors (back off, spend nothing)
+  int last_status = 0;      // HTTP status of the last failure: 200 function error, 429, 5xx
+  std::string last_error;   // the last failure's payload or message
+  bool expired = false;     // claim(): too old to run; the caller ends it
+};
+
+struct AsyncBacklog {
+  int64_t queued = 0;
+  int64_t in_flight = 0;
+  int64_t retrying = 0;  // queued after at least one failed attempt
+  std::optional<int64_t> oldest_enqueued_ms;
+};
+
+class AsyncQueue {
+ public:
+  explicit AsyncQueue(StateDb& db) : db_(db) {}
+
+  // Stores a new event and commits (synchronous=FULL) before returning.
+  std::expected<void, std::string> enqueue(const std::string& function, const std::string& payload,
+                                           const std::string& request_id, int64_t now_ms);
+  // The same inside the caller's transaction (db lock held).
+  std::expected<void, std::string> enqueue_locked(const std::string& function,
+                                                  const std::string& payload,
+                                                  const std::string& request_id, int64_t now_ms);
+
+  // Functions with events due at `now_ms`, and how many each. (An event is always due by its
+  // expiry: next_ms is never set past it.)
+  std::expected<std::vector<std::pair<std::string, int64_t>>, std::string> due(int64_t now_ms);
+  // Marks in flight and returns `function`'s events older than `max_age_s` (with `expired` set,
+  // whether due or not, no attempt counted) and up to `max` other due events, oldest first; those
+  // count as an attempt (invoke_count + 1) when `count_attempt`. One transaction.
+  std::expected<std::vector<AsyncEvent>, std::string> claim(const std::string& function,
+                                                            int64_t max, int64_t now_ms,
+                                                            int max_age_s, bool count_attempt);
+  // Back to the queue, due at `next_ms`, after a function error or a throttle/platform error.
+  std::expected<void, std::string> requeue(int64_t id, int64_t next_ms, bool function_error,
+                                           int status, const std::string& error);
+  // Inside the caller's transaction: the event is done.
+  std::expected<void, std::string> remove_locked(int64_t id);
+  // At startup: attempts cut off by a crash count as platform errors, due at `next_ms`.
+  std::expected<int64_t, std::string> recover_in_flight(int64_t next_ms);
+  // The earliest next_ms of a queued event.
+  std::expected<std::optional<int64_t>, std::string> next_due_ms();
+  std::expected<AsyncBacklog, std::string> backlog(const std::string& function);
+
+  StateDb& db() { return db_; }
+
+ private:
+  StateDb& db_;
+};
+
+}  // namespace runtimed

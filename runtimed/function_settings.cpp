@@ -1,0 +1,171 @@
+// Reserved concurrency and event-invoke configs in SQLite (see function_settings.hpp).
+#include "runtimed/function_settings.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+namespace runtimed {
+
+using api::ApiError;
+using nlohmann::json;
+
+namespace {
+
+ApiError db_error(const std::string& what, const std::string& error) {
+  spdlog::error("function settings: {}: {}", what, error);
+  return ApiError::service("Internal error while accessing the function database");
+}
+
+}  // namespace
+
+std::expected<void, ApiError> FunctionSettings::require_function(const std::string& name) {
+  auto config = functions_.get(name);
+  if (!config) {
+    auto e = config.error();
+    if (e.type == api::ApiErrorType::ResourceNotFound) e.message.clear();  // the API words it
+    return std::unexpected(e);
+  }
+  return {};
+}
+
+std::expected<std::optional<int>, ApiError> FunctionSettings::reserved(const std::string& name) {
+  if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare("SELECT reserved FROM function_concurrency WHERE name = ?1");
+  if (!stmt) return std::unexpected(db_error("reserved", stmt.error()));
+  auto row = stmt->bind(1, name).step();
+  if (!row) return std::unexpected(db_error("reserved", row.error()));
+  if (!*row) return std::nullopt;
+  return static_cast<int>(stmt->column_int64(0));
+}
+
+std::expected<void, ApiError> FunctionSettings::put_reserved(const std::string& name,
+                                                             int reserved) {
+  if (auto ok = require_function(name); !ok) return ok;
+  {
+    auto& db = functions_.db();
+    auto lock = db.lock();
+    Transaction tx(db);
+    if (tx.begin_error()) return std::unexpected(db_error("put reserved", *tx.begin_error()));
+    auto others =
+        db.prepare("SELECT COALESCE(SUM(reserved), 0) FROM function_concurrency WHERE name != ?1");
+    if (!others) return std::unexpected(db_error("put reserved", others.error()));
+    auto row = others->bind(1, name).step();
+    if (!row || !*row) return std::unexpected(db_error("put reserved", "no sum"));
+    const int64_t total = others->column_int64(0) + reserved;
+    if (static_cast<int64_t>(limit_) - total < static_cast<int64_t>(min_unreserved_))
+      return std::unexpected(ApiError::invalid_parameter(
+          fmt::format("Specified ReservedConcurrentExecutions for function decreases account's "
+                      "UnreservedConcurrentExecution below its minimum value of [{}].",
+                      min_unreserved_)));
+    auto upsert = db.prepare(
+        "INSERT INTO function_concurrency (name, reserved) VALUES (?1, ?2) "
+        "ON CONFLICT (name) DO UPDATE SET reserved = excluded.reserved");
+    if (!upsert) return std::unexpected(db_error("put reserved", upsert.error()));
+    if (auto ok = upsert->bind(1, name).bind(2, int64_t{reserved}).run(); !ok)
+      return std::unexpected(db_error("put reserved", ok.error()));
+    if (auto ok = tx.commit(); !ok) return std::unexpected(db_error("put reserved", ok.error()));
+  }
+  if (on_reserved_changed) on_reserved_changed(name, reserved);
+  return {};
+}
+
+std::expected<void, ApiError> FunctionSettings::delete_reserved(const std::string& name) {
+  if (auto ok = require_function(name); !ok) return ok;
+  {
+    auto& db = functions_.db();
+    auto lock = db.lock();
+    auto stmt = db.prepare("DELETE FROM function_concurrency WHERE name = ?1");
+    if (!stmt) return std::unexpected(db_error("delete reserved", stmt.error()));
+    if (auto ok = stmt->bind(1, name).run(); !ok)
+      return std::unexpected(db_error("delete reserved", ok.error()));
+  }
+  if (on_reserved_changed) on_reserved_changed(name, std::nullopt);
+  return {};
+}
+
+std::expected<api::AccountSettings, ApiError> FunctionSettings::account_settings() {
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare(
+      "SELECT (SELECT COALESCE(SUM(reserved), 0) FROM function_concurrency), "
+      "(SELECT COUNT(*) FROM functions), "
+      "(SELECT COALESCE(SUM(json_extract(config, '$.code_size')), 0) FROM functions)");
+  if (!stmt) return std::unexpected(db_error("account settings", stmt.error()));
+  auto row = stmt->step();
+  if (!row || !*row) return std::unexpected(db_error("account settings", "no row"));
+  api::AccountSettings s;
+  s.concurrent_executions = static_cast<int64_t>(limit_);
+  s.unreserved_concurrent_executions = static_cast<int64_t>(limit_) - stmt->column_int64(0);
+  s.function_count = stmt->column_int64(1);
+  s.total_code_size = stmt->column_int64(2);
+  return s;
+}
+
+std::expected<std::optional<api::EventInvokeConfig>, ApiError> FunctionSettings::get(
+    const std::string& name) {
+  if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare("SELECT config FROM event_invoke_configs WHERE name = ?1");
+  if (!stmt) return std::unexpected(db_error("event invoke config", stmt.error()));
+  auto row = stmt->bind(1, name).step();
+  if (!row) return std::unexpected(db_error("event invoke config", row.error()));
+  if (!*row) return std::nullopt;
+  const json j = json::parse(stmt->column_text(0), nullptr, false);
+  api::EventInvokeConfig c;
+  if (j.contains("max_retry")) c.maximum_retry_attempts = j["max_retry"].get<int>();
+  if (j.contains("max_age")) c.maximum_event_age_s = j["max_age"].get<int>();
+  if (j.contains("on_success")) c.on_success = j["on_success"].get<std::string>();
+  if (j.contains("on_failure")) c.on_failure = j["on_failure"].get<std::string>();
+  c.last_modified = j.value("last_modified", 0.0);
+  return c;
+}
+
+std::expected<void, ApiError> FunctionSettings::put(const std::string& name,
+                                                    const api::EventInvokeConfig& c) {
+  if (auto ok = require_function(name); !ok) return ok;
+  json j = {{"last_modified", c.last_modified}};
+  if (c.maximum_retry_attempts) j["max_retry"] = *c.maximum_retry_attempts;
+  if (c.maximum_event_age_s) j["max_age"] = *c.maximum_event_age_s;
+  if (c.on_success) j["on_success"] = *c.on_success;
+  if (c.on_failure) j["on_failure"] = *c.on_failure;
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare(
+      "INSERT INTO event_invoke_configs (name, config) VALUES (?1, ?2) "
+      "ON CONFLICT (name) DO UPDATE SET config = excluded.config");
+  if (!stmt) return std::unexpected(db_error("put event invoke config", stmt.error()));
+  if (auto ok = stmt->bind(1, name).bind(2, j.dump()).run(); !ok)
+    return std::unexpected(db_error("put event invoke config", ok.error()));
+  return {};
+}
+
+std::expected<void, ApiError> FunctionSettings::remove(const std::string& name) {
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare("DELETE FROM event_invoke_configs WHERE name = ?1");
+  if (!stmt) return std::unexpected(db_error("delete event invoke config", stmt.error()));
+  if (auto ok = stmt->bind(1, name).run(); !ok)
+    return std::unexpected(db_error("delete event invoke config", ok.error()));
+  return {};
+}
+
+std::expected<std::map<std::string, int>, std::string> FunctionSettings::all_reserved() {
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare("SELECT name, reserved FROM function_concurrency");
+  if (!stmt) return std::unexpected(stmt.error());
+  std::map<std::string, int> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out[stmt->column_text(0)] = static_cast<int>(stmt->column_int64(1));
+  }
+}
+
+}  // namespace runtimed

@@ -1,0 +1,48 @@
+// Per-function settings kept beside the configuration in the state database: reserved concurrency
+// (checked against the account's unreserved minimum) and the asynchronous invocation config.
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "api/concurrency_api.hpp"
+#include "api/event_invoke_config_api.hpp"
+#include "runtimed/function_store.hpp"
+
+namespace runtimed {
+
+class FunctionSettings final : public api::ConcurrencySettings, public api::EventInvokeConfigs {
+ public:
+  FunctionSettings(FunctionStore& functions, size_t concurrency_limit, size_t min_unreserved)
+      : functions_(functions), limit_(concurrency_limit), min_unreserved_(min_unreserved) {}
+
+  std::expected<std::optional<int>, api::ApiError> reserved(const std::string& name) override;
+  std::expected<void, api::ApiError> put_reserved(const std::string& name, int reserved) override;
+  std::expected<void, api::ApiError> delete_reserved(const std::string& name) override;
+  std::expected<api::AccountSettings, api::ApiError> account_settings() override;
+
+  std::expected<std::optional<api::EventInvokeConfig>, api::ApiError> get(
+      const std::string& name) override;
+  std::expected<void, api::ApiError> put(const std::string& name,
+                                         const api::EventInvokeConfig& config) override;
+  std::expected<void, api::ApiError> remove(const std::string& name) override;
+
+  // Every reservation, to seed the controller at startup.
+  std::expected<std::map<std::string, int>, std::string> all_reserved();
+
+  // Called after a reservation changes (nullopt: removed), so admission follows it.
+  std::function<void(const std::string& name, std::optional<int> reserved)> on_reserved_changed;
+
+ private:
+  std::expected<void, api::ApiError> require_function(const std::string& name);
+
+  FunctionStore& functions_;
+  size_t limit_;
+  size_t min_unreserved_;
+};
+
+}  // namespace runtimed

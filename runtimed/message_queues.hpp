@@ -1,0 +1,81 @@
+// Local SQS-style message queues kept durably in the state database: dead-letter queues and
+// destinations name them by ARN (arn:aws:sqs:REGION:ACCOUNT:NAME) and they are created on first
+// use. Messages received become invisible for a visibility timeout, then reappear until deleted.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/lambda_error.hpp"
+#include "runtimed/state_db.hpp"
+
+namespace runtimed {
+
+struct QueueMessage {
+  std::string message_id;
+  std::string receipt_handle;
+  std::string body;
+  nlohmann::json attributes;    // SQS MessageAttributes: {"Name":{"DataType","StringValue"}}
+  std::string source_function;  // dead letters: the function whose event this was
+  int64_t sent_ms = 0;
+  int64_t receive_count = 0;
+};
+
+struct QueueInfo {
+  std::string name;
+  std::string arn;
+  int64_t visible = 0;
+  int64_t not_visible = 0;  // received, within their visibility timeout
+};
+
+// The queue name an SQS ARN names, if it is one: arn:aws:sqs:REGION:ACCOUNT:NAME.
+std::optional<std::string> sqs_queue_name(const std::string& arn);
+// The function an ARN names, if it is a Lambda function ARN (unqualified or $LATEST).
+std::optional<std::string> lambda_function_name(const std::string& arn);
+bool valid_queue_name(const std::string& name);
+
+class MessageQueues {
+ public:
+  MessageQueues(StateDb& db, std::string region, std::string account_id)
+      : db_(db), region_(std::move(region)), account_id_(std::move(account_id)) {}
+
+  std::string queue_arn(const std::string& name) const;
+
+  // Within the caller's transaction (db lock held): creates the queue if needed and appends.
+  std::expected<void, std::string> send_locked(const std::string& queue, const std::string& body,
+                                               const nlohmann::json& attributes,
+                                               const std::string& source_function, int64_t now_ms);
+  // The same in a transaction of its own.
+  std::expected<void, std::string> send(const std::string& queue, const std::string& body,
+                                        const nlohmann::json& attributes,
+                                        const std::string& source_function, int64_t now_ms);
+
+  std::expected<std::vector<QueueInfo>, api::ApiError> list(int64_t now_ms);
+  // Up to `max` visible messages, oldest first; they become invisible for `visibility_s`.
+  std::expected<std::vector<QueueMessage>, api::ApiError> receive(const std::string& queue, int max,
+                                                                  int visibility_s, int64_t now_ms);
+  std::expected<void, api::ApiError> delete_message(const std::string& queue,
+                                                    const std::string& receipt_handle);
+  std::expected<int64_t, api::ApiError> purge(const std::string& queue);
+  // Dead letters (visible or not) in `queue`, removed as they are handed to `take`, which runs
+  // within the same transaction (so a message leaves only if `take` succeeds).
+  std::expected<int64_t, api::ApiError> drain_dead_letters(
+      const std::string& queue,
+      const std::function<std::expected<void, std::string>(const QueueMessage&)>& take);
+
+  StateDb& db() { return db_; }
+
+ private:
+  std::expected<bool, std::string> exists_locked(const std::string& queue);
+
+  StateDb& db_;
+  std::string region_;
+  std::string account_id_;
+};
+
+}  // namespace runtimed

@@ -1,0 +1,144 @@
+// The queue and async-backlog endpoints (see queue_routes.hpp).
+#include "runtimed/queue_routes.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "runtimed/async_policy.hpp"
+
+namespace runtimed {
+
+using api::ApiError;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kQueues = "/runtimed/v1/queues";
+constexpr std::string_view kFunctions = "/runtimed/v1/functions/";
+constexpr std::string_view kAsync = "/async";
+
+std::vector<std::string> segments_after(const std::string& path, std::string_view prefix) {
+  std::vector<std::string> out;
+  std::string_view rest = std::string_view(path).substr(prefix.size());
+  while (!rest.empty()) {
+    if (rest.front() == '/') rest.remove_prefix(1);
+    const size_t slash = rest.find('/');
+    out.emplace_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash);
+  }
+  return out;
+}
+
+api::HttpResponse json_response(int status, const json& body, const std::string& request_id) {
+  api::HttpResponse r;
+  r.status = status;
+  r.set_header("Content-Type", "application/json");
+  r.set_header("x-amzn-RequestId", request_id);
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+std::expected<int, ApiError> int_param(const api::HttpRequest& request, const std::string& name,
+                                       int fallback, int lo, int hi) {
+  const std::string text = request.query_param(name);
+  if (text.empty()) return fallback;
+  int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi)
+    return std::unexpected(ApiError::invalid_parameter(
+        fmt::format("{} must be an integer from {} to {}", name, lo, hi)));
+  return v;
+}
+
+}  // namespace
+
+bool QueueRoutes::matches(const api::HttpRequest& request) {
+  const std::string& p = request.path;
+  if (p == kQueues || p.starts_with(std::string(kQueues) + "/")) return true;
+  return p.starts_with(kFunctions) && p.ends_with(kAsync) &&
+         p.size() > kFunctions.size() + kAsync.size();
+}
+
+api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
+                                      const std::string& request_id) {
+  const std::string& m = request.method;
+  if (request.path.starts_with(kFunctions)) {
+    const std::string name = request.path.substr(
+        kFunctions.size(), request.path.size() - kFunctions.size() - kAsync.size());
+    if (m == "GET" && name.find('/') == std::string::npos) return backlog(name, request_id);
+  } else {
+    const auto seg = segments_after(request.path, kQueues);
+    const auto now = now_epoch_ms();
+    if (seg.empty() && m == "GET") {
+      auto list = queues_.list(now);
+      if (!list) return api::to_http(list.error(), request_id);
+      json queues = json::array();
+      for (const auto& q : *list)
+        queues.push_back({{"Name", q.name},
+                          {"Arn", q.arn},
+                          {"ApproximateNumberOfMessages", q.visible},
+                          {"ApproximateNumberOfMessagesNotVisible", q.not_visible}});
+      return json_response(200, {{"Queues", queues}}, request_id);
+    }
+    if (!seg.empty() && !valid_queue_name(seg[0]))
+      return api::to_http(ApiError::invalid_parameter("Invalid queue name: " + seg[0]), request_id);
+    if (seg.size() == 2 && seg[1] == "receive" && m == "POST") {
+      auto max = int_param(request, "max", 1, 1, 10000);
+      if (!max) return api::to_http(max.error(), request_id);
+      auto visibility = int_param(request, "visibility", 30, 0, 43200);
+      if (!visibility) return api::to_http(visibility.error(), request_id);
+      auto got = queues_.receive(seg[0], *max, *visibility, now);
+      if (!got) return api::to_http(got.error(), request_id);
+      json messages = json::array();
+      for (const auto& msg : *got)
+        messages.push_back({{"MessageId", msg.message_id},
+                            {"ReceiptHandle", msg.receipt_handle},
+                            {"Body", msg.body},
+                            {"MessageAttributes", msg.attributes},
+                            {"Attributes",
+                             {{"ApproximateReceiveCount", std::to_string(msg.receive_count)},
+                              {"SentTimestamp", std::to_string(msg.sent_ms)}}}});
+      return json_response(200, {{"Messages", messages}}, request_id);
+    }
+    if (seg.size() == 3 && seg[1] == "messages" && m == "DELETE") {
+      if (auto ok = queues_.delete_message(seg[0], seg[2]); !ok)
+        return api::to_http(ok.error(), request_id);
+      api::HttpResponse r;
+      r.status = 204;
+      r.set_header("x-amzn-RequestId", request_id);
+      return r;
+    }
+    if (seg.size() == 2 && seg[1] == "purge" && m == "POST") {
+      auto n = queues_.purge(seg[0]);
+      if (!n) return api::to_http(n.error(), request_id);
+      return json_response(200, {{"Purged", *n}}, request_id);
+    }
+    if (seg.size() == 2 && seg[1] == "redrive" && m == "POST") {
+      auto n = dispatcher_.redrive(seg[0]);
+      if (!n) return api::to_http(n.error(), request_id);
+      return json_response(200, {{"Redriven", *n}}, request_id);
+    }
+  }
+  return api::to_http(ApiError::not_found("No route for " + m + " " + request.path), request_id);
+}
+
+api::HttpResponse QueueRoutes::backlog(const std::string& function, const std::string& request_id) {
+  if (auto config = catalog_.get(function); !config)
+    return api::to_http(ApiError::not_found("Function not found: " + function), request_id);
+  auto b = events_.backlog(function);
+  if (!b)
+    return api::to_http(ApiError::service("Internal error reading the async queue"), request_id);
+  json body = {{"FunctionName", function},
+               {"Queued", b->queued},
+               {"InFlight", b->in_flight},
+               {"Retrying", b->retrying}};
+  if (b->oldest_enqueued_ms)
+    body["OldestEventAgeMs"] = std::max<int64_t>(0, now_epoch_ms() - *b->oldest_enqueued_ms);
+  return json_response(200, body, request_id);
+}
+
+}  // namespace runtimed

@@ -1,0 +1,195 @@
+"""runtimed's python runtime: loads the function's handler once, then serves the Lambda Runtime API.
+
+Standard library only. Error objects, messages and logging follow AWS's own python runtime
+(awslambdaric) so that functions and their callers see what they would see on Lambda.
+"""
+
+import http.client
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+
+API_PREFIX = "/2018-06-01/runtime"
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+
+
+class RuntimeClient:
+    """The Runtime API over one keep-alive connection, reopened if the daemon closed it."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self.conn = http.client.HTTPConnection(host, int(port))
+
+    def request(self, method, path, body=None, headers=None):
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, API_PREFIX + path, body=body, headers=headers or {})
+                response = self.conn.getresponse()
+                return response, response.read()
+            except (ConnectionError, http.client.HTTPException):
+                # A keep-alive connection the server closed: the request never reached it.
+                self.conn.close()
+                if attempt:
+                    raise
+
+    def next(self):
+        response, body = self.request("GET", "/invocation/next")
+        if response.status != 200:
+            sys.exit("runtime: /invocation/next answered %d: %r" % (response.status, body))
+        return response.headers, body
+
+    def post(self, path, body, headers=None):
+        headers = dict(headers or {}, **{"Content-Type": "application/json"})
+        response, answer = self.request("POST", path, body, headers)
+        if response.status != 202:
+            print("runtime: POST %s answered %d: %s" % (path, response.status, answer[:200]))
+
+
+class FaultException(Exception):
+    def __init__(self, error_type, message, trace=None):
+        super().__init__(message)
+        self.error_type, self.message, self.trace = error_type, message, trace
+
+
+def load_handler(handler):
+    """The handler function of 'module.function' ('pkg.sub.module.function' too), imported once."""
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise FaultException("Runtime.MalformedHandlerName", "Bad handler '%s': %s" % (handler, e))
+    try:
+        if modname.split(".")[0] in sys.builtin_module_names:
+            raise FaultException(
+                "Runtime.BuiltInModuleConflict",
+                "Cannot use built-in module %s as a handler module" % modname,
+            )
+        module = importlib.import_module(modname.replace("/", "."))
+    except ImportError as e:
+        raise FaultException(
+            "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (modname, e)
+        )
+    except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
+        raise FaultException(
+            "Runtime.UserCodeSyntaxError", "Syntax error in module '%s': %s" % (modname, e), trace
+        )
+    function = getattr(module, fname, None)
+    if function is None:
+        raise FaultException(
+            "Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (fname, modname)
+        )
+    return function
+
+
+def error_object(exc, request_id=None):
+    """AWS's error shape; the frames of this file are left out of the stack trace."""
+    if isinstance(exc, FaultException):
+        error_type, message, trace = exc.error_type, exc.message, exc.trace or []
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        while frames and frames[0].filename.endswith("/bootstrap.py"):
+            frames = frames[1:]
+        error_type, message, trace = type(exc).__name__, str(exc), traceback.format_list(frames)
+    error = {"errorMessage": message, "errorType": error_type}
+    if request_id is not None:
+        error["requestId"] = request_id
+    error["stackTrace"] = trace
+    return error
+
+
+def log_error(error):
+    # One log record: AWS joins the lines with "\r" so a log line is one error.
+    lines = ["[ERROR] %s: %s" % (error["errorType"], error["errorMessage"])]
+    if error["stackTrace"]:
+        lines.append("Traceback (most recent call last):")
+        for element in error["stackTrace"]:
+            lines.extend(element.splitlines())
+    sys.stdout.write("\r".join(lines) + "\n")
+
+
+def to_json(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class LambdaContext:
+    def __init__(self, request_id, headers):
+        env = os.environ
+        self.aws_request_id = request_id
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = headers.get("Lambda-Runtime-Invoked-Function-Arn")
+        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self._deadline_ms = int(headers.get("Lambda-Runtime-Deadline-Ms") or 0)
+        client_context = headers.get("Lambda-Runtime-Client-Context")
+        identity = headers.get("Lambda-Runtime-Cognito-Identity")
+        self.client_context = json.loads(client_context) if client_context else None
+        self.identity = json.loads(identity) if identity else None
+
+    def get_remaining_time_in_millis(self):
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+
+class RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record):
+        record.aws_request_id = RequestIdFilter.request_id
+        return True
+
+
+def setup_logging():
+    logging.Formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+        "%Y-%m-%dT%H:%M:%S"))
+    handler.addFilter(RequestIdFilter())
+    logging.getLogger().addHandler(handler)
+
+
+def handle(client, function, headers, body):
+    request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
+    RequestIdFilter.request_id = request_id
+    trace_id = headers.get("Lambda-Runtime-Trace-Id")
+    if trace_id:
+        os.environ["_X_AMZN_TRACE_ID"] = trace_id
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
+    try:
+        context = LambdaContext(request_id, headers)
+        event = json.loads(body) if body else None
+        result = to_json(function(event, context))
+    except Exception as e:
+        error = error_object(e, request_id)
+        log_error(error)
+        client.post("/invocation/%s/error" % request_id, to_json(error))
+        return
+    client.post("/invocation/%s/response" % request_id, result)
+
+
+def main():
+    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+    # As on Lambda: the function's code first, then layers, then the runtime.
+    sys.path[:] = [task_root, "/opt/python"] + sys.path[1:] + ["/var/runtime"]
+    setup_logging()
+    try:
+        function = load_handler(os.environ["_HANDLER"])
+    except Exception as e:
+        error = error_object(e)
+        log_error(error)
+        client.post("/init/error", to_json(error), {ERROR_TYPE_HEADER: error["errorType"]})
+        sys.exit(1)
+    while True:
+        headers, body = client.next()
+        handle(client, function, headers, body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+// The managed nodejs20.x runtime in a real daemon and real sandboxes: CommonJS, ES module and
+// callback handlers, errors in AWS's shapes, the context object, warm state, payloads, V8 flags.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tests/integration/daemon_process.hpp"
+
+namespace {
+
+using nlohmann::json;
+using testsupport::DaemonProcess;
+
+json body_json(const httplib::Result& r) { return json::parse(r->body); }
+
+std::string header(const httplib::Result& r, const std::string& name) {
+  return r->has_header(name) ? r->get_header_value(name) : "";
+}
+
+// A zip of the given files ("lib/x.js" -> source).
+std::string zip_of(const std::map<std::string, std::string>& files) {
+  testsupport::TempDir dir("rt-node-fn");
+  for (const auto& [name, text] : files) {
+    std::filesystem::create_directories((dir.path() / name).parent_path());
+    std::ofstream(dir.path() / name) << text;
+  }
+  auto zip = runtimed::zip_directory(dir.path());
+  if (!zip) throw std::runtime_error("zip: " + zip.error());
+  return *zip;
+}
+
+// index.js (CommonJS) with handlers the tests pick by name.
+const char* kIndex = R"JS('use strict';
+let count = 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+exports.counter = async (event) => {
+  count += 1;
+  if (event.sleepMs) await sleep(event.sleepMs);
+  return { count, pid: process.pid };
+};
+
+exports.contextInfo = async (event, context) => {
+  const first = context.getRemainingTimeInMillis();
+  await sleep(50);
+  const second = context.getRemainingTimeInMillis();
+  console.log('log from request', context.awsRequestId);
+  return {
+    awsRequestId: context.awsRequestId,
+    functionName: context.functionName,
+    functionVersion: context.functionVersion,
+    invokedFunctionArn: context.invokedFunctionArn,
+    memoryLimitInMB: context.memoryLimitInMB,
+    logGroupName: context.logGroupName,
+    logStreamName: context.logStreamName,
+    clientContext: context.clientContext ?? null,
+    identity: context.identity ?? null,
+    callbackWaitsForEmptyEventLoop: context.callbackWaitsForEmptyEventLoop,
+    first,
+    second,
+    trace: process.env._X_AMZN_TRACE_ID,
+    executionEnv: process.env.AWS_EXECUTION_ENV,
+    event,
+  };
+};
+
+function validate(value) {
+  if (value < 0) throw new TypeError(`negative value: ${value}`);
+}
+exports.fails = async (event) => {
+  validate(event.value);
+  return 'unreachable';
+};
+
+exports.echo = async (event) => event;
+exports.unicode = async (event) => ({ text: event.text, codePoints: [...event.text].length });
+exports.flags = async () => process.execArgv;
+
+// Callback style: the answer waits for the event loop to drain unless told not to.
+exports.callback = (event, context, callback) => {
+  context.callbackWaitsForEmptyEventLoop = event.wait;
+  setTimeout(() => console.log('timer done'), 400);
+  callback(null, { style: 'callback' });
+};
+exports.callbackError = (event, context, callback) => {
+  callback(new RangeError('out of range'));
+};
+exports.promise = (event) => Promise.resolve({ style: 'promise', event });
+)JS";
+
+class NodeRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(); }
+  void TearDown() override {
+    const auto parent = daemon_->cgroup_parent();
+    const auto state = daemon_->state_dir();
+    const int status = daemon_->stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
+    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
+    daemon_.reset();
+  }
+  int create(const std::string& name, const std::string& handler,
+             const std::map<std::string, std::string>& files = {{"index.js", kIndex}},
+             json extra = json::object()) {
+    extra["Runtime"] = "nodejs20.x";
+    extra["Handler"] = handler;
+    return daemon_->create_function(name, extra, zip_of(files));
+  }
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(NodeRuntimeTest, HandlerResolutionErrorsHaveAwsTypesAndMessages) {
+  ASSERT_EQ(create("nomodule", "missing.handler"), 201);
+  auto r = daemon_->invoke("nomodule", "{}");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+  EXPECT_EQ(body_json(r)["errorType"], "Runtime.ImportModuleError");
+  EXPECT_TRUE(body_json(r)["errorMessage"].get<std::string>().starts_with(
+      "Error: Cannot find module 'missing'"))
+      << r->body;
+
+  ASSERT_EQ(create("noexport", "index.nope"), 201);
+  auto f = daemon_->invoke("noexport", "{}");
+  EXPECT_EQ(body_json(f)["errorType"], "Runtime.HandlerNotFound");
+  EXPECT_EQ(body_json(f)["errorMessage"], "index.nope is undefined or not exported");
+
+  ASSERT_EQ(create("syntax", "bad.handler", {{"bad.js", "exports.handler = async (e => 1;\n"}}),
+            201);
+  auto s = daemon_->invoke("syntax", "{}");
+  EXPECT_EQ(body_json(s)["errorType"], "Runtime.UserCodeSyntaxError") << s->body;
+}
+
+TEST_F(NodeRuntimeTest, ExceptionAtLoadIsAnInitError) {
+  ASSERT_EQ(create("initfail", "boom.handler",
+                   {{"boom.js", "console.log('loading boom');\nthrow new Error('no config');\n"}}),
+            201);
+  auto r = daemon_->invoke("initfail", "{}");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+  auto e = body_json(r);
+  EXPECT_EQ(e["errorType"], "Error");
+  EXPECT_EQ(e["errorMessage"], "no config");
+  ASSERT_TRUE(e["trace"].is_array()) << r->body;
+  EXPECT_EQ(e["trace"][0], "Error: no config");
+  EXPECT_NE(e["trace"].dump().find("/var/task/boom.js"), std::string::npos) << r->body;
+  EXPECT_NE(daemon_->function_log("initfail").find("loading boom"), std::string::npos);
+}
+
+TEST_F(NodeRuntimeTest, HandlerErrorCarriesTypeMessageAndTrace) {
+  ASSERT_EQ(create("fails", "index.fails"), 201);
+  auto r = daemon_->invoke("fails", R"({"value":-3})");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+  auto e = body_json(r);
+  EXPECT_EQ(e["errorType"], "TypeError");
+  EXPECT_EQ(e["errorMessage"], "negative value: -3");
+  EXPECT_FALSE(e.contains("stackTrace"));
+  ASSERT_GE(e["trace"].size(), 3u) << r->body;
+  EXPECT_EQ(e["trace"][0], "TypeError: negative value: -3");
+  EXPECT_NE(e["trace"][1].get<std::string>().find("at validate (/var/task/index.js:"),
+            std::string::npos)
+      << r->body;
+  // A handled error keeps the environment.
+  auto ok = daemon_->invoke("fails", R"({"value":1})");
+  EXPECT_EQ(ok->body, "\"unreachable\"");
+  const std::string log = daemon_->function_log("fails");
+  EXPECT_NE(log.find("\tERROR\tInvoke Error \t{\"errorType\":\"TypeError\""), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("Init Duration"), log.rfind("Init Duration")) << "one cold start: " << log;
+}
+
+TEST_F(NodeRuntimeTest, CommonJsEsModuleAndCallbackHandlersAllAnswer) {
+  ASSERT_EQ(create("cjs", "index.promise"), 201);
+  EXPECT_EQ(body_json(daemon_->invoke("cjs", R"({"a":1})")),
+            json::parse(R"({"style":"promise","event":{"a":1}})"));
+
+  ASSERT_EQ(create("cjsext", "lib/handler.run",
+                   {{"lib/handler.cjs", "module.exports.run = async () => 'cjs file';\n"}}),
+            201);
+  EXPECT_EQ(daemon_->invoke("cjsext", "{}")->body, "\"cjs file\"");
+
+  ASSERT_EQ(
+      create("mjs", "app.handler",
+             {{"app.mjs", "export const handler = async (e) => ({ esm: import.meta.url });\n"}}),
+      201);
+  EXPECT_EQ(daemon_->invoke("mjs", "{}")->body, R"({"esm":"file:///var/task/app.mjs"})");
+
+  ASSERT_EQ(create("esmjs", "app.handler",
+                   {{"package.json", R"({"type":"module"})"},
+                    {"app.js", "export async function handler() { return typeof require; }\n"}}),
+            201);
+  EXPECT_EQ(daemon_->invoke("esmjs", "{}")->body, "\"undefined\"");
+
+  ASSERT_EQ(create("cb", "index.callback"), 201);
+  auto waits = daemon_->invoke("cb", R"({"wait":true})", {{"X-Amz-Log-Type", "Tail"}});
+  EXPECT_EQ(waits->body, R"({"style":"callback"})");
+  // The answer came after the pending timer ran.
+  EXPECT_NE(testsupport::base64_decode(header(waits, "X-Amz-Log-Result")).find("timer done"),
+            std::string::npos);
+  const auto start = std::chrono::steady_clock::now();
+  auto early = daemon_->invoke("cb", R"({"wait":false})");
+  EXPECT_EQ(early->body, R"({"style":"callback"})");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+
+  ASSERT_EQ(create("cberr", "index.callbackError"), 201);
+  auto err = daemon_->invoke("cberr", "{}");
+  EXPECT_EQ(header(err, "X-Amz-Function-Error"), "Unhandled");
+  EXPECT_EQ(body_json(err)["errorType"], "RangeError");
+  EXPECT_EQ(body_json(err)["errorMessage"], "out of range");
+}
+
+TEST_F(NodeRuntimeTest, ContextDescribesTheInvocation) {
+  ASSERT_EQ(create("ctx", "index.contextInfo", {{"index.js", kIndex}}, {{"MemorySize", 256}}), 201);
+  const std::string client_context = R"({"custom":{"k":"v"}})";
+  const std::string trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
+  auto r = daemon_->invoke(
+      "ctx", R"({"k":[1,2]})",
+      {{"X-Amz-Client-Context", testsupport::base64(client_context)}, {"X-Amzn-Trace-Id", trace}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto c = body_json(r);
+  const std::string rid = header(r, "x-amzn-RequestId");
+  EXPECT_EQ(c["awsRequestId"], rid);
+  EXPECT_EQ(c["functionName"], "ctx");
+  EXPECT_EQ(c["functionVersion"], "$LATEST");
+  EXPECT_EQ(c["invokedFunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:ctx");
+  EXPECT_EQ(c["memoryLimitInMB"], "256");
+  EXPECT_EQ(c["logGroupName"], "/aws/lambda/ctx");
+  EXPECT_NE(c["logStreamName"].get<std::string>().find("[$LATEST]"), std::string::npos);
+  EXPECT_EQ(c["clientContext"], json::parse(client_context));
+  EXPECT_TRUE(c["identity"].is_null());
+  EXPECT_EQ(c["callbackWaitsForEmptyEventLoop"], true);
+  EXPECT_EQ(c["trace"], trace);
+  EXPECT_EQ(c["executionEnv"], "AWS_Lambda_nodejs20.x");
+  EXPECT_EQ(c["event"], json::parse(R"({"k":[1,2]})"));
+  const int first = c["first"], second = c["second"];
+  EXPECT_GT(first, 2000);
+  EXPECT_LE(first, 3000);
+  EXPECT_GE(first - second, 40);
+  const std::string log = daemon_->function_log("ctx");
+  EXPECT_NE(log.find("START RequestId: " + rid + " Version: $LATEST"), std::string::npos) << log;
+  EXPECT_NE(log.find("\t" + rid + "\tINFO\tlog from request " + rid + "\n"), std::string::npos)
+      << log;
+}
+
+TEST_F(NodeRuntimeTest, GlobalStateSurvivesWarmInvocationsButNotATimeout) {
+  ASSERT_EQ(create("state", "index.counter", {{"index.js", kIndex}}, {{"Timeout", 1}}), 201);
+  for (int expected = 1; expected <= 3; ++expected) {
+    auto r = daemon_->invoke("state", "{}");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["count"], expected);
+  }
+  auto slow = daemon_->invoke("state", R"({"sleepMs":2000})");
+  EXPECT_EQ(body_json(slow)["errorType"], "Sandbox.Timedout");
+  auto after = daemon_->invoke("state", "{}");
+  ASSERT_EQ(after->status, 200) << after->body;
+  EXPECT_EQ(body_json(after)["count"], 1);
+}
+
+TEST_F(NodeRuntimeTest, PayloadNearSixMegabytesIsEchoed) {
+  ASSERT_EQ(create("big", "index.echo"), 201);
+  const std::string payload = "\"" + std::string(6 * 1024 * 1024 - 200, 'x') + "\"";
+  auto r = daemon_->invoke("big", payload);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "");
+  EXPECT_EQ(r->body.size(), payload.size());
+  EXPECT_EQ(r->body, payload);
+}
+
+TEST_F(NodeRuntimeTest, UnicodeRoundTripsAsCodePoints) {
+  ASSERT_EQ(create("uni", "index.unicode"), 201);
+  const std::string text = "héllo ✓ 日本語 😀";
+  auto r = daemon_->invoke("uni", json{{"text", text}}.dump());
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(body_json(r)["text"], text);
+  EXPECT_EQ(body_json(r)["codePoints"], 13);
+}
+
+TEST_F(NodeRuntimeTest, HeapFlagsFollowTheFunctionsMemory) {
+  ASSERT_EQ(create("flags", "index.flags"), 201);
+  auto flags = body_json(daemon_->invoke("flags", "{}"));
+  EXPECT_EQ(flags, json::parse(R"(["--max-old-space-size=115","--max-semi-space-size=6"])"));
+  ASSERT_EQ(create("flags1g", "index.flags", {{"index.js", kIndex}}, {{"MemorySize", 1024}}), 201);
+  EXPECT_EQ(body_json(daemon_->invoke("flags1g", "{}")),
+            json::parse(R"(["--max-old-space-size=921","--max-semi-space-size=51"])"));
+}
+
+}  // namespace

@@ -1,0 +1,287 @@
+// The managed python3.12 runtime in a real daemon and real sandboxes: handler resolution, init and
+// handler errors in AWS's shapes, the context object, warm state, large and unicode payloads.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tests/integration/daemon_process.hpp"
+
+namespace {
+
+using nlohmann::json;
+using testsupport::DaemonProcess;
+
+json body_json(const httplib::Result& r) { return json::parse(r->body); }
+
+std::string header(const httplib::Result& r, const std::string& name) {
+  return r->has_header(name) ? r->get_header_value(name) : "";
+}
+
+// A zip of the given files ("pkg/mod.py" -> source).
+std::string zip_of(const std::map<std::string, std::string>& files) {
+  testsupport::TempDir dir("rt-py-fn");
+  for (const auto& [name, text] : files) {
+    std::filesystem::create_directories((dir.path() / name).parent_path());
+    std::ofstream(dir.path() / name) << text;
+  }
+  auto zip = runtimed::zip_directory(dir.path());
+  if (!zip) throw std::runtime_error("zip: " + zip.error());
+  return *zip;
+}
+
+// One module, app.py, with handlers the tests pick by name.
+const char* kApp = R"PY(import json, logging, os, sys, time
+
+count = 0
+
+def counter(event, context):
+    global count
+    count += 1
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    return {"count": count, "pid": os.getpid()}
+
+def context_info(event, context):
+    first = context.get_remaining_time_in_millis()
+    time.sleep(0.05)
+    second = context.get_remaining_time_in_millis()
+    print("print from request", context.aws_request_id)
+    logging.getLogger().warning("logged %s", "warning")
+    return {
+        "request_id": context.aws_request_id,
+        "function_name": context.function_name,
+        "function_version": context.function_version,
+        "invoked_function_arn": context.invoked_function_arn,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "memory_is_int": isinstance(context.memory_limit_in_mb, int),
+        "log_group_name": context.log_group_name,
+        "log_stream_name": context.log_stream_name,
+        "client_context": context.client_context,
+        "identity": context.identity,
+        "first": first,
+        "second": second,
+        "trace": os.environ.get("_X_AMZN_TRACE_ID"),
+        "execution_env": os.environ.get("AWS_EXECUTION_ENV"),
+        "sys_path0": sys.path[0],
+        "event": event,
+    }
+
+def validate(value):
+    if value < 0:
+        raise ValueError("negative value: %d" % value)
+
+def fails(event, context):
+    validate(event["value"])
+    return "unreachable"
+
+def echo(event, context):
+    return event
+
+def unicode_info(event, context):
+    return {"text": event["text"], "code_points": len(event["text"])}
+)PY";
+
+class PythonRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(); }
+  void TearDown() override {
+    const auto parent = daemon_->cgroup_parent();
+    const auto state = daemon_->state_dir();
+    const int status = daemon_->stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
+    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
+    daemon_.reset();
+  }
+  int create(const std::string& name, const std::string& handler,
+             const std::map<std::string, std::string>& files = {{"app.py", kApp}},
+             json extra = json::object()) {
+    extra["Runtime"] = "python3.12";
+    extra["Handler"] = handler;
+    return daemon_->create_function(name, extra, zip_of(files));
+  }
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(PythonRuntimeTest, CreateRequiresAHandler) {
+  json body = {{"FunctionName", "nohandler"},
+               {"Runtime", "python3.12"},
+               {"Role", "arn:aws:iam::000000000000:role/test"},
+               {"Code", {{"ZipFile", testsupport::base64(zip_of({{"app.py", kApp}}))}}}};
+  auto r = daemon_->client().Post("/2015-03-31/functions", body.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(header(r, "x-amzn-ErrorType"), "InvalidParameterValueException");
+}
+
+TEST_F(PythonRuntimeTest, HandlerResolutionErrorsHaveAwsTypesAndMessages) {
+  ASSERT_EQ(create("nomodule", "nosuch.handler"), 201);
+  auto r = daemon_->invoke("nomodule", "{}");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+  EXPECT_EQ(body_json(r)["errorType"], "Runtime.ImportModuleError");
+  EXPECT_EQ(body_json(r)["errorMessage"],
+            "Unable to import module 'nosuch': No module named 'nosuch'");
+
+  ASSERT_EQ(create("nofunction", "app.nope"), 201);
+  auto f = daemon_->invoke("nofunction", "{}");
+  EXPECT_EQ(body_json(f)["errorType"], "Runtime.HandlerNotFound");
+  EXPECT_EQ(body_json(f)["errorMessage"], "Handler 'nope' missing on module 'app'");
+
+  ASSERT_EQ(create("syntax", "broken.handler", {{"broken.py", "def handler(event, context)\n"}}),
+            201);
+  auto s = daemon_->invoke("syntax", "{}");
+  EXPECT_EQ(body_json(s)["errorType"], "Runtime.UserCodeSyntaxError");
+  EXPECT_TRUE(body_json(s)["errorMessage"].get<std::string>().starts_with(
+      "Syntax error in module 'broken': "))
+      << s->body;
+  // The init error is in the function's log too, as AWS's runtime prints it.
+  EXPECT_NE(daemon_->function_log("syntax").find("[ERROR] Runtime.UserCodeSyntaxError"),
+            std::string::npos);
+}
+
+TEST_F(PythonRuntimeTest, DottedPackageHandlerIsImported) {
+  ASSERT_EQ(create("dotted", "pkg.sub.mod.handler",
+                   {{"pkg/__init__.py", ""},
+                    {"pkg/sub/__init__.py", ""},
+                    {"pkg/sub/mod.py", "def handler(event, context):\n    return __name__\n"}}),
+            201);
+  auto r = daemon_->invoke("dotted", "{}");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "\"pkg.sub.mod\"");
+}
+
+TEST_F(PythonRuntimeTest, ExceptionAtImportIsAnInitErrorRetriedAtTheNextInvocation) {
+  ASSERT_EQ(create("initfail", "boom.handler",
+                   {{"boom.py",
+                     "print('importing boom')\nraise RuntimeError('no config')\n"
+                     "def handler(e, c):\n    return 1\n"}}),
+            201);
+  for (int i = 0; i < 2; ++i) {
+    auto r = daemon_->invoke("initfail", "{}");
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+    auto e = body_json(r);
+    EXPECT_EQ(e["errorType"], "RuntimeError");
+    EXPECT_EQ(e["errorMessage"], "no config");
+    ASSERT_TRUE(e["stackTrace"].is_array());
+    EXPECT_NE(e["stackTrace"].dump().find("/var/task/boom.py"), std::string::npos) << r->body;
+  }
+  const std::string log = daemon_->function_log("initfail");
+  const auto first = log.find("importing boom");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_NE(log.find("importing boom", first + 1), std::string::npos) << "init ran once: " << log;
+}
+
+TEST_F(PythonRuntimeTest, HandlerErrorCarriesTypeMessageRequestIdAndUserFrames) {
+  ASSERT_EQ(create("fails", "app.fails"), 201);
+  auto r = daemon_->invoke("fails", R"({"value":-3})");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+  auto e = body_json(r);
+  EXPECT_EQ(e["errorType"], "ValueError");
+  EXPECT_EQ(e["errorMessage"], "negative value: -3");
+  EXPECT_EQ(e["requestId"], header(r, "x-amzn-RequestId"));
+  ASSERT_EQ(e["stackTrace"].size(), 2u) << r->body;
+  const std::string outer = e["stackTrace"][0], inner = e["stackTrace"][1];
+  EXPECT_TRUE(outer.starts_with("  File \"/var/task/app.py\", line ")) << outer;
+  EXPECT_NE(outer.find(", in fails"), std::string::npos) << outer;
+  EXPECT_NE(inner.find(", in validate\n    raise ValueError("), std::string::npos) << inner;
+  EXPECT_EQ(r->body.find("bootstrap.py"), std::string::npos) << r->body;
+  // A handled error keeps the environment.
+  auto ok = daemon_->invoke("fails", R"({"value":1})");
+  EXPECT_EQ(header(ok, "X-Amz-Function-Error"), "");
+  EXPECT_EQ(ok->body, "\"unreachable\"");
+  const std::string log = daemon_->function_log("fails");
+  EXPECT_NE(log.find("[ERROR] ValueError: negative value: -3\rTraceback"), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("Init Duration"), log.rfind("Init Duration")) << "one cold start: " << log;
+}
+
+TEST_F(PythonRuntimeTest, ContextDescribesTheInvocation) {
+  ASSERT_EQ(create("ctx", "app.context_info", {{"app.py", kApp}}, {{"MemorySize", 256}}), 201);
+  const std::string client_context = R"({"custom":{"k":"v"}})";
+  const std::string trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
+  auto r = daemon_->invoke(
+      "ctx", R"({"k":[1,2]})",
+      {{"X-Amz-Client-Context", testsupport::base64(client_context)}, {"X-Amzn-Trace-Id", trace}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto c = body_json(r);
+  const std::string rid = header(r, "x-amzn-RequestId");
+  EXPECT_EQ(c["request_id"], rid);
+  EXPECT_EQ(c["function_name"], "ctx");
+  EXPECT_EQ(c["function_version"], "$LATEST");
+  EXPECT_EQ(c["invoked_function_arn"], "arn:aws:lambda:us-east-1:000000000000:function:ctx");
+  EXPECT_EQ(c["memory_limit_in_mb"], 256);
+  EXPECT_EQ(c["memory_is_int"], true);
+  EXPECT_EQ(c["log_group_name"], "/aws/lambda/ctx");
+  EXPECT_NE(c["log_stream_name"].get<std::string>().find("[$LATEST]"), std::string::npos);
+  EXPECT_EQ(c["client_context"], json::parse(client_context));
+  EXPECT_TRUE(c["identity"].is_null());
+  EXPECT_EQ(c["trace"], trace);
+  EXPECT_EQ(c["execution_env"], "AWS_Lambda_python3.12");
+  EXPECT_EQ(c["sys_path0"], "/var/task");
+  EXPECT_EQ(c["event"], json::parse(R"({"k":[1,2]})"));
+  const int first = c["first"], second = c["second"];
+  EXPECT_GT(first, 2000);
+  EXPECT_LE(first, 3000);
+  EXPECT_GE(first - second, 40);
+  const std::string log = daemon_->function_log("ctx");
+  EXPECT_NE(log.find("START RequestId: " + rid + " Version: $LATEST"), std::string::npos) << log;
+  EXPECT_NE(log.find("print from request " + rid + "\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("[WARNING]\t"), std::string::npos) << log;
+  EXPECT_NE(log.find("\t" + rid + "\tlogged warning\n"), std::string::npos) << log;
+}
+
+TEST_F(PythonRuntimeTest, GlobalStateSurvivesWarmInvocationsButNotATimeout) {
+  ASSERT_EQ(create("state", "app.counter", {{"app.py", kApp}}, {{"Timeout", 1}}), 201);
+  for (int expected = 1; expected <= 3; ++expected) {
+    auto r = daemon_->invoke("state", "{}");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["count"], expected);
+  }
+  auto slow = daemon_->invoke("state", R"({"sleep":2})");
+  EXPECT_EQ(body_json(slow)["errorType"], "Sandbox.Timedout");
+  auto after = daemon_->invoke("state", "{}");
+  ASSERT_EQ(after->status, 200) << after->body;
+  EXPECT_EQ(body_json(after)["count"], 1);
+}
+
+TEST_F(PythonRuntimeTest, PayloadNearSixMegabytesIsEchoed) {
+  ASSERT_EQ(create("big", "app.echo"), 201);
+  const std::string payload = "\"" + std::string(6 * 1024 * 1024 - 200, 'x') + "\"";
+  auto r = daemon_->invoke("big", payload);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "");
+  EXPECT_EQ(r->body.size(), payload.size());
+  EXPECT_EQ(r->body, payload);
+}
+
+TEST_F(PythonRuntimeTest, UnicodeRoundTripsAsCodePoints) {
+  ASSERT_EQ(create("uni", "app.unicode_info"), 201);
+  const std::string text = "héllo ✓ 日本語 😀";
+  auto r = daemon_->invoke("uni", json{{"text", text}}.dump());
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto u = body_json(r);
+  EXPECT_EQ(u["text"], text);
+  EXPECT_EQ(u["code_points"], 13);
+}
+
+TEST_F(PythonRuntimeTest, MissingBootstrapIsRuntimeInvalidEntrypoint) {
+  testsupport::TempDir empty("rt-no-runtimes");
+  DaemonProcess other({"--runtimes-dir", empty.path().string()});
+  ASSERT_EQ(other.create_function("p", {{"Runtime", "python3.12"}, {"Handler", "app.echo"}},
+                                  zip_of({{"app.py", kApp}})),
+            201);
+  auto r = other.invoke("p", "{}");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(body_json(r)["errorType"], "Runtime.InvalidEntrypoint");
+  EXPECT_NE(body_json(r)["errorMessage"].get<std::string>().find("bootstrap.py is missing"),
+            std::string::npos)
+      << r->body;
+  const auto parent = other.cgroup_parent();
+  const auto state = other.state_dir();
+  other.stop();
+  EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
+}
+
+}  // namespace
