@@ -235,24 +235,29 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
                                   "Streaming response mode is not supported"));
     }
     (void)state.response(id);
+    // The outcome is recorded before the runtime's 202 goes out, so a runtime that exits right
+    // after answering cannot turn its answer into an exit error.
+    std::string content_type = req.header("Content-Type");
+    finished(
+        id,
+        InvocationOutcome{
+            InvocationOutcome::Kind::Response, std::move(req.body), std::move(content_type), {}});
     reply(accepted());
-    finished(id, InvocationOutcome{InvocationOutcome::Kind::Response,
-                                   std::move(req.body),
-                                   req.header("Content-Type"),
-                                   {}});
   }
 
   void error(const std::string& id, const HttpRequest& req, Reply reply) {
     if (auto ok = state.error(id); !ok) return reply(refusal_response(ok.error()));
-    reply(accepted());
     finished(id, error_outcome(req));
+    reply(accepted());
   }
 
   void init_error(const HttpRequest& req, Reply reply) {
     if (auto ok = state.init_error(); !ok) return reply(refusal_response(ok.error()));
-    reply(accepted());
+    // The controller hears of the error before the runtime gets its 202: a runtime exits right
+    // after, and its exit must not overtake the error it reported.
     if (callbacks.on_init_error && !closed.load(std::memory_order_acquire))
       callbacks.on_init_error(error_outcome(req));
+    reply(accepted());
   }
 
   void finished(const std::string& id, InvocationOutcome outcome) {

@@ -85,7 +85,6 @@ struct Controller::Pending {
   Clock::time_point start;
   Clock::time_point deadline;
   Done done;
-  std::string output;  // this invocation's log lines, for X-Amz-Log-Result
 };
 
 struct Controller::Env {
@@ -116,6 +115,11 @@ struct Controller::Env {
   std::mutex life_mu;
   std::atomic<bool> frozen{false};
   std::mutex output_mu;  // one reader of the output pipe at a time keeps lines in order
+  // The current invocation's log lines (for X-Amz-Log-Result), guarded by output_mu. Kept on the
+  // environment, not the invocation, so text read by the monitor just as the invocation ends is
+  // not lost.
+  std::string invocation_output;
+  bool capture_output = false;
 };
 
 Controller::Controller(ControllerOptions options, sandbox::SandboxHost& sandboxes,
@@ -627,18 +631,25 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
   }
   report += "\n";
   env->log->append(report);
-  if (pending->request.tail_log) {
+  {
     std::lock_guard out(env->output_mu);
-    result.log_tail = std::move(pending->output);
-    result.log_tail += report;
+    if (pending->request.tail_log) result.log_tail = std::move(env->invocation_output) + report;
+    env->invocation_output.clear();
+    env->capture_output = false;
   }
   pending->done(std::move(result));
 }
 
 void Controller::append_start_line(Env& env, const std::string& line) {
+  bool capture = false;
+  {
+    std::lock_guard lock(mu_);
+    capture = env.pending && env.pending->request.tail_log;
+  }
+  std::lock_guard out(env.output_mu);
   env.log->append(line);
-  std::lock_guard lock(mu_);
-  if (env.pending && env.pending->request.tail_log) env.pending->output.append(line);
+  env.capture_output = capture;
+  env.invocation_output = capture ? line : std::string();
 }
 
 void Controller::pump_output(Env& env) {
@@ -650,11 +661,10 @@ void Controller::pump_output(Env& env) {
     if (n <= 0) break;
     const std::string_view chunk(buf, static_cast<size_t>(n));
     env.log->append(chunk);
-    std::lock_guard lock(mu_);
-    if (env.pending && env.pending->request.tail_log) {
-      env.pending->output.append(chunk);
-      if (env.pending->output.size() > 2 * api::kLogTailBytes) {
-        env.pending->output.erase(0, env.pending->output.size() - api::kLogTailBytes);
+    if (env.capture_output) {
+      env.invocation_output.append(chunk);
+      if (env.invocation_output.size() > 2 * api::kLogTailBytes) {
+        env.invocation_output.erase(0, env.invocation_output.size() - api::kLogTailBytes);
       }
     }
   }
