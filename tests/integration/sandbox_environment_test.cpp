@@ -57,11 +57,13 @@ class SandboxEnvironmentTest : public ::testing::Test {
   void TearDown() override {
     host_.reset();
     // Nothing of ours is left: no cgroup, no mount of the state dir, no loop device on our images.
-    for (const char* c : {"memory", "cpu", "pids", "freezer"}) {
-      for (const auto& entry :
-           std::filesystem::recursive_directory_iterator("/sys/fs/cgroup/" + std::string(c))) {
-        if (!entry.is_directory()) continue;
-        EXPECT_EQ(entry.path().string().find(parent_), std::string::npos) << entry.path();
+    for (const char* c : {"memory", "cpu", "pids", "freezer", "unified"}) {
+      // Other tests remove their cgroups concurrently: iterate without throwing.
+      std::error_code ec;
+      for (auto it = std::filesystem::recursive_directory_iterator(
+               "/sys/fs/cgroup/" + std::string(c), ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        EXPECT_EQ(it->path().string().find(parent_), std::string::npos) << it->path();
       }
     }
     std::ifstream mounts("/proc/self/mountinfo");
