@@ -176,6 +176,9 @@ ExitStatus Environment::wait_exit() {
     status.kind = ExitStatus::Kind::OutOfMemory;
     status.signal = SIGKILL;
   }
+  // The environment ends with its runtime. The init, as PID 1, cannot finish exiting until every
+  // process of its namespace is gone, so kill them all first rather than wait on a straggler.
+  (void)cgroup_->kill_all();
   init_.wait();
   exit_ = status;
   return status;
