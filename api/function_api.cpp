@@ -1,6 +1,5 @@
 #include "api/function_api.hpp"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "api/event_invoke_config_api.hpp"
+#include "common/base64.hpp"
 #include "common/runtime_catalog.hpp"
 
 namespace api {
@@ -109,26 +109,12 @@ ApiError bad_function_name(std::string_view id) {
       id));
 }
 
-// Strict base64 (RFC 4648, padded). EVP_DecodeBlock ignores padding, so trim what it adds.
-std::expected<std::string, ApiError> decode_base64(std::string_view in) {
-  const auto bad = ApiError::invalid_parameter(
-      "Could not decode Code.ZipFile: it must be the zip file's bytes in base64");
-  if (in.size() % 4 != 0) return std::unexpected(bad);
-  for (char c : in)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=')
-      return std::unexpected(bad);
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return std::unexpected(bad);
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  // '=' anywhere but the last two places is not base64.
-  if (in.find('=') < in.size() - pad) return std::unexpected(bad);
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
+std::expected<std::string, ApiError> decode_zip_file(std::string_view in) {
+  auto bytes = common::base64_decode(in);
+  if (!bytes)
+    return std::unexpected(ApiError::invalid_parameter(
+        "Could not decode Code.ZipFile: it must be the zip file's bytes in base64"));
+  return std::move(*bytes);
 }
 
 std::expected<json, ApiError> parse_body(const HttpRequest& request) {
@@ -303,7 +289,7 @@ std::expected<std::string, ApiError> decode_zip(const json& code_obj) {
   if (!*zip)
     return std::unexpected(
         ApiError::invalid_parameter("Please provide a source for function code."));
-  return decode_base64(**zip);
+  return decode_zip_file(**zip);
 }
 
 std::expected<void, ApiError> refuse_true(const json& body, std::string_view key,
@@ -331,6 +317,57 @@ HttpResponse error_response(const ApiError& error, const std::string& request_id
   else
     logger()->debug("request {}: {}: {}", request_id, type_name(error.type), error.message);
   return to_http(error, request_id);
+}
+
+// The settings CreateFunction and UpdateFunctionConfiguration share, each set in `patch` only when
+// the body gives it; the first invalid one is the answer.
+std::expected<void, ApiError> parse_shared_settings(const json& body, ConfigurationPatch& patch) {
+  auto description = opt_string(body, "Description");
+  if (!description) return std::unexpected(description.error());
+  if (*description) {
+    if (auto ok = check_description(**description); !ok) return std::unexpected(ok.error());
+    patch.description = **description;
+  }
+  for (auto [key, field, lo, hi, dest] :
+       {std::tuple{"MemorySize", "memorySize", common::kMinMemoryMb, common::kMaxMemoryMb,
+                   &patch.memory_mb},
+        std::tuple{"Timeout", "timeout", common::kMinTimeoutS, common::kMaxTimeoutS,
+                   &patch.timeout_s}}) {
+    auto v = opt_int(body, key);
+    if (!v) return std::unexpected(v.error());
+    if (*v) {
+      if (auto ok = check_range(field, **v, lo, hi); !ok) return std::unexpected(ok.error());
+      *dest = static_cast<int>(**v);
+    }
+  }
+  auto storage = opt_object(body, "EphemeralStorage");
+  if (!storage) return std::unexpected(storage.error());
+  if (*storage) {
+    auto size = opt_int(**storage, "Size");
+    if (!size) return std::unexpected(size.error());
+    if (*size) {
+      if (auto ok = check_range("ephemeralStorage.size", **size, common::kMinEphemeralStorageMb,
+                                common::kMaxEphemeralStorageMb);
+          !ok)
+        return std::unexpected(ok.error());
+      patch.ephemeral_storage_mb = static_cast<int>(**size);
+    }
+  }
+  auto env = opt_object(body, "Environment");
+  if (!env) return std::unexpected(env.error());
+  if (*env) {
+    auto vars = parse_environment(**env);
+    if (!vars) return std::unexpected(vars.error());
+    patch.environment = std::move(*vars);
+  }
+  auto dlq = parse_dead_letter(body);
+  if (!dlq) return std::unexpected(dlq.error());
+  patch.dead_letter_target_arn = *dlq;
+  auto layers = body.find("Layers");
+  if (layers != body.end() && !layers->is_null() && !(layers->is_array() && layers->empty()))
+    return std::unexpected(
+        ApiError::invalid_parameter("Layers are not supported in this version of runtimed"));
+  return {};
 }
 
 }  // namespace
@@ -519,60 +556,14 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
           "Handler is required for .zip file deployment packages with runtime " + c.runtime));
     }
 
-    auto description = opt_string(*body, "Description");
-    if (!description) return std::unexpected(description.error());
-    if (*description) {
-      if (auto ok = check_description(**description); !ok) return std::unexpected(ok.error());
-      c.description = **description;
-    }
-
-    for (auto [key, field, lo, hi, dest] :
-         {std::tuple{"MemorySize", "memorySize", common::kMinMemoryMb, common::kMaxMemoryMb,
-                     &c.memory_mb},
-          std::tuple{"Timeout", "timeout", common::kMinTimeoutS, common::kMaxTimeoutS,
-                     &c.timeout_s}}) {
-      auto v = opt_int(*body, key);
-      if (!v) return std::unexpected(v.error());
-      if (*v) {
-        if (auto ok = check_range(field, **v, lo, hi); !ok) return std::unexpected(ok.error());
-        *dest = static_cast<int>(**v);
-      }
-    }
-
-    auto storage = opt_object(*body, "EphemeralStorage");
-    if (!storage) return std::unexpected(storage.error());
-    if (*storage) {
-      auto size = opt_int(**storage, "Size");
-      if (!size) return std::unexpected(size.error());
-      if (*size) {
-        if (auto ok = check_range("ephemeralStorage.size", **size, common::kMinEphemeralStorageMb,
-                                  common::kMaxEphemeralStorageMb);
-            !ok)
-          return std::unexpected(ok.error());
-        c.ephemeral_storage_mb = static_cast<int>(**size);
-      }
-    }
-
-    auto env = opt_object(*body, "Environment");
-    if (!env) return std::unexpected(env.error());
-    if (*env) {
-      auto vars = parse_environment(**env);
-      if (!vars) return std::unexpected(vars.error());
-      c.environment = std::move(*vars);
-    }
-
-    auto dlq = parse_dead_letter(*body);
-    if (!dlq) return std::unexpected(dlq.error());
-    if (*dlq && !(*dlq)->empty()) c.dead_letter_target_arn = **dlq;
+    ConfigurationPatch settings;
+    if (auto ok = parse_shared_settings(*body, settings); !ok) return std::unexpected(ok.error());
+    settings.apply_to(c);
 
     auto arch = body->find("Architectures");
     if (arch != body->end() && !arch->is_null() && *arch != json::array({"x86_64"}))
       return std::unexpected(ApiError::invalid_parameter(
           "Architectures: only [\"x86_64\"] is supported in this version of runtimed"));
-    auto layers = body->find("Layers");
-    if (layers != body->end() && !layers->is_null() && !(layers->is_array() && layers->empty()))
-      return std::unexpected(
-          ApiError::invalid_parameter("Layers are not supported in this version of runtimed"));
     if (auto ok = refuse_true(*body, "Publish", "Publishing versions"); !ok)
       return std::unexpected(ok.error());
 
@@ -707,51 +698,7 @@ HttpResponse FunctionApi::update_configuration(const HttpRequest& request, const
             "Member must not be empty"));
       patch.role = **role;
     }
-    auto description = opt_string(*body, "Description");
-    if (!description) return std::unexpected(description.error());
-    if (*description) {
-      if (auto ok = check_description(**description); !ok) return std::unexpected(ok.error());
-      patch.description = **description;
-    }
-    for (auto [key, field, lo, hi, dest] :
-         {std::tuple{"MemorySize", "memorySize", common::kMinMemoryMb, common::kMaxMemoryMb,
-                     &patch.memory_mb},
-          std::tuple{"Timeout", "timeout", common::kMinTimeoutS, common::kMaxTimeoutS,
-                     &patch.timeout_s}}) {
-      auto v = opt_int(*body, key);
-      if (!v) return std::unexpected(v.error());
-      if (*v) {
-        if (auto ok = check_range(field, **v, lo, hi); !ok) return std::unexpected(ok.error());
-        *dest = static_cast<int>(**v);
-      }
-    }
-    auto storage = opt_object(*body, "EphemeralStorage");
-    if (!storage) return std::unexpected(storage.error());
-    if (*storage) {
-      auto size = opt_int(**storage, "Size");
-      if (!size) return std::unexpected(size.error());
-      if (*size) {
-        if (auto ok = check_range("ephemeralStorage.size", **size, common::kMinEphemeralStorageMb,
-                                  common::kMaxEphemeralStorageMb);
-            !ok)
-          return std::unexpected(ok.error());
-        patch.ephemeral_storage_mb = static_cast<int>(**size);
-      }
-    }
-    auto env = opt_object(*body, "Environment");
-    if (!env) return std::unexpected(env.error());
-    if (*env) {
-      auto vars = parse_environment(**env);
-      if (!vars) return std::unexpected(vars.error());
-      patch.environment = std::move(*vars);
-    }
-    auto dlq = parse_dead_letter(*body);
-    if (!dlq) return std::unexpected(dlq.error());
-    patch.dead_letter_target_arn = *dlq;
-    auto layers = body->find("Layers");
-    if (layers != body->end() && !layers->is_null() && !(layers->is_array() && layers->empty()))
-      return std::unexpected(
-          ApiError::invalid_parameter("Layers are not supported in this version of runtimed"));
+    if (auto ok = parse_shared_settings(*body, patch); !ok) return std::unexpected(ok.error());
     return std::pair{std::move(patch), *revision};
   };
 

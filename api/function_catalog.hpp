@@ -33,6 +33,9 @@ struct ConfigurationPatch {
   std::optional<std::map<std::string, std::string>> environment;  // replaces the whole map
   std::optional<int> ephemeral_storage_mb;
   std::optional<std::string> dead_letter_target_arn;  // "" removes it
+
+  // Sets the fields of `config` that this patch sets.
+  void apply_to(common::FunctionConfig& config) const;
 };
 
 struct FunctionPage {

@@ -1,9 +1,9 @@
 // The Invoke API's parsing and answers (see invoke_api.hpp).
 #include "api/invoke_api.hpp"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
+
+#include "common/base64.hpp"
 
 namespace api {
 
@@ -11,30 +11,6 @@ namespace {
 
 constexpr std::string_view kPrefix = "/2015-03-31/functions/";
 constexpr std::string_view kSuffix = "/invocations";
-
-std::string base64_encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out(3 * in.size() / 4, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  size_t len = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes.
-  if (!in.empty() && in.back() == '=') --len;
-  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
-}
 
 // "name", "name:$LATEST", "arn:aws:lambda:REGION:ACCOUNT:function:name[:qualifier]",
 // "ACCOUNT:function:name[:qualifier]" -> (name, qualifier).
@@ -136,7 +112,7 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
       return std::unexpected(ApiError::invalid_parameter(
           "Client context must be smaller than 3583 bytes (base64-encoded)"));
     }
-    auto decoded = base64_decode(client_context);
+    auto decoded = common::base64_decode(client_context);
     if (!decoded || !nlohmann::json::accept(*decoded)) {
       return std::unexpected(ApiError::invalid_parameter(
           "Client context must be a valid Base64-encoded JSON object."));
@@ -164,7 +140,7 @@ HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
     if (request.tail_log) {
       std::string_view tail = result.log_tail;
       if (tail.size() > kLogTailBytes) tail = tail.substr(tail.size() - kLogTailBytes);
-      r.set_header("X-Amz-Log-Result", base64_encode(tail));
+      r.set_header("X-Amz-Log-Result", common::base64_encode(tail));
     }
     r.body = result.payload;
   }

@@ -18,37 +18,17 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "common/ids.hpp"
 #include "sandbox/sandbox_host.hpp"
 
 extern char** environ;
 
+using namespace bench;
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double us_since(Clock::time_point t0, Clock::time_point t1) {
-  return std::chrono::duration<double, std::micro>(t1 - t0).count();
-}
-
-struct Stats {
-  double p50 = 0, p99 = 0, max = 0;
-};
-
-Stats stats(std::vector<double> v) {
-  Stats s;
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  s.p50 = v[v.size() / 2];
-  s.p99 = v[std::min(v.size() - 1, v.size() * 99 / 100)];
-  s.max = v.back();
-  return s;
-}
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "bench_sandbox_launch: %s\n", what.c_str());
-  std::exit(1);
-}
+double us_since(Clock::time_point t0, Clock::time_point t1) { return us(t1 - t0); }
 
 // Reads one byte from fd; false on EOF.
 bool read_byte(int fd) {

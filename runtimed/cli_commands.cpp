@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base64.hpp"
 #include "runtimed/cli_http.hpp"
 #include "runtimed/cli_requests.hpp"
 
@@ -94,7 +95,7 @@ int run_invoke(const ClientOptions& options, const HttpCall& call) {
   if (!response) return fail(response.error());
   if (is_error(*response)) return fail(error_text(*response));
   if (options.log && response->has_header("X-Amz-Log-Result")) {
-    auto tail = base64_decode(response->get_header_value("X-Amz-Log-Result"));
+    auto tail = common::base64_decode(response->get_header_value("X-Amz-Log-Result"));
     if (!tail) return fail("X-Amz-Log-Result is not base64");
     std::fwrite(tail->data(), 1, tail->size(), stderr);
     if (!tail->empty() && tail->back() != '\n') std::fputc('\n', stderr);

@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "common/base64.hpp"
 #include "runtimed/zip_writer.hpp"
 
 namespace runtimed {
@@ -69,32 +69,6 @@ std::expected<std::optional<std::string>, std::string> load_code(const ClientOpt
   return std::nullopt;
 }
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::expected<std::string, std::string> base64_decode(std::string_view text) {
-  // EVP_DecodeUpdate/Final, unlike EVP_DecodeBlock, account for padding in the length.
-  std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(),
-                                                                      EVP_ENCODE_CTX_free);
-  EVP_DecodeInit(ctx.get());
-  std::string out(text.size() / 4 * 3 + 3, '\0');
-  int n = 0;
-  int tail = 0;
-  if (EVP_DecodeUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n,
-                       reinterpret_cast<const unsigned char*>(text.data()),
-                       static_cast<int>(text.size())) < 0 ||
-      EVP_DecodeFinal(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + n, &tail) < 0)
-    return std::unexpected("invalid base64");
-  out.resize(static_cast<size_t>(n + tail));
-  return out;
-}
-
 std::expected<json, std::string> build_create_request(const ClientOptions& options,
                                                       std::string_view zip) {
   auto env = parse_env_assignments(options.env);
@@ -103,7 +77,7 @@ std::expected<json, std::string> build_create_request(const ClientOptions& optio
       {"FunctionName", options.name},
       {"Runtime", options.runtime.value_or("")},
       {"Role", options.role.value_or(std::string(kDefaultRole))},
-      {"Code", {{"ZipFile", base64_encode(zip)}}},
+      {"Code", {{"ZipFile", common::base64_encode(zip)}}},
   };
   if (options.handler) body["Handler"] = *options.handler;
   if (options.memory_mb) body["MemorySize"] = *options.memory_mb;
@@ -130,7 +104,9 @@ std::expected<json, std::string> build_update_configuration_request(const Client
   return body;
 }
 
-json build_update_code_request(std::string_view zip) { return {{"ZipFile", base64_encode(zip)}}; }
+json build_update_code_request(std::string_view zip) {
+  return {{"ZipFile", common::base64_encode(zip)}};
+}
 
 std::string function_path(std::string_view name, std::string_view suffix) {
   return fmt::format("{}/{}{}", kFunctionsPath,

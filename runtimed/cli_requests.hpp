@@ -75,9 +75,6 @@ std::expected<std::string, std::string> read_payload(const std::string& argument
 // The code the options name: the bytes of --zip FILE or --code DIR zipped; nullopt if neither.
 std::expected<std::optional<std::string>, std::string> load_code(const ClientOptions& options);
 
-std::string base64_encode(std::string_view bytes);
-std::expected<std::string, std::string> base64_decode(std::string_view text);
-
 // CreateFunction's body; `zip` is the package's raw bytes.
 std::expected<nlohmann::json, std::string> build_create_request(const ClientOptions& options,
                                                                 std::string_view zip);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/base64.hpp"
 #include "common/ids.hpp"
 
 namespace runtimed {
@@ -92,14 +93,6 @@ std::expected<fs::path, CodeError> safe_relative(std::string_view name) {
   return p.lexically_normal();
 }
 
-std::string base64(const unsigned char* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  const int len =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-  out.resize(static_cast<size_t>(len));
-  return out;
-}
-
 }  // namespace
 
 CodeStore::CodeStore(fs::path root, CodeLimits limits) : root_(std::move(root)), limits_(limits) {
@@ -124,7 +117,7 @@ std::expected<StoredCode, CodeError> CodeStore::put(std::string_view zip) {
     return std::unexpected(CodeError{CodeErrorKind::Io, "SHA-256 failed"});
   StoredCode stored;
   stored.zip_size = zip.size();
-  stored.sha256_base64 = base64(digest, digest_len);
+  stored.sha256_base64 = common::base64_encode({reinterpret_cast<const char*>(digest), digest_len});
   static constexpr char kHex[] = "0123456789abcdef";
   for (unsigned i = 0; i < digest_len; ++i) {
     stored.key.push_back(kHex[digest[i] >> 4]);

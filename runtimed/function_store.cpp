@@ -259,20 +259,7 @@ std::expected<FunctionConfig, ApiError> FunctionStore::update_configuration(
     if (auto ok = check_revision(*config, expected_revision_id); !ok)
       return std::unexpected(ok.error());
     FunctionConfig& c = *config;
-    if (patch.runtime) c.runtime = *patch.runtime;
-    if (patch.handler) c.handler = *patch.handler;
-    if (patch.role) c.role = *patch.role;
-    if (patch.description) c.description = *patch.description;
-    if (patch.memory_mb) c.memory_mb = *patch.memory_mb;
-    if (patch.timeout_s) c.timeout_s = *patch.timeout_s;
-    if (patch.environment) c.environment = *patch.environment;
-    if (patch.ephemeral_storage_mb) c.ephemeral_storage_mb = *patch.ephemeral_storage_mb;
-    if (patch.dead_letter_target_arn) {
-      if (patch.dead_letter_target_arn->empty())
-        c.dead_letter_target_arn.reset();
-      else
-        c.dead_letter_target_arn = *patch.dead_letter_target_arn;
-    }
+    patch.apply_to(c);
     touch(c);
     if (auto ok = save(c); !ok) return std::unexpected(ok.error());
   }

@@ -35,6 +35,18 @@ ApiError no_queue(const std::string& name) {
   return ApiError::not_found("Queue not found: " + name);
 }
 
+// A row selected as (id, message_id, body, attributes, source_function, sent_ms, receive_count).
+QueueMessage message_from_row(Statement& row) {
+  QueueMessage m;
+  m.message_id = row.column_text(1);
+  m.body = row.column_text(2);
+  m.attributes = json::parse(row.column_text(3), nullptr, false);
+  m.source_function = row.column_text(4);
+  m.sent_ms = row.column_int64(5);
+  m.receive_count = row.column_int64(6);
+  return m;
+}
+
 }  // namespace
 
 bool valid_queue_name(const std::string& name) {
@@ -146,13 +158,8 @@ std::expected<std::vector<QueueMessage>, ApiError> MessageQueues::receive(const 
     auto row = select->step();
     if (!row) return std::unexpected(db_error("receive", row.error()));
     if (!*row) break;
-    QueueMessage m;
-    m.message_id = select->column_text(1);
-    m.body = select->column_text(2);
-    m.attributes = json::parse(select->column_text(3), nullptr, false);
-    m.source_function = select->column_text(4);
-    m.sent_ms = select->column_int64(5);
-    m.receive_count = select->column_int64(6) + 1;
+    QueueMessage m = message_from_row(*select);
+    m.receive_count += 1;
     m.receipt_handle = common::random_hex(32);
     rows.emplace_back(select->column_int64(0), std::move(m));
   }
@@ -219,13 +226,7 @@ std::expected<int64_t, ApiError> MessageQueues::drain_dead_letters(
     auto row = select->step();
     if (!row) return std::unexpected(db_error("redrive", row.error()));
     if (!*row) break;
-    QueueMessage m;
-    m.message_id = select->column_text(1);
-    m.body = select->column_text(2);
-    m.attributes = json::parse(select->column_text(3), nullptr, false);
-    m.source_function = select->column_text(4);
-    m.sent_ms = select->column_int64(5);
-    m.receive_count = select->column_int64(6);
+    QueueMessage m = message_from_row(*select);
     rows.emplace_back(select->column_int64(0), std::move(m));
   }
   for (const auto& [id, m] : rows) {

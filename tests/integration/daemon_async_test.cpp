@@ -8,17 +8,15 @@
 #include <set>
 #include <thread>
 
-#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
+using testsupport::body_json;
 using testsupport::DaemonProcess;
+using testsupport::header;
 using Clock = std::chrono::steady_clock;
-
-std::string header(const httplib::Result& r, const std::string& name) {
-  return r->has_header(name) ? r->get_header_value(name) : "";
-}
 
 size_t count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
@@ -73,21 +71,7 @@ httplib::Result put_json(const DaemonProcess& d, const std::string& path, const 
   return d.client().Put(path, body.dump(), "application/json");
 }
 
-class DaemonAsyncTest : public ::testing::Test {
- protected:
-  void start(std::vector<std::string> extra = {}) {
-    daemon_ = std::make_unique<DaemonProcess>(std::move(extra));
-  }
-  void TearDown() override {
-    if (!daemon_) return;
-    const auto parent = daemon_->cgroup_parent();
-    const auto state = daemon_->state_dir();
-    const int status = daemon_->stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
-    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
-  }
-  std::unique_ptr<DaemonProcess> daemon_;
-};
+class DaemonAsyncTest : public testsupport::DaemonTest {};
 
 TEST_F(DaemonAsyncTest, ReservedConcurrencyRefusesTheBurstBeyondItAtOnce) {
   start();

@@ -6,16 +6,14 @@
 
 #include <cstdio>
 
-#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
+using testsupport::body_json;
 using testsupport::DaemonProcess;
-
-std::string header(const httplib::Result& r, const std::string& name) {
-  return r->has_header(name) ? r->get_header_value(name) : "";
-}
+using testsupport::header;
 
 // The handler: the event's "action" picks what it does; module state shows warm reuse.
 const char* kIndexJs = R"JS(
@@ -97,7 +95,7 @@ std::string ric_zip(const std::filesystem::path& install_dir) {
   return *zip;
 }
 
-class DaemonAwsRicTest : public ::testing::Test {
+class DaemonAwsRicTest : public testsupport::DaemonTest {
  protected:
   void SetUp() override {
     const RicInstall& install = ric_install();
@@ -108,16 +106,7 @@ class DaemonAwsRicTest : public ::testing::Test {
     ASSERT_EQ(install.exit_status, 0) << "scripts/build-aws-lambda-ric.sh failed (see above)";
     ASSERT_TRUE(std::filesystem::exists(install.dir + "/node_modules/aws-lambda-ric/bin/index.mjs"))
         << install.dir;
-    daemon_ = std::make_unique<DaemonProcess>();
-  }
-  void TearDown() override {
-    if (!daemon_) return;
-    const auto parent = daemon_->cgroup_parent();
-    const auto state = daemon_->state_dir();
-    const int status = daemon_->stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
-    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
-    daemon_.reset();
+    start();
   }
   void create(const std::string& name, json extra = json::object()) {
     static const std::string zip = ric_zip(ric_install().dir);
@@ -125,7 +114,6 @@ class DaemonAwsRicTest : public ::testing::Test {
     config.update(extra);
     ASSERT_EQ(daemon_->create_function(name, config, zip), 201);
   }
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(DaemonAwsRicTest, EchoesTheEventAndReusesTheWarmEnvironment) {

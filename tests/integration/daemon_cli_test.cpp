@@ -34,22 +34,6 @@ std::string read_all(const fs::path& path) {
   return s.str();
 }
 
-// A port nothing listens on right now (the kernel's pick for an ephemeral bind).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Starts `args` with stdout and stderr sent to `out` and `err`; -1 if it could not be started.
 pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
   std::vector<char*> argv;
@@ -98,7 +82,7 @@ CliRun run_cli(const fs::path& scratch, std::vector<std::string> args) {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const int port = free_port();
+    const int port = testsupport::free_port();
     ASSERT_GT(port, 0);
     endpoint_ = "http://127.0.0.1:" + std::to_string(port);
     fs::create_directories(state_.path() / "state");
@@ -219,7 +203,7 @@ TEST_F(CliTest, DeletedFunctionIsGone) {
 
 TEST(CliWithoutDaemon, UnreachableEndpointExitsTwo) {
   testsupport::TempDir scratch{"rt-cli-scratch"};
-  const std::string endpoint = "http://127.0.0.1:" + std::to_string(free_port());
+  const std::string endpoint = "http://127.0.0.1:" + std::to_string(testsupport::free_port());
   auto run = run_cli(scratch.path(), {"get", "fn", "--endpoint", endpoint});
   EXPECT_EQ(run.status, 2) << run;
   EXPECT_EQ(run.err.rfind("runtimed: cannot reach " + endpoint + ": ", 0), 0u) << run;

@@ -6,31 +6,18 @@
 #include <set>
 #include <thread>
 
-#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
+using testsupport::body_json;
 using testsupport::DaemonProcess;
+using testsupport::header;
 
-json body_json(const httplib::Result& r) { return json::parse(r->body); }
-
-std::string header(const httplib::Result& r, const std::string& name) {
-  return r->has_header(name) ? r->get_header_value(name) : "";
-}
-
-class DaemonInvokeTest : public ::testing::Test {
+class DaemonInvokeTest : public testsupport::DaemonTest {
  protected:
-  void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(); }
-  void TearDown() override {
-    const auto parent = daemon_->cgroup_parent();
-    const auto state = daemon_->state_dir();
-    const int status = daemon_->stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
-    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
-    daemon_.reset();
-  }
-  std::unique_ptr<DaemonProcess> daemon_;
+  void SetUp() override { start(); }
 };
 
 TEST_F(DaemonInvokeTest, EchoesTheEventAndReusesTheWarmEnvironment) {
@@ -72,7 +59,7 @@ TEST_F(DaemonInvokeTest, RuntimeSeesLambdaEnvironmentAndContext) {
   const std::string context = R"({"custom":{"k":"v"}})";
   auto r =
       daemon_->invoke("ctx", R"({"action":"env"})",
-                      {{"X-Amz-Client-Context", testsupport::base64(context)},
+                      {{"X-Amz-Client-Context", common::base64_encode(context)},
                        {"X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}});
   ASSERT_EQ(r->status, 200) << r->body;
   const auto env = body_json(r);
@@ -222,7 +209,7 @@ TEST_F(DaemonInvokeTest, LogTailCarriesThisInvocationsLines) {
   auto r = daemon_->invoke("logs", R"({"action":"print","text":"hello from the function"})",
                            {{"X-Amz-Log-Type", "Tail"}});
   ASSERT_EQ(r->status, 200);
-  const std::string tail = testsupport::base64_decode(header(r, "X-Amz-Log-Result"));
+  const std::string tail = common::base64_decode(header(r, "X-Amz-Log-Result")).value_or("");
   const std::string rid = header(r, "x-amzn-RequestId");
   EXPECT_NE(tail.find("START RequestId: " + rid), std::string::npos) << tail;
   // Exactly one START, even when the runtime polls before the daemon hands over the event.

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base64.hpp"
 #include "common/ids.hpp"
 #include "runtimed/zip_writer.hpp"
 #include "tests/integration/support.hpp"
@@ -28,73 +30,35 @@ extern char** environ;
 
 namespace testsupport {
 
-inline int free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
-inline std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+// A zip of `files` (relative name -> content), plus `bootstrap_source` copied in as an executable
+// `bootstrap` when given.
+inline std::string zip_of(const std::map<std::string, std::string>& files,
+                          const std::filesystem::path& bootstrap_source = {}) {
+  TempDir dir("rt-fn");
+  if (!bootstrap_source.empty()) {
+    std::filesystem::copy_file(bootstrap_source, dir.path() / "bootstrap");
+    std::filesystem::permissions(dir.path() / "bootstrap", std::filesystem::perms(0755));
   }
-  if (i + 1 == in.size()) {
-    const uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  for (const auto& [name, text] : files) {
+    std::filesystem::create_directories((dir.path() / name).parent_path());
+    std::ofstream(dir.path() / name) << text;
   }
-  return out;
-}
-
-inline std::string base64_decode(const std::string& in) {
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '+')
-      v = 62;
-    else if (c == '/')
-      v = 63;
-    else
-      continue;
-    buf = (buf << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
-  }
-  return out;
+  auto zip = runtimed::zip_directory(dir.path());
+  if (!zip) throw std::runtime_error("zip: " + zip.error());
+  return *zip;
 }
 
 // A zip of a function whose bootstrap is the static C test runtime (or `bootstrap_source`).
 inline std::string function_zip(
     const std::filesystem::path& bootstrap_source = bin_path("fn-c_runtime")) {
-  TempDir dir("rt-fn");
-  std::filesystem::copy_file(bootstrap_source, dir.path() / "bootstrap");
-  std::filesystem::permissions(dir.path() / "bootstrap", std::filesystem::perms(0755));
-  auto zip = runtimed::zip_directory(dir.path());
-  if (!zip) throw std::runtime_error("zip: " + zip.error());
-  return *zip;
+  return zip_of({}, bootstrap_source);
+}
+
+inline nlohmann::json body_json(const httplib::Result& r) { return nlohmann::json::parse(r->body); }
+
+// A response header's value, or "" when absent.
+inline std::string header(const httplib::Result& r, const std::string& name) {
+  return r->has_header(name) ? r->get_header_value(name) : "";
 }
 
 class DaemonProcess {
@@ -113,9 +77,10 @@ class DaemonProcess {
                                      "--state-dir",
                                      state_dir_.string(),
                                      "--cgroup-parent",
-                                     cgroup_parent_,
-                                     "--prepared-pool",
-                                     "2"};
+                                     cgroup_parent_};
+    // A small prepared pool keeps many test daemons light, unless the caller sizes it.
+    if (std::find(extra.begin(), extra.end(), "--prepared-pool") == extra.end())
+      extra.insert(extra.end(), {"--prepared-pool", "2"});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -166,7 +131,7 @@ class DaemonProcess {
     nlohmann::json body = {{"FunctionName", name},
                            {"Runtime", "provided.al2023"},
                            {"Role", "arn:aws:iam::000000000000:role/test"},
-                           {"Code", {{"ZipFile", base64(zip)}}}};
+                           {"Code", {{"ZipFile", common::base64_encode(zip)}}}};
     body.update(extra);
     auto r = client().Post("/2015-03-31/functions", body.dump(), "application/json");
     return r ? r->status : -1;

@@ -2,35 +2,24 @@
 // zipped as `bootstrap`: echo with the invocation's identity, errors, remaining time, warm reuse.
 #include <gtest/gtest.h>
 
-#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
+using testsupport::body_json;
 using testsupport::DaemonProcess;
+using testsupport::header;
 
-std::string header(const httplib::Result& r, const std::string& name) {
-  return r->has_header(name) ? r->get_header_value(name) : "";
-}
-
-class DaemonRuntimeCppTest : public ::testing::Test {
+class DaemonRuntimeCppTest : public testsupport::DaemonTest {
  protected:
   void SetUp() override {
-    daemon_ = std::make_unique<DaemonProcess>();
+    start();
     ASSERT_EQ(daemon_->create_function(
                   "cpp", {{"Timeout", 5}},
                   testsupport::function_zip(testsupport::bin_path("example-cpp-hello"))),
               201);
   }
-  void TearDown() override {
-    const auto parent = daemon_->cgroup_parent();
-    const auto state = daemon_->state_dir();
-    const int status = daemon_->stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
-    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
-    daemon_.reset();
-  }
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(DaemonRuntimeCppTest, EchoesTheEventWithItsIdentityAndReusesTheWarmEnvironment) {

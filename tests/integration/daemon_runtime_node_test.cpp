@@ -4,30 +4,15 @@
 
 #include <map>
 
-#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
+using testsupport::body_json;
 using testsupport::DaemonProcess;
-
-json body_json(const httplib::Result& r) { return json::parse(r->body); }
-
-std::string header(const httplib::Result& r, const std::string& name) {
-  return r->has_header(name) ? r->get_header_value(name) : "";
-}
-
-// A zip of the given files ("lib/x.js" -> source).
-std::string zip_of(const std::map<std::string, std::string>& files) {
-  testsupport::TempDir dir("rt-node-fn");
-  for (const auto& [name, text] : files) {
-    std::filesystem::create_directories((dir.path() / name).parent_path());
-    std::ofstream(dir.path() / name) << text;
-  }
-  auto zip = runtimed::zip_directory(dir.path());
-  if (!zip) throw std::runtime_error("zip: " + zip.error());
-  return *zip;
-}
+using testsupport::header;
+using testsupport::zip_of;
 
 // index.js (CommonJS) with handlers the tests pick by name.
 const char* kIndex = R"JS('use strict';
@@ -88,17 +73,9 @@ exports.callbackError = (event, context, callback) => {
 exports.promise = (event) => Promise.resolve({ style: 'promise', event });
 )JS";
 
-class NodeRuntimeTest : public ::testing::Test {
+class NodeRuntimeTest : public testsupport::DaemonTest {
  protected:
-  void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(); }
-  void TearDown() override {
-    const auto parent = daemon_->cgroup_parent();
-    const auto state = daemon_->state_dir();
-    const int status = daemon_->stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
-    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
-    daemon_.reset();
-  }
+  void SetUp() override { start(); }
   int create(const std::string& name, const std::string& handler,
              const std::map<std::string, std::string>& files = {{"index.js", kIndex}},
              json extra = json::object()) {
@@ -106,7 +83,6 @@ class NodeRuntimeTest : public ::testing::Test {
     extra["Handler"] = handler;
     return daemon_->create_function(name, extra, zip_of(files));
   }
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(NodeRuntimeTest, HandlerResolutionErrorsHaveAwsTypesAndMessages) {
@@ -195,8 +171,9 @@ TEST_F(NodeRuntimeTest, CommonJsEsModuleAndCallbackHandlersAllAnswer) {
   auto waits = daemon_->invoke("cb", R"({"wait":true})", {{"X-Amz-Log-Type", "Tail"}});
   EXPECT_EQ(waits->body, R"({"style":"callback"})");
   // The answer came after the pending timer ran.
-  EXPECT_NE(testsupport::base64_decode(header(waits, "X-Amz-Log-Result")).find("timer done"),
-            std::string::npos);
+  EXPECT_NE(
+      common::base64_decode(header(waits, "X-Amz-Log-Result")).value_or("").find("timer done"),
+      std::string::npos);
   const auto start = std::chrono::steady_clock::now();
   auto early = daemon_->invoke("cb", R"({"wait":false})");
   EXPECT_EQ(early->body, R"({"style":"callback"})");
@@ -213,9 +190,9 @@ TEST_F(NodeRuntimeTest, ContextDescribesTheInvocation) {
   ASSERT_EQ(create("ctx", "index.contextInfo", {{"index.js", kIndex}}, {{"MemorySize", 256}}), 201);
   const std::string client_context = R"({"custom":{"k":"v"}})";
   const std::string trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
-  auto r = daemon_->invoke(
-      "ctx", R"({"k":[1,2]})",
-      {{"X-Amz-Client-Context", testsupport::base64(client_context)}, {"X-Amzn-Trace-Id", trace}});
+  auto r = daemon_->invoke("ctx", R"({"k":[1,2]})",
+                           {{"X-Amz-Client-Context", common::base64_encode(client_context)},
+                            {"X-Amzn-Trace-Id", trace}});
   ASSERT_EQ(r->status, 200) << r->body;
   auto c = body_json(r);
   const std::string rid = header(r, "x-amzn-RequestId");
@@ -244,35 +221,18 @@ TEST_F(NodeRuntimeTest, ContextDescribesTheInvocation) {
 
 TEST_F(NodeRuntimeTest, GlobalStateSurvivesWarmInvocationsButNotATimeout) {
   ASSERT_EQ(create("state", "index.counter", {{"index.js", kIndex}}, {{"Timeout", 1}}), 201);
-  for (int expected = 1; expected <= 3; ++expected) {
-    auto r = daemon_->invoke("state", "{}");
-    ASSERT_EQ(r->status, 200) << r->body;
-    EXPECT_EQ(body_json(r)["count"], expected);
-  }
-  auto slow = daemon_->invoke("state", R"({"sleepMs":2000})");
-  EXPECT_EQ(body_json(slow)["errorType"], "Sandbox.Timedout");
-  auto after = daemon_->invoke("state", "{}");
-  ASSERT_EQ(after->status, 200) << after->body;
-  EXPECT_EQ(body_json(after)["count"], 1);
+  testsupport::expect_state_kept_warm_and_lost_after_timeout(*daemon_, "state",
+                                                             R"({"sleepMs":2000})");
 }
 
 TEST_F(NodeRuntimeTest, PayloadNearSixMegabytesIsEchoed) {
   ASSERT_EQ(create("big", "index.echo"), 201);
-  const std::string payload = "\"" + std::string(6 * 1024 * 1024 - 200, 'x') + "\"";
-  auto r = daemon_->invoke("big", payload);
-  ASSERT_EQ(r->status, 200);
-  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "");
-  EXPECT_EQ(r->body.size(), payload.size());
-  EXPECT_EQ(r->body, payload);
+  testsupport::expect_payload_near_six_megabytes_echoed(*daemon_, "big");
 }
 
 TEST_F(NodeRuntimeTest, UnicodeRoundTripsAsCodePoints) {
   ASSERT_EQ(create("uni", "index.unicode"), 201);
-  const std::string text = "héllo ✓ 日本語 😀";
-  auto r = daemon_->invoke("uni", json{{"text", text}}.dump());
-  ASSERT_EQ(r->status, 200) << r->body;
-  EXPECT_EQ(body_json(r)["text"], text);
-  EXPECT_EQ(body_json(r)["codePoints"], 13);
+  testsupport::expect_unicode_round_trip(*daemon_, "uni", "codePoints");
 }
 
 TEST_F(NodeRuntimeTest, HeapFlagsFollowTheFunctionsMemory) {

@@ -4,30 +4,15 @@
 
 #include <map>
 
-#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
+using testsupport::body_json;
 using testsupport::DaemonProcess;
-
-json body_json(const httplib::Result& r) { return json::parse(r->body); }
-
-std::string header(const httplib::Result& r, const std::string& name) {
-  return r->has_header(name) ? r->get_header_value(name) : "";
-}
-
-// A zip of the given files ("pkg/mod.py" -> source).
-std::string zip_of(const std::map<std::string, std::string>& files) {
-  testsupport::TempDir dir("rt-py-fn");
-  for (const auto& [name, text] : files) {
-    std::filesystem::create_directories((dir.path() / name).parent_path());
-    std::ofstream(dir.path() / name) << text;
-  }
-  auto zip = runtimed::zip_directory(dir.path());
-  if (!zip) throw std::runtime_error("zip: " + zip.error());
-  return *zip;
-}
+using testsupport::header;
+using testsupport::zip_of;
 
 // One module, app.py, with handlers the tests pick by name.
 const char* kApp = R"PY(import json, logging, os, sys, time
@@ -81,17 +66,9 @@ def unicode_info(event, context):
     return {"text": event["text"], "code_points": len(event["text"])}
 )PY";
 
-class PythonRuntimeTest : public ::testing::Test {
+class PythonRuntimeTest : public testsupport::DaemonTest {
  protected:
-  void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(); }
-  void TearDown() override {
-    const auto parent = daemon_->cgroup_parent();
-    const auto state = daemon_->state_dir();
-    const int status = daemon_->stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
-    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
-    daemon_.reset();
-  }
+  void SetUp() override { start(); }
   int create(const std::string& name, const std::string& handler,
              const std::map<std::string, std::string>& files = {{"app.py", kApp}},
              json extra = json::object()) {
@@ -99,14 +76,13 @@ class PythonRuntimeTest : public ::testing::Test {
     extra["Handler"] = handler;
     return daemon_->create_function(name, extra, zip_of(files));
   }
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(PythonRuntimeTest, CreateRequiresAHandler) {
   json body = {{"FunctionName", "nohandler"},
                {"Runtime", "python3.12"},
                {"Role", "arn:aws:iam::000000000000:role/test"},
-               {"Code", {{"ZipFile", testsupport::base64(zip_of({{"app.py", kApp}}))}}}};
+               {"Code", {{"ZipFile", common::base64_encode(zip_of({{"app.py", kApp}}))}}}};
   auto r = daemon_->client().Post("/2015-03-31/functions", body.dump(), "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
@@ -201,9 +177,9 @@ TEST_F(PythonRuntimeTest, ContextDescribesTheInvocation) {
   ASSERT_EQ(create("ctx", "app.context_info", {{"app.py", kApp}}, {{"MemorySize", 256}}), 201);
   const std::string client_context = R"({"custom":{"k":"v"}})";
   const std::string trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
-  auto r = daemon_->invoke(
-      "ctx", R"({"k":[1,2]})",
-      {{"X-Amz-Client-Context", testsupport::base64(client_context)}, {"X-Amzn-Trace-Id", trace}});
+  auto r = daemon_->invoke("ctx", R"({"k":[1,2]})",
+                           {{"X-Amz-Client-Context", common::base64_encode(client_context)},
+                            {"X-Amzn-Trace-Id", trace}});
   ASSERT_EQ(r->status, 200) << r->body;
   auto c = body_json(r);
   const std::string rid = header(r, "x-amzn-RequestId");
@@ -234,36 +210,17 @@ TEST_F(PythonRuntimeTest, ContextDescribesTheInvocation) {
 
 TEST_F(PythonRuntimeTest, GlobalStateSurvivesWarmInvocationsButNotATimeout) {
   ASSERT_EQ(create("state", "app.counter", {{"app.py", kApp}}, {{"Timeout", 1}}), 201);
-  for (int expected = 1; expected <= 3; ++expected) {
-    auto r = daemon_->invoke("state", "{}");
-    ASSERT_EQ(r->status, 200) << r->body;
-    EXPECT_EQ(body_json(r)["count"], expected);
-  }
-  auto slow = daemon_->invoke("state", R"({"sleep":2})");
-  EXPECT_EQ(body_json(slow)["errorType"], "Sandbox.Timedout");
-  auto after = daemon_->invoke("state", "{}");
-  ASSERT_EQ(after->status, 200) << after->body;
-  EXPECT_EQ(body_json(after)["count"], 1);
+  testsupport::expect_state_kept_warm_and_lost_after_timeout(*daemon_, "state", R"({"sleep":2})");
 }
 
 TEST_F(PythonRuntimeTest, PayloadNearSixMegabytesIsEchoed) {
   ASSERT_EQ(create("big", "app.echo"), 201);
-  const std::string payload = "\"" + std::string(6 * 1024 * 1024 - 200, 'x') + "\"";
-  auto r = daemon_->invoke("big", payload);
-  ASSERT_EQ(r->status, 200);
-  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "");
-  EXPECT_EQ(r->body.size(), payload.size());
-  EXPECT_EQ(r->body, payload);
+  testsupport::expect_payload_near_six_megabytes_echoed(*daemon_, "big");
 }
 
 TEST_F(PythonRuntimeTest, UnicodeRoundTripsAsCodePoints) {
   ASSERT_EQ(create("uni", "app.unicode_info"), 201);
-  const std::string text = "héllo ✓ 日本語 😀";
-  auto r = daemon_->invoke("uni", json{{"text", text}}.dump());
-  ASSERT_EQ(r->status, 200) << r->body;
-  auto u = body_json(r);
-  EXPECT_EQ(u["text"], text);
-  EXPECT_EQ(u["code_points"], 13);
+  testsupport::expect_unicode_round_trip(*daemon_, "uni", "code_points");
 }
 
 TEST_F(PythonRuntimeTest, MissingBootstrapIsRuntimeInvalidEntrypoint) {
@@ -278,10 +235,7 @@ TEST_F(PythonRuntimeTest, MissingBootstrapIsRuntimeInvalidEntrypoint) {
   EXPECT_NE(body_json(r)["errorMessage"].get<std::string>().find("bootstrap.py is missing"),
             std::string::npos)
       << r->body;
-  const auto parent = other.cgroup_parent();
-  const auto state = other.state_dir();
-  other.stop();
-  EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
+  testsupport::expect_clean_stop(other);
 }
 
 }  // namespace

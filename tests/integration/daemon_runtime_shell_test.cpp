@@ -2,27 +2,18 @@
 // reuse, a failing function as ShellError, and init errors for a missing script or function.
 #include <gtest/gtest.h>
 
-#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
+using testsupport::body_json;
 using testsupport::DaemonProcess;
-
-std::string header(const httplib::Result& r, const std::string& name) {
-  return r->has_header(name) ? r->get_header_value(name) : "";
-}
+using testsupport::header;
 
 // A function zip: the shell bootstrap plus `files` (name → content).
 std::string shell_zip(const std::map<std::string, std::string>& files) {
-  testsupport::TempDir dir("rt-shell-fn");
-  std::filesystem::copy_file(testsupport::source_path("runtimes/shell/bootstrap"),
-                             dir.path() / "bootstrap");
-  std::filesystem::permissions(dir.path() / "bootstrap", std::filesystem::perms(0755));
-  for (const auto& [name, content] : files) std::ofstream(dir.path() / name) << content;
-  auto zip = runtimed::zip_directory(dir.path());
-  if (!zip) throw std::runtime_error("zip: " + zip.error());
-  return *zip;
+  return testsupport::zip_of(files, testsupport::source_path("runtimes/shell/bootstrap"));
 }
 
 // Counts its inits in /tmp (sourced once per environment) and its invocations in a variable that
@@ -40,21 +31,12 @@ handler() {
 }
 )SH";
 
-class DaemonRuntimeShellTest : public ::testing::Test {
+class DaemonRuntimeShellTest : public testsupport::DaemonTest {
  protected:
-  void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(); }
-  void TearDown() override {
-    const auto parent = daemon_->cgroup_parent();
-    const auto state = daemon_->state_dir();
-    const int status = daemon_->stop();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon_->daemon_log();
-    EXPECT_EQ(testsupport::leftovers(parent, state), std::vector<std::string>{});
-    daemon_.reset();
-  }
+  void SetUp() override { start(); }
   int create(const std::string& name, const std::string& handler, const std::string& zip) {
     return daemon_->create_function(name, {{"Handler", handler}}, zip);
   }
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(DaemonRuntimeShellTest, CallsTheShellFunctionWithTheEventAndReusesTheWarmEnvironment) {

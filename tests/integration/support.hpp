@@ -9,6 +9,9 @@ namespace testsupport {
 std::filesystem::path bin_path(const std::string& name);  // build/bin/<name>
 std::filesystem::path source_path(const std::string& rel);
 
+// A loopback port nothing listens on right now (the kernel's pick for an ephemeral bind).
+int free_port();
+
 // A temporary directory removed (recursively) at destruction.
 class TempDir {
  public:

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "runtimed/cli_commands.hpp"
 #include "runtimed/cli_requests.hpp"
 #include "runtimed/zip_writer.hpp"
@@ -81,7 +82,7 @@ TEST_F(CliArgsTest, CreateFromCodeDirPostsEveryOptionGiven) {
   EXPECT_EQ(body["Description"], "my fn");
   EXPECT_EQ(body["Role"], "arn:aws:iam::000000000000:role/runtimed");
   // The package is the directory zipped, base64'd.
-  EXPECT_EQ(runtimed::base64_decode(body["Code"]["ZipFile"].get<std::string>()).value(),
+  EXPECT_EQ(common::base64_decode(body["Code"]["ZipFile"].get<std::string>()).value(),
             runtimed::zip_directory(code_).value());
 }
 
@@ -89,7 +90,7 @@ TEST_F(CliArgsTest, CreateLeavesOutOptionsNotGiven) {
   auto calls = calls_for({"create", "fn", "--runtime", "python3.12", "--zip", zip_.string(),
                           "--role", "arn:aws:iam::1:role/x"});
   const json body = json::parse(calls.at(0).body);
-  EXPECT_EQ(body["Code"]["ZipFile"], runtimed::base64_encode("PK-not-really-a-zip"));
+  EXPECT_EQ(body["Code"]["ZipFile"], common::base64_encode("PK-not-really-a-zip"));
   EXPECT_EQ(body["Role"], "arn:aws:iam::1:role/x");
   for (const char* key :
        {"Handler", "MemorySize", "Timeout", "EphemeralStorage", "Environment", "Description"})
@@ -148,7 +149,7 @@ TEST_F(CliArgsTest, UpdateWithCodeAndConfigurationPutsCodeFirst) {
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].target, "/2015-03-31/functions/fn/code");
   EXPECT_EQ(json::parse(calls[0].body),
-            (json{{"ZipFile", runtimed::base64_encode("PK-not-really-a-zip")}}));
+            (json{{"ZipFile", common::base64_encode("PK-not-really-a-zip")}}));
   EXPECT_EQ(calls[1].target, "/2015-03-31/functions/fn/configuration");
   EXPECT_EQ(json::parse(calls[1].body), (json{{"Timeout", 5},
                                               {"Runtime", "provided.al2"},
@@ -239,11 +240,11 @@ TEST_F(CliArgsTest, LogsRefusesNegativeTail) {
 }
 
 TEST(CliBase64, RoundTripsAndRefusesGarbage) {
-  EXPECT_EQ(runtimed::base64_encode("hello"), "aGVsbG8=");
-  EXPECT_EQ(runtimed::base64_decode("aGVsbG8=").value(), "hello");
-  EXPECT_EQ(runtimed::base64_decode("aGk=").value(), "hi");
-  EXPECT_EQ(runtimed::base64_decode("").value(), "");
-  EXPECT_FALSE(runtimed::base64_decode("a!b@"));
+  EXPECT_EQ(common::base64_encode("hello"), "aGVsbG8=");
+  EXPECT_EQ(common::base64_decode("aGVsbG8=").value(), "hello");
+  EXPECT_EQ(common::base64_decode("aGk=").value(), "hi");
+  EXPECT_EQ(common::base64_decode("").value(), "");
+  EXPECT_FALSE(common::base64_decode("a!b@"));
 }
 
 TEST(CliTable, AlignsColumnsUnderHeader) {

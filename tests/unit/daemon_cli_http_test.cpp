@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/base64.hpp"
 #include "runtimed/cli_commands.hpp"
 #include "runtimed/cli_http.hpp"
 #include "runtimed/cli_requests.hpp"
@@ -104,7 +105,7 @@ TEST_F(FakeDaemonTest, InvokeFunctionErrorExitsOneAndLogGoesToStderr) {
                [&](const httplib::Request& req, httplib::Response& res) {
                  log_type = req.get_header_value("X-Amz-Log-Type");
                  res.set_header("X-Amz-Function-Error", "Unhandled");
-                 res.set_header("X-Amz-Log-Result", runtimed::base64_encode("START\nboom\n"));
+                 res.set_header("X-Amz-Log-Result", common::base64_encode("START\nboom\n"));
                  res.set_content(R"({"errorMessage":"boom"})", "application/json");
                });
   auto o = run({"invoke", "fn", "--log"});
