@@ -296,26 +296,18 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
 void AsyncDispatcher::settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries) {
   auto& db = queue_.db();
   const int64_t now = now_epoch_ms();
-  std::expected<void, std::string> ok;
-  {
-    auto lock = db.lock();
-    Transaction tx(db);
-    if (tx.begin_error()) {
-      ok = std::unexpected(*tx.begin_error());
-    } else {
-      for (const auto& d : deliveries) {
-        ok = d.queue.empty()
-                 ? queue_.enqueue_locked(d.function, d.body, common::new_request_id(), now)
-                 : queues_.send_locked(
-                       d.queue, d.body,
-                       d.attributes.is_null() ? nlohmann::json::object() : d.attributes,
-                       d.source_function, now);
-        if (!ok) break;
-      }
-      if (ok) ok = queue_.remove_locked(event.id);
-      if (ok) ok = tx.commit();
+  auto ok = db.write([&]() -> std::expected<void, std::string> {
+    for (const auto& d : deliveries) {
+      auto delivered =
+          d.queue.empty() ? queue_.enqueue_locked(d.function, d.body, common::new_request_id(), now)
+                          : queues_.send_locked(
+                                d.queue, d.body,
+                                d.attributes.is_null() ? nlohmann::json::object() : d.attributes,
+                                d.source_function, now);
+      if (!delivered) return delivered;
     }
-  }
+    return queue_.remove_locked(event.id);
+  });
   // Left in flight, the event runs again after the next start (at least once).
   if (!ok) log()->error("settling async event {}: {}", event.request_id, ok.error());
   if (!deliveries.empty()) wake();

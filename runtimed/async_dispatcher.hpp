@@ -82,7 +82,7 @@ class AsyncDispatcher {
   api::FunctionCatalog& catalog_;
   FunctionSettings& settings_;
   FunctionLogs& logs_;
-  boost::asio::thread_pool outcomes_{2};  // DB work of finished attempts, off the io threads
+  boost::asio::thread_pool outcomes_{4};  // DB work of finished attempts, off the io threads
 
   std::mutex mu_;
   std::condition_variable cv_;

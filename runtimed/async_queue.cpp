@@ -18,11 +18,7 @@ std::expected<void, std::string> AsyncQueue::enqueue(const std::string& function
                                                      const std::string& payload,
                                                      const std::string& request_id,
                                                      int64_t now_ms) {
-  auto lock = db_.lock();
-  Transaction tx(db_);
-  if (tx.begin_error()) return std::unexpected(*tx.begin_error());
-  if (auto ok = enqueue_locked(function, payload, request_id, now_ms); !ok) return ok;
-  return tx.commit();
+  return db_.write([&] { return enqueue_locked(function, payload, request_id, now_ms); });
 }
 
 std::expected<std::vector<std::pair<std::string, int64_t>>, std::string> AsyncQueue::due(
@@ -46,73 +42,78 @@ std::expected<std::vector<AsyncEvent>, std::string> AsyncQueue::claim(const std:
                                                                       int64_t max, int64_t now_ms,
                                                                       int max_age_s,
                                                                       bool count_attempt) {
-  auto lock = db_.lock();
-  Transaction tx(db_);
-  if (tx.begin_error()) return std::unexpected(*tx.begin_error());
-  const int64_t too_old = now_ms - int64_t{max_age_s} * 1000;
   std::vector<AsyncEvent> events;
-  // Expired events are taken whatever their due time and the function's capacity: they end now.
-  for (const bool expired : {true, false}) {
-    auto select = db_.prepare(
-        expired ? "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
-                  "function_errors, throttles, last_status, last_error FROM async_events WHERE "
-                  "state = 'queued' AND function = ?1 AND enqueued_ms <= ?2 ORDER BY id LIMIT 1000"
-                : "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
-                  "function_errors, throttles, last_status, last_error FROM async_events WHERE "
-                  "state = 'queued' AND function = ?1 AND enqueued_ms > ?2 AND next_ms <= ?3 "
-                  "ORDER BY next_ms, id LIMIT ?4");
-    if (!select) return std::unexpected(select.error());
-    select->bind(1, function).bind(2, too_old);
-    if (!expired) select->bind(3, now_ms).bind(4, max);
-    while (true) {
-      auto row = select->step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row) break;
-      AsyncEvent e;
-      e.id = select->column_int64(0);
-      e.request_id = select->column_text(1);
-      e.function = function;
-      e.payload = select->column_text(2);
-      e.enqueued_ms = select->column_int64(3);
-      e.next_ms = select->column_int64(4);
-      e.invoke_count = static_cast<int>(select->column_int64(5));
-      e.function_errors = static_cast<int>(select->column_int64(6));
-      e.throttles = static_cast<int>(select->column_int64(7));
-      e.last_status = static_cast<int>(select->column_int64(8));
-      e.last_error = select->column_text(9);
-      e.expired = expired;
-      events.push_back(std::move(e));
+  auto claimed = db_.write([&]() -> std::expected<void, std::string> {
+    events.clear();
+    const int64_t too_old = now_ms - int64_t{max_age_s} * 1000;
+    // Expired events are taken whatever their due time and the function's capacity: they end now.
+    for (const bool expired : {true, false}) {
+      auto select = db_.prepare(
+          expired
+              ? "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
+                "function_errors, throttles, last_status, last_error FROM async_events WHERE "
+                "state = 'queued' AND function = ?1 AND enqueued_ms <= ?2 ORDER BY id LIMIT 1000"
+              : "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
+                "function_errors, throttles, last_status, last_error FROM async_events WHERE "
+                "state = 'queued' AND function = ?1 AND enqueued_ms > ?2 AND next_ms <= ?3 "
+                "ORDER BY next_ms, id LIMIT ?4");
+      if (!select) return std::unexpected(select.error());
+      select->bind(1, function).bind(2, too_old);
+      if (!expired) select->bind(3, now_ms).bind(4, max);
+      while (true) {
+        auto row = select->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        AsyncEvent e;
+        e.id = select->column_int64(0);
+        e.request_id = select->column_text(1);
+        e.function = function;
+        e.payload = select->column_text(2);
+        e.enqueued_ms = select->column_int64(3);
+        e.next_ms = select->column_int64(4);
+        e.invoke_count = static_cast<int>(select->column_int64(5));
+        e.function_errors = static_cast<int>(select->column_int64(6));
+        e.throttles = static_cast<int>(select->column_int64(7));
+        e.last_status = static_cast<int>(select->column_int64(8));
+        e.last_error = select->column_text(9);
+        e.expired = expired;
+        events.push_back(std::move(e));
+      }
     }
-  }
-  for (auto& e : events) {
-    const bool attempt = count_attempt && !e.expired;
-    auto update = db_.prepare(
-        "UPDATE async_events SET state = 'in_flight', invoke_count = invoke_count + ?2 WHERE id = "
-        "?1");
-    if (!update) return std::unexpected(update.error());
-    if (auto ok = update->bind(1, e.id).bind(2, int64_t{attempt ? 1 : 0}).run(); !ok)
-      return std::unexpected(ok.error());
-    if (attempt) ++e.invoke_count;
-  }
-  if (auto ok = tx.commit(); !ok) return std::unexpected(ok.error());
+    for (auto& e : events) {
+      const bool attempt = count_attempt && !e.expired;
+      auto update = db_.prepare(
+          "UPDATE async_events SET state = 'in_flight', invoke_count = invoke_count + ?2 WHERE id "
+          "= "
+          "?1");
+      if (!update) return std::unexpected(update.error());
+      if (auto ok = update->bind(1, e.id).bind(2, int64_t{attempt ? 1 : 0}).run(); !ok)
+        return std::unexpected(ok.error());
+      if (attempt) ++e.invoke_count;
+    }
+    return {};
+  });
+  if (!claimed) return std::unexpected(claimed.error());
   return events;
 }
 
 std::expected<void, std::string> AsyncQueue::requeue(int64_t id, int64_t next_ms,
                                                      bool function_error, int status,
                                                      const std::string& error) {
-  auto lock = db_.lock();
-  auto stmt = db_.prepare(
-      "UPDATE async_events SET state = 'queued', next_ms = ?2, function_errors = function_errors "
-      "+ ?3, throttles = throttles + ?4, last_status = ?5, last_error = ?6 WHERE id = ?1");
-  if (!stmt) return std::unexpected(stmt.error());
-  return stmt->bind(1, id)
-      .bind(2, next_ms)
-      .bind(3, int64_t{function_error ? 1 : 0})
-      .bind(4, int64_t{function_error ? 0 : 1})
-      .bind(5, int64_t{status})
-      .bind(6, error)
-      .run();
+  return db_.write([&]() -> std::expected<void, std::string> {
+    auto stmt = db_.prepare(
+        "UPDATE async_events SET state = 'queued', next_ms = ?2, function_errors = "
+        "function_errors + ?3, throttles = throttles + ?4, last_status = ?5, last_error = ?6 "
+        "WHERE id = ?1");
+    if (!stmt) return std::unexpected(stmt.error());
+    return stmt->bind(1, id)
+        .bind(2, next_ms)
+        .bind(3, int64_t{function_error ? 1 : 0})
+        .bind(4, int64_t{function_error ? 0 : 1})
+        .bind(5, int64_t{status})
+        .bind(6, error)
+        .run();
+  });
 }
 
 std::expected<void, std::string> AsyncQueue::remove_locked(int64_t id) {

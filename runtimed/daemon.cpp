@@ -287,7 +287,9 @@ class Router {
   FunctionLogs& logs_;
   api::FunctionCatalog& catalog_;
   HostIdentity host_;
-  boost::asio::thread_pool blocking_{4};
+  // Durable writes wait here, not on io threads; enough threads that concurrent Event invocations
+  // share one group commit (StateDb::write) instead of queueing behind each other.
+  boost::asio::thread_pool blocking_{16};
 };
 
 }  // namespace

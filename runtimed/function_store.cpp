@@ -130,6 +130,10 @@ std::filesystem::path FunctionStore::code_dir(const FunctionConfig& config) cons
 }
 
 std::expected<FunctionConfig, ApiError> FunctionStore::load(const std::string& name) {
+  {
+    std::shared_lock cached(cache_mutex_);
+    if (auto it = cache_.find(name); it != cache_.end()) return it->second;
+  }
   auto lock = db_->lock();
   auto stmt = db_->prepare("SELECT config FROM functions WHERE name = ?1");
   if (!stmt) return std::unexpected(db_error("select function", stmt.error()));
@@ -137,7 +141,10 @@ std::expected<FunctionConfig, ApiError> FunctionStore::load(const std::string& n
   auto row = stmt->step();
   if (!row) return std::unexpected(db_error("select function", row.error()));
   if (!*row) return std::unexpected(not_found(name));
-  return from_row(json::parse(stmt->column_text(0)));
+  FunctionConfig config = from_row(json::parse(stmt->column_text(0)));
+  std::unique_lock cached(cache_mutex_);
+  cache_[name] = config;
+  return config;
 }
 
 std::expected<void, ApiError> FunctionStore::save(const FunctionConfig& config) {
@@ -149,6 +156,8 @@ std::expected<void, ApiError> FunctionStore::save(const FunctionConfig& config) 
   if (!stmt) return std::unexpected(db_error("save function", stmt.error()));
   stmt->bind(1, config.name).bind(2, to_row(config).dump()).bind(3, config.code_dir_key);
   if (auto ok = stmt->run(); !ok) return std::unexpected(db_error("save function", ok.error()));
+  std::unique_lock cached(cache_mutex_);
+  cache_[config.name] = config;
   return {};
 }
 
@@ -202,6 +211,11 @@ std::expected<FunctionConfig, ApiError> FunctionStore::create(api::CreateFunctio
 }
 
 std::expected<FunctionConfig, ApiError> FunctionStore::get(const std::string& name) {
+  {
+    std::shared_lock cached(cache_mutex_);
+    if (auto it = cache_.find(name); it != cache_.end()) return it->second;
+  }
+  std::lock_guard change(change_mutex_);  // a miss fills the cache only between changes
   return load(name);
 }
 
@@ -280,6 +294,8 @@ std::expected<void, ApiError> FunctionStore::remove(const std::string& name) {
       if (!*row) return std::unexpected(not_found(name));
       if (auto done = stmt->run(); !done)
         return std::unexpected(db_error("delete function", done.error()));
+      std::unique_lock cached(cache_mutex_);
+      cache_.erase(name);
       // The function's settings and pending async events go with it, as in Lambda.
       for (const char* sql :
            {"DELETE FROM function_concurrency WHERE name = ?1",

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "api/function_catalog.hpp"
 #include "runtimed/code_store.hpp"
@@ -38,6 +40,7 @@ class FunctionStore final : public api::FunctionCatalog {
   CodeStore& code() { return *code_; }
 
  private:
+  // With change_mutex_ held: the cached configuration, else the row (then cached).
   std::expected<common::FunctionConfig, api::ApiError> load(const std::string& name);
   std::expected<void, api::ApiError> save(const common::FunctionConfig& config);
   std::expected<common::FunctionConfig, api::ApiError> store_code(common::FunctionConfig config,
@@ -49,6 +52,10 @@ class FunctionStore final : public api::FunctionCatalog {
   std::unique_ptr<CodeStore> code_;
   // Serializes changes, so garbage collection never sees code whose row is not yet written.
   std::mutex change_mutex_;
+  // Configurations read so far, kept in step by save() and remove() (both under change_mutex_),
+  // so invocations and event acceptance never wait on the database for them.
+  std::shared_mutex cache_mutex_;
+  std::unordered_map<std::string, common::FunctionConfig> cache_;
 };
 
 }  // namespace runtimed

@@ -111,11 +111,7 @@ std::expected<void, std::string> MessageQueues::send(const std::string& queue,
                                                      const json& attributes,
                                                      const std::string& source_function,
                                                      int64_t now_ms) {
-  auto lock = db_.lock();
-  Transaction tx(db_);
-  if (tx.begin_error()) return std::unexpected(*tx.begin_error());
-  if (auto ok = send_locked(queue, body, attributes, source_function, now_ms); !ok) return ok;
-  return tx.commit();
+  return db_.write([&] { return send_locked(queue, body, attributes, source_function, now_ms); });
 }
 
 std::expected<std::vector<QueueInfo>, ApiError> MessageQueues::list(int64_t now_ms) {

@@ -212,6 +212,64 @@ std::expected<void, std::string> StateDb::migrate() {
   return {};
 }
 
+struct StateDb::PendingWrite {
+  const WriteWork* work;
+  std::expected<void, std::string> result;
+  bool done = false;
+};
+
+std::expected<void, std::string> StateDb::write(const WriteWork& work) {
+  PendingWrite mine{&work, {}, false};
+  std::unique_lock writers(writers_mutex_);
+  pending_writes_.push_back(&mine);
+  if (leader_active_) {
+    // A leader is syncing an earlier batch; it takes this one next.
+    writers_done_.wait(writers, [&] { return mine.done; });
+    return std::move(mine.result);
+  }
+  leader_active_ = true;
+  commit_batches(writers);
+  return std::move(mine.result);
+}
+
+void StateDb::commit_batches(std::unique_lock<std::mutex>& writers) {
+  while (!pending_writes_.empty()) {
+    std::deque<PendingWrite*> batch;
+    batch.swap(pending_writes_);
+    writers.unlock();
+    {
+      auto lock = this->lock();
+      Transaction tx(*this);
+      std::expected<void, std::string> committed;
+      if (tx.begin_error()) {
+        committed = std::unexpected(*tx.begin_error());
+      } else {
+        for (PendingWrite* w : batch) {
+          if (auto ok = exec("SAVEPOINT one_writer"); !ok) {
+            w->result = std::unexpected(ok.error());
+            continue;
+          }
+          try {
+            w->result = (*w->work)();
+          } catch (const std::exception& e) {
+            w->result = std::unexpected(std::string("write failed: ") + e.what());
+          }
+          if (!w->result) (void)exec("ROLLBACK TO one_writer");
+          (void)exec("RELEASE one_writer");
+        }
+        committed = tx.commit();
+      }
+      if (!committed)
+        for (PendingWrite* w : batch)
+          if (w->result) w->result = std::unexpected(committed.error());
+    }
+    writers.lock();
+    for (PendingWrite* w : batch) w->done = true;
+    writers_done_.notify_all();
+  }
+  leader_active_ = false;
+}
+
 Transaction::Transaction(StateDb& db) : db_(db) {
   if (auto ok = db_.exec("BEGIN IMMEDIATE"); ok)
     open_ = true;

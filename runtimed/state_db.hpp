@@ -4,9 +4,12 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <expected>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +57,13 @@ class StateDb {
   // Hold this while using the connection (preparing, stepping, transactions).
   std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
 
+  // Group commit: runs `work` (which uses the connection as if it held lock()) inside one write
+  // transaction shared with every writer that arrived while the previous commit was syncing, and
+  // returns once that transaction is durable. A failing `work` is rolled back alone (savepoint);
+  // the others commit. One sync then serves many writers instead of one each.
+  using WriteWork = std::function<std::expected<void, std::string>()>;
+  std::expected<void, std::string> write(const WriteWork& work);
+
   std::expected<Statement, std::string> prepare(std::string_view sql);
   std::expected<void, std::string> exec(const std::string& sql);
   int schema_version();  // caller holds lock()
@@ -63,10 +73,17 @@ class StateDb {
  private:
   StateDb(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   std::expected<void, std::string> migrate();
+  struct PendingWrite;
+  // The leader's part of write(): commits batches until none is waiting.
+  void commit_batches(std::unique_lock<std::mutex>& writers_lock);
 
   sqlite3* db_;
   std::filesystem::path path_;
   std::mutex mutex_;
+  std::mutex writers_mutex_;  // guards the two below
+  std::condition_variable writers_done_;
+  std::deque<PendingWrite*> pending_writes_;
+  bool leader_active_ = false;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() succeeded.
