@@ -75,6 +75,20 @@ std::optional<uint64_t> read_u64(const fs::path& file) {
   return to_u64(*text);
 }
 
+OpenCounterFile OpenCounterFile::open(const fs::path& file) {
+  OpenCounterFile f;
+  f.fd_.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  return f;
+}
+
+std::optional<uint64_t> OpenCounterFile::read() const {
+  if (!fd_) return std::nullopt;
+  char buf[64];
+  const ssize_t n = ::pread(fd_.get(), buf, sizeof buf, 0);
+  if (n <= 0) return std::nullopt;
+  return to_u64(std::string_view(buf, static_cast<size_t>(n)));
+}
+
 std::optional<uint64_t> parse_keyed(std::string_view text, std::string_view key) {
   while (!text.empty()) {
     size_t eol = text.find('\n');

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sandbox/error.hpp"
+#include "sandbox/unique_fd.hpp"
 
 namespace sandbox::cgfs {
 
@@ -31,6 +32,19 @@ Result<std::string> read_text(const fs::path& file);
 // only) creates or truncates the file first.
 Result<void> write_text(const fs::path& file, std::string_view value, bool create);
 std::optional<uint64_t> read_u64(const fs::path& file);
+
+// A counter file opened once and re-read from offset 0 each time, so reading it on the invocation
+// path costs one pread instead of a path walk through cgroupfs.
+class OpenCounterFile {
+ public:
+  OpenCounterFile() = default;
+  // Not open (read() is nullopt) when the file is missing.
+  static OpenCounterFile open(const fs::path& file);
+  std::optional<uint64_t> read() const;
+
+ private:
+  UniqueFd fd_;
+};
 // The number after `key` in a file of "key value" lines (cgroup.events, memory.events,
 // memory.oom_control).
 std::optional<uint64_t> parse_keyed(std::string_view text, std::string_view key);

@@ -42,6 +42,8 @@ class V1Environment final : public EnvironmentCgroup {
       if (auto r = cgfs::make_dir(dir, false); !r) return r;
       unified_ = dir;
     }
+    if (auto it = by_controller_.find("memory"); it != by_controller_.end())
+      peak_ = cgfs::OpenCounterFile::open(it->second / "memory.max_usage_in_bytes");
     return {};
   }
 
@@ -84,7 +86,10 @@ class V1Environment final : public EnvironmentCgroup {
     return {};
   }
 
-  uint64_t memory_peak_bytes() const override { return read_memory("memory.max_usage_in_bytes"); }
+  uint64_t memory_peak_bytes() const override {
+    if (auto peak = peak_.read()) return *peak;
+    return read_memory("memory.max_usage_in_bytes");
+  }
   uint64_t memory_current_bytes() const override { return read_memory("memory.usage_in_bytes"); }
   uint64_t oom_kill_count() const override {
     auto it = by_controller_.find("memory");
@@ -98,6 +103,7 @@ class V1Environment final : public EnvironmentCgroup {
   }
 
   Result<void> destroy() override {
+    peak_ = {};
     if (v1_dirs_.empty() && !unified_) return {};
     if (!fake_ && any_dir_exists()) {
       // A hierarchy whose directory is already gone must not stop the others from being emptied.
@@ -205,6 +211,7 @@ class V1Environment final : public EnvironmentCgroup {
   std::map<std::string, fs::path> by_controller_;
   std::vector<fs::path> v1_dirs_;  // distinct directories made, one per hierarchy
   std::optional<fs::path> unified_;
+  cgfs::OpenCounterFile peak_;  // memory.max_usage_in_bytes, read after every invocation
 };
 
 }  // namespace

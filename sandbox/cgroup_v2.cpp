@@ -38,6 +38,9 @@ class V2Environment final : public EnvironmentCgroup {
   Result<void> make() {
     if (auto r = cgfs::make_dir(dir_, false); !r) return r;
     made_ = true;
+    // memory.peak exists from kernel 5.19; before it, the current usage is the best answer.
+    peak_ = cgfs::OpenCounterFile::open(dir_ / "memory.peak");
+    if (!peak_.read()) peak_ = cgfs::OpenCounterFile::open(dir_ / "memory.current");
     return {};
   }
 
@@ -73,7 +76,8 @@ class V2Environment final : public EnvironmentCgroup {
   Result<void> kill_all() override { return cg2_kill(dir_, fake_); }
 
   uint64_t memory_peak_bytes() const override {
-    if (auto peak = cgfs::read_u64(dir_ / "memory.peak")) return *peak;  // kernel >= 5.19
+    if (auto peak = peak_.read()) return *peak;
+    if (auto peak = cgfs::read_u64(dir_ / "memory.peak")) return *peak;
     return memory_current_bytes();
   }
   uint64_t memory_current_bytes() const override {
@@ -85,6 +89,7 @@ class V2Environment final : public EnvironmentCgroup {
   bool populated() const override { return cg2_populated(dir_); }
 
   Result<void> destroy() override {
+    peak_ = {};
     if (!made_) return {};
     if (!fake_ && cgfs::path_exists(dir_)) {
       if (auto r = kill_all(); !r) return r;
@@ -103,6 +108,7 @@ class V2Environment final : public EnvironmentCgroup {
   std::string name_;
   bool fake_;
   bool made_ = false;
+  cgfs::OpenCounterFile peak_;  // memory.peak (or memory.current), read after every invocation
 };
 
 }  // namespace

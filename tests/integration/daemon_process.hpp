@@ -3,10 +3,11 @@
 // functions and call the Lambda API over real HTTP.
 #pragma once
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,8 +26,6 @@
 #include "common/ids.hpp"
 #include "runtimed/zip_writer.hpp"
 #include "tests/integration/support.hpp"
-
-extern char** environ;
 
 namespace testsupport {
 
@@ -86,14 +85,23 @@ class DaemonProcess {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     log_path_ = state_.path().string() + ".log";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path_.c_str(), O_WRONLY | O_APPEND, 0644);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
-      throw std::runtime_error("spawn runtimed");
+    const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) throw std::runtime_error("open " + log_path_);
+    // fork+exec rather than posix_spawn, to set PR_SET_PDEATHSIG: a test or benchmark that dies
+    // (a timeout, a crash, exit() from a failed check) takes its daemon with it, which then cleans
+    // up its environments on SIGTERM as usual.
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(1);  // the parent died before prctl took effect
+      ::dup2(log_fd, 1);
+      ::dup2(log_fd, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
     }
-    posix_spawn_file_actions_destroy(&fa);
+    ::close(log_fd);
+    if (pid_ < 0) throw std::runtime_error("fork for runtimed");
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < until) {
       auto r = client().Get("/runtimed/v1/health");
