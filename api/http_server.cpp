@@ -382,15 +382,27 @@ void close_listener(const std::shared_ptr<HttpServer::Listener>& l, bool gracefu
 
 }  // namespace
 
-HttpServer::HttpServer(size_t threads) {
+HttpServer::HttpServer(size_t threads, std::chrono::microseconds idle_spin) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* worker = workers_[i].get();
-    worker->thread = std::thread([this, worker, i] {
+    worker->thread = std::thread([this, worker, i, idle_spin] {
       t_server = this;
       t_thread_index = static_cast<long>(i);
-      worker->ioc.run();
+      if (idle_spin.count() <= 0) {
+        worker->ioc.run();
+        return;
+      }
+      auto last_work = std::chrono::steady_clock::now();
+      while (!worker->ioc.stopped()) {
+        if (worker->ioc.poll() > 0) {
+          last_work = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - last_work >= idle_spin) {
+          worker->ioc.run_one();  // nothing came while spinning: sleep until something does
+          last_work = std::chrono::steady_clock::now();
+        }
+      }
     });
   }
 }

@@ -41,7 +41,11 @@ class HttpServer {
   using Handler = std::function<void(HttpRequest&&, Reply)>;
 
   // Starts `threads` io threads (0 = one per CPU), each running its own io_context.
-  explicit HttpServer(size_t threads = 0);
+  // `idle_spin`: after running a handler, an io thread keeps polling for this long before it
+  // sleeps in epoll_wait. On a VM a sleep and wake-up costs more than a short spin, and a warm
+  // invocation is a chain of such wake-ups (docs/serving-model.md); zero never spins.
+  explicit HttpServer(size_t threads = 0,
+                      std::chrono::microseconds idle_spin = std::chrono::microseconds{0});
   ~HttpServer();  // stop(), then join
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -358,7 +358,7 @@ int run_serve_command(const ServeOptions& o) {
   }
   int status = 0;
   {
-    api::HttpServer server(o.io_threads);
+    api::HttpServer server(o.io_threads, std::chrono::microseconds(o.io_spin_us));
     ControllerOptions co;
     co.host = identity;
     co.concurrency_limit = o.concurrency_limit;

@@ -27,6 +27,7 @@ struct ServeOptions {
   bool cpu_quota = false;
   size_t prepared_pool = 4;
   size_t io_threads = 0;
+  int io_spin_us = 50;  // see HttpServer: poll this long after work before sleeping
   int drain_timeout_s = 30;
   std::string log_level = "warn";
   std::filesystem::path runtimes_dir;         // empty: default_runtimes_dir()

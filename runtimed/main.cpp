@@ -45,6 +45,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_flag("--cpu-quota", serve.cpu_quota, "Hard CPU quota of memory/1769 CPUs");
   serve_cmd->add_option("--prepared-pool", serve.prepared_pool, "Environments kept prepared");
   serve_cmd->add_option("--io-threads", serve.io_threads, "HTTP io threads (0: one per CPU)");
+  serve_cmd
+      ->add_option(
+          "--io-spin-us", serve.io_spin_us,
+          "Microseconds an io thread polls after work before sleeping (default 50; 0: never)")
+      ->check(CLI::Range(0, 10000));
   serve_cmd->add_option("--drain-timeout", serve.drain_timeout_s, "SIGTERM drain limit (s)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error");
   serve_cmd->add_option("--runtimes-dir", serve.runtimes_dir, "Managed runtimes' bootstraps");

@@ -28,8 +28,9 @@ HttpResponse text(int status, std::string body) {
 
 // A server listening on an ephemeral loopback port with the given handler.
 struct Served {
-  explicit Served(HttpServer::Handler h, ListenerOptions o = {}, size_t threads = 2)
-      : server(threads) {
+  explicit Served(HttpServer::Handler h, ListenerOptions o = {}, size_t threads = 2,
+                  std::chrono::microseconds idle_spin = {})
+      : server(threads, idle_spin) {
     auto id = server.listen("127.0.0.1", 0, std::move(h), std::move(o));
     EXPECT_TRUE(id.has_value()) << (id ? "" : id.error());
     listener = id.value_or(0);
@@ -66,6 +67,36 @@ TEST(HttpServer, ServesAThousandRequestsOnOneKeepAliveConnection) {
   }
   EXPECT_EQ(handled.load(), 1000);
   EXPECT_FALSE(c.closed_within(50));
+}
+
+TEST(HttpServer, SpinningIoThreadsServeRequestsAndStillSleepAndStop) {
+  std::atomic<int> handled{0};
+  auto s = std::make_unique<Served>(
+      [&](HttpRequest&& req, Reply reply) {
+        ++handled;
+        reply(text(200, req.path));
+      },
+      ListenerOptions{}, 2, std::chrono::microseconds(200));
+  RawHttpClient c(s->port);
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 200; ++i) {
+    auto r = c.request("GET", "/s/" + std::to_string(i));
+    ASSERT_TRUE(r) << "request " << i;
+    ASSERT_EQ(r->body, "/s/" + std::to_string(i));
+    if (i % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // past the spin
+  }
+  EXPECT_EQ(handled.load(), 200);
+  // Idle past the spin, the io threads sleep rather than burn a CPU each.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  timespec cpu0{}, cpu1{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+  const double cpu_ms = (cpu1.tv_sec - cpu0.tv_sec) * 1e3 + (cpu1.tv_nsec - cpu0.tv_nsec) / 1e6;
+  EXPECT_LT(cpu_ms, 60.0) << "idle io threads kept spinning";
+  const auto t0 = std::chrono::steady_clock::now();
+  s.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
 TEST(HttpServer, AnswersExpect100ContinueBeforeReadingTheBody) {
