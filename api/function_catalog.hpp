@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ class FunctionCatalog {
 
   // The directory holding the function's unpacked code.
   virtual std::filesystem::path code_dir(const common::FunctionConfig& config) const = 0;
+  // Keeps config's code directory on disk while the returned handle lives, even after an update
+  // or a delete made it unreferenced: environments still running that code keep their files.
+  virtual std::shared_ptr<void> hold_code(const common::FunctionConfig& config) = 0;
 
   // Called with the function's name after a successful update or delete (outside any lock), so
   // the controller can retire warm environments running the old configuration.

@@ -76,6 +76,7 @@ uint64_t default_memory_budget_mb() {
 struct Controller::FunctionEntry {
   common::FunctionConfig config;
   std::filesystem::path code_dir;
+  std::shared_ptr<void> code_hold;  // environments of this entry keep its code on disk
   std::string arn;
 };
 
@@ -153,27 +154,33 @@ Controller::~Controller() {
 
 std::shared_ptr<const Controller::FunctionEntry> Controller::function_entry(const std::string& name,
                                                                             api::ApiError* error) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = functions_.find(name);
-    if (it != functions_.end()) return it->second;
-  }
-  auto config = catalog_.get(name);
-  if (!config) {
-    *error = config.error();
-    if (error->type == api::ApiErrorType::ResourceNotFound) {
-      error->message = "Function not found: " + function_arn(options_.host, name);
+  for (;;) {
+    uint64_t changes_seen;
+    {
+      std::lock_guard lock(mu_);
+      auto it = functions_.find(name);
+      if (it != functions_.end()) return it->second;
+      changes_seen = function_changes_;
     }
-    return nullptr;
+    auto config = catalog_.get(name);
+    if (!config) {
+      *error = config.error();
+      if (error->type == api::ApiErrorType::ResourceNotFound) {
+        error->message = "Function not found: " + function_arn(options_.host, name);
+      }
+      return nullptr;
+    }
+    auto entry = std::make_shared<FunctionEntry>();
+    entry->config = std::move(*config);
+    entry->code_dir = catalog_.code_dir(entry->config);
+    entry->code_hold = catalog_.hold_code(entry->config);
+    entry->arn = function_arn(options_.host, name);
+    std::lock_guard lock(mu_);
+    // A change that landed while we read may have been erased before we insert: read again
+    // rather than cache what may already be stale.
+    if (function_changes_ != changes_seen) continue;
+    return functions_.emplace(name, std::move(entry)).first->second;
   }
-  auto entry = std::make_shared<FunctionEntry>();
-  entry->config = std::move(*config);
-  entry->code_dir = catalog_.code_dir(entry->config);
-  entry->arn = function_arn(options_.host, name);
-  std::lock_guard lock(mu_);
-  // A concurrent update may have invalidated what we read; keep the newest by revision order of
-  // arrival: whoever inserts first wins, function_changed() erases.
-  return functions_.emplace(name, std::move(entry)).first->second;
 }
 
 void Controller::invoke(api::InvokeRequest request, std::string request_id, Done done) {
@@ -442,15 +449,15 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
       return;
     }
     pending = std::move(env->pending);
-    leave_busy_locked(*env);
     env->idle_since = Clock::now();
     if (functions_.count(env->fn->config.name) && functions_[env->fn->config.name] == env->fn) {
+      leave_busy_locked(*env);
       env->state = Env::State::Idle;
       idle_[env->fn->config.name].push_back(env);
     } else {
       // The function changed while this invocation ran: this environment runs stale code.
+      // (unlink_locked leaves the busy count too: once, not twice.)
       unlink_locked(env);
-      env->state = Env::State::Dead;
     }
   }
   api::InvokeResult result;
@@ -799,6 +806,7 @@ void Controller::function_changed(const std::string& name) {
   {
     std::lock_guard lock(mu_);
     functions_.erase(name);
+    ++function_changes_;
     auto it = idle_.find(name);
     if (it != idle_.end()) {
       auto list = it->second;

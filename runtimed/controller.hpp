@@ -128,6 +128,7 @@ class Controller {
 
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const FunctionEntry>> functions_;
+  uint64_t function_changes_ = 0;  // function_changed() calls, so a stale read is not cached
   std::unordered_map<uint64_t, std::shared_ptr<Env>> envs_;
   // Idle environments per function, most recently used last.
   std::unordered_map<std::string, std::vector<std::shared_ptr<Env>>> idle_;

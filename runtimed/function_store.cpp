@@ -171,8 +171,31 @@ std::expected<FunctionConfig, ApiError> FunctionStore::store_code(FunctionConfig
   return config;
 }
 
+std::shared_ptr<void> FunctionStore::hold_code(const FunctionConfig& config) {
+  const std::string key = config.code_dir_key;
+  {
+    std::lock_guard holds(holds_mutex_);
+    ++code_holds_[key];
+  }
+  return std::shared_ptr<void>(nullptr, [this, key](void*) { release_code(key); });
+}
+
+void FunctionStore::release_code(const std::string& key) {
+  {
+    std::lock_guard holds(holds_mutex_);
+    if (--code_holds_[key] > 0) return;
+    code_holds_.erase(key);
+  }
+  std::lock_guard change(change_mutex_);
+  collect_garbage();
+}
+
 void FunctionStore::collect_garbage() {
   std::set<std::string> referenced;
+  {
+    std::lock_guard holds(holds_mutex_);
+    for (const auto& [key, count] : code_holds_) referenced.insert(key);
+  }
   {
     auto lock = db_->lock();
     auto stmt = db_->prepare("SELECT DISTINCT code_dir_key FROM functions");

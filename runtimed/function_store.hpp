@@ -3,6 +3,7 @@
 
 #include <expected>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -35,6 +36,7 @@ class FunctionStore final : public api::FunctionCatalog {
       const std::optional<std::string>& expected_revision_id) override;
   std::expected<void, api::ApiError> remove(const std::string& name) override;
   std::filesystem::path code_dir(const common::FunctionConfig& config) const override;
+  std::shared_ptr<void> hold_code(const common::FunctionConfig& config) override;
 
   StateDb& db() { return *db_; }
   CodeStore& code() { return *code_; }
@@ -45,7 +47,9 @@ class FunctionStore final : public api::FunctionCatalog {
   std::expected<void, api::ApiError> save(const common::FunctionConfig& config);
   std::expected<common::FunctionConfig, api::ApiError> store_code(common::FunctionConfig config,
                                                                   std::string_view zip);
+  // Removes code no function references and nothing holds; caller holds change_mutex_.
   void collect_garbage();
+  void release_code(const std::string& key);
   void notify(const std::string& name);
 
   std::unique_ptr<StateDb> db_;
@@ -55,6 +59,8 @@ class FunctionStore final : public api::FunctionCatalog {
   // Configurations read so far, kept in step by save() and remove() (both under change_mutex_),
   // so invocations and event acceptance never wait on the database for them.
   std::shared_mutex cache_mutex_;
+  std::mutex holds_mutex_;
+  std::map<std::string, int> code_holds_;  // code_dir_key -> live hold_code() handles
   std::unordered_map<std::string, common::FunctionConfig> cache_;
 };
 

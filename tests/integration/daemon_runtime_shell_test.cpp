@@ -2,6 +2,8 @@
 // reuse, a failing function as ShellError, and init errors for a missing script or function.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "tests/integration/daemon_test.hpp"
 
 namespace {
@@ -61,6 +63,28 @@ TEST_F(DaemonRuntimeShellTest, CallsTheShellFunctionWithTheEventAndReusesTheWarm
   EXPECT_EQ(b["calls"], 2);
   EXPECT_EQ(b["inits"], 1) << "the script is sourced once per environment";
   EXPECT_NE(b["request_id"], a["request_id"]);
+}
+
+TEST_F(DaemonRuntimeShellTest, AnInvocationRunningDuringACodeUpdateKeepsItsFiles) {
+  // The handler reads its code's data file only after a pause, by which time the code was
+  // replaced; as on Lambda, the running invocation finishes on the code it started with.
+  const char* script = "handler() {\n  sleep 1\n  cat /var/task/data.json\n}\n";
+  ASSERT_EQ(create("sh-upd", "script.handler",
+                   shell_zip({{"script.sh", script}, {"data.json", R"("old code")"}})),
+            201);
+  auto running = std::async(std::launch::async, [&] { return daemon_->invoke("sh-upd", "{}"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const json update = {{"ZipFile", common::base64_encode(shell_zip(
+                                       {{"script.sh", script}, {"data.json", R"("new code")"}}))}};
+  auto updated =
+      daemon_->client().Put("/2015-03-31/functions/sh-upd/code", update.dump(), "application/json");
+  ASSERT_EQ(updated->status, 200) << updated->body;
+  auto r = running.get();
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "") << r->body;
+  EXPECT_EQ(r->body, R"("old code")");
+  auto next = daemon_->invoke("sh-upd", "{}");
+  EXPECT_EQ(next->body, R"("new code")");
 }
 
 TEST_F(DaemonRuntimeShellTest, NonZeroExitIsShellErrorWithTheStatusAndStderrTail) {

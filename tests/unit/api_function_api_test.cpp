@@ -79,6 +79,7 @@ class FakeCatalog : public api::FunctionCatalog {
   std::filesystem::path code_dir(const FunctionConfig& c) const override {
     return "/var/lib/runtimed/code/" + c.code_dir_key;
   }
+  std::shared_ptr<void> hold_code(const FunctionConfig&) override { return nullptr; }
 
  private:
   void stamp(FunctionConfig& c, const std::string& zip) {
