@@ -148,6 +148,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
   const size_t max_payload;
   ListenerId listener = 0;
   std::atomic<bool> closed{false};
+  std::atomic<uint64_t> handed_out{0};
 
   RuntimeApiState state;
   std::optional<InvocationEvent> pending;  // delivered, not yet handed out
@@ -210,6 +211,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
     }
     Reply reply = std::move(*parked);
     parked.reset();
+    handed_out.fetch_add(1, std::memory_order_release);
     current = std::move(e);
     reply(event_response(*current));
   }
@@ -352,5 +354,9 @@ void RuntimeApiEndpoint::close() {
 }
 
 size_t RuntimeApiEndpoint::thread_index() const { return impl_ ? impl_->thread_index : 0; }
+
+uint64_t RuntimeApiEndpoint::events_handed_out() const {
+  return impl_ ? impl_->handed_out.load(std::memory_order_acquire) : 0;
+}
 
 }  // namespace api

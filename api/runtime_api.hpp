@@ -64,6 +64,8 @@ class RuntimeApiEndpoint {
   // that has already begun on the io thread may finish after close() returns.
   void close();
   size_t thread_index() const;
+  // Any thread: how many events the runtime has taken with /next so far.
+  uint64_t events_handed_out() const;
 
   struct Impl;
 

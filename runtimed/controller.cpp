@@ -86,6 +86,9 @@ struct Controller::Pending {
   Clock::time_point start;
   Clock::time_point deadline;
   Done done;
+  // Delivered to a warm environment when its runtime had handed out this many events: if the
+  // runtime exits before taking it, the invocation never started and goes to a fresh one.
+  std::optional<uint64_t> warm_handed_before;
 };
 
 struct Controller::Env {
@@ -194,7 +197,10 @@ void Controller::invoke(api::InvokeRequest request, std::string request_id, Done
   pending->request = std::move(request);
   pending->request_id = std::move(request_id);
   pending->done = std::move(done);
+  admit(std::move(pending), std::move(fn));
+}
 
+void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const FunctionEntry> fn) {
   const long thread = server_.current_thread_index();
   std::shared_ptr<Env> env;
   std::vector<std::shared_ptr<Env>> evicted;
@@ -321,7 +327,10 @@ void Controller::deliver(const std::shared_ptr<Env>& env, bool warm) {
                         (env->initialized ? remaining.count()
                                           : static_cast<int64_t>(env->fn->config.timeout_s) * 1000);
     // A cold start's START line is written when init ends (on_first_next).
-    if (warm) start_line = "START RequestId: " + p.request_id + " Version: $LATEST\n";
+    if (warm) {
+      start_line = "START RequestId: " + p.request_id + " Version: $LATEST\n";
+      env->pending->warm_handed_before = env->endpoint->events_handed_out();
+    }
   }
   if (!start_line.empty()) {
     pump_output(*env);
@@ -513,6 +522,22 @@ void Controller::on_exit(const std::shared_ptr<Env>& env) {
     std::lock_guard lock(mu_);
     if (!unlink_locked(env)) return;  // already retired (timeout, update, shutdown)
     pending = std::move(env->pending);
+  }
+  if (pending && pending->warm_handed_before && env->endpoint &&
+      env->endpoint->events_handed_out() == *pending->warm_handed_before) {
+    // The runtime exited between invocations (after an unhandled error, say) before it took
+    // this one: as on Lambda, the invocation runs on a fresh environment instead of failing.
+    api::ApiError error{api::ApiErrorType::Service, ""};
+    const std::string name = pending->request.function_name;
+    if (auto fn = function_entry(name, &error)) {
+      pending->start = {};
+      pending->warm_handed_before.reset();
+      admit(std::move(pending), std::move(fn));
+    } else {
+      pending->done(api::InvokeResult{.api_error = error});
+    }
+    destroy_later(env);
+    return;
   }
   if (pending) {
     const bool oom = status.kind == sandbox::ExitStatus::Kind::OutOfMemory;

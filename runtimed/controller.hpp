@@ -95,6 +95,8 @@ class Controller {
   std::shared_ptr<const FunctionEntry> function_entry(const std::string& name,
                                                       api::ApiError* error);
   void start_cold(std::shared_ptr<Env> env, std::shared_ptr<const FunctionEntry> fn);
+  // Admission and placement of one invocation (warm environment, cold start, or 429).
+  void admit(std::unique_ptr<Pending> pending, std::shared_ptr<const FunctionEntry> fn);
   void deliver(const std::shared_ptr<Env>& env, bool warm);
   void on_first_next(uint64_t env_id);
   void on_outcome(uint64_t env_id, const std::string& request_id, api::InvocationOutcome outcome);

@@ -213,6 +213,7 @@ async function main() {
     }
     const id = next.headers['lambda-runtime-aws-request-id'];
     currentRequestId = id;
+    answering = id;
     const trace = next.headers['lambda-runtime-trace-id'];
     if (trace) process.env._X_AMZN_TRACE_ID = trace;
     else delete process.env._X_AMZN_TRACE_ID;
@@ -241,14 +242,33 @@ async function main() {
     } else {
       await post(`/invocation/${id}/response`, body);
     }
+    answering = undefined;
   }
 }
 
-// An exception nobody caught ends the environment, as on Lambda (Runtime.ExitError).
+// An error nobody handled ends the environment, as on Lambda: it is first reported as the
+// answer to the invocation in flight (or as the init error), then the process exits (128 for a
+// rejection, 129 for an exception, as AWS's runtime does); the next invocation starts cold.
+let answering; // the request id whose answer is not yet posted
+async function reportFatal(error, status) {
+  console.error(`${error.errorType}: ${error.errorMessage}`);
+  const path = answering ? `/invocation/${answering}/error` : '/init/error';
+  try {
+    await post(path, JSON.stringify(error), { 'Lambda-Runtime-Function-Error-Type': error.errorType });
+  } finally {
+    process.exit(status);
+  }
+}
 process.on('unhandledRejection', (reason) => {
-  console.error('Unhandled Promise Rejection', reason);
-  process.exit(128);
+  reportFatal({
+    errorType: 'Runtime.UnhandledPromiseRejection',
+    errorMessage: reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason),
+    reason: errorObject(reason),
+    promise: {},
+    trace: typeof reason?.stack === 'string' ? reason.stack.split('\n') : [],
+  }, 128);
 });
+process.on('uncaughtException', (err) => reportFatal(errorObject(err), 129));
 
 main().catch((err) => {
   process.stderr.write(`runtime: ${err?.stack ?? err}\n`);

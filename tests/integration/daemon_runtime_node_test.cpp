@@ -71,6 +71,18 @@ exports.callbackError = (event, context, callback) => {
   callback(new RangeError('out of range'));
 };
 exports.promise = (event) => Promise.resolve({ style: 'promise', event });
+
+// Errors nobody handles: a rejected promise left alone, an exception thrown from a timer.
+exports.rejects = async () => {
+  Promise.reject(new Error('lost promise'));
+  await sleep(200);
+  return 'unreachable';
+};
+exports.throwsLater = async () => {
+  setTimeout(() => { throw new TypeError('thrown from a timer'); }, 10);
+  await sleep(200);
+  return 'unreachable';
+};
 )JS";
 
 class NodeRuntimeTest : public testsupport::DaemonTest {
@@ -217,6 +229,25 @@ TEST_F(NodeRuntimeTest, ContextDescribesTheInvocation) {
   EXPECT_NE(log.find("START RequestId: " + rid + " Version: $LATEST"), std::string::npos) << log;
   EXPECT_NE(log.find("\t" + rid + "\tINFO\tlog from request " + rid + "\n"), std::string::npos)
       << log;
+}
+
+TEST_F(NodeRuntimeTest, UnhandledErrorsAnswerTheInvocationAndTheNextOneStartsCold) {
+  ASSERT_EQ(create("unhandled", "index.rejects"), 201);
+  auto r = daemon_->invoke("unhandled", "{}");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+  EXPECT_EQ(body_json(r)["errorType"], "Runtime.UnhandledPromiseRejection") << r->body;
+  EXPECT_EQ(body_json(r)["errorMessage"], "Error: lost promise") << r->body;
+
+  ASSERT_EQ(create("uncaught", "index.throwsLater"), 201);
+  auto t = daemon_->invoke("uncaught", "{}");
+  EXPECT_EQ(body_json(t)["errorType"], "TypeError") << t->body;
+  EXPECT_EQ(body_json(t)["errorMessage"], "thrown from a timer") << t->body;
+  // The environment exited; the next invocation gets a fresh one (Init Duration again).
+  auto again = daemon_->invoke("uncaught", "{}", {{"X-Amz-Log-Type", "Tail"}});
+  EXPECT_EQ(body_json(again)["errorType"], "TypeError");
+  const std::string tail = common::base64_decode(header(again, "X-Amz-Log-Result")).value_or("");
+  EXPECT_NE(tail.find("Init Duration"), std::string::npos) << tail;
 }
 
 TEST_F(NodeRuntimeTest, GlobalStateSurvivesWarmInvocationsButNotATimeout) {
