@@ -50,33 +50,12 @@ pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs:
   return rc == 0 ? pid : -1;
 }
 
-struct CliRun {
-  int status = -1;  // exit status, or -1 if it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const CliRun& r) {
-  return os << "exit " << r.status << "\nstdout: " << r.out << "\nstderr: " << r.err;
-}
+using CliRun = testsupport::CommandRun;
 
 // Runs the CLI binary to completion.
-CliRun run_cli(const fs::path& scratch, std::vector<std::string> args) {
+CliRun run_cli(const fs::path&, std::vector<std::string> args) {
   args.insert(args.begin(), testsupport::bin_path("runtimed").string());
-  const fs::path out = scratch / "cli.out";
-  const fs::path err = scratch / "cli.err";
-  CliRun run;
-  const pid_t pid = spawn(args, out, err);
-  if (pid < 0) {
-    run.err = "could not start " + args[0];
-    return run;
-  }
-  int wstatus = 0;
-  ::waitpid(pid, &wstatus, 0);
-  if (WIFEXITED(wstatus)) run.status = WEXITSTATUS(wstatus);
-  run.out = read_all(out);
-  run.err = read_all(err);
-  return run;
+  return testsupport::run_command(args);
 }
 
 class CliTest : public ::testing::Test {

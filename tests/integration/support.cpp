@@ -1,12 +1,19 @@
 #include "tests/integration/support.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
+
+extern char** environ;
 
 namespace testsupport {
 
@@ -28,6 +35,53 @@ int free_port() {
   ::close(fd);
   if (!bound) throw std::runtime_error("no free loopback port");
   return ntohs(addr.sin_port);
+}
+
+std::ostream& operator<<(std::ostream& os, const CommandRun& r) {
+  return os << "exit " << r.status << "\nstdout: " << r.out << "\nstderr: " << r.err;
+}
+
+namespace {
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+CommandRun run_command(const std::vector<std::string>& args,
+                       const std::optional<std::vector<std::string>>& env) {
+  TempDir scratch("rt-cmd");
+  const auto out = scratch.path() / "out";
+  const auto err = scratch.path() / "err";
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  if (env) {
+    for (const auto& e : *env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), env ? envp.data() : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  CommandRun run;
+  if (rc != 0) {
+    run.err = "could not start " + args[0];
+    return run;
+  }
+  int wstatus = 0;
+  ::waitpid(pid, &wstatus, 0);
+  if (WIFEXITED(wstatus)) run.status = WEXITSTATUS(wstatus);
+  run.out = read_all(out);
+  run.err = read_all(err);
+  return run;
 }
 
 TempDir::TempDir(const std::string& prefix) {

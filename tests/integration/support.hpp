@@ -2,7 +2,10 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <ostream>
 #include <string>
+#include <vector>
 
 namespace testsupport {
 
@@ -11,6 +14,18 @@ std::filesystem::path source_path(const std::string& rel);
 
 // A loopback port nothing listens on right now (the kernel's pick for an ephemeral bind).
 int free_port();
+
+// A finished child process: its exit status (-1 if it did not exit normally) and output.
+struct CommandRun {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+std::ostream& operator<<(std::ostream& os, const CommandRun& r);
+// Runs `args` (args[0] a full path) to completion, stdin from /dev/null, with the environment
+// `env` ("K=V" entries) if given, else this process's.
+CommandRun run_command(const std::vector<std::string>& args,
+                       const std::optional<std::vector<std::string>>& env = std::nullopt);
 
 // A temporary directory removed (recursively) at destruction.
 class TempDir {

@@ -1,0 +1,109 @@
+// The AWS CLI (Debian's awscli, /usr/bin/aws) unchanged against the real daemon with
+// --endpoint-url: create, the function-active and function-updated waiters, invoke (sync with a
+// log tail, a function error, async), configuration, concurrency, account settings, list, delete,
+// and an API error as the CLI reports it.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/integration/daemon_test.hpp"
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* kAws = "/usr/bin/aws";
+
+class DaemonAwsCliTest : public testsupport::DaemonTest {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kAws)) GTEST_SKIP() << kAws << " is missing (scripts/setup.sh installs awscli)";
+    start();
+    std::ofstream(scratch_.path() / "fn.zip", std::ios::binary) << testsupport::function_zip();
+  }
+  // `aws lambda ARGS… --endpoint-url …` with dummy credentials and nothing read from $HOME.
+  testsupport::CommandRun aws(std::vector<std::string> args) {
+    args.insert(args.begin(), {kAws, "lambda"});
+    args.insert(args.end(),
+                {"--endpoint-url", "http://127.0.0.1:" + std::to_string(daemon_->port()),
+                 "--output", "json"});
+    const std::string home = scratch_.path().string();
+    return testsupport::run_command(
+        args, std::vector<std::string>{
+                  "HOME=" + home, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+                  "AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
+                  "AWS_CONFIG_FILE=" + home + "/none",
+                  "AWS_SHARED_CREDENTIALS_FILE=" + home + "/none", "PATH=/usr/bin:/bin"});
+  }
+  json aws_json(std::vector<std::string> args) {
+    auto run = aws(std::move(args));
+    EXPECT_EQ(run.status, 0) << run;
+    return run.status == 0 ? json::parse(run.out, nullptr, false) : json();
+  }
+  std::string path(const std::string& name) const { return (scratch_.path() / name).string(); }
+  testsupport::TempDir scratch_{"rt-awscli"};
+};
+
+TEST_F(DaemonAwsCliTest, ManagesAndInvokesAFunctionEndToEnd) {
+  auto created =
+      aws_json({"create-function", "--function-name", "cli-fn", "--runtime", "provided.al2023",
+                "--handler", "unused", "--role", "arn:aws:iam::000000000000:role/test",
+                "--zip-file", "fileb://" + path("fn.zip")});
+  EXPECT_EQ(created["FunctionName"], "cli-fn");
+  EXPECT_EQ(created["FunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:cli-fn");
+  auto waited = aws({"wait", "function-active-v2", "--function-name", "cli-fn"});
+  EXPECT_EQ(waited.status, 0) << waited;
+
+  // Synchronous, with the log tail: the C test runtime echoes its event.
+  auto invoked =
+      aws_json({"invoke", "--function-name", "cli-fn", "--cli-binary-format", "raw-in-base64-out",
+                "--payload", R"({"hello":"cli"})", "--log-type", "Tail", path("out.json")});
+  EXPECT_EQ(invoked["StatusCode"], 200);
+  EXPECT_EQ(invoked["ExecutedVersion"], "$LATEST");
+  EXPECT_FALSE(invoked.contains("FunctionError"));
+  const std::string tail =
+      common::base64_decode(invoked.value("LogResult", std::string())).value_or("");
+  EXPECT_NE(tail.find("REPORT RequestId: "), std::string::npos) << tail;
+  std::ifstream out(path("out.json"));
+  EXPECT_EQ(json::parse(out), json::parse(R"({"hello":"cli"})"));
+
+  // A function error is a successful call that says so.
+  auto failed =
+      aws_json({"invoke", "--function-name", "cli-fn", "--cli-binary-format", "raw-in-base64-out",
+                "--payload", R"({"action":"error"})", path("err.json")});
+  EXPECT_EQ(failed["StatusCode"], 200);
+  EXPECT_EQ(failed["FunctionError"], "Unhandled");
+
+  auto queued =
+      aws_json({"invoke", "--function-name", "cli-fn", "--invocation-type", "Event",
+                "--cli-binary-format", "raw-in-base64-out", "--payload", "{}", path("event.json")});
+  EXPECT_EQ(queued["StatusCode"], 202);
+
+  auto updated = aws_json({"update-function-configuration", "--function-name", "cli-fn",
+                           "--memory-size", "256", "--timeout", "5"});
+  EXPECT_EQ(updated["MemorySize"], 256);
+  EXPECT_EQ(updated["Timeout"], 5);
+  auto updated_wait = aws({"wait", "function-updated-v2", "--function-name", "cli-fn"});
+  EXPECT_EQ(updated_wait.status, 0) << updated_wait;
+
+  auto reserved = aws_json({"put-function-concurrency", "--function-name", "cli-fn",
+                            "--reserved-concurrent-executions", "5"});
+  EXPECT_EQ(reserved["ReservedConcurrentExecutions"], 5);
+  auto account = aws_json({"get-account-settings"});
+  EXPECT_TRUE(account["AccountLimit"].contains("ConcurrentExecutions")) << account.dump();
+
+  auto listed = aws_json({"list-functions"});
+  ASSERT_EQ(listed["Functions"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["Functions"][0]["FunctionName"], "cli-fn");
+
+  auto deleted = aws({"delete-function", "--function-name", "cli-fn"});
+  EXPECT_EQ(deleted.status, 0) << deleted;
+  // An API error as the CLI reports it: its own exit status and Lambda's error code and message.
+  auto missing = aws({"get-function", "--function-name", "cli-fn"});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.err.find("ResourceNotFoundException"), std::string::npos) << missing;
+  EXPECT_NE(missing.err.find("Function not found"), std::string::npos) << missing;
+}
+
+}  // namespace
