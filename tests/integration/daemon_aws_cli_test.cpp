@@ -1,7 +1,8 @@
-// The AWS CLI (Debian's awscli, /usr/bin/aws) unchanged against the real daemon with
-// --endpoint-url: create, the function-active and function-updated waiters, invoke (sync with a
-// log tail, a function error, async), configuration, concurrency, account settings, list, delete,
-// and an API error as the CLI reports it.
+// Clients AWS wrote, unchanged, against the real daemon: the AWS CLI (Debian's awscli,
+// /usr/bin/aws) with --endpoint-url — create, the function-active and function-updated waiters,
+// invoke (sync with a log tail, a function error, async), configuration, concurrency, account
+// settings, list, delete, an API error — and boto3 (Debian's python3-boto3) through
+// tests/integration/clients/boto3_lambda.py, including its modeled exceptions and a 429.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -18,7 +19,7 @@ constexpr const char* kAws = "/usr/bin/aws";
 class DaemonAwsCliTest : public testsupport::DaemonTest {
  protected:
   void SetUp() override {
-    if (!fs::exists(kAws)) GTEST_SKIP() << kAws << " is missing (scripts/setup.sh installs awscli)";
+    ASSERT_TRUE(fs::exists(kAws)) << kAws << " is missing (scripts/setup.sh installs awscli)";
     start();
     std::ofstream(scratch_.path() / "fn.zip", std::ios::binary) << testsupport::function_zip();
   }
@@ -104,6 +105,22 @@ TEST_F(DaemonAwsCliTest, ManagesAndInvokesAFunctionEndToEnd) {
   EXPECT_NE(missing.status, 0);
   EXPECT_NE(missing.err.find("ResourceNotFoundException"), std::string::npos) << missing;
   EXPECT_NE(missing.err.find("Function not found"), std::string::npos) << missing;
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(DaemonAwsCliTest, Boto3SeesLambdasShapesAndErrors) {
+  const auto run = testsupport::run_command(
+      {"/usr/bin/python3", testsupport::source_path("tests/integration/clients/boto3_lambda.py"),
+       "http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
+      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
+                               "PATH=/usr/bin:/bin"});
+  ASSERT_EQ(run.err.find("No module named 'boto3'"), std::string::npos)
+      << "python3-boto3 is missing (scripts/setup.sh installs it)";
+  EXPECT_EQ(run.status, 0) << run;
+  EXPECT_EQ(run.out, "OK\n") << run;
 }
 
 }  // namespace
