@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
   if (refused > 0) die(fmt::format("{} events were not accepted", refused.load()));
   while (backlog(api, "noop") > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const double drain_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::string health;
+  api.request("GET", "/runtimed/v1/health", "", &health);
+  const auto cold_starts = json::parse(health).value("coldStarts", 0);
 
   // 429 under overload: "capped" may run one at a time and is busy sleeping; every further
   // synchronous call must be refused at once.
@@ -164,8 +167,10 @@ int main(int argc, char** argv) {
   std::printf("%-48s %12.0f %13.2fx\n",
               fmt::format("Event accepted (202, durable), {} clients", clients).c_str(),
               events / accept_s, events / accept_s / bare_rate);
-  std::printf("%-48s %12.0f %14s\n", fmt::format("Event drained ({} no-op events)", events).c_str(),
-              events / drain_s, "-");
+  std::printf(
+      "%-48s %12.0f %14s\n",
+      fmt::format("Event drained ({} no-op events, {} cold starts)", events, cold_starts).c_str(),
+      events / drain_s, "-");
   std::printf("%-48s %12.0f %13.2fx   (bare server, 32 clients: %.0f/s)\n",
               "429 answers, 32 callers over the cap", refusal_rate, refusal_rate / bare_rate32,
               bare_rate32);
