@@ -264,9 +264,9 @@ std::expected<api::FunctionPage, ApiError> FunctionStore::list(
   return page;
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::update_code(
-    const std::string& name, std::string zip,
-    const std::optional<std::string>& expected_revision_id) {
+std::expected<FunctionConfig, ApiError> FunctionStore::change(
+    const std::string& name, const std::optional<std::string>& expected_revision_id,
+    const std::function<std::expected<void, ApiError>(FunctionConfig&)>& mutate) {
   std::expected<FunctionConfig, ApiError> config;
   {
     std::lock_guard change(change_mutex_);
@@ -274,34 +274,36 @@ std::expected<FunctionConfig, ApiError> FunctionStore::update_code(
     if (!config) return config;
     if (auto ok = check_revision(*config, expected_revision_id); !ok)
       return std::unexpected(ok.error());
-    config = store_code(std::move(*config), zip);
-    if (!config) return config;
+    if (auto ok = mutate(*config); !ok) return std::unexpected(ok.error());
     touch(*config);
     auto saved = save(*config);
-    collect_garbage();  // the previous code, if no other function shares it
+    collect_garbage();  // the previous code, if it changed and no other function shares it
     if (!saved) return std::unexpected(saved.error());
   }
   notify(name);
   return config;
 }
 
+std::expected<FunctionConfig, ApiError> FunctionStore::update_code(
+    const std::string& name, std::string zip,
+    const std::optional<std::string>& expected_revision_id) {
+  return change(name, expected_revision_id,
+                [&](FunctionConfig& c) -> std::expected<void, ApiError> {
+                  auto stored = store_code(std::move(c), zip);
+                  if (!stored) return std::unexpected(stored.error());
+                  c = std::move(*stored);
+                  return {};
+                });
+}
+
 std::expected<FunctionConfig, ApiError> FunctionStore::update_configuration(
     const std::string& name, const api::ConfigurationPatch& patch,
     const std::optional<std::string>& expected_revision_id) {
-  std::expected<FunctionConfig, ApiError> config;
-  {
-    std::lock_guard change(change_mutex_);
-    config = load(name);
-    if (!config) return config;
-    if (auto ok = check_revision(*config, expected_revision_id); !ok)
-      return std::unexpected(ok.error());
-    FunctionConfig& c = *config;
-    patch.apply_to(c);
-    touch(c);
-    if (auto ok = save(c); !ok) return std::unexpected(ok.error());
-  }
-  notify(name);
-  return config;
+  return change(name, expected_revision_id,
+                [&](FunctionConfig& c) -> std::expected<void, ApiError> {
+                  patch.apply_to(c);
+                  return {};
+                });
 }
 
 std::expected<void, ApiError> FunctionStore::remove(const std::string& name) {

@@ -3,6 +3,7 @@
 
 #include <expected>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,11 @@ class FunctionStore final : public api::FunctionCatalog {
   CodeStore& code() { return *code_; }
 
  private:
+  // Loads NAME, checks the revision, applies `mutate`, stamps and saves, then notifies: the one
+  // path of every update.
+  std::expected<common::FunctionConfig, api::ApiError> change(
+      const std::string& name, const std::optional<std::string>& expected_revision_id,
+      const std::function<std::expected<void, api::ApiError>(common::FunctionConfig&)>& mutate);
   // With change_mutex_ held: the cached configuration, else the row (then cached).
   std::expected<common::FunctionConfig, api::ApiError> load(const std::string& name);
   std::expected<void, api::ApiError> save(const common::FunctionConfig& config);
