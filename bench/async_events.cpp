@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "bench/bench_support.hpp"
-#include "common/base64.hpp"
 #include "tests/integration/daemon_process.hpp"
 
 using namespace bench;
@@ -53,17 +52,6 @@ int64_t backlog(Connection& api, const std::string& function) {
   return b["Queued"].get<int64_t>() + b["InFlight"].get<int64_t>() + b["Retrying"].get<int64_t>();
 }
 
-void create(Connection& api, const std::string& name, int timeout_s) {
-  std::string body;
-  const json create = {{"FunctionName", name},
-                       {"Runtime", "provided.al2023"},
-                       {"Role", "arn:aws:iam::000000000000:role/bench"},
-                       {"Timeout", timeout_s},
-                       {"Code", {{"ZipFile", common::base64_encode(testsupport::function_zip())}}}};
-  if (api.request("POST", "/2015-03-31/functions", create.dump(), &body) != 201)
-    die("create " + name + ": " + body);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,8 +64,9 @@ int main(int argc, char** argv) {
   testsupport::DaemonProcess daemon(
       {"--freeze-after", "600000", "--prepared-pool", "4", "--min-unreserved", "1"});
   Connection api(daemon.port());
-  create(api, "noop", 3);
-  create(api, "capped", 30);
+  for (const auto& [name, timeout_s] : {std::pair{"noop", 3}, std::pair{"capped", 30}})
+    if (daemon.create_function(name, {{"Timeout", timeout_s}}) != 201)
+      die("create " + std::string(name));
 
   // Baselines, same run.
   BareServer bare;

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "bench/bench_support.hpp"
-#include "common/base64.hpp"
 #include "tests/integration/daemon_process.hpp"
 
 using namespace bench;
@@ -40,10 +39,7 @@ int main(int argc, char** argv) {
   Connection api(daemon.port());
   std::string body;
   // The function: the static keep-alive C runtime as bootstrap.
-  const std::string create =
-      R"({"FunctionName":"noop","Runtime":"provided.al2023","Role":"r","Code":{"ZipFile":")" +
-      common::base64_encode(testsupport::function_zip()) + R"("}})";
-  if (api.request("POST", "/2015-03-31/functions", create, &body) != 201) die("create: " + body);
+  if (daemon.create_function("noop") != 201) die("create noop");
   const std::string invoke_path = "/2015-03-31/functions/noop/invocations";
 
   // Baselines, same run.

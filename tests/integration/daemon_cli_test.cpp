@@ -1,59 +1,19 @@
 // The command-line client end to end: a real `runtimed serve` and the `runtimed` CLI binary.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <fstream>
-#include <sstream>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "common/ids.hpp"
-#include "tests/integration/support.hpp"
-
-extern char** environ;
+#include "tests/integration/daemon_process.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Starts `args` with stdout and stderr sent to `out` and `err`; -1 if it could not be started.
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
 using CliRun = testsupport::CommandRun;
 
 // Runs the CLI binary to completion.
-CliRun run_cli(const fs::path&, std::vector<std::string> args) {
+CliRun run_cli(std::vector<std::string> args) {
   args.insert(args.begin(), testsupport::bin_path("runtimed").string());
   return testsupport::run_command(args);
 }
@@ -61,50 +21,14 @@ CliRun run_cli(const fs::path&, std::vector<std::string> args) {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const int port = testsupport::free_port();
-    ASSERT_GT(port, 0);
-    endpoint_ = "http://127.0.0.1:" + std::to_string(port);
-    fs::create_directories(state_.path() / "state");
-    daemon_log_ = state_.path() / "daemon.log";
-    daemon_ = spawn(
-        {testsupport::bin_path("runtimed").string(), "serve", "--listen",
-         "127.0.0.1:" + std::to_string(port), "--state-dir", (state_.path() / "state").string(),
-         "--cgroup-parent", "rt-cli-" + common::random_hex(8)},
-        daemon_log_, daemon_log_);
-    ASSERT_GT(daemon_, 0) << "cannot start runtimed serve";
-    ASSERT_TRUE(wait_healthy()) << "daemon exited or was not healthy within 10 s; its log:\n"
-                                << read_all(daemon_log_);
-  }
-
-  void TearDown() override {
-    if (daemon_ > 0) {
-      ::kill(daemon_, SIGTERM);
-      int wstatus = 0;
-      ::waitpid(daemon_, &wstatus, 0);
-    }
-  }
-
-  bool wait_healthy() {
-    httplib::Client client(endpoint_);
-    client.set_connection_timeout(1s);
-    client.set_read_timeout(1s);
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int wstatus = 0;
-      if (::waitpid(daemon_, &wstatus, WNOHANG) == daemon_) {
-        daemon_ = -1;  // exited: nothing to wait for
-        return false;
-      }
-      if (auto res = client.Get("/runtimed/v1/health"); res && res->status == 200) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
+    daemon_ = std::make_unique<testsupport::DaemonProcess>();
+    endpoint_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
   }
 
   CliRun cli(std::vector<std::string> args) {
     args.push_back("--endpoint");
     args.push_back(endpoint_);
-    return run_cli(scratch_.path(), std::move(args));
+    return run_cli(std::move(args));
   }
 
   // Creates NAME from a code directory whose bootstrap is the echoing C test runtime.
@@ -120,11 +44,9 @@ class CliTest : public ::testing::Test {
     EXPECT_NE(run.out.find("\"FunctionName\": \"" + name + "\""), std::string::npos) << run;
   }
 
-  testsupport::TempDir state_{"rt-cli-state"};
   testsupport::TempDir scratch_{"rt-cli-scratch"};
+  std::unique_ptr<testsupport::DaemonProcess> daemon_;  // stopped with SIGTERM at destruction
   std::string endpoint_;
-  fs::path daemon_log_;
-  pid_t daemon_ = -1;
 };
 
 TEST_F(CliTest, CreatedFunctionIsListed) {
@@ -181,9 +103,8 @@ TEST_F(CliTest, DeletedFunctionIsGone) {
 }
 
 TEST(CliWithoutDaemon, UnreachableEndpointExitsTwo) {
-  testsupport::TempDir scratch{"rt-cli-scratch"};
   const std::string endpoint = "http://127.0.0.1:" + std::to_string(testsupport::free_port());
-  auto run = run_cli(scratch.path(), {"get", "fn", "--endpoint", endpoint});
+  auto run = run_cli({"get", "fn", "--endpoint", endpoint});
   EXPECT_EQ(run.status, 2) << run;
   EXPECT_EQ(run.err.rfind("runtimed: cannot reach " + endpoint + ": ", 0), 0u) << run;
 }
