@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libarchive-dev libssl-dev
   libcurl4-openssl-dev curl zip unzip e2fsprogs util-linux iproute2 procps
   clang-format clang-tidy python3 awscli python3-boto3
-  autoconf automake libtool
+  autoconf automake libtool ccache
 )
 
 missing=()
