@@ -213,6 +213,8 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
     parked.reset();
     handed_out.fetch_add(1, std::memory_order_release);
     current = std::move(e);
+    // Before the event goes out, so the START line precedes anything the handler prints.
+    if (callbacks.on_event_taken) callbacks.on_event_taken(current->request_id);
     reply(event_response(*current));
   }
 

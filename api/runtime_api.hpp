@@ -34,6 +34,8 @@ struct RuntimeApiCallbacks {            // called on the endpoint's io thread
   std::function<void()> on_first_next;  // init finished
   std::function<void(const std::string& request_id, InvocationOutcome)> on_outcome;
   std::function<void(InvocationOutcome)> on_init_error;  // POST /runtime/init/error
+  // The runtime took this event (its /next was answered with it): the invocation has started.
+  std::function<void(const std::string& request_id)> on_event_taken;
 };
 
 // RIE's rule for a runtime-reported error type: kept if it matches

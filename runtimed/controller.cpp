@@ -285,6 +285,9 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
       ++busy_unreserved_;
     env->pending = std::move(pending);
     if (!cold) {
+      // Recorded with the admission, under the same lock: the runtime may exit before deliver()
+      // runs, and on_exit must then still see that this invocation was never taken.
+      env->pending->warm_handed_before = env->endpoint->events_handed_out();
       env->pending->start = Clock::now();
       env->pending->deadline = env->pending->start + std::chrono::seconds(fn->config.timeout_s);
     }
@@ -303,12 +306,11 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
       env->frozen = false;
     }
   }
-  deliver(env, true);
+  deliver(env);
 }
 
-void Controller::deliver(const std::shared_ptr<Env>& env, bool warm) {
+void Controller::deliver(const std::shared_ptr<Env>& env) {
   api::InvocationEvent event;
-  std::string start_line;
   {
     std::lock_guard lock(mu_);
     if (!env->pending || env->state == Env::State::Dead) return;
@@ -326,16 +328,9 @@ void Controller::deliver(const std::shared_ptr<Env>& env, bool warm) {
                             .count() +
                         (env->initialized ? remaining.count()
                                           : static_cast<int64_t>(env->fn->config.timeout_s) * 1000);
-    // A cold start's START line is written when init ends (on_first_next).
-    if (warm) {
-      start_line = "START RequestId: " + p.request_id + " Version: $LATEST\n";
-      env->pending->warm_handed_before = env->endpoint->events_handed_out();
-    }
   }
-  if (!start_line.empty()) {
-    pump_output(*env);
-    append_start_line(*env, start_line);
-  }
+  // The START line is written when the runtime takes the event (on_event_taken): an event
+  // delivered to a runtime that exits first never started, and runs again on a fresh environment.
   env->endpoint->deliver(std::move(event));
 }
 
@@ -376,6 +371,7 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   const uint64_t id = env->id;
   api::RuntimeApiCallbacks callbacks;
   callbacks.on_first_next = [this, id] { on_first_next(id); };
+  callbacks.on_event_taken = [this, id](const std::string& rid) { on_event_taken(id, rid); };
   callbacks.on_outcome = [this, id](const std::string& rid, api::InvocationOutcome o) {
     on_outcome(id, rid, std::move(o));
   };
@@ -420,29 +416,39 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
     env->launched = true;
   }
   watch(env);
-  deliver(env, false);
+  deliver(env);
 }
 
 void Controller::on_first_next(uint64_t env_id) {
+  std::lock_guard lock(mu_);
+  auto it = envs_.find(env_id);
+  if (it == envs_.end()) return;
+  Env& env = *it->second;
+  if (env.initialized) return;
+  env.initialized = true;
+  const auto now = Clock::now();
+  env.init_duration_ms = ms_between(env.launch_started, now);
+  if (env.pending) {
+    env.pending->start = now;
+    env.pending->deadline = now + std::chrono::seconds(env.fn->config.timeout_s);
+  }
+}
+
+void Controller::on_event_taken(uint64_t env_id, const std::string& request_id) {
   std::shared_ptr<Env> env;
-  std::string start_line;
+  bool capture = false;
   {
     std::lock_guard lock(mu_);
     auto it = envs_.find(env_id);
     if (it == envs_.end()) return;
     env = it->second;
-    if (env->initialized) return;
-    env->initialized = true;
-    const auto now = Clock::now();
-    env->init_duration_ms = ms_between(env->launch_started, now);
-    if (env->pending) {
-      env->pending->start = now;
-      env->pending->deadline = now + std::chrono::seconds(env->fn->config.timeout_s);
-      start_line = "START RequestId: " + env->pending->request_id + " Version: $LATEST\n";
-    }
+    if (!env->pending || env->pending->request_id != request_id) return;
+    capture = env->pending->request.tail_log;
   }
+  // What the runtime printed before this event (at init, or after its previous answer) goes to
+  // the log ahead of the START line.
   pump_output(*env);
-  if (!start_line.empty()) append_start_line(*env, start_line);
+  append_start_line(*env, "START RequestId: " + request_id + " Version: $LATEST\n", capture);
 }
 
 void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
@@ -672,12 +678,7 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
   pending->done(std::move(result));
 }
 
-void Controller::append_start_line(Env& env, const std::string& line) {
-  bool capture = false;
-  {
-    std::lock_guard lock(mu_);
-    capture = env.pending && env.pending->request.tail_log;
-  }
+void Controller::append_start_line(Env& env, const std::string& line, bool capture) {
   std::lock_guard out(env.output_mu);
   env.log->append(line);
   env.capture_output = capture;

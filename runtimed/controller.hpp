@@ -97,8 +97,9 @@ class Controller {
   void start_cold(std::shared_ptr<Env> env, std::shared_ptr<const FunctionEntry> fn);
   // Admission and placement of one invocation (warm environment, cold start, or 429).
   void admit(std::unique_ptr<Pending> pending, std::shared_ptr<const FunctionEntry> fn);
-  void deliver(const std::shared_ptr<Env>& env, bool warm);
+  void deliver(const std::shared_ptr<Env>& env);
   void on_first_next(uint64_t env_id);
+  void on_event_taken(uint64_t env_id, const std::string& request_id);
   void on_outcome(uint64_t env_id, const std::string& request_id, api::InvocationOutcome outcome);
   void on_init_error(uint64_t env_id, api::InvocationOutcome outcome);
   void on_exit(const std::shared_ptr<Env>& env);
@@ -114,7 +115,8 @@ class Controller {
   size_t unreserved_pool_locked() const;
   void destroy_later(std::shared_ptr<Env> env);
   void pump_output(Env& env);
-  void append_start_line(Env& env, const std::string& line);
+  // Starts the invocation's log lines (and, with `capture`, its X-Amz-Log-Result tail).
+  void append_start_line(Env& env, const std::string& line, bool capture);
   void monitor_loop();
   void sweep(std::chrono::steady_clock::time_point now);
   void watch(const std::shared_ptr<Env>& env);

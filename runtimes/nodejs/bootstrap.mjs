@@ -206,6 +206,7 @@ async function main() {
     process.exit(129);
   }
   for (;;) {
+    if (dying) await forever;
     const next = await request('GET', '/invocation/next');
     if (next.status !== 200) {
       process.stderr.write(`runtime: /invocation/next answered ${next.status}: ${next.body}\n`);
@@ -225,6 +226,9 @@ async function main() {
     } catch (error) {
       outcome = { error };
     }
+    // An unhandled error is being reported as this invocation's answer and the process is about
+    // to exit: neither answer twice nor take another event it would not live to run.
+    if (dying) await forever;
     let body;
     if (!('error' in outcome)) {
       try {
@@ -250,7 +254,11 @@ async function main() {
 // answer to the invocation in flight (or as the init error), then the process exits (128 for a
 // rejection, 129 for an exception, as AWS's runtime does); the next invocation starts cold.
 let answering; // the request id whose answer is not yet posted
+let dying = false; // set once an unhandled error is being reported; the process then exits
+const forever = new Promise(() => {});
 async function reportFatal(error, status) {
+  if (dying) return;
+  dying = true;
   console.error(`${error.errorType}: ${error.errorMessage}`);
   const path = answering ? `/invocation/${answering}/error` : '/init/error';
   try {

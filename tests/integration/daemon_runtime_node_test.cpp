@@ -2,7 +2,11 @@
 // callback handlers, errors in AWS's shapes, the context object, warm state, payloads, V8 flags.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "tests/integration/daemon_test.hpp"
 
@@ -248,6 +252,51 @@ TEST_F(NodeRuntimeTest, UnhandledErrorsAnswerTheInvocationAndTheNextOneStartsCol
   EXPECT_EQ(body_json(again)["errorType"], "TypeError");
   const std::string tail = common::base64_decode(header(again, "X-Amz-Log-Result")).value_or("");
   EXPECT_NE(tail.find("Init Duration"), std::string::npos) << tail;
+}
+
+// Four clients call functions whose environments die after every invocation: each call gets its
+// own function's error, never a Runtime.ExitError from an environment another call killed, and
+// every call is logged START, END, REPORT.
+TEST_F(NodeRuntimeTest, CallsRacingADyingEnvironmentRunOnAFreshOne) {
+  ASSERT_EQ(create("unhandled", "index.rejects"), 201);
+  ASSERT_EQ(create("uncaught", "index.throwsLater"), 201);
+  constexpr int kClients = 4, kCallsEach = 12;
+  std::mutex mu;
+  std::vector<std::string> wrong;
+  std::map<std::string, std::vector<std::string>> request_ids;  // per function
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < kCallsEach; ++i) {
+        const bool rejects = (c + i) % 2 == 0;
+        const std::string fn = rejects ? "unhandled" : "uncaught";
+        auto r = daemon_->invoke(fn, "{}");
+        std::lock_guard lock(mu);
+        if (!r) {
+          wrong.push_back("no answer");
+          continue;
+        }
+        const auto type = r->status == 200 ? body_json(r).value("errorType", "") : "";
+        if (type != (rejects ? "Runtime.UnhandledPromiseRejection" : "TypeError")) {
+          wrong.push_back(std::to_string(r->status) + " " + r->body);
+        }
+        request_ids[fn].push_back(header(r, "x-amzn-RequestId"));
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(wrong, std::vector<std::string>{});
+  for (const auto& [fn, ids] : request_ids) {
+    const std::string log = daemon_->function_log(fn);
+    for (const auto& id : ids) {
+      for (const char* kind : {"START", "END", "REPORT"}) {
+        const std::string line = std::string(kind) + " RequestId: " + id;
+        const auto first = log.find(line);
+        EXPECT_NE(first, std::string::npos) << line << " missing";
+        EXPECT_EQ(log.find(line, first + 1), std::string::npos) << line << " twice";
+      }
+    }
+  }
 }
 
 TEST_F(NodeRuntimeTest, GlobalStateSurvivesWarmInvocationsButNotATimeout) {

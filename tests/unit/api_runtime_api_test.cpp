@@ -28,6 +28,7 @@ struct Recorder {
   int first_next = 0;
   std::vector<std::pair<std::string, InvocationOutcome>> outcomes;
   std::vector<InvocationOutcome> init_errors;
+  std::vector<std::string> taken;  // on_event_taken, in order
 
   RuntimeApiCallbacks callbacks() {
     return {
@@ -36,6 +37,7 @@ struct Recorder {
           bump([&] { outcomes.emplace_back(id, std::move(o)); });
         },
         [this](InvocationOutcome o) { bump([&] { init_errors.push_back(std::move(o)); }); },
+        [this](const std::string& id) { bump([&] { taken.push_back(id); }); },
     };
   }
   template <class F>
@@ -45,9 +47,9 @@ struct Recorder {
     cv.notify_all();
   }
   template <class Pred>
-  bool wait(Pred pred) {
+  bool wait(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
     std::unique_lock lock(mu);
-    return cv.wait_for(lock, std::chrono::seconds(10), pred);
+    return cv.wait_for(lock, limit, pred);
   }
   bool wait_outcomes(size_t n) {
     return wait([&] { return outcomes.size() >= n; });
@@ -107,6 +109,18 @@ TEST_F(RuntimeApiTest, NextParksUntilDeliverAndCarriesTheInvocationHeaders) {
   EXPECT_EQ(r->header("Lambda-Runtime-Client-Context"), e.client_context);
   EXPECT_FALSE(r->has_header("Lambda-Runtime-Cognito-Identity"));
   EXPECT_EQ(r->header("Content-Type"), "application/json");
+}
+
+TEST_F(RuntimeApiTest, AnEventCountsAsTakenOnlyWhenNextIsAnsweredWithIt) {
+  endpoint_->deliver(event("queued"));
+  EXPECT_FALSE(rec_.wait([&] { return !rec_.taken.empty(); }, std::chrono::milliseconds(200)));
+  EXPECT_EQ(endpoint_->events_handed_out(), 0u);
+  RawHttpClient rt(port_);
+  auto r = rt.request("GET", std::string(kBase) + "/invocation/next");
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(rec_.wait([&] { return rec_.taken.size() == 1; }));
+  EXPECT_EQ(rec_.taken, std::vector<std::string>{"queued"});
+  EXPECT_EQ(endpoint_->events_handed_out(), 1u);
 }
 
 TEST_F(RuntimeApiTest, EventDeliveredBeforeNextIsServedImmediately) {
