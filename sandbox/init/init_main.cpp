@@ -380,8 +380,11 @@ int main() {
         // end) needs no privilege once the init shares the runtime's uid. Not dumpable, so the
         // runtime cannot reach the init's memory or descriptors through /proc/1 (ptrace, kcmp,
         // pidfd_getfd are refused by seccomp as well).
+        // Changing the effective uid clears the parent-death signal: armed again (the control
+        // socket's EOF ends the init too when the daemon dies).
         if (const char* step = drop_privileges(p.uid, p.gid);
-            step != nullptr || ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+            step != nullptr || ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
           const int err = errno;
           ::kill(pid, SIGKILL);
           ::close(errpipe[0]);

@@ -152,6 +152,21 @@ TEST_F(SandboxIsolationTest, OneEnvironmentHoldingEveryInotifyInstanceLeavesAnot
   hog->env->wait_exit();
 }
 
+TEST_F(SandboxIsolationTest, OneEnvironmentHoldingThousandsOfPipesDoesNotShrinkAnothersBuffers) {
+  auto& h = host();
+  auto hog = start(h, {"pipe-hold", "20"});
+  ASSERT_TRUE(hog->env);
+  hog->read_until("own_new_pipe_size");
+  ASSERT_EQ(hog->value("pipes_held"), 2000) << hog->text;
+  // The hog is past fs.pipe-user-pages-soft itself: its own new pipes get the minimum (two pages
+  // on 6.x kernels) instead of sixteen.
+  EXPECT_LT(hog->value("own_new_pipe_size"), 65536) << hog->text;
+  auto other = run(h, {"pipe-size"});
+  EXPECT_EQ(other->value("pipe_size"), 65536) << other->text;  // 8192 when uids are shared
+  hog->env->kill();
+  hog->env->wait_exit();
+}
+
 TEST_F(SandboxIsolationTest, AUidIsGivenBackWhenItsEnvironmentIsDestroyed) {
   auto& h = host(1);
   auto first = h.prepare(sandbox::PrepareOptions{16});

@@ -257,6 +257,40 @@ int inotify_hold(long long seconds) {
   return 0;
 }
 
+// Holds 2,000 pipes (four processes of 500: RLIMIT_NOFILE is 1024) for `seconds`: 32,000 pages
+// of pipe buffers, past fs.pipe-user-pages-soft (16,384), after which the kernel gives this
+// user's new pipes the minimum buffer.
+int pipe_hold(long long seconds) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return 1;
+  auto hold = [] {
+    int held = 0;
+    for (int p[2]; held < 500 && ::pipe2(p, O_CLOEXEC) == 0; ++held) {
+    }
+    return held;
+  };
+  for (int i = 0; i < 3; ++i) {
+    if (::fork() == 0) {
+      char held = static_cast<char>(hold() / 10);
+      (void)!::write(ready[1], &held, 1);
+      ::sleep(static_cast<unsigned>(seconds));
+      ::_exit(0);
+    }
+  }
+  long long held = hold();
+  for (int i = 0; i < 3; ++i) {
+    char c = 0;
+    if (::read(ready[0], &c, 1) == 1) held += c * 10;
+  }
+  int p[2];
+  long long own = ::pipe2(p, O_CLOEXEC) == 0 ? ::fcntl(p[0], F_GETPIPE_SZ) : -errno;
+  kv("pipes_held", held);
+  kv("own_new_pipe_size", own);
+  std::fflush(stdout);
+  ::sleep(static_cast<unsigned>(seconds));
+  return 0;
+}
+
 int write_tmp(long long mb) {
   const int fd = ::open("/tmp/fill", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -393,6 +427,12 @@ int main(int argc, char** argv) {
   if (verb == "caps") return caps();
   if (verb == "rlimits") return rlimits();
   if (verb == "inotify-hold") return inotify_hold(arg);
+  if (verb == "pipe-hold") return pipe_hold(arg);
+  if (verb == "pipe-size") {
+    int p[2];
+    kv("pipe_size", ::pipe2(p, O_CLOEXEC) == 0 ? ::fcntl(p[0], F_GETPIPE_SZ) : -errno);
+    return 0;
+  }
   if (verb == "inotify-try") {
     kv("inotify_errno", errno_of(::inotify_init1(IN_CLOEXEC) >= 0));
     return 0;
