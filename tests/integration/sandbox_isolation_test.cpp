@@ -3,15 +3,20 @@
 // owner-only state directories.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "common/ids.hpp"
 #include "sandbox/sandbox_host.hpp"
@@ -181,6 +186,71 @@ TEST_F(SandboxIsolationTest, AUidIsGivenBackWhenItsEnvironmentIsDestroyed) {
   auto third = h.prepare(sandbox::PrepareOptions{16});
   ASSERT_TRUE(third.has_value()) << third.error().to_string();
   EXPECT_EQ((*third)->uid(), uid);
+}
+
+// Pids of processes running as `uid` (real uid, from /proc/<pid>/status).
+std::vector<pid_t> processes_of(uid_t uid) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status(e.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with("Uid:")) {
+        if (std::stoul(line.substr(4)) == uid) pids.push_back(std::stoi(name));
+        break;
+      }
+    }
+  }
+  return pids;
+}
+
+TEST_F(SandboxIsolationTest, AfterADaemonCrashItsEnvironmentsAreGoneAndTheirUidsFree) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t daemon = ::fork();
+  if (daemon == 0) {
+    // A daemon with a running environment, then SIGKILL: no destructor runs.
+    sandbox::SandboxOptions o;
+    o.state_dir = state_->path() / "crash";
+    o.cgroup_parent = parent_;
+    o.init_path = testsupport::bin_path("runtimed-init");
+    o.uids = sandbox::UidRange{2100000000, 1};
+    o.uid_lock_dir = uid_locks_->path();
+    auto h = sandbox::SandboxHost::open(o);
+    if (!h) ::_exit(1);
+    auto env = (*h)->prepare(sandbox::PrepareOptions{16});
+    if (!env) ::_exit(2);
+    sandbox::LaunchSpec spec;
+    spec.code_dir = code_->path();
+    spec.argv = {"/var/task/rt-probe", "sleep", "60"};
+    if (!(*env)->launch(spec)) ::_exit(3);
+    const uid_t uid = (*env)->uid();
+    (void)!::write(ready[1], &uid, sizeof uid);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  uid_t uid = 0;
+  ASSERT_EQ(::read(ready[0], &uid, sizeof uid), static_cast<ssize_t>(sizeof uid));
+  ::close(ready[0]);
+  ASSERT_EQ(uid, 2100000000u);
+  EXPECT_FALSE(processes_of(uid).empty()) << "the environment runs as its uid";
+  ::kill(daemon, SIGKILL);
+  ::waitpid(daemon, nullptr, 0);
+  // The init notices its daemon is gone (parent-death signal, control socket EOF) and, as PID 1,
+  // takes the runtime with it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!processes_of(uid).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(processes_of(uid).empty());
+  // A new daemon on the same state dir cleans the leftovers up and gets the uid again.
+  auto& h = host(1, "crash");
+  auto env = h.prepare(sandbox::PrepareOptions{16});
+  ASSERT_TRUE(env.has_value()) << env.error().to_string();
+  EXPECT_EQ((*env)->uid(), uid);
 }
 
 TEST_F(SandboxIsolationTest, TwoHostsSharingALockDirNeverHandOutTheSameUid) {
