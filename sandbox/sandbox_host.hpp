@@ -1,5 +1,6 @@
 // Everything environments of one daemon instance share: the cgroup subtree, the compiled seccomp
-// filter, the filesystem-view settings, and the spawn thread. prepare() makes environments.
+// filter, the uid pool, the filesystem-view settings, and the spawn thread. prepare() makes
+// environments.
 #pragma once
 
 #include <sys/types.h>
