@@ -325,6 +325,14 @@ int run_serve_command(const ServeOptions& o) {
   so.cgroup_parent = o.cgroup_parent;
   so.init_path = std::filesystem::path(own_binary_dir()) / "runtimed-init";
   so.cpu_quota = o.cpu_quota;
+  if (!o.uid_range.empty()) {
+    auto uids = sandbox::UidRange::parse(o.uid_range);
+    if (!uids) {
+      std::fprintf(stderr, "runtimed serve: --uid-range: %s\n", uids.error().to_string().c_str());
+      return 2;
+    }
+    so.uids = *uids;
+  }
   auto sandboxes = sandbox::SandboxHost::open(so);
   if (!sandboxes) {
     std::fprintf(stderr, "runtimed serve: %s\n", sandboxes.error().to_string().c_str());

@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string async_retry_delays = "60,120";  // seconds before the 2nd, 3rd attempt
   int async_backoff_s = 1;                    // first throttle backoff, doubling up to 5 min
   int async_min_event_age_s = 60;             // lowest MaximumEventAgeInSeconds accepted
+  std::string uid_range;                      // "A-B": environments' uids; empty: the default
 };
 
 // runtimes/ beside the binary's install prefix: <bin>/../share/runtimed/runtimes when installed,

@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
                    "Lowest MaximumEventAgeInSeconds accepted (default 60)")
       ->check(CLI::Range(1, 21600));
 
+  serve_cmd->add_option("--uid-range", serve.uid_range,
+                        "Uids (and gids) for environments, one each: A-B (default "
+                        "2000000000-2000065535)");
+
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);
   runtimed::QueueCommands queue;

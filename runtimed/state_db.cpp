@@ -1,8 +1,13 @@
 #include "runtimed/state_db.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 
 namespace runtimed {
 
@@ -138,6 +143,19 @@ std::expected<std::unique_ptr<StateDb>, std::string> StateDb::open(
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return std::unexpected("cannot create " + state_dir.string() + ": " + ec.message());
   const auto path = state_dir / "runtimed.db";
+  // The rows hold functions' environment variables: owner only. SQLite gives the -wal and -shm
+  // files the database file's mode, so the database is created 0600 before SQLite opens it, and
+  // files left by an older runtimed (0644 under the usual umask) are fixed here.
+  ::chmod(state_dir.c_str(), 0700);
+  if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const auto file = path.string() + suffix;
+    if (::chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
+      return std::unexpected("cannot chmod " + file + ": " + std::strerror(errno));
+    }
+  }
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,10 +57,34 @@ std::string ExitStatus::describe() const {
   return "unknown";
 }
 
+std::vector<ResourceLimit> lambda_rlimits() {
+  constexpr uint64_t kInf = RLIM_INFINITY;
+  return {
+      {RLIMIT_NOFILE, 1024, 1024},
+      // Counted per user: with a uid per environment, per environment.
+      {RLIMIT_NPROC, 1024, 1024},
+      {RLIMIT_CORE, 0, 0},
+      {RLIMIT_STACK, 8ULL << 20, kInf},
+      {RLIMIT_MEMLOCK, 64ULL << 10, 64ULL << 10},
+      {RLIMIT_SIGPENDING, 1024, 1024},
+      {RLIMIT_MSGQUEUE, 819200, 819200},
+      {RLIMIT_NICE, 0, 0},
+      {RLIMIT_RTPRIO, 0, 0},
+      {RLIMIT_RTTIME, kInf, kInf},
+      {RLIMIT_CPU, kInf, kInf},
+      {RLIMIT_FSIZE, kInf, kInf},
+      {RLIMIT_DATA, kInf, kInf},
+      {RLIMIT_RSS, kInf, kInf},
+      {RLIMIT_AS, kInf, kInf},
+      {RLIMIT_LOCKS, kInf, kInf},
+  };
+}
+
 namespace {
 
 Result<UniqueFd> detached_read_only_tree(const std::filesystem::path& dir) {
-  UniqueFd tree(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  UniqueFd tree(
+      ::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   if (!tree) return fail("open_tree", errno, dir.string());
   mount_attr attr{};
   attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
@@ -114,11 +139,13 @@ Result<void> Environment::launch(const LaunchSpec& spec) {
       .strs(spec.argv)
       .strs(spec.env)
       .str(spec.cwd)
-      .u32(host_->options().sandbox_uid)
-      .u32(host_->options().sandbox_gid)
-      .u32(spec.nofile)
-      .str(std::string_view(reinterpret_cast<const char*>(program.data()),
-                            program.size() * sizeof(sock_filter)))
+      .u32(uid_.uid())
+      .u32(uid_.gid())
+      .u32(static_cast<uint32_t>(spec.rlimits.size()));
+  for (const auto& l : spec.rlimits)
+    w.u32(static_cast<uint32_t>(l.resource)).u64(l.soft).u64(l.hard);
+  w.str(std::string_view(reinterpret_cast<const char*>(program.data()),
+                         program.size() * sizeof(sock_filter)))
       .u32(runtime_dir ? 1 : 0);
 
   int fds[5] = {stdin_fd, spec.stdout_fd, spec.stderr_fd, code->get(), runtime_dir.get()};

@@ -18,6 +18,7 @@
 #include "sandbox/error.hpp"
 #include "sandbox/net_namespace.hpp"
 #include "sandbox/scratch_disk.hpp"
+#include "sandbox/uid_pool.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace sandbox {
@@ -28,6 +29,18 @@ struct PrepareOptions {
   uint64_t tmp_mb = 512;  // EphemeralStorage
 };
 
+// One setrlimit() of the runtime process.
+struct ResourceLimit {
+  int resource;  // RLIMIT_*
+  uint64_t soft;
+  uint64_t hard;
+};
+
+// The limits a Lambda function runs with (open files 1024, processes 1024 for its user, which is
+// the environment's own, no core dumps), every one set explicitly rather than inherited from
+// whoever started the daemon. docs/ARCHITECTURE.md "launch".
+std::vector<ResourceLimit> lambda_rlimits();
+
 struct LaunchSpec {
   std::filesystem::path code_dir;     // host directory bound read-only at /var/task
   std::filesystem::path runtime_dir;  // host directory bound read-only at /var/runtime (optional)
@@ -36,7 +49,7 @@ struct LaunchSpec {
   std::string cwd = "/var/task";
   std::string hostname = "localhost";
   CgroupLimits limits;
-  uint32_t nofile = 1024;
+  std::vector<ResourceLimit> rlimits = lambda_rlimits();
   int stdin_fd = -1;  // -1: /dev/null
   int stdout_fd = 1;
   int stderr_fd = 2;
@@ -87,6 +100,9 @@ class Environment {
   Result<void> thaw() { return cgroup_->thaw(); }
   EnvironmentCgroup& cgroup() { return *cgroup_; }
   pid_t init_pid() const { return init_.pid(); }
+  // The environment's own uid and gid (same number), from SandboxOptions::uids.
+  uid_t uid() const { return uid_.uid(); }
+  gid_t gid() const { return uid_.gid(); }
   bool launched() const { return launched_; }
 
   // Time spent in prepare(), for benchmarks.
@@ -108,6 +124,7 @@ class Environment {
   const SandboxHost* host_ = nullptr;
   // Declared in the order they are built; destroyed in reverse: init first, directory last.
   OwnedDir dir_;
+  UidLease uid_;  // given back after every process of the environment is gone
   std::optional<ScratchDisk> scratch_;
   NetNamespace net_;
   std::unique_ptr<EnvironmentCgroup> cgroup_;

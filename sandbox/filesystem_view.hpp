@@ -16,7 +16,8 @@ namespace sandbox {
 struct FilesystemViewOptions {
   std::filesystem::path staging_root;  // empty host directory the init mounts the new root on
   std::filesystem::path scratch_dir;   // host mount point of the environment's /tmp
-  uid_t sandbox_uid = 993;             // as Lambda's sbx_user1051
+  // sbx_user1051's ids: Lambda's 993/990 here, the environment's own uid in SandboxHost.
+  uid_t sandbox_uid = 993;
   gid_t sandbox_gid = 990;
   // Host paths offered read-only, when they exist (symlinked ones are recreated as symlinks).
   std::vector<std::string> system_dirs = {"/usr",   "/bin",   "/sbin",  "/lib",

@@ -16,8 +16,9 @@ inline constexpr int kControlFd = 3;  // the init finds its end of the socketpai
 enum class MessageType : uint32_t {
   // daemon -> init
   Setup = 1,  // build the filesystem view (at prepare): steps, then pivot into it
-  Launch =
-      2,  // bind code, start the runtime (at launch); fds: stdin, stdout, stderr, code, runtime
+  // bind code, start the runtime as uid/gid with the given rlimits, then drop the init's own
+  // privileges (at launch); fds: stdin, stdout, stderr, code, runtime
+  Launch = 2,
   Terminate = 3,  // forward SIGTERM to the runtime
   // init -> daemon
   Ready = 100,    // Setup done
@@ -55,6 +56,7 @@ class Writer {
   explicit Writer(MessageType type) { u32(static_cast<uint32_t>(type)); }
   Writer& u32(uint32_t v) { return raw(&v, sizeof v); }
   Writer& i32(int32_t v) { return raw(&v, sizeof v); }
+  Writer& u64(uint64_t v) { return raw(&v, sizeof v); }
   Writer& str(std::string_view s) {
     u32(static_cast<uint32_t>(s.size()));
     return raw(s.data(), s.size());
@@ -93,6 +95,11 @@ class Reader {
   }
   int32_t i32() {
     int32_t v = 0;
+    raw(&v, sizeof v);
+    return v;
+  }
+  uint64_t u64() {
+    uint64_t v = 0;
     raw(&v, sizeof v);
     return v;
   }

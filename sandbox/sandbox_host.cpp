@@ -66,6 +66,11 @@ Result<std::unique_ptr<SandboxHost>> SandboxHost::open(SandboxOptions options) {
   options.state_dir = std::filesystem::absolute(options.state_dir, ec);
   std::filesystem::create_directories(options.state_dir / "envs", ec);
   if (ec) return fail("create state dir", ec.value(), options.state_dir.string());
+  // Owner only, including state dirs made by an older runtimed: it holds the functions' code,
+  // environment variables (in SQLite) and every environment's /tmp mount.
+  for (const auto& dir : {options.state_dir, options.state_dir / "envs"}) {
+    if (::chmod(dir.c_str(), 0700) != 0) return fail("chmod state dir", errno, dir.string());
+  }
   if (::access(options.init_path.c_str(), X_OK) != 0) {
     return fail("find runtimed-init", errno, options.init_path.string());
   }
@@ -85,6 +90,9 @@ Result<std::unique_ptr<SandboxHost>> SandboxHost::open(SandboxOptions options) {
   auto manager = CgroupManager::open(*host_cgroups, cg);
   if (!manager) return std::unexpected(manager.error());
   host->cgroups_ = std::move(*manager);
+  auto uids = UidPool::open(options.uids, options.uid_lock_dir);
+  if (!uids) return std::unexpected(uids.error());
+  host->uids_ = std::move(*uids);
   if (options.seccomp) {
     auto program = build_function_seccomp_program();
     if (!program) return std::unexpected(program.error());
@@ -176,6 +184,12 @@ Result<std::unique_ptr<Environment>> SandboxHost::prepare_on_spawn_thread(
   std::error_code ec;
   std::filesystem::create_directories(env->dir_.path / "root", ec);
   if (ec) return fail("create environment dir", ec.value(), env->dir_.path.string());
+  // The /tmp mount below it is the function's: no other local user may reach it.
+  if (::chmod(env->dir_.path.c_str(), 0700) != 0)
+    return fail("chmod environment dir", errno, env->dir_.path.string());
+  auto uid = uids_->acquire();
+  if (!uid) return std::unexpected(uid.error());
+  env->uid_ = std::move(*uid);
 
   // /tmp first: the init's mount namespace is a copy taken at clone time.
   auto scratch = ScratchDisk::create(env->dir_.path / "tmp.img", env->dir_.path / "tmp",
@@ -228,8 +242,8 @@ Result<std::unique_ptr<Environment>> SandboxHost::prepare_on_spawn_thread(
   FilesystemViewOptions view;
   view.staging_root = env->dir_.path / "root";
   view.scratch_dir = env->scratch_->mount_point();
-  view.sandbox_uid = options_.sandbox_uid;
-  view.sandbox_gid = options_.sandbox_gid;
+  view.sandbox_uid = env->uid_.uid();
+  view.sandbox_gid = env->uid_.gid();
   const auto steps = plan_filesystem_view(view, HostFilesystem::real());
   ip::Writer setup(ip::MessageType::Setup);
   setup.str(view.staging_root.string()).u32(static_cast<uint32_t>(steps.size()));

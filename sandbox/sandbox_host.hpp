@@ -1,5 +1,6 @@
 // Everything environments of one daemon instance share: the cgroup subtree, the compiled seccomp
-// filter, the filesystem-view settings, and the spawn thread. prepare() makes environments.
+// filter, the uid pool, the filesystem-view settings, and the spawn thread. prepare() makes
+// environments.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +15,7 @@
 #include "sandbox/scratch_disk.hpp"
 #include "sandbox/seccomp_policy.hpp"
 #include "sandbox/spawn_thread.hpp"
+#include "sandbox/uid_pool.hpp"
 
 namespace sandbox {
 
@@ -21,8 +23,12 @@ struct SandboxOptions {
   std::filesystem::path state_dir;  // holds lock, envs/ (roots, /tmp images)
   std::string cgroup_parent = "runtimed";
   std::filesystem::path init_path;  // the runtimed-init binary
-  uid_t sandbox_uid = 993;          // Lambda's sbx_user1051
-  gid_t sandbox_gid = 990;
+  // Each environment's runtime runs as its own uid (gid of the same number) from this range, so
+  // per-user kernel limits are per environment. Far above login users (1000..60000), systemd's
+  // dynamic users and the 100000+ blocks useradd hands out in /etc/subuid, below 2^31.
+  UidRange uids{2000000000, 65536};
+  // One lock file per uid in use, shared by every runtimed on the host.
+  std::filesystem::path uid_lock_dir = "/run/runtimed/uids";
   bool cpu_quota = false;
   ScratchDisk::Kind tmp_kind = ScratchDisk::Kind::LoopExt4;
   bool seccomp = true;
@@ -46,6 +52,7 @@ class SandboxHost {
 
   SandboxOptions options_;
   std::unique_ptr<CgroupManager> cgroups_;
+  std::unique_ptr<UidPool> uids_;
   SeccompProgram seccomp_;
   std::unique_ptr<SpawnThread> spawner_;
 };

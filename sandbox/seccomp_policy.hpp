@@ -1,11 +1,11 @@
-// The seccomp filter every function runs under: compiled once with libseccomp, installed by the
-// sandbox init with a single prctl() in the child (no allocation there).
+// The seccomp filter every function runs under: default-deny, generated once as classic BPF from
+// the allow-list and refusal table below, installed by the sandbox init with a single prctl() in
+// the child (no allocation there).
 #pragma once
 
 #include <linux/filter.h>
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,26 +17,28 @@ struct SeccompProgram {
   std::vector<sock_filter> instructions;
 };
 
-// The argument test of a conditional rule: (arg[index] & mask) == value.
-struct SeccompArgMatch {
-  unsigned index;
-  uint64_t mask;
-  uint64_t value;
-};
-
-// One refused system call (or argument pattern) and why, for docs/ and tests.
+// A system call, or an argument pattern of one, that the filter answers with an errno, and why,
+// for docs/ and tests. A rule with a condition is the refused side of an argument check: the
+// rest of that system call's calls are allowed (see function_seccomp_argument_checked()).
 struct SeccompRule {
   std::string syscall;
-  std::string condition;  // empty, or e.g. "flags & CLONE_NEW*", "request == TIOCSTI"
-  int errno_value;        // EPERM, or ENOSYS for clone3
+  std::string condition;  // empty, or e.g. "flags & CLONE_NEW*", "family not in {...}"
+  int errno_value;        // EPERM, EAFNOSUPPORT, ... or ENOSYS (as an unknown system call)
   std::string reason;
-  std::optional<SeccompArgMatch> match = {};  // what `condition` says, for the filter
 };
 
+// Refused system calls with their answer. Anything neither here nor allowed answers ENOSYS.
 const std::vector<SeccompRule>& function_seccomp_rules();
 
-// Default allow; each rule of function_seccomp_rules() answers with its errno; a system call from a
-// non-native ABI (i386 int 0x80, x32) kills the process.
+// Allowed unconditionally (names of any architecture; those the native one lacks are skipped).
+const std::vector<std::string>& function_seccomp_allowed();
+
+// Allowed only when their arguments pass a check: clone, ioctl, personality, socket, socketpair.
+const std::vector<std::string>& function_seccomp_argument_checked();
+
+// Default-deny: allowed system calls pass, the rules answer their errno, every other system call
+// number (unknown, newer than this table, or simply not needed) answers ENOSYS so runtimes fall
+// back; a system call from a non-native ABI (i386 int 0x80, x32) kills the process.
 Result<SeccompProgram> build_function_seccomp_program();
 
 // Installs `program` on the calling thread (PR_SET_NO_NEW_PRIVS must already be set). Only system

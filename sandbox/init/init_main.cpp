@@ -156,9 +156,29 @@ struct LaunchPlan {
   std::string cwd;
   uid_t uid = 0;
   gid_t gid = 0;
-  uint32_t nofile = 1024;
+  struct Limit {
+    uint32_t resource;
+    rlimit value;
+  };
+  std::vector<Limit> rlimits;
   std::string seccomp;  // raw sock_filter array
 };
+
+// Gives up root for good: no capability in any set (bounding and ambient included) and the
+// environment's uid/gid. Returns the failed step, or nullptr. The bounding set goes first, while
+// CAP_SETPCAP is still effective.
+const char* drop_privileges(uid_t uid, gid_t gid) {
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return "drop bounding cap";
+  }
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (::setgroups(0, nullptr) != 0) return "setgroups";
+  if (::setresgid(gid, gid, gid) != 0) return "setresgid";
+  // Leaving uid 0 for a non-zero uid in all three ids clears the permitted and effective sets.
+  if (::setresuid(uid, uid, uid) != 0) return "setresuid";
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return "no_new_privs";
+  return nullptr;
+}
 
 // Runs in the forked runtime child. Reports the failing step over `err_fd` and exits 127.
 [[noreturn]] void exec_runtime(const LaunchPlan& p, const std::vector<int>& stdio, int err_fd,
@@ -184,18 +204,12 @@ struct LaunchPlan {
     (void)!::write(oom, "0", 1);
     ::close(oom);
   }
-  rlimit nofile{p.nofile, p.nofile};
-  if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) die("setrlimit nofile");
-  for (int cap = 0; cap <= 63; ++cap) {
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) die("drop bounding cap");
+  // Every limit explicitly, while CAP_SYS_RESOURCE still lets a hard limit rise above the daemon's.
+  for (const auto& l : p.rlimits) {
+    if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &l.value) != 0) die("setrlimit");
   }
-  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (::setgroups(0, nullptr) != 0) die("setgroups");
-  if (::setresgid(p.gid, p.gid, p.gid) != 0) die("setresgid");
-  // Leaving uid 0 for a non-zero uid clears the permitted and effective capability sets.
-  if (::setresuid(p.uid, p.uid, p.uid) != 0) die("setresuid");
+  if (const char* step = drop_privileges(p.uid, p.gid)) die(step);
   if (::chdir(p.cwd.c_str()) != 0) die("chdir");
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
   if (!p.seccomp.empty()) {
     sock_fprog prog{static_cast<unsigned short>(p.seccomp.size() / sizeof(sock_filter)),
                     reinterpret_cast<sock_filter*>(const_cast<char*>(p.seccomp.data()))};
@@ -301,7 +315,14 @@ int main() {
         p.cwd = r.str();
         p.uid = r.u32();
         p.gid = r.u32();
-        p.nofile = r.u32();
+        const uint32_t limits = r.u32();
+        for (uint32_t i = 0; r.ok() && i < limits && i < 64; ++i) {
+          LaunchPlan::Limit l{};
+          l.resource = r.u32();
+          l.value.rlim_cur = r.u64();
+          l.value.rlim_max = r.u64();
+          p.rlimits.push_back(l);
+        }
         p.seccomp = r.str();
         const uint32_t has_runtime_dir = r.u32();
         // fds: stdin, stdout, stderr, code tree, [runtime tree] (detached mounts from open_tree)
@@ -309,7 +330,9 @@ int main() {
           for (int fd : fds) ::close(fd);
         };
         const size_t want = 4 + (has_runtime_dir ? 1 : 0);
-        if (!r.ok() || fds.size() != want || p.argv.empty() || runtime > 0) {
+        // uid 0 would leave the runtime root: refuse rather than run it so.
+        if (!r.ok() || fds.size() != want || p.argv.empty() || runtime > 0 || p.uid == 0 ||
+            p.gid == 0 || limits > 64) {
           close_fds();
           send_failed("decode launch", EINVAL, "");
           continue;
@@ -353,6 +376,21 @@ int main() {
           continue;
         }
         runtime = pid;
+        // Setup is over: what is left (reaping, forwarding SIGTERM to the runtime, reporting its
+        // end) needs no privilege once the init shares the runtime's uid. Not dumpable, so the
+        // runtime cannot reach the init's memory or descriptors through /proc/1 (ptrace, kcmp,
+        // pidfd_getfd are refused by seccomp as well).
+        // Changing the effective uid clears the parent-death signal: armed again (the control
+        // socket's EOF ends the init too when the daemon dies).
+        if (const char* step = drop_privileges(p.uid, p.gid);
+            step != nullptr || ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+          const int err = errno;
+          ::kill(pid, SIGKILL);
+          ::close(errpipe[0]);
+          send_failed(step != nullptr ? step : "not dumpable", err, "runtimed-init");
+          continue;
+        }
         // Either the exec succeeded (EOF on the close-on-exec pipe) or the child says which step
         // failed.
         char report[512];

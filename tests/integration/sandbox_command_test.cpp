@@ -266,3 +266,45 @@ TEST_F(SandboxCommandTest, NodeRunsInside) {
 }
 
 }  // namespace
+
+namespace {
+
+// Default-deny seccomp, seen from inside a real environment: every interface the policy names is
+// refused with its documented answer (docs/seccomp.md), and what runtimes use still works.
+TEST_F(SandboxCommandTest, DefaultDenySeccompRefusesEachDangerousInterface) {
+  auto r = probe({}, {"refusals"});
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  const std::map<std::string, int> expected = {
+      {"socket_vsock_errno", EAFNOSUPPORT},
+      {"socket_vsock_high_bits_errno", EAFNOSUPPORT},
+      {"socket_packet_errno", EAFNOSUPPORT},
+      {"socket_alg_errno", EAFNOSUPPORT},
+      {"socketpair_vsock_errno", EAFNOSUPPORT},
+      {"socket_netlink_audit_errno", EPROTONOSUPPORT},
+      {"io_uring_setup_errno", EPERM},
+      {"name_to_handle_at_errno", EPERM},
+      {"open_tree_attr_errno", ENOSYS},
+      {"modify_ldt_errno", EPERM},
+      {"personality_no_randomize_errno", EPERM},
+      {"fanotify_init_errno", EPERM},
+      {"fanotify_mark_errno", EPERM},
+      {"memfd_secret_errno", EPERM},
+      {"pidfd_getfd_errno", EPERM},
+      {"kcmp_errno", EPERM},
+      {"clone3_errno", ENOSYS},
+      {"unknown_syscall_errno", ENOSYS},
+      {"ioctl_tiocsti_errno", EPERM},
+      {"ioctl_tiocsti_high_bits_errno", EPERM},
+      // Still allowed.
+      {"socket_netlink_route_errno", 0},
+      {"socket_unix_errno", 0},
+      {"socket_inet6_errno", 0},
+      {"personality_query_errno", 0},
+      {"fork_errno", 0},
+  };
+  for (const auto& [key, err] : expected) {
+    EXPECT_EQ(r.value(key), err) << key << " (" << std::strerror(err) << ")\n" << r.out;
+  }
+}
+
+}  // namespace

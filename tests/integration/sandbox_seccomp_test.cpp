@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/keyctl.h>
+#include <linux/netlink.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,6 +119,42 @@ int probe_python() {
                      "t = threading.Thread(target=lambda: None); t.start(); t.join()\n"
                      "subprocess.run(['/bin/true'], check=True)\n");
 }
+int probe_socket_vsock() {
+  constexpr int kAfVsock = 40;
+  const int fd = ::socket(kAfVsock, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+int probe_socket_netlink_audit() {
+  const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+int probe_io_uring_setup() {
+  unsigned char params[120] = {};  // struct io_uring_params
+  const long fd = ::syscall(SYS_io_uring_setup, 1, params);
+  if (fd < 0) return errno;
+  ::close(static_cast<int>(fd));
+  return 0;
+}
+int probe_kcmp() { return errno_of(::syscall(SYS_kcmp, ::getpid(), ::getpid(), 0, 0, 0)); }
+int probe_pidfd_getfd() {
+  const long pidfd = ::syscall(SYS_pidfd_open, ::getpid(), 0);
+  if (pidfd < 0) return 1000 + errno;
+  const long fd = ::syscall(SYS_pidfd_getfd, pidfd, 0, 0);
+  return fd < 0 ? errno : 0;
+}
+int probe_personality_no_randomize() {
+  return errno_of(::syscall(SYS_personality, ADDR_NO_RANDOMIZE));
+}
+int probe_memfd_create() {
+  const int fd = ::memfd_create("probe", MFD_CLOEXEC);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
 int probe_node() {
   return exec_result("/usr/bin/node", "-e",
                      "setTimeout(() => { require('child_process').execSync('/bin/true'); }, 10);");
@@ -133,6 +173,13 @@ const Probe kProbes[] = {
     {"PerfEventOpenSoftwareClock", probe_perf_event_open, EPERM},
     {"RawClone3", probe_clone3, ENOSYS},
     {"CloneNewPid", probe_clone_newpid, EPERM},
+    {"SocketVsock", probe_socket_vsock, EAFNOSUPPORT},
+    {"SocketNetlinkAudit", probe_socket_netlink_audit, EPROTONOSUPPORT},
+    {"IoUringSetup", probe_io_uring_setup, EPERM},
+    {"Kcmp", probe_kcmp, EPERM},
+    {"PidfdGetfd", probe_pidfd_getfd, EPERM},
+    {"PersonalityNoRandomize", probe_personality_no_randomize, EPERM},
+    {"MemfdCreate", probe_memfd_create, 0},
     {"PthreadCreate", probe_pthread_create, 0},
     {"Fork", probe_fork, 0},
     {"Python3ThreadsAndSubprocess", probe_python, 0},
@@ -207,6 +254,12 @@ TEST(SeccompDocs, DocumentEveryRefusedSyscall) {
   text << doc.rdbuf();
   for (const auto& rule : sandbox::function_seccomp_rules()) {
     EXPECT_NE(text.str().find("`" + rule.syscall + "`"), std::string::npos) << rule.syscall;
+  }
+  for (const auto& name : sandbox::function_seccomp_allowed()) {
+    EXPECT_NE(text.str().find("`" + name + "`"), std::string::npos) << name;
+  }
+  for (const auto& name : sandbox::function_seccomp_argument_checked()) {
+    EXPECT_NE(text.str().find("`" + name + "`"), std::string::npos) << name;
   }
 }
 

@@ -4,12 +4,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <linux/perf_event.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -130,6 +135,159 @@ int seccomp_probes() {
   kv("fork_ok", child > 0);
   if (child > 0) ::waitpid(child, nullptr, 0);
   kvs("seccomp", status_field("Seccomp"));
+  return 0;
+}
+
+// What a default-deny filter must refuse, each as `<name>_errno` (0: it worked).
+int refusals() {
+  auto call = [](long rc) { return rc < 0 ? errno : 0; };
+  auto sock = [&](int family, int type, int protocol) {
+    const int fd = ::socket(family, type | SOCK_CLOEXEC, protocol);
+    if (fd >= 0) ::close(fd);
+    return fd < 0 ? errno : 0;
+  };
+  constexpr int kAfVsock = 40;
+  kv("socket_vsock_errno", sock(kAfVsock, SOCK_STREAM, 0));
+  kv("socket_packet_errno", sock(AF_PACKET, SOCK_RAW, 0));
+  kv("socket_alg_errno", sock(AF_ALG, SOCK_SEQPACKET, 0));
+  kv("socket_netlink_audit_errno", sock(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT));
+  kv("socket_netlink_route_errno", sock(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+  kv("socket_unix_errno", sock(AF_UNIX, SOCK_STREAM, 0));
+  kv("socket_inet6_errno", sock(AF_INET6, SOCK_DGRAM, 0));
+  // The kernel reads the family as an int: high bits must not smuggle one past the filter.
+  kv("socket_vsock_high_bits_errno",
+     call(::syscall(SYS_socket, (1L << 32) | kAfVsock, SOCK_STREAM, 0)));
+  int sv[2];
+  kv("socketpair_vsock_errno", call(::socketpair(kAfVsock, SOCK_STREAM, 0, sv)));
+  unsigned char params[120] = {};  // struct io_uring_params
+  kv("io_uring_setup_errno", call(::syscall(SYS_io_uring_setup, 1, params)));
+  struct {
+    unsigned int bytes;
+    int type;
+    unsigned char handle[128];
+  } fh{128, 0, {}};
+  int mount_id = 0;
+  kv("name_to_handle_at_errno",
+     call(::syscall(SYS_name_to_handle_at, AT_FDCWD, "/", &fh, &mount_id, 0)));
+  constexpr long kOpenTreeAttr = 467;  // Linux 6.15
+  kv("open_tree_attr_errno", call(::syscall(kOpenTreeAttr, AT_FDCWD, "/tmp", 1, nullptr, 0)));
+  char ldt[16];
+  kv("modify_ldt_errno", call(::syscall(SYS_modify_ldt, 0, ldt, sizeof ldt)));
+  kv("personality_no_randomize_errno", call(::syscall(SYS_personality, ADDR_NO_RANDOMIZE)));
+  kv("personality_query_errno", call(::syscall(SYS_personality, 0xffffffffUL)));
+  kv("fanotify_init_errno", call(::syscall(SYS_fanotify_init, 0, 0)));
+  kv("fanotify_mark_errno", call(::syscall(SYS_fanotify_mark, 0, 0, 0, AT_FDCWD, "/")));
+  kv("memfd_secret_errno", call(::syscall(SYS_memfd_secret, 0)));
+  const long self = ::syscall(SYS_pidfd_open, ::getpid(), 0);
+  kv("pidfd_getfd_errno", call(::syscall(SYS_pidfd_getfd, self, 0, 0)));
+  kv("kcmp_errno", call(::syscall(SYS_kcmp, ::getpid(), ::getpid(), 0 /*KCMP_FILE*/, 0, 0)));
+  kv("clone3_errno", call(::syscall(SYS_clone3, nullptr, 0)));
+  kv("unknown_syscall_errno", call(::syscall(500)));
+  char c = 'x';
+  kv("ioctl_tiocsti_errno", call(::syscall(SYS_ioctl, 0, TIOCSTI, &c)));
+  kv("ioctl_tiocsti_high_bits_errno", call(::syscall(SYS_ioctl, 0, (1L << 32) | TIOCSTI, &c)));
+  kv("fork_errno", [] {
+    const pid_t p = ::fork();
+    if (p == 0) ::_exit(0);
+    if (p < 0) return errno;
+    ::waitpid(p, nullptr, 0);
+    return 0;
+  }());
+  return 0;
+}
+
+// The capability sets of this process and of the init (PID 1), and what the init exposes.
+int caps() {
+  for (const char* set : {"CapEff", "CapPrm", "CapBnd", "CapAmb", "CapInh"}) {
+    kvs((std::string("self_") + set).c_str(), status_field(set));
+  }
+  const std::string init = read_file("/proc/1/status");
+  auto field = [&](const std::string& name) {
+    auto pos = init.find("\n" + name + ":");
+    if (pos == std::string::npos) return std::string();
+    pos += name.size() + 2;
+    auto end = init.find('\n', pos);
+    std::string v = init.substr(pos, end - pos);
+    v.erase(0, v.find_first_not_of(" \t"));
+    return v;
+  };
+  for (const char* set : {"CapEff", "CapPrm", "CapBnd", "CapAmb", "CapInh", "NoNewPrivs"}) {
+    kvs((std::string("init_") + set).c_str(), field(set));
+  }
+  kvs("init_Uid", field("Uid"));
+  kvs("self_Uid", status_field("Uid"));
+  kv("init_environ_errno", errno_of(::open("/proc/1/environ", O_RDONLY | O_CLOEXEC) >= 0));
+  kv("init_fd_dir_errno", errno_of(::open("/proc/1/fd/3", O_RDONLY | O_CLOEXEC) >= 0));
+  return 0;
+}
+
+int rlimits() {
+  const std::pair<const char*, int> limits[] = {
+      {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},     {"core", RLIMIT_CORE},
+      {"stack", RLIMIT_STACK},       {"memlock", RLIMIT_MEMLOCK}, {"cpu", RLIMIT_CPU},
+      {"fsize", RLIMIT_FSIZE},       {"as", RLIMIT_AS},           {"sigpending", RLIMIT_SIGPENDING},
+      {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},       {"rtprio", RLIMIT_RTPRIO}};
+  for (const auto& [name, resource] : limits) {
+    rlimit l{};
+    ::getrlimit(resource, &l);
+    // -1 for unlimited.
+    kv((std::string("rlimit_") + name + "_soft").c_str(), static_cast<long long>(l.rlim_cur));
+    kv((std::string("rlimit_") + name + "_hard").c_str(), static_cast<long long>(l.rlim_max));
+  }
+  return 0;
+}
+
+// Holds as many inotify instances as this user may have (fs.inotify.max_user_instances) for
+// `seconds`, after saying how many it got.
+int inotify_hold(long long seconds) {
+  const long long max = std::atoll(read_file("/proc/sys/fs/inotify/max_user_instances").c_str());
+  long long held = 0;
+  int err = 0;
+  for (; held < max; ++held) {
+    if (::inotify_init1(IN_CLOEXEC) < 0) {
+      err = errno;
+      break;
+    }
+  }
+  kv("max_user_instances", max);
+  kv("held", held);
+  kv("hold_errno", err);
+  std::fflush(stdout);
+  ::sleep(static_cast<unsigned>(seconds));
+  return 0;
+}
+
+// Holds 2,000 pipes (four processes of 500: RLIMIT_NOFILE is 1024) for `seconds`: 32,000 pages
+// of pipe buffers, past fs.pipe-user-pages-soft (16,384), after which the kernel gives this
+// user's new pipes the minimum buffer.
+int pipe_hold(long long seconds) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return 1;
+  auto hold = [] {
+    int held = 0;
+    for (int p[2]; held < 500 && ::pipe2(p, O_CLOEXEC) == 0; ++held) {
+    }
+    return held;
+  };
+  for (int i = 0; i < 3; ++i) {
+    if (::fork() == 0) {
+      char held = static_cast<char>(hold() / 10);
+      (void)!::write(ready[1], &held, 1);
+      ::sleep(static_cast<unsigned>(seconds));
+      ::_exit(0);
+    }
+  }
+  long long held = hold();
+  for (int i = 0; i < 3; ++i) {
+    char c = 0;
+    if (::read(ready[0], &c, 1) == 1) held += c * 10;
+  }
+  int p[2];
+  long long own = ::pipe2(p, O_CLOEXEC) == 0 ? ::fcntl(p[0], F_GETPIPE_SZ) : -errno;
+  kv("pipes_held", held);
+  kv("own_new_pipe_size", own);
+  std::fflush(stdout);
+  ::sleep(static_cast<unsigned>(seconds));
   return 0;
 }
 
@@ -265,6 +423,20 @@ int main(int argc, char** argv) {
   }
   if (verb == "info") return info();
   if (verb == "seccomp") return seccomp_probes();
+  if (verb == "refusals") return refusals();
+  if (verb == "caps") return caps();
+  if (verb == "rlimits") return rlimits();
+  if (verb == "inotify-hold") return inotify_hold(arg);
+  if (verb == "pipe-hold") return pipe_hold(arg);
+  if (verb == "pipe-size") {
+    int p[2];
+    kv("pipe_size", ::pipe2(p, O_CLOEXEC) == 0 ? ::fcntl(p[0], F_GETPIPE_SZ) : -errno);
+    return 0;
+  }
+  if (verb == "inotify-try") {
+    kv("inotify_errno", errno_of(::inotify_init1(IN_CLOEXEC) >= 0));
+    return 0;
+  }
   if (verb == "write-tmp") return write_tmp(arg);
   if (verb == "memhog") return memhog(arg);
   if (verb == "forkbomb") return forkbomb();

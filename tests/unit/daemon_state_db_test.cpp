@@ -1,7 +1,10 @@
 // StateDb::write, the group commit under every durable async write, on a real SQLite file:
 // concurrent writers all land, writers that arrive during a commit share the next one, and a
 // failing writer is rolled back alone.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -116,6 +119,37 @@ TEST_F(StateDbWriteTest, AFailingWriterIsRolledBackAloneAndReportsItsError) {
   EXPECT_EQ(count("v = 1"), 1);
   EXPECT_EQ(count("v = 2"), 0);
   EXPECT_EQ(count("v = 3"), 1);
+}
+
+// The database holds functions' environment variables: no other local user may read it, its
+// write-ahead log or its shared-memory index, including files an older runtimed left readable.
+TEST(StateDbFileModes, StateDirIsOwnerOnlyAndTheSqliteFilesAre0600) {
+  const fs::path dir = fs::temp_directory_path() / ("rt-statedb-modes-" + common::random_hex(8));
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0755);
+  // As an older runtimed left them under umask 022.
+  for (const char* name : {"runtimed.db-wal", "runtimed.db-shm"}) {
+    const int fd = ::open((dir / name).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+  }
+  {
+    auto db = StateDb::open(dir);
+    ASSERT_TRUE(db) << db.error();
+    auto lock = (*db)->lock();
+    ASSERT_TRUE((*db)->exec("CREATE TABLE secrets (v TEXT)"));
+    ASSERT_TRUE((*db)->exec("INSERT INTO secrets VALUES ('AWS_SECRET_ACCESS_KEY=x')"));
+    auto mode = [](const fs::path& p) {
+      struct stat st {};
+      EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+      return st.st_mode & 07777;
+    };
+    EXPECT_EQ(mode(dir), 0700u);
+    for (const char* name : {"runtimed.db", "runtimed.db-wal", "runtimed.db-shm"}) {
+      EXPECT_EQ(mode(dir / name), 0600u) << name;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
