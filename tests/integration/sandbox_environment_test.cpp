@@ -71,13 +71,23 @@ class SandboxEnvironmentTest : public ::testing::Test {
     while (std::getline(mounts, line)) {
       EXPECT_EQ(line.find(state_->path().string()), std::string::npos) << line;
     }
-    for (const auto& dev : std::filesystem::directory_iterator("/sys/block")) {
-      std::ifstream backing(dev.path() / "loop" / "backing_file");
-      std::string file;
-      if (backing && std::getline(backing, file)) {
-        EXPECT_EQ(file.find(state_->path().string()), std::string::npos) << dev.path();
+    // The kernel detaches an autoclear loop device after the lazily unmounted /tmp drops its
+    // last reference, a moment after destroy() returns: wait for it, bounded.
+    std::vector<std::string> attached;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    do {
+      attached.clear();
+      for (const auto& dev : std::filesystem::directory_iterator("/sys/block")) {
+        std::ifstream backing(dev.path() / "loop" / "backing_file");
+        std::string file;
+        if (backing && std::getline(backing, file) &&
+            file.find(state_->path().string()) != std::string::npos) {
+          attached.push_back(dev.path());
+        }
       }
-    }
+      if (!attached.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (!attached.empty() && std::chrono::steady_clock::now() < give_up);
+    EXPECT_EQ(attached, std::vector<std::string>{});
   }
 
   ProbeRun run(std::vector<std::string> args, sandbox::CgroupLimits limits = {},
