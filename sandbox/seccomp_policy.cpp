@@ -1,20 +1,23 @@
 // The function seccomp policy: its allow-list and refusals (with reasons), their compilation to
-// classic BPF, and installing it.
+// classic BPF by libseccomp, and installing it.
 #include "sandbox/seccomp_policy.hpp"
 
-#include <linux/audit.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
-#include <map>
+#include <memory>
+#include <utility>
+
+#include "sandbox/unique_fd.hpp"
 
 namespace sandbox {
 namespace {
@@ -181,100 +184,110 @@ std::vector<std::string> make_allowed() {
   };
 }
 
-// What one system call number gets.
-enum class Check { None, Clone, Ioctl, Personality, Socket, Socketpair };
-struct Decision {
-  uint32_t ret = SECCOMP_RET_ERRNO | ENOSYS;
-  Check check = Check::None;
-  bool operator==(const Decision&) const = default;
+// Owner of a libseccomp filter context.
+struct ContextRelease {
+  void operator()(void* ctx) const { seccomp_release(ctx); }
 };
+using Context = std::unique_ptr<void, ContextRelease>;
 
-constexpr uint32_t ret_errno(int e) {
-  return SECCOMP_RET_ERRNO | (static_cast<uint32_t>(e) & SECCOMP_RET_DATA);
+// Every argument checked here is an int or an unsigned int to the kernel, which ignores the high
+// half of the register, so the filter must too: libseccomp compares all 64 bits, but a masked
+// comparison whose mask has no high bit compares only the low 32.
+constexpr uint64_t kLow32 = 0xffffffffu;
+
+scmp_arg_cmp low32_masked(unsigned arg, uint32_t mask, uint32_t value) {
+  return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
+}
+scmp_arg_cmp low32_eq(unsigned arg, uint32_t value) {
+  return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, kLow32, value};
 }
 
-// The low 32 bits of argument `i` (little-endian): every argument checked here is an int or an
-// unsigned int to the kernel, which ignores the high half, so the filter must too.
-constexpr uint32_t arg_low(unsigned i) {
-  return static_cast<uint32_t>(offsetof(seccomp_data, args) + i * sizeof(uint64_t));
-}
-
-sock_filter stmt(uint16_t code, uint32_t k) { return BPF_STMT(code, k); }
-sock_filter jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
-  return BPF_JUMP(code, k, jt, jf);
-}
-
-// The instructions deciding an argument-checked system call (the number is already known).
-std::vector<sock_filter> check_block(Check check) {
-  constexpr uint16_t kLoad = BPF_LD | BPF_W | BPF_ABS;
-  constexpr uint16_t kJeq = BPF_JMP | BPF_JEQ | BPF_K;
-  constexpr uint16_t kRet = BPF_RET | BPF_K;
-  switch (check) {
-    case Check::Clone:
-      return {stmt(kLoad, arg_low(0)), jump(BPF_JMP | BPF_JSET | BPF_K, kCloneNamespaceFlags, 0, 1),
-              stmt(kRet, ret_errno(EPERM)), stmt(kRet, SECCOMP_RET_ALLOW)};
-    case Check::Ioctl:
-      return {stmt(kLoad, arg_low(1)), jump(kJeq, TIOCSTI, 2, 0), jump(kJeq, TIOCLINUX, 1, 0),
-              stmt(kRet, SECCOMP_RET_ALLOW), stmt(kRet, ret_errno(EPERM))};
-    case Check::Personality:
-      return {stmt(kLoad, arg_low(0)), jump(kJeq, PER_LINUX, 1, 0),
-              jump(kJeq, kPersonalityQuery, 0, 1), stmt(kRet, SECCOMP_RET_ALLOW),
-              stmt(kRet, ret_errno(EPERM))};
-    case Check::Socket:
-      return {stmt(kLoad, arg_low(0)),
-              jump(kJeq, AF_UNIX, 7, 0),
-              jump(kJeq, AF_INET, 6, 0),
-              jump(kJeq, AF_INET6, 5, 0),
-              jump(kJeq, AF_NETLINK, 1, 0),
-              stmt(kRet, ret_errno(EAFNOSUPPORT)),
-              stmt(kLoad, arg_low(2)),
-              jump(kJeq, NETLINK_ROUTE, 1, 0),
-              stmt(kRet, ret_errno(EPROTONOSUPPORT)),
-              stmt(kRet, SECCOMP_RET_ALLOW)};
-    case Check::Socketpair:
-      return {stmt(kLoad, arg_low(0)), jump(kJeq, AF_UNIX, 0, 1), stmt(kRet, SECCOMP_RET_ALLOW),
-              stmt(kRet, ret_errno(EAFNOSUPPORT))};
-    case Check::None:
-      break;
+// Patterns (mask, value) that together match exactly the 32-bit values not in `values` (which
+// must not be empty): the complement of `values` in a binary trie, walked from the top bit.
+// libseccomp has no "not one of" on a masked argument (SCMP_CMP_NE compares all 64 bits, and a
+// rule may compare an argument once), and overlapping rules with different actions are a union
+// whose winner libseccomp does not define; disjoint patterns keep every answer defined.
+void low32_not_in(const std::vector<uint32_t>& values, int bit, uint32_t mask, uint32_t prefix,
+                  std::vector<std::pair<uint32_t, uint32_t>>& out) {
+  if (bit < 0) return;  // the whole value is in `values`
+  const uint32_t b = 1u << bit;
+  std::vector<uint32_t> zeros, ones;
+  for (uint32_t v : values) (v & b ? ones : zeros).push_back(v);
+  for (auto [side, set] : {std::pair{0u, &zeros}, std::pair{b, &ones}}) {
+    if (set->empty())
+      out.emplace_back(mask | b, prefix | side);
+    else
+      low32_not_in(*set, bit - 1, mask | b, prefix | side, out);
   }
-  return {};
 }
-
-// A run of consecutive system call numbers with one decision, from `first` up to the next run.
-struct Run {
-  uint32_t first;
-  Decision decision;
-};
-
-// A binary search over the runs: each inner node is one `jge`, each leaf a `ret` or a check
-// block. Far fewer instructions than one comparison per system call, since allowed numbers
-// mostly come in ranges. Jumps are forward only and must fit in 8 bits.
-Result<std::vector<sock_filter>> search(const std::vector<Run>& runs, size_t lo, size_t hi) {
-  if (hi - lo == 1) {
-    const Decision& d = runs[lo].decision;
-    if (d.check != Check::None) return check_block(d.check);
-    return std::vector<sock_filter>{stmt(BPF_RET | BPF_K, d.ret)};
-  }
-  const size_t mid = lo + (hi - lo) / 2;
-  auto left = search(runs, lo, mid);
-  if (!left) return left;
-  auto right = search(runs, mid, hi);
-  if (!right) return right;
-  if (left->size() > 255) return fail("seccomp program layout", E2BIG, "jump over 255");
-  std::vector<sock_filter> out{
-      jump(BPF_JMP | BPF_JGE | BPF_K, runs[mid].first, static_cast<uint8_t>(left->size()), 0)};
-  out.insert(out.end(), left->begin(), left->end());
-  out.insert(out.end(), right->begin(), right->end());
+std::vector<std::pair<uint32_t, uint32_t>> low32_not_in(const std::vector<uint32_t>& values) {
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  low32_not_in(values, 31, 0, 0, out);
   return out;
 }
 
-#if defined(__x86_64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
-#else
-#error "seccomp policy: unsupported architecture"
-#endif
+// Adds one rule; libseccomp returns -errno.
+Result<void> add(const Context& ctx, uint32_t action, int nr, std::vector<scmp_arg_cmp> args,
+                 const char* what) {
+  const int rc = seccomp_rule_add_exact_array(ctx.get(), action, nr,
+                                              static_cast<unsigned>(args.size()), args.data());
+  if (rc != 0) return fail("seccomp_rule_add", -rc, what);
+  return {};
+}
+
+// The argument checks (the table in docs/seccomp.md), each as disjoint rules.
+Result<void> add_argument_checks(const Context& ctx) {
+  auto nr = [](const char* name) { return seccomp_syscall_resolve_name(name); };
+  const uint32_t allow = SCMP_ACT_ALLOW;
+  const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+  std::vector<Result<void>> results;
+
+  // clone: no namespace flag allowed; each flag present is EPERM.
+  results.push_back(
+      add(ctx, allow, nr("clone"), {low32_masked(0, kCloneNamespaceFlags, 0)}, "clone"));
+  for (uint32_t flag = 1; flag != 0; flag <<= 1) {
+    if (kCloneNamespaceFlags & flag)
+      results.push_back(add(ctx, eperm, nr("clone"), {low32_masked(0, flag, flag)}, "clone"));
+  }
+
+  // ioctl: TIOCSTI and TIOCLINUX are EPERM, any other request passes.
+  const std::vector<uint32_t> tty_injection = {TIOCSTI, TIOCLINUX};
+  for (uint32_t request : tty_injection)
+    results.push_back(add(ctx, eperm, nr("ioctl"), {low32_eq(1, request)}, "ioctl"));
+  for (auto [mask, value] : low32_not_in(tty_injection))
+    results.push_back(add(ctx, allow, nr("ioctl"), {low32_masked(1, mask, value)}, "ioctl"));
+
+  // personality: PER_LINUX and the query pass, anything else is EPERM.
+  const std::vector<uint32_t> personas = {PER_LINUX, kPersonalityQuery};
+  for (uint32_t persona : personas)
+    results.push_back(add(ctx, allow, nr("personality"), {low32_eq(0, persona)}, "personality"));
+  for (auto [mask, value] : low32_not_in(personas))
+    results.push_back(
+        add(ctx, eperm, nr("personality"), {low32_masked(0, mask, value)}, "personality"));
+
+  // socket: four families; netlink only for NETLINK_ROUTE.
+  const std::vector<uint32_t> families = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK};
+  for (uint32_t family : {AF_UNIX, AF_INET, AF_INET6})
+    results.push_back(add(ctx, allow, nr("socket"), {low32_eq(0, family)}, "socket"));
+  results.push_back(add(ctx, allow, nr("socket"),
+                        {low32_eq(0, AF_NETLINK), low32_eq(2, NETLINK_ROUTE)}, "socket"));
+  for (auto [mask, value] : low32_not_in({NETLINK_ROUTE}))
+    results.push_back(add(ctx, SCMP_ACT_ERRNO(EPROTONOSUPPORT), nr("socket"),
+                          {low32_eq(0, AF_NETLINK), low32_masked(2, mask, value)}, "socket"));
+  for (auto [mask, value] : low32_not_in(families))
+    results.push_back(add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr("socket"),
+                          {low32_masked(0, mask, value)}, "socket"));
+
+  // socketpair: AF_UNIX only.
+  results.push_back(add(ctx, allow, nr("socketpair"), {low32_eq(0, AF_UNIX)}, "socketpair"));
+  for (auto [mask, value] : low32_not_in({AF_UNIX}))
+    results.push_back(add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr("socketpair"),
+                          {low32_masked(0, mask, value)}, "socketpair"));
+
+  for (auto& result : results)
+    if (!result) return result;
+  return {};
+}
 
 }  // namespace
 
@@ -295,59 +308,51 @@ const std::vector<std::string>& function_seccomp_argument_checked() {
 }
 
 Result<SeccompProgram> build_function_seccomp_program() {
-  // One decision per system call number; numbers past the table share the last run (ENOSYS).
-  constexpr int kTable = 1024;
-  std::vector<Decision> table(kTable);
-  auto number = [](const std::string& name) {
-    // Negative: a pseudo-number, the name exists on another architecture only.
-    return seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, name.c_str());
-  };
+  // Default deny: whatever no rule matches answers ENOSYS.
+  Context ctx(seccomp_init(SCMP_ACT_ERRNO(ENOSYS)));
+  if (!ctx) return fail("seccomp_init", ENOMEM);
+  // i386 (int 0x80) and x32 entry points kill: none of our runtimes use them, and numbers meant
+  // for the native table would not mean the same there. A native-only x86_64 filter sends x32
+  // numbers (bit 30 set) to the bad-architecture action too; only -1 (a tracer's "skip this
+  // call") goes on to the default, ENOSYS.
+  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  // A binary tree over the system call numbers instead of one comparison after another.
+  if (rc == 0) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  if (rc != 0) return fail("seccomp_attr_set", -rc);
+
   for (const std::string& name : function_seccomp_allowed()) {
-    const int nr = number(name);
+    // Negative: a pseudo-number, the name exists on another architecture only.
+    const int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr < 0) continue;
-    if (nr >= kTable) return fail("seccomp allow-list", ERANGE, name);
-    table[static_cast<size_t>(nr)].ret = SECCOMP_RET_ALLOW;
+    if (auto added = add(ctx, SCMP_ACT_ALLOW, nr, {}, name.c_str()); !added)
+      return std::unexpected(added.error());
   }
   for (const SeccompRule& rule : function_seccomp_rules()) {
-    const int nr = number(rule.syscall);
-    if (nr < 0 || !rule.condition.empty()) continue;  // conditions: the check blocks below
-    if (nr >= kTable) return fail("seccomp rules", ERANGE, rule.syscall);
-    table[static_cast<size_t>(nr)].ret = ret_errno(rule.errno_value);
+    if (!rule.condition.empty()) continue;  // the argument checks below
+    // ENOSYS (clone3) is the default's answer already; libseccomp refuses such a rule (EACCES).
+    if (rule.errno_value == ENOSYS) continue;
+    const int nr = seccomp_syscall_resolve_name(rule.syscall.c_str());
+    if (nr < 0) return fail("seccomp rules", EINVAL, rule.syscall);
+    if (auto added = add(ctx, SCMP_ACT_ERRNO(static_cast<uint32_t>(rule.errno_value)), nr, {},
+                         rule.syscall.c_str());
+        !added)
+      return std::unexpected(added.error());
   }
-  const std::map<std::string, Check> checks = {{"clone", Check::Clone},
-                                               {"ioctl", Check::Ioctl},
-                                               {"personality", Check::Personality},
-                                               {"socket", Check::Socket},
-                                               {"socketpair", Check::Socketpair}};
-  for (const auto& [name, check] : checks) {
-    const int nr = number(name);
-    if (nr < 0 || nr >= kTable) return fail("seccomp argument check", EINVAL, name);
-    table[static_cast<size_t>(nr)] = Decision{SECCOMP_RET_ALLOW, check};
-  }
-  std::vector<Run> runs;
-  for (size_t nr = 0; nr < table.size(); ++nr) {
-    if (runs.empty() || !(runs.back().decision == table[nr]) || table[nr].check != Check::None)
-      runs.push_back(Run{static_cast<uint32_t>(nr), table[nr]});
-  }
+  if (auto checks = add_argument_checks(ctx); !checks) return std::unexpected(checks.error());
 
+  // The classic BPF libseccomp generated, read back so the init installs it with one prctl()
+  // and no allocation between clone and exec.
+  UniqueFd fd(::memfd_create("seccomp-bpf", MFD_CLOEXEC));
+  if (!fd) return fail("memfd_create", errno);
+  if ((rc = seccomp_export_bpf(ctx.get(), fd.get())) != 0) return fail("seccomp_export_bpf", -rc);
+  const off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+    return fail("seccomp program size", EINVAL);
   SeccompProgram program;
-  auto& out = program.instructions;
-  constexpr uint16_t kLoad = BPF_LD | BPF_W | BPF_ABS;
-  // i386 (int 0x80) and x32 entry points: none of our runtimes use them, and numbers meant for
-  // the native table would not mean the same there.
-  out.push_back(stmt(kLoad, offsetof(seccomp_data, arch)));
-  out.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, kNativeArch, 1, 0));
-  out.push_back(stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-  out.push_back(stmt(kLoad, offsetof(seccomp_data, nr)));
-#if defined(__x86_64__)
-  constexpr uint32_t kX32SyscallBit = 0x40000000;
-  out.push_back(jump(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 0, 1));
-  out.push_back(stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-#endif
-  auto tree = search(runs, 0, runs.size());
-  if (!tree) return std::unexpected(tree.error());
-  out.insert(out.end(), tree->begin(), tree->end());
-  if (out.size() > BPF_MAXINSNS) return fail("seccomp program", E2BIG);
+  program.instructions.resize(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (::pread(fd.get(), program.instructions.data(), static_cast<size_t>(size), 0) != size)
+    return fail("seccomp program read", errno ? errno : EIO);
+  if (program.instructions.size() > BPF_MAXINSNS) return fail("seccomp program", E2BIG);
   return program;
 }
 

@@ -1,6 +1,6 @@
-// The seccomp filter every function runs under: default-deny, generated once as classic BPF from
-// the allow-list and refusal table below, installed by the sandbox init with a single prctl() in
-// the child (no allocation there).
+// The seccomp filter every function runs under: default-deny, generated once by libseccomp from
+// the allow-list and refusal table below and exported as classic BPF, installed by the sandbox
+// init with a single prctl() in the child (no allocation there).
 #pragma once
 
 #include <linux/filter.h>

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -220,6 +221,71 @@ int probe_status_says_filter_mode() {
 TEST(SeccompFilter, ProcStatusShowsFilterModeOnlyWhenInstalled) {
   EXPECT_EQ(run_in_child(nullptr, probe_status_says_filter_mode), ESRCH);
   EXPECT_EQ(run_in_child(&program(), probe_status_says_filter_mode), 0);
+}
+
+// A raw system call with full 64-bit arguments, as a caller may pass them: the kernel reads
+// clone flags, the ioctl request, socket family and protocol and the persona as 32-bit values,
+// so high bits must neither smuggle a refused value past the filter nor refuse an allowed one.
+struct RawCall {
+  const char* what;
+  long nr;
+  unsigned long args[3];
+  int under_filter;  // 0 (the call reached the kernel and succeeded), or the errno
+};
+
+constexpr unsigned long kHigh = 1UL << 32;
+constexpr unsigned long kNoFd = static_cast<unsigned long>(-1);
+constexpr unsigned long kSignExtended = 0xffffffff00000000UL;
+
+const RawCall kRawCalls[] = {
+    {"ioctl TIOCSTI", SYS_ioctl, {kNoFd, TIOCSTI, 0}, EPERM},
+    {"ioctl TIOCSTI, high bit", SYS_ioctl, {kNoFd, kHigh | TIOCSTI, 0}, EPERM},
+    {"ioctl TIOCLINUX, sign-extended", SYS_ioctl, {kNoFd, kSignExtended | TIOCLINUX, 0}, EPERM},
+    {"ioctl TCGETS reaches the kernel", SYS_ioctl, {kNoFd, TCGETS, 0}, EBADF},
+    {"ioctl TIOCGPTN, sign-extended, reaches the kernel",
+     SYS_ioctl,
+     {kNoFd, kSignExtended | TIOCGPTN, 0},
+     EBADF},
+    {"socket AF_VSOCK, high bit",
+     SYS_socket,
+     {kHigh | 40, SOCK_STREAM | SOCK_CLOEXEC, 0},
+     EAFNOSUPPORT},
+    {"socket family 1000", SYS_socket, {1000, SOCK_STREAM | SOCK_CLOEXEC, 0}, EAFNOSUPPORT},
+    {"socket AF_INET, high bit", SYS_socket, {kHigh | AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0}, 0},
+    {"socket netlink audit, high bit",
+     SYS_socket,
+     {AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, kHigh | NETLINK_AUDIT},
+     EPROTONOSUPPORT},
+    {"socket netlink route, high bit",
+     SYS_socket,
+     {AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, kHigh | NETLINK_ROUTE},
+     0},
+    {"socketpair AF_INET", SYS_socketpair, {AF_INET, SOCK_STREAM, 0}, EAFNOSUPPORT},
+    {"personality ADDR_NO_RANDOMIZE, high bit",
+     SYS_personality,
+     {kHigh | ADDR_NO_RANDOMIZE, 0, 0},
+     EPERM},
+    {"personality query, sign-extended", SYS_personality, {~0UL, 0, 0}, 0},
+    {"personality PER_LINUX, high bit", SYS_personality, {kHigh, 0, 0}, 0},
+    {"clone CLONE_NEWUSER, high bit", SYS_clone, {kHigh | CLONE_NEWUSER | SIGCHLD, 0, 0}, EPERM},
+};
+
+TEST(SeccompFilter, ArgumentChecksReadTheLow32BitsOnly) {
+  for (const RawCall& call : kRawCalls) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(kInstallFailed);
+      if (sandbox::install_seccomp_program(program()) != 0) ::_exit(kInstallFailed);
+      const long ret = ::syscall(call.nr, call.args[0], call.args[1], call.args[2], 0, 0, 0);
+      if (ret == 0 && call.nr == SYS_clone) ::_exit(0);  // a child the filter let through
+      ::_exit(ret < 0 ? errno : 0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << call.what;
+    EXPECT_EQ(WEXITSTATUS(status), call.under_filter) << call.what;
+  }
 }
 
 #if defined(__x86_64__)
