@@ -66,6 +66,14 @@ int main(int argc, char** argv) {
                    "Lowest MaximumEventAgeInSeconds accepted (default 60)")
       ->check(CLI::Range(1, 21600));
 
+  serve_cmd->add_option("--max-code-store-mb", serve.max_code_store_mb,
+                        "Disk all functions' unpacked code may take; CreateFunction and "
+                        "UpdateFunctionCode answer CodeStorageExceededException past it (0: no "
+                        "limit)");
+  serve_cmd->add_option("--disk-reserve-mb", serve.disk_reserve_mb,
+                        "Free disk kept out of environments' /tmp: a cold start whose /tmp would "
+                        "not fit answers 429 (default 1024)");
+
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);
   runtimed::QueueCommands queue;
