@@ -266,13 +266,14 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
         evicted.push_back(std::move(oldest));
       }
       if (!fits()) {
+        const bool memory_full = memory_used_mb_ + need > options_.memory_budget_mb;
         ++throttles_;
         lock.unlock();
         for (auto& e : evicted) destroy_later(std::move(e));
         pending->done(api::InvokeResult{
-            .api_error = tmp_lease ? api::ApiError::too_many_requests(
-                                         "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")
-                                   : disk_full_error()});
+            .api_error = memory_full ? api::ApiError::too_many_requests(
+                                           "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")
+                                     : disk_full_error()});
         return;
       }
       env = std::make_shared<Env>();
