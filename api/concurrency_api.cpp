@@ -50,7 +50,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
   const std::string& m = request.method;
   if (is_account_settings(request.path)) {
     if (m != "GET")
-      return to_http(ApiError::not_found("Unknown operation: " + m + " " + request.path),
+      return to_http(ApiError::unknown_operation("Unknown operation: " + m + " " + request.path),
                      request_id);
     auto s = settings_.account_settings();
     if (!s) return to_http(s.error(), request_id);
@@ -70,7 +70,8 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
   const bool put_path = request.path.starts_with(kPut);
   const bool known = (put_path && (m == "PUT" || m == "DELETE")) || (!put_path && m == "GET");
   if (!known)
-    return to_http(ApiError::not_found("Unknown operation: " + m + " " + request.path), request_id);
+    return to_http(ApiError::unknown_operation("Unknown operation: " + m + " " + request.path),
+                   request_id);
   auto name = functions_.resolve_name(request, id);
   if (!name) return to_http(name.error(), request_id);
   auto not_found = [&](ApiError e) {

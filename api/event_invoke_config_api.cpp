@@ -101,7 +101,8 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
                                           const std::string& request_id) {
   const std::string& m = request.method;
   if (m != "GET" && m != "PUT" && m != "POST" && m != "DELETE")
-    return to_http(ApiError::not_found("Unknown operation: " + m + " " + request.path), request_id);
+    return to_http(ApiError::unknown_operation("Unknown operation: " + m + " " + request.path),
+                   request_id);
   auto name = functions_.resolve_name(request, *function_id(request.path));
   if (!name) return to_http(name.error(), request_id);
   const std::string arn = functions_.function_arn(*name);

@@ -4,10 +4,12 @@
 
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <string_view>
 #include <vector>
 
 #include "api/event_invoke_config_api.hpp"
+#include "api/function_name.hpp"
 #include "common/base64.hpp"
 #include "common/runtime_catalog.hpp"
 
@@ -75,31 +77,6 @@ bool valid_name(std::string_view name) {
   for (char c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
   return true;
-}
-
-bool valid_qualifier(std::string_view q) {
-  if (q == "$LATEST") return true;
-  if (q.empty() || q.size() > 128) return false;
-  for (char c : q)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
-  return true;
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
-std::vector<std::string_view> split_colons(std::string_view s) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    const size_t colon = s.find(':');
-    parts.push_back(s.substr(0, colon));
-    if (colon == std::string_view::npos) return parts;
-    s.remove_prefix(colon + 1);
-  }
 }
 
 ApiError bad_function_name(std::string_view id) {
@@ -418,54 +395,8 @@ json FunctionApi::configuration_json(const common::FunctionConfig& c) const {
 
 std::expected<std::string, ApiError> FunctionApi::resolve_name(const HttpRequest& request,
                                                                const std::string& id) const {
-  const auto parts = split_colons(id);
-  std::string_view name;
-  std::optional<std::string_view> qualifier;
-  std::optional<std::string_view> region, account;
-  switch (parts.size()) {
-    case 1:
-      name = parts[0];
-      break;
-    case 2:
-      name = parts[0], qualifier = parts[1];
-      break;
-    case 3:
-    case 4:  // ACCOUNT:function:NAME[:QUALIFIER]
-      if (parts[1] != "function") return std::unexpected(bad_function_name(id));
-      account = parts[0], name = parts[2];
-      if (parts.size() == 4) qualifier = parts[3];
-      break;
-    case 7:
-    case 8:  // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-      if (parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "lambda" ||
-          parts[5] != "function")
-        return std::unexpected(bad_function_name(id));
-      region = parts[3], account = parts[4], name = parts[6];
-      if (parts.size() == 8) qualifier = parts[7];
-      break;
-    default:
-      return std::unexpected(bad_function_name(id));
-  }
-  if (!valid_name(name) || (account && (account->size() != 12 || !all_digits(*account))) ||
-      (qualifier && !valid_qualifier(*qualifier)))
-    return std::unexpected(bad_function_name(id));
-
-  const std::string query_qualifier = request.query_param("Qualifier");
-  if (!query_qualifier.empty()) {
-    if (qualifier && *qualifier != query_qualifier)
-      return std::unexpected(ApiError::invalid_parameter(
-          "The derived qualifier from the function name does not match the specified "
-          "qualifier."));
-    if (!valid_qualifier(query_qualifier)) return std::unexpected(bad_function_name(id));
-    qualifier = query_qualifier;
-  }
-  // Another region's or account's function is not here.
-  if ((region && *region != region_) || (account && *account != account_id_))
-    return std::unexpected(ApiError::not_found("Function not found: " + id));
-  if (qualifier && *qualifier != "$LATEST")
-    return std::unexpected(ApiError::not_found(
-        fmt::format("Function not found: {}:{}", function_arn(std::string(name)), *qualifier)));
-  return std::string(name);
+  return resolve_function_name(id, request.query_param("Qualifier"),
+                               LambdaIdentity{region_, account_id_});
 }
 
 ApiError FunctionApi::from_catalog(ApiError error, const std::string& name) const {
@@ -499,7 +430,8 @@ HttpResponse FunctionApi::dispatch(const HttpRequest& request, const std::string
     if (m == "PUT") return update_code(request, (*segments)[0], request_id);
   }
   return error_response(
-      ApiError::not_found(fmt::format("Unknown operation: {} {}", m, request.path)), request_id);
+      ApiError::unknown_operation(fmt::format("Unknown operation: {} {}", m, request.path)),
+      request_id);
 }
 
 HttpResponse FunctionApi::create_function(const HttpRequest& request,
@@ -593,14 +525,16 @@ HttpResponse FunctionApi::list_functions(const HttpRequest& request,
   int max_items = kDefaultListMaxItems;
   if (auto it = request.query.find("MaxItems"); it != request.query.end()) {
     const std::string& s = it->second;
-    if (!all_digits(s) || s.size() > 6 || std::stoi(s) < 1 || std::stoi(s) > kMaxListMaxItems)
+    int n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || end != s.data() + s.size() || n < 1 || n > kMaxListMaxItems)
       return error_response(
           ApiError::invalid_parameter(
               fmt::format("1 validation error detected: Value '{}' at 'maxItems' failed to satisfy "
                           "constraint: Member must be an integer between 1 and {}",
                           s, kMaxListMaxItems)),
           request_id);
-    max_items = std::stoi(s);
+    max_items = n;
   }
   std::optional<std::string> marker;
   if (auto it = request.query.find("Marker"); it != request.query.end() && !it->second.empty())

@@ -12,31 +12,6 @@ namespace {
 constexpr std::string_view kPrefix = "/2015-03-31/functions/";
 constexpr std::string_view kSuffix = "/invocations";
 
-// "name", "name:$LATEST", "arn:aws:lambda:REGION:ACCOUNT:function:name[:qualifier]",
-// "ACCOUNT:function:name[:qualifier]" -> (name, qualifier).
-std::pair<std::string, std::string> split_function_name(const std::string& id) {
-  std::string rest = id;
-  if (rest.starts_with("arn:")) {
-    // arn:aws:lambda:region:account:function:name[:qualifier]
-    size_t pos = 0;
-    for (int i = 0; i < 6 && pos != std::string::npos; ++i) pos = rest.find(':', pos + 1);
-    rest = pos == std::string::npos ? "" : rest.substr(pos + 1);
-  } else if (auto f = rest.find(":function:"); f != std::string::npos) {
-    rest = rest.substr(f + 10);
-  }
-  const auto colon = rest.find(':');
-  if (colon == std::string::npos) return {rest, ""};
-  return {rest.substr(0, colon), rest.substr(colon + 1)};
-}
-
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 bool is_invoke_path(const std::string& path) {
@@ -44,28 +19,17 @@ bool is_invoke_path(const std::string& path) {
          path.size() > kPrefix.size() + kSuffix.size();
 }
 
-std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& http) {
+std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& http,
+                                                            const LambdaIdentity& identity) {
   InvokeRequest req;
   if (http.method != "POST") {
     return std::unexpected(ApiError::invalid_request_content("Invoke requires POST"));
   }
   const std::string id =
       http.path.substr(kPrefix.size(), http.path.size() - kPrefix.size() - kSuffix.size());
-  auto [name, qualifier] = split_function_name(id);
-  const std::string query_qualifier = http.query_param("Qualifier");
-  if (qualifier.empty()) qualifier = query_qualifier;
-  if (!valid_name(name)) {
-    return std::unexpected(ApiError::invalid_parameter(
-        "1 validation error detected: Value '" + id +
-        "' at 'functionName' failed to satisfy constraint: Member must satisfy regular "
-        "expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?("
-        "\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"));
-  }
-  if (!qualifier.empty() && qualifier != "$LATEST") {
-    // Only $LATEST exists for now; the caller words the not-found message with the ARN.
-    return std::unexpected(ApiError::not_found(name + ":" + qualifier));
-  }
-  req.function_name = name;
+  auto name = resolve_function_name(id, http.query_param("Qualifier"), identity);
+  if (!name) return std::unexpected(name.error());
+  req.function_name = std::move(*name);
 
   const std::string type = http.header("X-Amz-Invocation-Type", "RequestResponse");
   if (type == "RequestResponse") {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "api/function_name.hpp"
 #include "api/http_types.hpp"
 #include "api/lambda_error.hpp"
 
@@ -40,8 +41,10 @@ struct InvokeResult {
 // True for the invocations path (any method: a wrong one is refused by parse).
 bool is_invoke_path(const std::string& path);
 
-// Validates the request; region/account build the ARNs a FunctionName may be given as.
-std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& request);
+// Validates the request; `identity` is who this daemon is in the ARNs a FunctionName may be given
+// as (resolve_function_name).
+std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& request,
+                                                            const LambdaIdentity& identity = {});
 
 HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
                      const std::string& request_id);

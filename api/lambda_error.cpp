@@ -24,6 +24,12 @@ std::string_view type_name(ApiErrorType type) {
       return "TooManyRequestsException";
     case ApiErrorType::Service:
       return "ServiceException";
+    case ApiErrorType::UnknownOperation:
+      return "UnknownOperationException";
+    case ApiErrorType::NotImplemented:
+      return "NotImplementedException";
+    case ApiErrorType::CodeStorageExceeded:
+      return "CodeStorageExceededException";
   }
   return "ServiceException";
 }
@@ -32,9 +38,13 @@ int http_status(ApiErrorType type) {
   switch (type) {
     case ApiErrorType::InvalidParameterValue:
     case ApiErrorType::InvalidRequestContent:
+    case ApiErrorType::CodeStorageExceeded:
       return 400;
     case ApiErrorType::ResourceNotFound:
+    case ApiErrorType::UnknownOperation:
       return 404;
+    case ApiErrorType::NotImplemented:
+      return 501;
     case ApiErrorType::ResourceConflict:
       return 409;
     case ApiErrorType::PreconditionFailed:
@@ -76,10 +86,21 @@ ApiError ApiError::too_many_requests(std::string m, std::string reason) {
   return {ApiErrorType::TooManyRequests, std::move(m), std::move(reason)};
 }
 ApiError ApiError::service(std::string m) { return {ApiErrorType::Service, std::move(m), {}}; }
+ApiError ApiError::unknown_operation(std::string m) {
+  return {ApiErrorType::UnknownOperation, std::move(m), {}};
+}
+ApiError ApiError::not_implemented(std::string m) {
+  return {ApiErrorType::NotImplemented, std::move(m), {}};
+}
+ApiError ApiError::code_storage_exceeded(std::string m) {
+  return {ApiErrorType::CodeStorageExceeded, std::move(m), {}};
+}
 
 HttpResponse to_http(const ApiError& error, const std::string& request_id) {
   nlohmann::json body = {
-      {"Type", error.type == ApiErrorType::Service ? "Service" : "User"},
+      {"Type", error.type == ApiErrorType::Service || error.type == ApiErrorType::NotImplemented
+                   ? "Service"
+                   : "User"},
       {"message", error.message},
   };
   HttpResponse resp;

@@ -19,6 +19,10 @@ enum class ApiErrorType {
   UnsupportedMediaType,   // 415
   TooManyRequests,        // 429
   Service,                // 500
+  // Not Lambda's own list, but what a client must be able to tell from "no such function":
+  UnknownOperation,     // 404: no Lambda operation has this method and path (AWS's gateway)
+  NotImplemented,       // 501: a Lambda operation runtimed does not implement
+  CodeStorageExceeded,  // 400: the code store is full (Lambda's CodeStorageExceededException)
 };
 
 // "InvalidParameterValueException", ...
@@ -40,6 +44,9 @@ struct ApiError {
   static ApiError unsupported_media_type(std::string message);
   static ApiError too_many_requests(std::string message, std::string reason);
   static ApiError service(std::string message);
+  static ApiError unknown_operation(std::string message);
+  static ApiError not_implemented(std::string message);
+  static ApiError code_storage_exceeded(std::string message);
 
   bool operator==(const ApiError&) const = default;
 };

@@ -109,16 +109,38 @@ int run_invoke(const ClientOptions& options, const HttpCall& call) {
 
 int run_logs(const ClientOptions& options, const HttpCall& call) {
   DaemonClient client(options.endpoint, options.follow ? kFollowReadTimeout : kDefaultReadTimeout);
-  auto response = client.stream(call, write_stdout);
+  bool after_cr = false;
+  size_t received = 0;
+  auto sink = [&](std::string_view text) {
+    received += text.size();
+    write_stdout(readable_log_text(text, after_cr));
+  };
+  auto response = client.stream(call, sink);
   if (!response) return fail(response.error());
   if (is_error(*response)) return fail(error_text(*response));
+  // Without --tail or --all the daemon sends the last 64 KiB; say so when there is more before it.
+  if (!options.tail && !options.all && response->has_header("X-Runtimed-Log-Start") &&
+      response->get_header_value("X-Runtimed-Log-Start") != "0") {
+    std::fputs(
+        "runtimed: showing the last 64 KiB of the log; use --tail N for the last N lines or "
+        "--all for all of it\n",
+        stderr);
+  }
+  const std::string base = call.target.substr(0, call.target.find('?'));
+  // --all: the daemon answers at most 1 MiB at a time; ask on from where it stopped.
+  while (options.all && received > 0 && response->has_header("X-Runtimed-Log-Offset")) {
+    received = 0;
+    HttpCall next{"GET", base + "?offset=" + response->get_header_value("X-Runtimed-Log-Offset")};
+    response = client.stream(next, sink);
+    if (!response) return fail(response.error());
+    if (is_error(*response)) return fail(error_text(*response));
+  }
   // --follow: the daemon long-polls (up to 20 s) for text after the offset it returned; ask again
   // from there until interrupted.
-  const std::string base = call.target.substr(0, call.target.find('?'));
   while (options.follow && response->has_header("X-Runtimed-Log-Offset")) {
     HttpCall next{"GET",
                   base + "?follow=1&offset=" + response->get_header_value("X-Runtimed-Log-Offset")};
-    response = client.stream(next, write_stdout);
+    response = client.stream(next, sink);
     if (!response) return fail(response.error());
     if (is_error(*response)) return fail(error_text(*response));
   }
@@ -183,9 +205,16 @@ void add_client_commands(CLI::App& app, ClientCommands& commands) {
       ->check(CLI::IsMember({"RequestResponse", "Event", "DryRun"}))
       ->capture_default_str();
 
-  auto* logs = add_command(app, "logs", "Print a function's logs", s.logs, true);
+  auto* logs = add_command(app, "logs",
+                           "Print a function's logs: by default the last 64 KiB (a note on stderr "
+                           "says when earlier lines exist); --tail N or --all for more",
+                           s.logs, true);
   logs->add_flag("--follow,-f", s.logs.follow, "Keep printing new lines as they are written");
-  logs->add_option("--tail", s.logs.tail, "Only the last N lines")->check(CLI::NonNegativeNumber);
+  auto* tail = logs->add_option("--tail", s.logs.tail, "Only the last N lines (of the last 1 MiB)")
+                   ->check(CLI::NonNegativeNumber);
+  logs->add_flag("--all", s.logs.all,
+                 "Everything in the current log file, not only the last 64 KiB")
+      ->excludes(tail);
 
   s.subcommands = {{ClientCommand::Create, create}, {ClientCommand::Update, update},
                    {ClientCommand::Get, get},       {ClientCommand::List, list},

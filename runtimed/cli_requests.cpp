@@ -167,6 +167,7 @@ std::expected<std::vector<HttpCall>, std::string> build_calls(ClientCommand comm
       httplib::Params params;
       if (options.follow) params.emplace("follow", "1");
       if (options.tail) params.emplace("tail", std::to_string(*options.tail));
+      if (options.all) params.emplace("offset", "0");
       const std::string path = fmt::format("/runtimed/v1/functions/{}/logs",
                                            httplib::detail::encode_query_param(options.name));
       return std::vector{
@@ -174,6 +175,20 @@ std::expected<std::vector<HttpCall>, std::string> build_calls(ClientCommand comm
     }
   }
   return std::unexpected("unknown command");
+}
+
+std::string readable_log_text(std::string_view chunk, bool& after_cr) {
+  std::string out;
+  out.reserve(chunk.size());
+  for (const char c : chunk) {
+    if (c == '\n' && after_cr) {
+      after_cr = false;  // the second half of "\r\n": already a newline
+      continue;
+    }
+    after_cr = c == '\r';
+    out += after_cr ? '\n' : c;
+  }
+  return out;
 }
 
 std::string format_function_table(const json& functions) {

@@ -45,6 +45,7 @@ struct ClientOptions {
   // logs
   bool follow = false;
   std::optional<int> tail;
+  bool all = false;  // everything the daemon still has, not the last 64 KiB
 };
 
 struct ParsedClientCommand {
@@ -74,6 +75,11 @@ std::expected<std::map<std::string, std::string>, std::string> parse_env_assignm
 std::expected<std::string, std::string> read_payload(const std::string& argument);
 // The code the options name: the bytes of --zip FILE or --code DIR zipped; nullopt if neither.
 std::expected<std::optional<std::string>, std::string> load_code(const ClientOptions& options);
+
+// Log text as a terminal should show it: Lambda's Python runtime joins a multi-line record (a
+// traceback) with '\r' so it stays one log event; each '\r' (or "\r\n") becomes a newline.
+// `after_cr` carries a '\r' that ended the previous chunk (start with false).
+std::string readable_log_text(std::string_view chunk, bool& after_cr);
 
 // CreateFunction's body; `zip` is the package's raw bytes.
 std::expected<nlohmann::json, std::string> build_create_request(const ClientOptions& options,

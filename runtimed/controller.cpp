@@ -124,6 +124,8 @@ struct Controller::Env {
   // not lost.
   std::string invocation_output;
   bool capture_output = false;
+  LineFramer output_lines;      // guarded by output_mu: the log gets whole lines only
+  DiskBudget::Lease tmp_lease;  // its /tmp's share of the disk; given back when unlinked
 };
 
 Controller::Controller(ControllerOptions options, sandbox::SandboxHost& sandboxes,
@@ -243,9 +245,16 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
       idle.erase(std::find(idle.begin(), idle.end(), env));
       ++warm_starts_;
     } else {
-      // A cold start needs room in the memory budget: evict idle environments, oldest first.
+      // A cold start needs room in the memory budget and on disk for its /tmp (disk_budget.hpp):
+      // evict idle environments, oldest first.
       const uint64_t need = static_cast<uint64_t>(fn->config.memory_mb);
-      while (memory_used_mb_ + need > options_.memory_budget_mb) {
+      std::optional<DiskBudget::Lease> tmp_lease;
+      const auto fits = [&] {
+        return memory_used_mb_ + need <= options_.memory_budget_mb &&
+               (tmp_lease || (tmp_lease = disk_budget_.reserve(
+                                  static_cast<uint64_t>(fn->config.ephemeral_storage_mb))));
+      };
+      while (!fits()) {
         std::shared_ptr<Env> oldest;
         for (auto& [name, list] : idle_) {
           for (auto& candidate : list) {
@@ -256,13 +265,15 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
         unlink_locked(oldest);
         evicted.push_back(std::move(oldest));
       }
-      if (memory_used_mb_ + need > options_.memory_budget_mb) {
+      if (!fits()) {
+        const bool memory_full = memory_used_mb_ + need > options_.memory_budget_mb;
         ++throttles_;
         lock.unlock();
         for (auto& e : evicted) destroy_later(std::move(e));
-        pending->done(
-            api::InvokeResult{.api_error = api::ApiError::too_many_requests(
-                                  "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")});
+        pending->done(api::InvokeResult{
+            .api_error = memory_full ? api::ApiError::too_many_requests(
+                                           "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")
+                                     : disk_full_error()});
         return;
       }
       env = std::make_shared<Env>();
@@ -272,6 +283,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
       env->thread_index =
           thread >= 0 ? static_cast<size_t>(thread) : env->id % server_.thread_count();
       memory_used_mb_ += need;
+      env->tmp_lease = std::move(*tmp_lease);
       envs_.emplace(env->id, env);
       ++cold_starts_;
       cold = true;
@@ -593,6 +605,7 @@ bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
   }
   env->state = Env::State::Dead;
   memory_used_mb_ -= static_cast<uint64_t>(env->fn->config.memory_mb);
+  env->tmp_lease.release();
   envs_.erase(env->id);
   return true;
 }
@@ -643,7 +656,7 @@ Controller::Capacity Controller::capacity(const std::string& name) {
 
 void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending> pending,
                         api::InvokeResult result) {
-  pump_output(*env);
+  pump_output(*env, /*end_of_invocation=*/true);
   const auto now = Clock::now();
   const bool started = pending->start != Clock::time_point{};
   const double duration = started ? ms_between(pending->start, now) : 0.0;
@@ -680,27 +693,33 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
 
 void Controller::append_start_line(Env& env, const std::string& line, bool capture) {
   std::lock_guard out(env.output_mu);
-  env.log->append(line);
+  // A line left unfinished before this invocation (init, a background thread) ends before START.
+  env.log->append(env.output_lines.flush() + line);
   env.capture_output = capture;
   env.invocation_output = capture ? line : std::string();
 }
 
-void Controller::pump_output(Env& env) {
+void Controller::pump_output(Env& env, bool end_of_invocation) {
   if (!env.output_read) return;
   std::lock_guard out(env.output_mu);
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(env.output_read.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    const std::string_view chunk(buf, static_cast<size_t>(n));
-    env.log->append(chunk);
+  auto write = [&env](const std::string& lines) {
+    if (lines.empty()) return;
+    env.log->append(lines);
     if (env.capture_output) {
-      env.invocation_output.append(chunk);
+      env.invocation_output.append(lines);
       if (env.invocation_output.size() > 2 * api::kLogTailBytes) {
         env.invocation_output.erase(0, env.invocation_output.size() - api::kLogTailBytes);
       }
     }
+  };
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(env.output_read.get(), buf, sizeof buf);
+    if (n == 0) write(env.output_lines.flush());  // every writer is gone: nothing completes it
+    if (n <= 0) break;
+    write(env.output_lines.feed(std::string_view(buf, static_cast<size_t>(n))));
   }
+  if (end_of_invocation) write(env.output_lines.flush());
 }
 
 void Controller::destroy_later(std::shared_ptr<Env> env) {

@@ -20,6 +20,7 @@
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
 #include "api/runtime_api.hpp"
+#include "runtimed/disk_budget.hpp"
 #include "runtimed/environment_pool.hpp"
 #include "runtimed/function_launch.hpp"
 #include "runtimed/function_log.hpp"
@@ -37,6 +38,7 @@ struct ControllerOptions {
   bool cpu_quota = false;
   size_t prepared_pool = 4;
   std::filesystem::path runtimes_dir;  // managed runtimes' bootstraps
+  uint64_t disk_reserve_mb = 1024;     // free disk no environment's /tmp may be promised
 };
 
 struct ControllerStats {
@@ -114,7 +116,9 @@ class Controller {
   void leave_busy_locked(Env& env);
   size_t unreserved_pool_locked() const;
   void destroy_later(std::shared_ptr<Env> env);
-  void pump_output(Env& env);
+  // Drains the output pipe into the log in whole lines; at the end of an invocation (before END)
+  // a held partial line is written too.
+  void pump_output(Env& env, bool end_of_invocation = false);
   // Starts the invocation's log lines (and, with `capture`, its X-Amz-Log-Result tail).
   void append_start_line(Env& env, const std::string& line, bool capture);
   void monitor_loop();
@@ -127,6 +131,7 @@ class Controller {
   api::HttpServer& server_;
   api::FunctionCatalog& catalog_;
   FunctionLogs& logs_;
+  DiskBudget disk_budget_{sandboxes_.options().state_dir / "envs", options_.disk_reserve_mb};
   EnvironmentPool pool_;
   boost::asio::thread_pool blocking_{4};  // prepare, launch, destroy: never on io threads
 

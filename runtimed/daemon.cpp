@@ -2,19 +2,23 @@
 #include "runtimed/daemon.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "api/concurrency_api.hpp"
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_api.hpp"
+#include "api/function_name.hpp"
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
+#include "api/lambda_routes.hpp"
 #include "common/ids.hpp"
 #include "runtimed/async_dispatcher.hpp"
 #include "runtimed/function_settings.hpp"
@@ -69,6 +73,14 @@ bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_
 
 namespace {
 
+// A decimal count from a query parameter; nullopt unless the whole text is one.
+std::optional<uint64_t> parse_count(std::string_view text) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
 api::HttpResponse json_response(int status, const nlohmann::json& body,
                                 const std::string& request_id) {
   api::HttpResponse r;
@@ -102,6 +114,13 @@ class Router {
     const std::string request_id = common::new_request_id();
     if (api::is_invoke_path(request.path))
       return invoke(std::move(request), request_id, std::move(reply));
+    // Before the APIs' own matches(): /functions/{name}/versions would otherwise be a 404.
+    if (auto op = api::unimplemented_operation(request.method, request.path)) {
+      return reply(api::to_http(api::ApiError::not_implemented(fmt::format(
+                                    "runtimed does not implement the Lambda operation {} ({} {})",
+                                    *op, request.method, request.path)),
+                                request_id));
+    }
     if (api::FunctionApi::matches(request)) {
       // Function management unzips and writes SQLite: never on an io thread.
       boost::asio::post(blocking_,
@@ -140,8 +159,9 @@ class Router {
                          reply = std::move(reply)] { reply(logs(name, request, request_id)); });
       return;
     }
+    // Not ResourceNotFound: SDKs read that as "the function does not exist".
     reply(api::to_http(
-        api::ApiError::not_found("No route for " + request.method + " " + request.path),
+        api::ApiError::unknown_operation("No route for " + request.method + " " + request.path),
         request_id));
   }
 
@@ -157,15 +177,8 @@ class Router {
   }
 
   void invoke(api::HttpRequest&& http, const std::string& request_id, api::Reply reply) {
-    auto parsed = api::parse_invoke_request(http);
-    if (!parsed) {
-      auto error = parsed.error();
-      if (error.type == api::ApiErrorType::ResourceNotFound) {
-        error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
-                        host_.account_id + ":function:" + error.message;
-      }
-      return reply(api::to_http(error, request_id));
-    }
+    auto parsed = api::parse_invoke_request(http, {host_.region, host_.account_id});
+    if (!parsed) return reply(api::to_http(parsed.error(), request_id));
     auto request = std::move(*parsed);
     if (request.type == api::InvocationType::DryRun) {
       boost::asio::post(blocking_, [this, request, request_id, reply = std::move(reply)] {
@@ -229,27 +242,41 @@ class Router {
 
   // Text from ?offset= (default: the last ?tail= bytes, 64 KiB); with ?follow=1 waits up to 20 s
   // for new text. X-Runtimed-Log-Offset says where to continue.
-  api::HttpResponse logs(const std::string& name, const api::HttpRequest& request,
+  api::HttpResponse logs(const std::string& id, const api::HttpRequest& request,
                          const std::string& request_id) {
-    if (!catalog_.get(name)) {
+    auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
+    if (!name) return api::to_http(name.error(), request_id);
+    if (!catalog_.get(*name)) {
       return api::to_http(
           api::ApiError::not_found("Function not found: arn:aws:lambda:" + host_.region + ":" +
-                                   host_.account_id + ":function:" + name),
+                                   host_.account_id + ":function:" + *name),
           request_id);
     }
-    auto log = logs_.get(name);
-    uint64_t offset = 0;
+    // Numbers from the query: a client's typo is a 400, never an exception.
     const std::string offset_param = request.query_param("offset");
+    const std::string tail_param = request.query_param("tail");
+    const auto offset_value = parse_count(offset_param);
+    const auto tail_value = parse_count(tail_param);
+    if ((!offset_param.empty() && !offset_value) || (!tail_param.empty() && !tail_value)) {
+      return api::to_http(
+          api::ApiError::invalid_parameter(fmt::format(
+              "offset and tail must be non-negative integers (got offset '{}', tail '{}')",
+              offset_param, tail_param)),
+          request_id);
+    }
+    auto log = logs_.get(*name);
+    uint64_t offset = 0;
     if (!offset_param.empty()) {
-      offset = std::stoull(offset_param);
+      offset = *offset_value;
     } else {
-      // The last 64 KiB, trimmed to the last ?tail= lines when asked.
+      // The last 64 KiB, or the last ?tail= lines of the last 1 MiB.
+      const uint64_t window = tail_value ? (1 << 20) : 65536;
       const uint64_t end = log->end_offset();
-      offset = end > 65536 ? end - 65536 : 0;
+      offset = end > window ? end - window : 0;
     }
     std::string text = log->read_from(offset, 1 << 20);
-    if (offset_param.empty() && !request.query_param("tail").empty()) {
-      const size_t lines = std::stoull(request.query_param("tail"));
+    if (offset_param.empty() && tail_value) {
+      const uint64_t lines = *tail_value;
       size_t pos = text.size();
       if (pos > 0 && text[pos - 1] == '\n') --pos;  // a trailing newline ends the last line
       for (size_t count = 0; pos > 0;) {
@@ -276,6 +303,8 @@ class Router {
     r.set_header("Content-Type", "text/plain; charset=utf-8");
     r.set_header("x-amzn-RequestId", request_id);
     r.set_header("X-Runtimed-Log-Offset", std::to_string(offset));
+    // Where the text starts: the CLI says so when that is not the start of the log.
+    r.set_header("X-Runtimed-Log-Start", std::to_string(offset - text.size()));
     r.body = std::move(text);
     return r;
   }
@@ -338,7 +367,9 @@ int run_serve_command(const ServeOptions& o) {
     std::fprintf(stderr, "runtimed serve: %s\n", sandboxes.error().to_string().c_str());
     return 1;
   }
-  auto store = FunctionStore::open(state_dir);
+  CodeLimits code_limits;
+  code_limits.max_store_bytes = o.max_code_store_mb << 20;
+  auto store = FunctionStore::open(state_dir, code_limits);
   if (!store) {
     std::fprintf(stderr, "runtimed serve: %s\n", store.error().c_str());
     return 1;
@@ -375,6 +406,7 @@ int run_serve_command(const ServeOptions& o) {
     co.freeze_after = std::chrono::milliseconds(o.freeze_after_ms);
     co.cpu_quota = o.cpu_quota;
     co.prepared_pool = o.prepared_pool;
+    co.disk_reserve_mb = o.disk_reserve_mb;
     co.runtimes_dir = o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir;
     Controller controller(co, **sandboxes, server, **store, logs);
     for (const auto& [name, reserved] : *reservations)

@@ -36,6 +36,8 @@ struct ServeOptions {
   int async_backoff_s = 1;                    // first throttle backoff, doubling up to 5 min
   int async_min_event_age_s = 60;             // lowest MaximumEventAgeInSeconds accepted
   std::string uid_range;                      // "A-B": environments' uids; empty: the default
+  uint64_t max_code_store_mb = 0;             // all functions' unpacked code; 0: unlimited
+  uint64_t disk_reserve_mb = 1024;            // free disk no environment's /tmp is promised
 };
 
 // runtimes/ beside the binary's install prefix: <bin>/../share/runtimed/runtimes when installed,

@@ -83,6 +83,33 @@ std::string FunctionLog::read_from(uint64_t& offset, size_t max_bytes) {
   return out;
 }
 
+std::string LineFramer::feed(std::string_view chunk) {
+  const size_t last_nl = chunk.rfind('\n');
+  std::string out;
+  if (last_nl != std::string_view::npos) {
+    // Everything up to the chunk's last newline is whole lines (the held text starts the first).
+    out.reserve(partial_.size() + last_nl + 1);
+    out.append(partial_).append(chunk.substr(0, last_nl + 1));
+    partial_.clear();
+    chunk.remove_prefix(last_nl + 1);
+  }
+  partial_.append(chunk);
+  // An endless line leaves in kMaxLine pieces, each ended so the next writer starts a new line.
+  while (partial_.size() >= kMaxLine) {
+    out.append(partial_, 0, kMaxLine).push_back('\n');
+    partial_.erase(0, kMaxLine);
+  }
+  return out;
+}
+
+std::string LineFramer::flush() {
+  if (partial_.empty()) return {};
+  std::string out = std::move(partial_);
+  partial_.clear();
+  out.push_back('\n');
+  return out;
+}
+
 std::shared_ptr<FunctionLog> FunctionLogs::get(const std::string& function) {
   std::lock_guard lock(mu_);
   auto& log = logs_[function];

@@ -40,6 +40,27 @@ class FunctionLog {
   uint64_t file_start_ = 0;  // total offset at which the current file begins
 };
 
+// Frames one environment's output at newlines before it reaches the function's log, which several
+// environments append to: each append then holds whole lines only, so lines of concurrent
+// environments never splice mid-line. A line without its newline waits here until the rest
+// arrives, the invocation ends, or the output closes (flush(), which ends it with a newline, as
+// Lambda ends each log event). A line longer than kMaxLine is cut into kMaxLine pieces (Lambda
+// splits events over 256 KB the same way) so a runtime that never prints a newline cannot grow
+// the daemon. Not thread-safe: the controller holds the environment's output mutex.
+class LineFramer {
+ public:
+  static constexpr size_t kMaxLine = 256 * 1024;
+
+  // The complete lines `chunk` finishes (with what was held before), in order; keeps the rest.
+  std::string feed(std::string_view chunk);
+  // The held partial line ended with '\n', or "" when nothing is held.
+  std::string flush();
+  bool holding() const { return !partial_.empty(); }
+
+ private:
+  std::string partial_;
+};
+
 class FunctionLogs {
  public:
   explicit FunctionLogs(std::filesystem::path root, uint64_t max_bytes = 10ull << 20,

@@ -87,7 +87,11 @@ ApiError from_code_error(const CodeError& e) {
     case CodeErrorKind::UnzippedTooLarge:
     case CodeErrorKind::NotAZip:
     case CodeErrorKind::UnsafeEntry:
+    case CodeErrorKind::TooManyEntries:
+    case CodeErrorKind::NameTooLong:
       return ApiError::invalid_parameter(e.message);
+    case CodeErrorKind::StoreFull:
+      return ApiError::code_storage_exceeded(e.message);
     case CodeErrorKind::Io:
       break;
   }

@@ -69,6 +69,13 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--uid-range", serve.uid_range,
                         "Uids (and gids) for environments, one each: A-B (default "
                         "2000000000-2000065535)");
+  serve_cmd->add_option("--max-code-store-mb", serve.max_code_store_mb,
+                        "Disk all functions' unpacked code may take; CreateFunction and "
+                        "UpdateFunctionCode answer CodeStorageExceededException past it (0: no "
+                        "limit)");
+  serve_cmd->add_option("--disk-reserve-mb", serve.disk_reserve_mb,
+                        "Free disk kept out of environments' /tmp: a cold start whose /tmp would "
+                        "not fit answers 429 (default 1024)");
 
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);

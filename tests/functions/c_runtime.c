@@ -377,6 +377,23 @@ static void handle(const char* id, const response_t* next) {
     free(text);
     free(line.p);
     buf_str(&out, "{\"printed\":true}");
+  } else if (strcmp(action, "fragments") == 0) {
+    /* Each line in three write()s with pauses between, then a line with no newline at all: what a
+       runtime writing unbuffered output looks like to the log. */
+    char* tag = json_string(event, "tag");
+    long long n = json_int(event, "lines", 10);
+    const struct timespec pause = {0, 200 * 1000};
+    char piece[256];
+    for (long long i = 0; i < n; ++i) {
+      const int len = snprintf(piece, sizeof piece, "frag %s %lld ", tag ? tag : "", i);
+      if (write(1, piece, (size_t)len) < 0 || nanosleep(&pause, NULL) < 0 ||
+          write(1, "middle ", 7) < 0 || nanosleep(&pause, NULL) < 0 || write(1, "end\n", 4) < 0)
+        perror("c_runtime: write");
+    }
+    const int len = snprintf(piece, sizeof piece, "unterminated %s", tag ? tag : "");
+    if (write(1, piece, (size_t)len) < 0) perror("c_runtime: write");
+    free(tag);
+    buf_fmt(&out, "{\"lines\":%lld}", n);
   } else if (strcmp(action, "env") == 0) {
     env_action(next, &out);
   } else if (strcmp(action, "tmpfill") == 0) {

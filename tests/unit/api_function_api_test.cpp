@@ -620,12 +620,13 @@ TEST(FunctionApiRouting, MatchesOnlyFunctionManagementPaths) {
   EXPECT_FALSE(api::FunctionApi::matches(req("GET", "/2018-06-01/runtime/invocation/next")));
 }
 
-TEST_F(FunctionApiTest, UnknownOperationIsNotFound) {
-  expect_error(call("PATCH", "/2015-03-31/functions/fn"), 404, "ResourceNotFoundException",
+// Not ResourceNotFoundException: SDKs and Terraform read that as "the function does not exist".
+TEST_F(FunctionApiTest, UnknownOperationIsNotFoundButNotAMissingFunction) {
+  expect_error(call("PATCH", "/2015-03-31/functions/fn"), 404, "UnknownOperationException",
                "Unknown operation");
-  expect_error(call("GET", "/2015-03-31/functions/fn/code"), 404, "ResourceNotFoundException",
+  expect_error(call("GET", "/2015-03-31/functions/fn/code"), 404, "UnknownOperationException",
                "Unknown operation");
-  expect_error(call("GET", "/2015-03-31/functions/fn/policy"), 404, "ResourceNotFoundException",
+  expect_error(call("GET", "/2015-03-31/functions/fn/nonsense"), 404, "UnknownOperationException",
                "Unknown operation");
 }
 

@@ -235,6 +235,12 @@ TEST_F(CliArgsTest, LogsQueryCarriesFollowAndTail) {
   EXPECT_EQ(calls_for({"logs", "fn"}).at(0).target, "/runtimed/v1/functions/fn/logs");
 }
 
+TEST_F(CliArgsTest, LogsAllStartsAtOffsetZeroAndExcludesTail) {
+  EXPECT_EQ(calls_for({"logs", "fn", "--all"}).at(0).target,
+            "/runtimed/v1/functions/fn/logs?offset=0");
+  EXPECT_THROW(parse({"logs", "fn", "--all", "--tail", "3"}), CLI::ParseError);
+}
+
 TEST_F(CliArgsTest, LogsRefusesNegativeTail) {
   EXPECT_THROW(parse({"logs", "fn", "--tail", "-3"}), CLI::ParseError);
 }

@@ -172,6 +172,72 @@ TEST_F(FakeDaemonTest, LogsErrorBodyIsNotPrintedAsLogs) {
   EXPECT_EQ(o.err, "runtimed: ResourceNotFoundException: no fn\n");
 }
 
+TEST_F(FakeDaemonTest, LogsShowPythonsCarriageReturnJoinedRecordsAsLines) {
+  server_.Get("/runtimed/v1/functions/fn/logs", [](const httplib::Request&,
+                                                   httplib::Response& res) {
+    res.set_header("X-Runtimed-Log-Start", "0");
+    res.set_content(
+        "[ERROR] ValueError: bad\rTraceback (most recent call last):\r  File \"h.py\", line 1\r\n"
+        "END RequestId: 1\n",
+        "text/plain");
+  });
+  auto o = run({"logs", "fn"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "[ERROR] ValueError: bad\nTraceback (most recent call last):\n  File \"h.py\", line 1\n"
+            "END RequestId: 1\n");
+  EXPECT_EQ(o.err, "");  // the whole log was shown
+}
+
+TEST(CliLogText, CarriageReturnSplitAcrossChunksIsOneNewline) {
+  bool after_cr = false;
+  EXPECT_EQ(runtimed::readable_log_text("a\r", after_cr), "a\n");
+  EXPECT_EQ(runtimed::readable_log_text("\nb\r\rc", after_cr), "b\n\nc");
+  EXPECT_EQ(runtimed::readable_log_text("\n", after_cr), "\n");
+}
+
+TEST_F(FakeDaemonTest, LogsSayOnStderrWhenOnlyTheLast64KiBAreShown) {
+  server_.Get("/runtimed/v1/functions/fn/logs",
+              [](const httplib::Request&, httplib::Response& res) {
+                res.set_header("X-Runtimed-Log-Start", "70000");
+                res.set_header("X-Runtimed-Log-Offset", "135536");
+                res.set_content("last line\n", "text/plain");
+              });
+  auto o = run({"logs", "fn"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, "last line\n");
+  EXPECT_EQ(o.err,
+            "runtimed: showing the last 64 KiB of the log; use --tail N for the last N lines or "
+            "--all for all of it\n");
+  // --tail asked for a number of lines: no note.
+  EXPECT_EQ(run({"logs", "fn", "--tail", "1"}).err, "");
+}
+
+TEST_F(FakeDaemonTest, LogsAllReadsFromTheStartUntilNothingIsLeft) {
+  std::vector<std::string> offsets;
+  server_.Get("/runtimed/v1/functions/fn/logs",
+              [&](const httplib::Request& req, httplib::Response& res) {
+                const std::string offset = req.get_param_value("offset");
+                offsets.push_back(offset);
+                res.set_header("X-Runtimed-Log-Start", offset);
+                if (offset == "0") {
+                  res.set_header("X-Runtimed-Log-Offset", "6");
+                  res.set_content("first\n", "text/plain");
+                } else if (offset == "6") {
+                  res.set_header("X-Runtimed-Log-Offset", "13");
+                  res.set_content("second\n", "text/plain");
+                } else {
+                  res.set_header("X-Runtimed-Log-Offset", offset);
+                  res.set_content("", "text/plain");
+                }
+              });
+  auto o = run({"logs", "fn", "--all"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, "first\nsecond\n");
+  EXPECT_EQ(o.err, "");
+  EXPECT_EQ(offsets, (std::vector<std::string>{"0", "6", "13"}));
+}
+
 TEST_F(FakeDaemonTest, DeleteIsQuietOnSuccess) {
   bool deleted = false;
   server_.Delete("/2015-03-31/functions/fn", [&](const httplib::Request&, httplib::Response& res) {

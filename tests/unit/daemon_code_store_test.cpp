@@ -192,6 +192,80 @@ TEST(CodeStoreLimits, DefaultsAreLambdas) {
   EXPECT_EQ(limits.max_unzipped_bytes, 262144000u);
 }
 
+TEST(CodeStoreLimits, DefaultEntryCapIsTheNonZip64Maximum) {
+  EXPECT_EQ(CodeLimits{}.max_entries, 65535u);
+}
+
+TEST(CodeStoreLimits, RefusesMoreEntriesThanTheCapBeforeWritingThemAll) {
+  testzip::TempDir tmp;
+  CodeStore store(tmp.path() / "code", CodeLimits{.max_entries = 100});
+  std::vector<testzip::Entry> entries;
+  for (int i = 0; i < 101; ++i) entries.push_back(testzip::file("f" + std::to_string(i), ""));
+  auto stored = store.put(testzip::make(entries));
+  ASSERT_FALSE(stored);
+  EXPECT_EQ(stored.error().kind, CodeErrorKind::TooManyEntries);
+  EXPECT_THAT(stored.error().message, ::testing::HasSubstr("more than 100 entries"));
+  expect_only_code_dirs(store.root(), 0);
+  entries.pop_back();
+  EXPECT_TRUE(store.put(testzip::make(entries)));  // exactly the cap is fine
+}
+
+TEST_F(CodeStoreTest, RefusesNamesOverTheFileSystemsLimitsAsTheClientsError) {
+  const std::string component(256, 'n');  // NAME_MAX is 255
+  std::string deep;                       // every component legal, the whole path far over PATH_MAX
+  while (deep.size() < 5000) deep += std::string(200, 'd') + "/";
+  deep += "file";
+  const std::vector<RefusedZip> cases = {
+      {"long file name", testzip::make({testzip::file(component, "x")}),
+       CodeErrorKind::NameTooLong},
+      {"long directory name", testzip::make({testzip::file(component + "/f", "x")}),
+       CodeErrorKind::NameTooLong},
+      {"long path", testzip::make({testzip::file(deep, "x")}), CodeErrorKind::NameTooLong},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto stored = store.put(c.zip);
+    ASSERT_FALSE(stored);
+    EXPECT_EQ(stored.error().kind, c.kind) << stored.error().message;
+    EXPECT_THAT(stored.error().message, ::testing::HasSubstr("longer than"));
+  }
+  expect_only_code_dirs(store.root(), 0);
+  // 255 bytes is still a name.
+  EXPECT_TRUE(store.put(testzip::make({testzip::file(std::string(255, 'n'), "x")})));
+}
+
+TEST(CodeStoreLimits, WholeStoreIsCappedAndGarbageCollectionGivesRoomBack) {
+  testzip::TempDir tmp;
+  CodeStore store(tmp.path() / "code", CodeLimits{.max_store_bytes = 1 << 20});
+  // ~600 KB each (incompressible enough not to matter: the cap counts unpacked blocks).
+  auto first = store.put(testzip::make({testzip::file("a", std::string(600 * 1024, 'a'))}));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_GE(store.used_bytes(), 600u * 1024);
+  auto second = store.put(testzip::make({testzip::file("b", std::string(600 * 1024, 'b'))}));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().kind, CodeErrorKind::StoreFull);
+  EXPECT_THAT(second.error().message, ::testing::HasSubstr("Code storage limit exceeded"));
+  expect_only_code_dirs(store.root(), 1);
+  // The same code again takes no more room.
+  EXPECT_TRUE(store.put(testzip::make({testzip::file("a", std::string(600 * 1024, 'a'))})));
+  EXPECT_EQ(store.collect_garbage({}), 1u);
+  EXPECT_EQ(store.used_bytes(), 0u);
+  EXPECT_TRUE(store.put(testzip::make({testzip::file("b", std::string(600 * 1024, 'b'))})));
+}
+
+TEST(CodeStoreLimits, StoreUsageSurvivesARestart) {
+  testzip::TempDir tmp;
+  uint64_t used = 0;
+  {
+    CodeStore store(tmp.path() / "code");
+    ASSERT_TRUE(store.put(testzip::make({testzip::file("a", std::string(100 * 1024, 'a'))})));
+    used = store.used_bytes();
+    EXPECT_GE(used, 100u * 1024);
+  }
+  CodeStore again(tmp.path() / "code");
+  EXPECT_EQ(again.used_bytes(), used);
+}
+
 TEST_F(CodeStoreTest, GarbageCollectionRemovesOnlyUnreferencedCode) {
   auto keep = store.put(testzip::make({testzip::file("keep", "1")}));
   auto drop = store.put(testzip::make({testzip::file("drop", "2")}));

@@ -1,0 +1,41 @@
+// The one reader of a FunctionName as Lambda's API takes it in a path: a name, a partial ARN or a
+// full ARN, each with an optional qualifier. Every route that names a function resolves it here, so
+// an ARN of another region or account is "not found" everywhere, never somebody else's function.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+#include "api/lambda_error.hpp"
+
+namespace api {
+
+// Who this daemon is in ARNs: a FunctionName naming another region or account is not here.
+struct LambdaIdentity {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+};
+
+// Lambda's limits (API reference, FunctionName): a bare name is 1-64 of [A-Za-z0-9_-]; the whole
+// value (an ARN) at most 140 characters; a qualifier ($LATEST, a version or an alias) 1-128.
+inline constexpr size_t kMaxFunctionIdLength = 140;
+
+// "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
+std::string function_arn(const LambdaIdentity& identity, std::string_view name);
+
+// `id` is the path's {FunctionName}, `query_qualifier` the ?Qualifier= (empty when absent).
+// Accepted, as Lambda documents ("Name formats"):
+//   NAME[:QUALIFIER]
+//   ACCOUNT:function:NAME[:QUALIFIER]                       (partial ARN)
+//   arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+// Answers the plain function name, or:
+//   400 InvalidParameterValueException for a value that is none of these;
+//   400 when the name's qualifier and ?Qualifier= disagree (Lambda's wording);
+//   404 ResourceNotFoundException for another partition, region or account, and for any
+//   qualifier but $LATEST (runtimed has no versions or aliases yet).
+std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
+                                                           std::string_view query_qualifier,
+                                                           const LambdaIdentity& identity);
+
+}  // namespace api
