@@ -35,7 +35,14 @@ struct ServeOptions {
   std::string async_retry_delays = "60,120";  // seconds before the 2nd, 3rd attempt
   int async_backoff_s = 1;                    // first throttle backoff, doubling up to 5 min
   int async_min_event_age_s = 60;             // lowest MaximumEventAgeInSeconds accepted
+  // Client API connections open at once; 0: half of RLIMIT_NOFILE (raised to its hard limit at
+  // start), the other half left for environments and state.
+  size_t max_connections = 0;
+  int request_timeout_s = 30;  // a client must send a whole request within this (slowloris)
 };
+
+// The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
+size_t default_max_connections(uint64_t nofile_limit);
 
 // runtimes/ beside the binary's install prefix: <bin>/../share/runtimed/runtimes when installed,
 // else the source tree's runtimes/ (build/bin/../../runtimes).
