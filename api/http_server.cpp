@@ -97,7 +97,12 @@ struct HttpServer::Worker {
 
 struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
   Listener(ListenerId id_, Handler h, ListenerOptions o, Worker& home_)
-      : id(id_), handler(std::move(h)), options(std::move(o)), home(&home_), acceptor(home_.ioc) {}
+      : id(id_),
+        handler(std::move(h)),
+        options(std::move(o)),
+        home(&home_),
+        acceptor(home_.ioc),
+        accept_retry(home_.ioc) {}
 
   ListenerId id;
   Handler handler;
@@ -109,7 +114,9 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
   uint16_t port = 0;
   const std::atomic<bool>* server_stopping = nullptr;
 
-  // accept() errors, home thread only: the next retry's pause and the rate-limited report.
+  // accept() errors, home thread only: the next retry's pause and the rate-limited report. The
+  // timer exists beforehand: out of fds, creating one could fail.
+  asio::steady_timer accept_retry;
   std::chrono::milliseconds accept_backoff{0};
   Clock::time_point last_accept_report{};
   uint64_t unreported_accept_errors = 0;
@@ -120,6 +127,7 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
   // Paused and a new connection is waiting in the backlog: idle connections give their place up.
   // Readable from connections without the lock.
   std::atomic<bool> at_cap{false};
+  std::atomic<size_t> body_readers{0};  // connections reading a request body now
   uint64_t next_conn = 1;
   std::map<uint64_t, std::shared_ptr<Connection>> conns;  // by id: the oldest first
 
@@ -153,6 +161,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     error_code ec;
     socket_.close(ec);
     if (timer_) timer_->cancel();
+    release_body_slot();
     worker_.timed.erase(this);
     listener_->forget(id_);
   }
@@ -300,6 +309,10 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   void read_body() {
     if (state_ == State::Closed) return;
     if (parser_->is_done()) return dispatch_request();
+    if (!take_body_slot()) {
+      // A runtime sends one body at a time; more at once only pile up in the daemon's memory.
+      return refuse(503, "Too many request bodies in flight on this endpoint");
+    }
     state_ = State::ReadingBody;
     if (listener_->timed() && !request_started_) {
       request_started_ = true;
@@ -308,10 +321,27 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) {
                        if (self->state_ == State::Closed) return;
+                       self->release_body_slot();
                        if (ec == http::error::body_limit) return self->too_large();
                        if (ec) return self->close();
                        self->dispatch_request();
                      });
+  }
+
+  bool take_body_slot() {
+    const size_t max = listener_->options.max_body_readers;
+    if (max == 0) return true;
+    if (listener_->body_readers.fetch_add(1, std::memory_order_relaxed) >= max) {
+      listener_->body_readers.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    body_slot_ = true;
+    return true;
+  }
+  void release_body_slot() {
+    if (!body_slot_) return;
+    body_slot_ = false;
+    listener_->body_readers.fetch_sub(1, std::memory_order_relaxed);
   }
 
   HttpRequest request_head() {
@@ -437,6 +467,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point since_{};
   Clock::time_point request_since_{};
   bool request_started_ = false;
+  bool body_slot_ = false;  // counted in the listener's body_readers
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -501,8 +532,8 @@ void on_accept_error(const std::shared_ptr<HttpServer::Listener>& l, error_code 
   l->accept_backoff =
       std::clamp(l->accept_backoff * 2, std::chrono::milliseconds(kAcceptBackoffMin),
                  std::chrono::milliseconds(kAcceptBackoffMax));
-  auto timer = std::make_shared<asio::steady_timer>(l->home->ioc, l->accept_backoff);
-  timer->async_wait([l, timer](error_code) {
+  l->accept_retry.expires_after(l->accept_backoff);
+  l->accept_retry.async_wait([l](error_code) {
     if (l->acceptor.is_open()) accept_next(l);
   });
 }
@@ -547,6 +578,7 @@ void accept_next(const std::shared_ptr<HttpServer::Listener>& l) {
 void close_listener(const std::shared_ptr<HttpServer::Listener>& l, bool graceful) {
   error_code ignored;
   l->acceptor.close(ignored);
+  l->accept_retry.cancel();
   std::vector<std::shared_ptr<HttpServer::Connection>> conns;
   {
     std::lock_guard lock(l->mu);

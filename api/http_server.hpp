@@ -44,6 +44,10 @@ struct ListenerOptions {
   // writing a response must also finish within it (zero: no limit). Bounds slowloris clients and
   // readers that never read. Checked by a sweep every kSweepPeriod, so it fires up to that late.
   std::chrono::milliseconds request_timeout{0};
+  // Connections of this listener that may be receiving a request body at once (0: no cap); a
+  // body beyond that is refused with 503. Bounds the memory of half-sent bodies to this many
+  // times body_limit.
+  size_t max_body_readers = 0;
   // listen() only: spread accepted connections round-robin over all io threads (true), or keep
   // them on the listener's thread (false).
   bool spread_connections = true;

@@ -315,6 +315,7 @@ std::expected<std::unique_ptr<RuntimeApiEndpoint>, std::string> RuntimeApiEndpoi
   options.body_limit = max_payload;
   options.header_limit = kMaxRequestHead;
   options.max_connections = kMaxConnections;
+  options.max_body_readers = kMaxBodyReaders;
   // A parked /next or a runtime sitting between requests is never timed out; a request it has
   // begun to send (or a response it does not read) must be done within this.
   options.idle_timeout = std::chrono::milliseconds(0);

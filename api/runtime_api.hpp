@@ -47,6 +47,8 @@ class RuntimeApiEndpoint {
   static constexpr size_t kMaxPayload = 6 * 1024 * 1024 + 100;  // RIE's limit
   // A runtime uses one or two connections; idle ones beyond this are closed to make room.
   static constexpr size_t kMaxConnections = 8;
+  // Request bodies being received at once: one invocation's response or error, plus one of slack.
+  static constexpr size_t kMaxBodyReaders = 2;
   // Request line and headers: aws-lambda-ric sends an X-Ray error cause of up to 1 MiB in a
   // header (larger ones it drops), plus 64 KiB for everything else.
   static constexpr size_t kMaxRequestHead = 1024 * 1024 + 64 * 1024;

@@ -481,6 +481,28 @@ TEST(HttpServer, ConnectionCapMakesNewConnectionsWaitWhileNoneIsIdle) {
   EXPECT_EQ(rb->header("X-Path"), "/b");
 }
 
+TEST(HttpServer, BodiesBeyondMaxBodyReadersAtOnceAreRefused) {
+  ListenerOptions o;
+  o.max_body_readers = 1;
+  Served s(echo_handler(), o, 1);
+  RawHttpClient a(s.port), b(s.port);
+  ASSERT_TRUE(a.send_all("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(b.send_all("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc"));
+  auto refused = b.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  ASSERT_TRUE(a.send_all("def"));
+  auto done = a.read_response();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->body, "abcdef");
+  // The slot is free again.
+  RawHttpClient c(s.port);
+  auto again = c.request("POST", "/c", "ghi");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, "ghi");
+}
+
 TEST(HttpServer, PerRouteBodyLimitRefusesFromTheHeadBeforeTheBodyArrives) {
   ListenerOptions o;
   o.body_limit = 1000;
