@@ -417,12 +417,15 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
+  // Answers and closes without reading on: what the client still sends is not worth the daemon's
+  // time (an oversized head is what a hostile client sends over and over). The answer may be lost
+  // to a reset when the client is still sending.
   void refuse(int status, const char* message) {
     HttpResponse r;
     r.status = status;
     r.set_header("Content-Type", "application/json");
     r.body = std::string(R"({"errorMessage":")") + message + R"(","errorType":"BadRequest"})";
-    write(std::move(r), false, State::Draining);
+    write(std::move(r), false, State::Writing);
   }
 
   void too_large() {
