@@ -12,9 +12,12 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
+#include "api/lambda_error.hpp"
 #include "api/percent_decode.hpp"
 
 namespace api {
@@ -24,6 +27,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -48,6 +52,16 @@ thread_local long t_thread_index = -1;
 constexpr size_t kDrainLimit = 64 * 1024 * 1024;
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+// accept() failing (EMFILE, ENFILE, ENOBUFS): retry after a pause that doubles up to the maximum,
+// so that a full fd table costs a few wake-ups a second instead of a spinning thread.
+constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(200);
+constexpr auto kAcceptErrorLogInterval = std::chrono::seconds(1);
+
+// What a handler that threw answers: Lambda's ServiceException (the detail is only logged).
+HttpResponse internal_error() {
+  return to_http(ApiError::service("An internal error occurred while handling the request."), "");
+}
 
 HttpResponse default_too_large(const HttpRequest&) {
   HttpResponse r;
@@ -73,11 +87,22 @@ struct HttpServer::Worker {
   asio::io_context ioc{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
   std::thread thread;
+  // This thread's connections whose listener has timeouts, and the timer that checks them every
+  // kSweepPeriod while there are any. One sweep per thread instead of a timer per connection:
+  // arming and cancelling a timer on every request would cost the warm path.
+  std::unordered_set<HttpServer::Connection*> timed;
+  std::optional<asio::steady_timer> sweep_timer;
+  bool sweeping = false;
 };
 
-struct HttpServer::Listener {
+struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
   Listener(ListenerId id_, Handler h, ListenerOptions o, Worker& home_)
-      : id(id_), handler(std::move(h)), options(std::move(o)), home(&home_), acceptor(home_.ioc) {}
+      : id(id_),
+        handler(std::move(h)),
+        options(std::move(o)),
+        home(&home_),
+        acceptor(home_.ioc),
+        accept_retry(home_.ioc) {}
 
   ListenerId id;
   Handler handler;
@@ -89,25 +114,45 @@ struct HttpServer::Listener {
   uint16_t port = 0;
   const std::atomic<bool>* server_stopping = nullptr;
 
+  // accept() errors, home thread only: the next retry's pause and the rate-limited report. The
+  // timer exists beforehand: out of fds, creating one could fail.
+  asio::steady_timer accept_retry;
+  std::chrono::milliseconds accept_backoff{0};
+  Clock::time_point last_accept_report{};
+  uint64_t unreported_accept_errors = 0;
+
   std::mutex mu;
   bool closed = false;
+  bool paused = false;  // at max_connections: not accepting until a connection closes
+  // Paused and a new connection is waiting in the backlog: idle connections give their place up.
+  // Readable from connections without the lock.
+  std::atomic<bool> at_cap{false};
+  std::atomic<size_t> body_readers{0};  // connections reading a request body now
   uint64_t next_conn = 1;
-  std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns;
+  std::map<uint64_t, std::shared_ptr<Connection>> conns;  // by id: the oldest first
 
-  void forget(uint64_t conn_id) {
-    std::lock_guard lock(mu);
-    conns.erase(conn_id);
+  bool timed() const {
+    return options.idle_timeout.count() > 0 || options.request_timeout.count() > 0;
   }
+  // A connection closed: drops it, and resumes accepting when that makes room under the cap.
+  void forget(uint64_t conn_id);
 };
 
 // One accepted socket. Lives on one io_context; every member is touched only from its thread.
 // The listener's map owns it while open; async operations and Replies hold references.
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<Listener> listener, uint64_t id)
-      : socket_(std::move(socket)), listener_(std::move(listener)), id_(id) {}
+  Connection(tcp::socket socket, std::shared_ptr<Listener> listener, uint64_t id, Worker& worker)
+      : socket_(std::move(socket)), listener_(std::move(listener)), id_(id), worker_(worker) {}
 
-  void start() { read_header(); }
+  // On the connection's io thread.
+  void start() {
+    if (listener_->timed()) {
+      worker_.timed.insert(this);
+      start_sweep(worker_);
+    }
+    read_header();
+  }
   tcp::socket::executor_type executor() { return socket_.get_executor(); }
 
   void close() {
@@ -116,7 +161,78 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     error_code ec;
     socket_.close(ec);
     if (timer_) timer_->cancel();
+    release_body_slot();
+    worker_.timed.erase(this);
     listener_->forget(id_);
+  }
+
+  // Waiting for a request with nothing of it received, not even in the kernel's buffer.
+  bool idle() {
+    if (state_ != State::ReadingHeader || received_some()) return false;
+    error_code ec;
+    return socket_.available(ec) == 0 || ec;
+  }
+  // Makes room under the listener's cap: closes the connection if it is idle.
+  bool close_if_idle() {
+    if (!idle()) return false;
+    log()->debug("connection {}: idle, closed to make room under the connection cap", id_);
+    close();
+    return true;
+  }
+
+  // Called by the io thread's sweep: closes the connection when its idle or request time is up.
+  void check_timeouts(Clock::time_point now) {
+    const auto& o = listener_->options;
+    const bool request_limited = o.request_timeout.count() > 0;
+    switch (state_) {
+      case State::ReadingHeader:
+        if (!request_started_ && received_some()) {
+          // The first bytes of a request arrived since the last sweep.
+          request_started_ = true;
+          request_since_ = now;
+        }
+        if (!request_started_) {
+          if (o.idle_timeout.count() > 0 && now - since_ >= o.idle_timeout) expire("idle");
+        } else if (request_limited && now - request_since_ >= o.request_timeout) {
+          expire("request head not complete");
+        }
+        return;
+      case State::ReadingBody:
+        if (request_limited && now - request_since_ >= o.request_timeout)
+          expire("request body not complete");
+        return;
+      case State::Writing:
+        if (request_limited && now - since_ >= o.request_timeout) expire("response not read");
+        return;
+      default:
+        return;
+    }
+  }
+
+  // Bytes of the next request arrived (the parser consumes a start line as soon as it is whole).
+  bool received_some() const { return buffer_.size() > 0 || (parser_ && parser_->got_some()); }
+
+  void expire(const char* why) {
+    log()->debug("connection {}: timed out: {}", id_, why);
+    close();
+  }
+
+  static void start_sweep(Worker& w) {
+    if (w.sweeping) return;
+    w.sweeping = true;
+    if (!w.sweep_timer) w.sweep_timer.emplace(w.ioc);
+    w.sweep_timer->expires_after(kSweepPeriod);
+    w.sweep_timer->async_wait([&w](error_code ec) {
+      w.sweeping = false;
+      if (ec) return;
+      const auto now = Clock::now();
+      // check_timeouts may close (and unregister) a connection: walk a copy, holding each alive.
+      std::vector<std::shared_ptr<Connection>> conns;
+      conns.reserve(w.timed.size());
+      for (Connection* c : w.timed) conns.push_back(c->shared_from_this());
+      for (auto& c : conns) c->check_timeouts(now);
+      if (!w.timed.empty()) start_sweep(w);
+    });
   }
 
   // Server stop: an idle connection closes now, a busy one after its current response.
@@ -136,16 +252,21 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       if (auto self = weak.lock()) self->close();
     });
   }
-  void disarm_timer() {
-    if (timer_) timer_->cancel();
-  }
 
   void read_header() {
     state_ = State::ReadingHeader;
+    if (listener_->at_cap.load(std::memory_order_relaxed) && idle()) {
+      // Connections are waiting for room under the cap: a keep-alive connection that has nothing
+      // more to send gives its place up (HTTP lets a server close an idle connection).
+      return close();
+    }
+    if (listener_->timed()) {
+      since_ = Clock::now();
+      request_started_ = false;
+    }
     parser_.emplace();
     parser_->body_limit(listener_->options.body_limit);
     parser_->header_limit(static_cast<uint32_t>(listener_->options.header_limit));
-    arm_timer(listener_->options.read_timeout);
     http::async_read_header(
         socket_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
@@ -153,7 +274,6 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void on_header(error_code ec) {
     if (state_ == State::Closed) return;
-    disarm_timer();
     if (ec == http::error::body_limit) return too_large();
     if (ec == http::error::header_limit) return refuse(431, "Request header fields too large");
     if (ec) {
@@ -162,6 +282,14 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       return close();
     }
     if (listener_->server_stopping->load(std::memory_order_relaxed)) keep_alive_override_ = false;
+    request_ = request_head();
+    if (const auto& limit_for = listener_->options.body_limit_for) {
+      // The route's limit, from the head: an oversized body is refused before it is read.
+      const size_t limit = std::min(limit_for(request_), listener_->options.body_limit);
+      const auto length = parser_->content_length();
+      if (length && *length > limit) return too_large();
+      parser_->body_limit(limit);  // a chunked body is cut off at the route's limit
+    }
     const auto& req = parser_->get();
     const auto expect = req[http::field::expect];
     if (!parser_->is_done() &&
@@ -181,16 +309,39 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   void read_body() {
     if (state_ == State::Closed) return;
     if (parser_->is_done()) return dispatch_request();
+    if (!take_body_slot()) {
+      // A runtime sends one body at a time; more at once only pile up in the daemon's memory.
+      return refuse(503, "Too many request bodies in flight on this endpoint");
+    }
     state_ = State::ReadingBody;
-    arm_timer(listener_->options.read_timeout);
+    if (listener_->timed() && !request_started_) {
+      request_started_ = true;
+      request_since_ = Clock::now();
+    }
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) {
                        if (self->state_ == State::Closed) return;
-                       self->disarm_timer();
+                       self->release_body_slot();
                        if (ec == http::error::body_limit) return self->too_large();
                        if (ec) return self->close();
                        self->dispatch_request();
                      });
+  }
+
+  bool take_body_slot() {
+    const size_t max = listener_->options.max_body_readers;
+    if (max == 0) return true;
+    if (listener_->body_readers.fetch_add(1, std::memory_order_relaxed) >= max) {
+      listener_->body_readers.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    body_slot_ = true;
+    return true;
+  }
+  void release_body_slot() {
+    if (!body_slot_) return;
+    body_slot_ = false;
+    listener_->body_readers.fetch_sub(1, std::memory_order_relaxed);
   }
 
   HttpRequest request_head() {
@@ -208,7 +359,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void dispatch_request() {
-    HttpRequest request = request_head();
+    HttpRequest request = std::move(request_);
+    request_ = {};
     request.body = std::move(parser_->get().body());
     keep_alive_ = parser_->get().keep_alive();
     version_ = parser_->get().version();
@@ -228,12 +380,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     try {
       listener_->handler(std::move(request), std::move(reply));
     } catch (const std::exception& e) {
-      log()->error("handler threw: {}", e.what());
-      if (state_ == State::Handling && seq_ == seq) {
-        HttpResponse r;
-        r.status = 500;
-        on_reply(seq, std::move(r));
-      }
+      log()->error("connection {}: handler threw: {}", id_, e.what());
+      on_reply(seq, internal_error());  // a no-op when the handler already replied
+    } catch (...) {
+      log()->error("connection {}: handler threw a non-standard exception", id_);
+      on_reply(seq, internal_error());
     }
   }
 
@@ -245,6 +396,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void write(HttpResponse r, bool keep_alive, State next) {
     state_ = next;
+    if (listener_->timed()) since_ = Clock::now();
     response_ = {};
     response_.version(version_);
     response_.result(r.status);
@@ -265,12 +417,15 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
+  // Answers and closes without reading on: what the client still sends is not worth the daemon's
+  // time (an oversized head is what a hostile client sends over and over). The answer may be lost
+  // to a reset when the client is still sending.
   void refuse(int status, const char* message) {
     HttpResponse r;
     r.status = status;
     r.set_header("Content-Type", "application/json");
     r.body = std::string(R"({"errorMessage":")") + message + R"(","errorType":"BadRequest"})";
-    write(std::move(r), false, State::Draining);
+    write(std::move(r), false, State::Writing);
   }
 
   void too_large() {
@@ -307,7 +462,15 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket socket_;
   std::shared_ptr<Listener> listener_;
   uint64_t id_;
+  Worker& worker_;
   State state_ = State::ReadingHeader;
+  HttpRequest request_;  // the head of the request being read (body empty)
+  // Timeouts (listeners with timeouts only): when the current wait for a request or write of a
+  // response began, and when the current request's first bytes were seen.
+  Clock::time_point since_{};
+  Clock::time_point request_since_{};
+  bool request_started_ = false;
+  bool body_slot_ = false;  // counted in the listener's body_readers
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -324,31 +487,86 @@ namespace {
 
 void accept_next(const std::shared_ptr<HttpServer::Listener>& l);
 
+// At the cap with a connection waiting: closes the oldest idle connection, trying one connection
+// after another (each on its own thread), starting after id `after`. The listener's forget()
+// resumes accepting. With none idle, the next connection to become idle closes itself (at_cap).
+void evict_idle(const std::shared_ptr<HttpServer::Listener>& l, uint64_t after) {
+  std::shared_ptr<HttpServer::Connection> conn;
+  uint64_t id = 0;
+  {
+    std::lock_guard lock(l->mu);
+    if (!l->paused || l->closed) return;
+    auto it = l->conns.upper_bound(after);
+    if (it == l->conns.end()) return;
+    id = it->first;
+    conn = it->second;
+  }
+  asio::dispatch(conn->executor(), [l, conn, id] {
+    if (conn->close_if_idle()) return;
+    asio::post(l->home->ioc, [l, id] { evict_idle(l, id); });
+  });
+}
+
+// At the cap: waits, without accepting, until a connection is pending in the backlog; then makes
+// room by closing an idle connection. Pending connections cost the daemon nothing until accepted.
+void wait_for_room(const std::shared_ptr<HttpServer::Listener>& l) {
+  l->acceptor.async_wait(tcp::acceptor::wait_read, [l](error_code ec) {
+    if (ec || !l->acceptor.is_open()) return;
+    {
+      std::lock_guard lock(l->mu);
+      if (!l->paused || l->closed) return;  // room was made meanwhile: accepting again
+      l->at_cap.store(true, std::memory_order_relaxed);
+    }
+    evict_idle(l, 0);
+  });
+}
+
+void on_accept_error(const std::shared_ptr<HttpServer::Listener>& l, error_code ec) {
+  // Out of fds or similar. The pending connection stays in the backlog, so retrying at once would
+  // spin: back off, and report at most once a second.
+  const auto now = Clock::now();
+  ++l->unreported_accept_errors;
+  if (now - l->last_accept_report >= kAcceptErrorLogInterval) {
+    log()->warn("listener {}: accept: {} ({} failures since the last report); retrying", l->id,
+                ec.message(), l->unreported_accept_errors);
+    l->last_accept_report = now;
+    l->unreported_accept_errors = 0;
+  }
+  l->accept_backoff =
+      std::clamp(l->accept_backoff * 2, std::chrono::milliseconds(kAcceptBackoffMin),
+                 std::chrono::milliseconds(kAcceptBackoffMax));
+  l->accept_retry.expires_after(l->accept_backoff);
+  l->accept_retry.async_wait([l](error_code) {
+    if (l->acceptor.is_open()) accept_next(l);
+  });
+}
+
 void on_accept(const std::shared_ptr<HttpServer::Listener>& l, HttpServer::Worker& target,
                error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) return;
-  if (ec) {
-    log()->warn("listener {}: accept: {}", l->id, ec.message());
-    // Out of fds or similar: back off briefly instead of spinning.
-    auto timer = std::make_shared<asio::steady_timer>(l->home->ioc, std::chrono::milliseconds(10));
-    timer->async_wait([l, timer](error_code) { accept_next(l); });
-    return;
-  }
+  if (ec) return on_accept_error(l, ec);
+  l->accept_backoff = std::chrono::milliseconds(0);
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   std::shared_ptr<HttpServer::Connection> conn;
+  uint64_t id = 0;
+  bool full = false;
   {
     std::lock_guard lock(l->mu);
     if (l->closed) return;
-    const uint64_t id = l->next_conn++;
-    conn = std::make_shared<HttpServer::Connection>(std::move(socket), l, id);
+    id = l->next_conn++;
+    conn = std::make_shared<HttpServer::Connection>(std::move(socket), l, id, target);
     l->conns.emplace(id, conn);
+    const size_t cap = l->options.max_connections;
+    full = cap > 0 && l->conns.size() >= cap;
+    if (full) l->paused = true;
   }
   if (&target == l->home) {
     conn->start();
   } else {
     asio::post(target.ioc, [conn] { conn->start(); });
   }
+  if (full) return wait_for_room(l);  // accepting resumes when a connection closes
   accept_next(l);
 }
 
@@ -363,6 +581,7 @@ void accept_next(const std::shared_ptr<HttpServer::Listener>& l) {
 void close_listener(const std::shared_ptr<HttpServer::Listener>& l, bool graceful) {
   error_code ignored;
   l->acceptor.close(ignored);
+  l->accept_retry.cancel();
   std::vector<std::shared_ptr<HttpServer::Connection>> conns;
   {
     std::lock_guard lock(l->mu);
@@ -382,6 +601,24 @@ void close_listener(const std::shared_ptr<HttpServer::Listener>& l, bool gracefu
 
 }  // namespace
 
+void HttpServer::Listener::forget(uint64_t conn_id) {
+  bool resume = false;
+  {
+    std::lock_guard lock(mu);
+    conns.erase(conn_id);
+    if (paused && !closed && conns.size() < options.max_connections) {
+      paused = false;
+      at_cap.store(false, std::memory_order_relaxed);
+      resume = true;
+    }
+  }
+  if (resume) {
+    asio::post(home->ioc, [self = shared_from_this()] {
+      if (self->acceptor.is_open()) accept_next(self);
+    });
+  }
+}
+
 HttpServer::HttpServer(size_t threads, std::chrono::microseconds idle_spin) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
@@ -390,17 +627,31 @@ HttpServer::HttpServer(size_t threads, std::chrono::microseconds idle_spin) {
     worker->thread = std::thread([this, worker, i, idle_spin] {
       t_server = this;
       t_thread_index = static_cast<long>(i);
-      if (idle_spin.count() <= 0) {
-        worker->ioc.run();
-        return;
-      }
-      auto last_work = std::chrono::steady_clock::now();
-      while (!worker->ioc.stopped()) {
-        if (worker->ioc.poll() > 0) {
-          last_work = std::chrono::steady_clock::now();
-        } else if (std::chrono::steady_clock::now() - last_work >= idle_spin) {
-          worker->ioc.run_one();  // nothing came while spinning: sleep until something does
-          last_work = std::chrono::steady_clock::now();
+      auto serve = [worker, idle_spin] {
+        if (idle_spin.count() <= 0) {
+          worker->ioc.run();
+          return;
+        }
+        auto last_work = std::chrono::steady_clock::now();
+        while (!worker->ioc.stopped()) {
+          if (worker->ioc.poll() > 0) {
+            last_work = std::chrono::steady_clock::now();
+          } else if (std::chrono::steady_clock::now() - last_work >= idle_spin) {
+            worker->ioc.run_one();  // nothing came while spinning: sleep until something does
+            last_work = std::chrono::steady_clock::now();
+          }
+        }
+      };
+      // An exception escaping a posted task or completion handler would end the thread and, with
+      // it, the process (std::terminate): log it and go on serving.
+      for (;;) {
+        try {
+          serve();
+          return;
+        } catch (const std::exception& e) {
+          log()->error("io thread {}: unhandled exception: {}", i, e.what());
+        } catch (...) {
+          log()->error("io thread {}: unhandled non-standard exception", i);
         }
       }
     });
@@ -494,6 +745,18 @@ std::expected<ListenerId, std::string> HttpServer::start_listener(std::shared_pt
   }
   asio::post(l->home->ioc, [l] { accept_next(l); });
   return l->id;
+}
+
+size_t HttpServer::connection_count(ListenerId id) const {
+  std::shared_ptr<Listener> l;
+  {
+    std::lock_guard lock(mu_);
+    auto it = listeners_.find(id);
+    if (it == listeners_.end()) return 0;
+    l = it->second;
+  }
+  std::lock_guard lock(l->mu);
+  return l->conns.size();
 }
 
 uint16_t HttpServer::local_port(ListenerId id) const {

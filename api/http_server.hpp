@@ -22,15 +22,32 @@ using ListenerId = uint64_t;
 struct ListenerOptions {
   // Largest request body accepted; a larger one is answered by on_too_large.
   size_t body_limit = 6 * 1024 * 1024 + 100;
+  // Optional per-request limit (at most body_limit), chosen from the request head (body empty)
+  // and checked against Content-Length before any of the body is read; a chunked body is cut off
+  // at it. Called on the connection's io thread.
+  std::function<size_t(const HttpRequest& head)> body_limit_for;
   // Builds the answer to an oversized body from the request head (body empty). Called on the
   // connection's io thread; the connection is closed after the answer. Default: 413 JSON.
   std::function<HttpResponse(const HttpRequest& head)> on_too_large;
   // Largest request head (request line and headers). Runtime clients send X-Ray error causes of
   // up to 1 MiB in a header.
   size_t header_limit = 64 * 1024;
-  // Longest wait for each read of a request (header or body, including idle keep-alive waits);
-  // zero means none, which runtime listeners need: runtime clients long-poll without a timeout.
-  std::chrono::milliseconds read_timeout{0};
+  // Open connections of this listener at most (0: no cap). At the cap the oldest idle
+  // connection (waiting for a request, nothing received) is closed to make room; with none idle,
+  // the listener stops accepting (new connections wait in the kernel's backlog) until one closes.
+  size_t max_connections = 0;
+  // A connection waiting for a request that has received nothing of it for this long is closed
+  // (zero: never). Runtime listeners need zero: a runtime may sit between requests for as long as
+  // it likes.
+  std::chrono::milliseconds idle_timeout{0};
+  // Once the first byte of a request has arrived, the whole request must arrive within this;
+  // writing a response must also finish within it (zero: no limit). Bounds slowloris clients and
+  // readers that never read. Checked by a sweep every kSweepPeriod, so it fires up to that late.
+  std::chrono::milliseconds request_timeout{0};
+  // Connections of this listener that may be receiving a request body at once (0: no cap); a
+  // body beyond that is refused with 503. Bounds the memory of half-sent bodies to this many
+  // times body_limit.
+  size_t max_body_readers = 0;
   // listen() only: spread accepted connections round-robin over all io threads (true), or keep
   // them on the listener's thread (false).
   bool spread_connections = true;
@@ -38,6 +55,8 @@ struct ListenerOptions {
 
 class HttpServer {
  public:
+  // How often each io thread checks its connections' idle and request timeouts.
+  static constexpr std::chrono::milliseconds kSweepPeriod{250};
   using Handler = std::function<void(HttpRequest&&, Reply)>;
 
   // Starts `threads` io threads (0 = one per CPU), each running its own io_context.
@@ -60,6 +79,8 @@ class HttpServer {
                                                 Handler handler, ListenerOptions options = {});
   // The bound port of a listener, 0 if unknown.
   uint16_t local_port(ListenerId id) const;
+  // Open connections of a listener (0 if unknown); any thread.
+  size_t connection_count(ListenerId id) const;
   // Closes the acceptor and every open connection of the listener; any thread. Replies pending on
   // those connections become no-ops.
   void remove_listener(ListenerId id);
@@ -68,7 +89,8 @@ class HttpServer {
   // The io thread index of the calling thread, or -1 when it is not one of this server's io
   // threads. Lets an Invoke handler pick an environment served on its own thread.
   long current_thread_index() const;
-  // Runs `fn` on io thread `thread_index` (modulo thread_count()).
+  // Runs `fn` on io thread `thread_index` (modulo thread_count()). An exception escaping `fn` (or
+  // any io-thread work) is logged and the thread goes on serving.
   void post(size_t thread_index, std::function<void()> fn);
   // Graceful: stops accepting, closes idle connections, lets in-flight requests finish for up to
   // `grace`, then closes the rest and joins the threads. Idempotent.

@@ -312,9 +312,16 @@ std::expected<std::unique_ptr<RuntimeApiEndpoint>, std::string> RuntimeApiEndpoi
                                      std::move(callbacks), max_payload);
   std::weak_ptr<Impl> weak = impl;
   ListenerOptions options;
+  // One tenant must not be able to grow the daemon: everything a runtime can make the daemon
+  // hold is capped per environment (docs/limits.md).
   options.body_limit = max_payload;
-  options.header_limit = 2 * 1024 * 1024;  // X-Ray error causes travel in a header
-  options.read_timeout = std::chrono::milliseconds(0);
+  options.header_limit = kMaxRequestHead;
+  options.max_connections = kMaxConnections;
+  options.max_body_readers = kMaxBodyReaders;
+  // A parked /next or a runtime sitting between requests is never timed out; a request it has
+  // begun to send (or a response it does not read) must be done within this.
+  options.idle_timeout = std::chrono::milliseconds(0);
+  options.request_timeout = kRequestTimeout;
   options.on_too_large = [weak](const HttpRequest& head) {
     auto self = weak.lock();
     return self ? self->too_large(head)

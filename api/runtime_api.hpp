@@ -1,6 +1,7 @@
 // The Lambda Runtime API (2018-06-01) served to one execution environment's runtime.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -46,6 +47,15 @@ std::string normalize_error_type(std::string_view type);
 class RuntimeApiEndpoint {
  public:
   static constexpr size_t kMaxPayload = 6 * 1024 * 1024 + 100;  // RIE's limit
+  // A runtime uses one or two connections; idle ones beyond this are closed to make room.
+  static constexpr size_t kMaxConnections = 8;
+  // Request bodies being received at once: one invocation's response or error, plus one of slack.
+  static constexpr size_t kMaxBodyReaders = 2;
+  // Request line and headers: aws-lambda-ric sends an X-Ray error cause of up to 1 MiB in a
+  // header (larger ones it drops), plus 64 KiB for everything else.
+  static constexpr size_t kMaxRequestHead = 1024 * 1024 + 64 * 1024;
+  // A request the runtime has begun to send must arrive whole within this.
+  static constexpr std::chrono::milliseconds kRequestTimeout{10'000};
 
   // Serves the Runtime API on `listening_fd` (owned, closed on failure), on io thread
   // `thread_index` of `server`, which must outlive the endpoint.

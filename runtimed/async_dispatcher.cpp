@@ -181,8 +181,14 @@ void AsyncDispatcher::dispatch(AsyncEvent event) {
   const std::string request_id = event.request_id;  // Lambda keeps it across retries
   controller_.invoke(
       std::move(request), request_id, [this, event = std::move(event)](api::InvokeResult result) {
-        boost::asio::post(outcomes_,
-                          [this, event, result = std::move(result)] { on_result(event, result); });
+        boost::asio::post(outcomes_, [this, event, result = std::move(result)] {
+          // An exception escaping a pool task would terminate the daemon.
+          try {
+            on_result(event, result);
+          } catch (const std::exception& e) {
+            log()->error("recording the outcome of event {}: {}", event.request_id, e.what());
+          }
+        });
       });
 }
 

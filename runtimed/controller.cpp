@@ -306,7 +306,15 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
   }
   for (auto& e : evicted) destroy_later(std::move(e));
   if (cold) {
-    boost::asio::post(blocking_, [this, env, fn] { start_cold(env, fn); });
+    boost::asio::post(blocking_, [this, env, fn] {
+      // An exception escaping a pool task would terminate the daemon: fail this invocation.
+      try {
+        start_cold(env, fn);
+      } catch (const std::exception& e) {
+        log()->error("cold start of {}: {}", fn->config.name, e.what());
+        fail_and_discard(env, "Runtime.Unknown", std::string("Internal error: ") + e.what(), true);
+      }
+    });
     return;
   }
   {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -19,6 +20,7 @@
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
 #include "api/lambda_routes.hpp"
+#include "api/request_limits.hpp"
 #include "common/ids.hpp"
 #include "runtimed/async_dispatcher.hpp"
 #include "runtimed/function_settings.hpp"
@@ -71,6 +73,10 @@ bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_
   return true;
 }
 
+size_t default_max_connections(uint64_t nofile_limit) {
+  return static_cast<size_t>(std::max<uint64_t>(16, nofile_limit / 2));
+}
+
 namespace {
 
 // A decimal count from a query parameter; nullopt unless the whole text is one.
@@ -79,6 +85,19 @@ std::optional<uint64_t> parse_count(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return v;
+}
+
+// Raises the soft open-file limit to the hard one: every client connection and environment costs
+// fds, and running out makes accept() fail for everyone. Returns the limit now in force.
+uint64_t raise_nofile_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : static_cast<uint64_t>(rl.rlim_cur);
 }
 
 api::HttpResponse json_response(int status, const nlohmann::json& body,
@@ -123,11 +142,10 @@ class Router {
     }
     if (api::FunctionApi::matches(request)) {
       // Function management unzips and writes SQLite: never on an io thread.
-      boost::asio::post(blocking_,
-                        [this, request = std::move(request), request_id, reply = std::move(reply)] {
-                          reply(functions_.handle(request, request_id));
-                        });
-      return;
+      return blocking(std::move(request), request_id, std::move(reply),
+                      [this](const api::HttpRequest& r, const std::string& id) {
+                        return functions_.handle(r, id);
+                      });
     }
     // The other management APIs read and write SQLite: never on an io thread either.
     if (api::ConcurrencyApi::matches(request)) {
@@ -154,10 +172,10 @@ class Router {
         request.path.ends_with("/logs")) {
       const std::string name =
           request.path.substr(logs_prefix.size(), request.path.size() - logs_prefix.size() - 5);
-      boost::asio::post(blocking_,
-                        [this, name, request = std::move(request), request_id,
-                         reply = std::move(reply)] { reply(logs(name, request, request_id)); });
-      return;
+      return blocking(std::move(request), request_id, std::move(reply),
+                      [this, name](const api::HttpRequest& r, const std::string& id) {
+                        return logs(name, r, id);
+                      });
     }
     // Not ResourceNotFound: SDKs read that as "the function does not exist".
     reply(api::to_http(
@@ -171,9 +189,30 @@ class Router {
   template <typename Handler>
   void blocking(api::HttpRequest&& request, const std::string& request_id, api::Reply reply,
                 Handler handler) {
-    boost::asio::post(blocking_,
-                      [request = std::move(request), request_id, reply = std::move(reply),
-                       handler = std::move(handler)] { reply(handler(request, request_id)); });
+    on_blocking_pool(request_id, std::move(reply),
+                     [request = std::move(request), request_id, handler = std::move(handler)](
+                         const api::Reply& r) { r(handler(request, request_id)); });
+  }
+
+  // Every task of the blocking pool goes through here: an exception escaping a thread_pool task
+  // would terminate the daemon, so it becomes a logged 500 ServiceException instead. (A reply
+  // already sent makes the second one a no-op.)
+  template <typename Work>
+  void on_blocking_pool(const std::string& request_id, api::Reply reply, Work work) {
+    boost::asio::post(
+        blocking_, [request_id, reply = std::move(reply), work = std::move(work)]() mutable {
+          try {
+            work(reply);
+          } catch (const std::exception& e) {
+            spdlog::error("request {}: {}", request_id, e.what());
+            reply(api::to_http(
+                api::ApiError::service("An internal error occurred: " + std::string(e.what())),
+                request_id));
+          } catch (...) {
+            spdlog::error("request {}: non-standard exception", request_id);
+            reply(api::to_http(api::ApiError::service("An internal error occurred"), request_id));
+          }
+        });
   }
 
   void invoke(api::HttpRequest&& http, const std::string& request_id, api::Reply reply) {
@@ -181,36 +220,38 @@ class Router {
     if (!parsed) return reply(api::to_http(parsed.error(), request_id));
     auto request = std::move(*parsed);
     if (request.type == api::InvocationType::DryRun) {
-      boost::asio::post(blocking_, [this, request, request_id, reply = std::move(reply)] {
-        auto config = catalog_.get(request.function_name);
-        if (!config) {
-          auto error = config.error();
-          error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
-                          host_.account_id + ":function:" + request.function_name;
-          return reply(api::to_http(error, request_id));
-        }
-        reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
-      });
+      on_blocking_pool(
+          request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
+            auto config = catalog_.get(request.function_name);
+            if (!config) {
+              auto error = config.error();
+              error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
+                              host_.account_id + ":function:" + request.function_name;
+              return reply(api::to_http(error, request_id));
+            }
+            reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
+          });
       return;
     }
     if (request.type == api::InvocationType::Event) {
       // 202 only once the event is committed to the state database (synchronous=FULL).
-      boost::asio::post(blocking_, [this, request, request_id, reply = std::move(reply)] {
-        if (auto config = catalog_.get(request.function_name); !config) {
-          auto error = config.error();
-          error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
-                          host_.account_id + ":function:" + request.function_name;
-          return reply(api::to_http(error, request_id));
-        }
-        if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id);
-            !ok) {
-          spdlog::error("storing async event {}: {}", request_id, ok.error());
-          return reply(api::to_http(
-              api::ApiError::service("The event could not be stored; it was not accepted"),
-              request_id));
-        }
-        reply(api::to_http(api::InvokeResult{.status = 202}, request, request_id));
-      });
+      on_blocking_pool(
+          request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
+            if (auto config = catalog_.get(request.function_name); !config) {
+              auto error = config.error();
+              error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
+                              host_.account_id + ":function:" + request.function_name;
+              return reply(api::to_http(error, request_id));
+            }
+            if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id);
+                !ok) {
+              spdlog::error("storing async event {}: {}", request_id, ok.error());
+              return reply(api::to_http(
+                  api::ApiError::service("The event could not be stored; it was not accepted"),
+                  request_id));
+            }
+            reply(api::to_http(api::InvokeResult{.status = 202}, request, request_id));
+          });
       return;
     }
     auto shared_request = std::make_shared<api::InvokeRequest>(request);
@@ -438,8 +479,21 @@ int run_serve_command(const ServeOptions& o) {
         controller, dispatcher,
         Router::Apis{function_api, concurrency_api, event_invoke_config_api, queue_routes}, logs,
         **store, identity);
+    // Bounded resources (docs/limits.md): per-route body limits checked from the head, a global
+    // connection cap, and a deadline for each request.
+    const uint64_t nofile = raise_nofile_limit();
     api::ListenerOptions lo;
-    lo.body_limit = 70 * 1024 * 1024;  // CreateFunction carries up to 50 MB of base64 zip
+    lo.body_limit = api::kMaxClientRequest;
+    lo.body_limit_for = [](const api::HttpRequest& head) {
+      return api::client_body_limit(head).bytes;
+    };
+    lo.on_too_large = [](const api::HttpRequest& head) {
+      return api::request_entity_too_large(head, common::new_request_id());
+    };
+    lo.max_connections =
+        o.max_connections > 0 ? o.max_connections : default_max_connections(nofile);
+    lo.request_timeout = std::chrono::seconds(o.request_timeout_s);
+    lo.idle_timeout = lo.request_timeout;
     auto listener = server.listen(
         host, port,
         [&router](api::HttpRequest&& req, api::Reply reply) {

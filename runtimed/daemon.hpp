@@ -38,7 +38,14 @@ struct ServeOptions {
   std::string uid_range;                      // "A-B": environments' uids; empty: the default
   uint64_t max_code_store_mb = 0;             // all functions' unpacked code; 0: unlimited
   uint64_t disk_reserve_mb = 1024;            // free disk no environment's /tmp is promised
+  // Client API connections open at once; 0: half of RLIMIT_NOFILE (raised to its hard limit at
+  // start), the other half left for environments and state.
+  size_t max_connections = 0;
+  int request_timeout_s = 30;  // a client must send a whole request within this (slowloris)
 };
+
+// The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
+size_t default_max_connections(uint64_t nofile_limit);
 
 // runtimes/ beside the binary's install prefix: <bin>/../share/runtimed/runtimes when installed,
 // else the source tree's runtimes/ (build/bin/../../runtimes).

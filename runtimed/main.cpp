@@ -65,6 +65,16 @@ int main(int argc, char** argv) {
       ->add_option("--async-min-event-age", serve.async_min_event_age_s,
                    "Lowest MaximumEventAgeInSeconds accepted (default 60)")
       ->check(CLI::Range(1, 21600));
+  serve_cmd
+      ->add_option("--max-connections", serve.max_connections,
+                   "Client connections open at once (default 0: half of RLIMIT_NOFILE, which "
+                   "serve raises to its hard limit)")
+      ->check(CLI::Range(0, 1 << 24));
+  serve_cmd
+      ->add_option("--request-timeout", serve.request_timeout_s,
+                   "Seconds a client has to send a whole request, and an idle connection stays "
+                   "open (default 30)")
+      ->check(CLI::Range(1, 3600));
 
   serve_cmd->add_option("--uid-range", serve.uid_range,
                         "Uids (and gids) for environments, one each: A-B (default "

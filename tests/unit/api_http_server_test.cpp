@@ -354,9 +354,9 @@ TEST(HttpServer, ConnectionCloseRequestIsHonoured) {
   EXPECT_TRUE(c.closed_within(2000));
 }
 
-TEST(HttpServer, ReadTimeoutClosesIdleConnectionsOnlyWhenConfigured) {
+TEST(HttpServer, IdleTimeoutClosesIdleConnectionsOnlyWhenConfigured) {
   ListenerOptions o;
-  o.read_timeout = std::chrono::milliseconds(100);
+  o.idle_timeout = std::chrono::milliseconds(100);
   Served timed(echo_handler(), o);
   Served untimed(echo_handler());
   RawHttpClient a(timed.port), b(untimed.port);
@@ -367,6 +367,192 @@ TEST(HttpServer, ReadTimeoutClosesIdleConnectionsOnlyWhenConfigured) {
   auto r = b.request("GET", "/still");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->header("X-Path"), "/still");
+}
+
+// Slowloris: a head or body begun but not finished within request_timeout closes the
+// connection; an idle connection (idle_timeout zero) and a request being handled are left alone.
+TEST(HttpServer, RequestTimeoutClosesHalfSentRequestsButNotIdleOrParkedOnes) {
+  std::mutex mu;
+  std::vector<Reply> parked;
+  ListenerOptions o;
+  o.request_timeout = std::chrono::milliseconds(300);
+  Served s(
+      [&](HttpRequest&& req, Reply reply) {
+        if (req.path == "/park") {
+          std::lock_guard lock(mu);
+          parked.push_back(std::move(reply));
+          return;
+        }
+        reply(text(200, req.path));
+      },
+      o);
+  RawHttpClient head(s.port), body(s.port), chunked(s.port), idle(s.port), park(s.port);
+  ASSERT_TRUE(head.send_all("GET /slow HTTP/1.1\r\nHost: x\r\nX-A: "));
+  ASSERT_TRUE(body.send_all("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  ASSERT_TRUE(chunked.send_all(
+      "POST /slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"));
+  ASSERT_TRUE(idle.request("GET", "/done"));
+  ASSERT_TRUE(park.send_request("GET", "/park"));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(head.closed_within(3000));
+  EXPECT_TRUE(body.closed_within(3000));
+  EXPECT_TRUE(chunked.closed_within(3000));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
+  EXPECT_FALSE(idle.closed_within(200));
+  EXPECT_FALSE(park.closed_within(200));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(parked.size(), 1u);
+    parked[0](text(200, "late"));
+  }
+  auto r = park.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "late");
+  auto again = idle.request("GET", "/again");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, "/again");
+}
+
+// A client sending its request a byte at a time gets no more than request_timeout in all.
+TEST(HttpServer, RequestTimeoutBoundsTheWholeRequestNotEachRead) {
+  ListenerOptions o;
+  o.request_timeout = std::chrono::milliseconds(500);
+  Served s(echo_handler(), o);
+  RawHttpClient c(s.port);
+  const std::string head = "GET /slowloris HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(200, 'p');
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (char ch : head) {
+    if (!c.send_all(std::string(1, ch)) || c.closed_within(50)) {
+      closed = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2000));
+}
+
+TEST(HttpServer, ConnectionCapClosesTheOldestIdleConnectionToMakeRoom) {
+  ListenerOptions o;
+  o.max_connections = 2;
+  Served s(echo_handler(), o, 1);
+  RawHttpClient idle(s.port), busy(s.port);
+  ASSERT_TRUE(idle.request("GET", "/idle"));
+  ASSERT_TRUE(busy.send_all("GET /unfinished HTTP/1.1\r\n"));
+  RawHttpClient third(s.port);
+  auto r = third.request("GET", "/third");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("X-Path"), "/third");
+  EXPECT_TRUE(idle.closed_within(2000));
+  EXPECT_FALSE(busy.closed_within(100));
+  EXPECT_LE(s.server.connection_count(s.listener), 2u);
+}
+
+TEST(HttpServer, ConnectionCapMakesNewConnectionsWaitWhileNoneIsIdle) {
+  ListenerOptions o;
+  o.max_connections = 2;
+  Served s(echo_handler(), o, 1);
+  auto a = std::make_unique<RawHttpClient>(s.port);
+  RawHttpClient b(s.port);
+  ASSERT_TRUE(a->send_all("GET /a HTTP/1.1\r\n"));
+  ASSERT_TRUE(b.send_all("GET /b HTTP/1.1\r\n"));
+  // Both accepted and their bytes in: neither is idle.
+  for (int i = 0; i < 200 && s.server.connection_count(s.listener) < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Hundreds more wait in the backlog (or are refused by it) without being accepted.
+  std::vector<std::unique_ptr<RawHttpClient>> extra;
+  for (int i = 0; i < 50; ++i) extra.push_back(std::make_unique<RawHttpClient>(s.port, 200));
+  RawHttpClient waiting(s.port);
+  ASSERT_TRUE(waiting.send_request("GET", "/waiting"));
+  EXPECT_FALSE(waiting.readable_within(300));
+  EXPECT_EQ(s.server.connection_count(s.listener), 2u);
+  extra.clear();  // closed before being accepted
+  a.reset();      // room for one
+  auto r = waiting.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("X-Path"), "/waiting");
+  EXPECT_LE(s.server.connection_count(s.listener), 2u);
+  // A connection that finishes a request while others wait gives its place up.
+  ASSERT_TRUE(b.send_all("Host: x\r\n\r\n"));
+  auto rb = b.read_response();
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(rb->header("X-Path"), "/b");
+}
+
+TEST(HttpServer, BodiesBeyondMaxBodyReadersAtOnceAreRefused) {
+  ListenerOptions o;
+  o.max_body_readers = 1;
+  Served s(echo_handler(), o, 1);
+  RawHttpClient a(s.port), b(s.port);
+  ASSERT_TRUE(a.send_all("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(b.send_all("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc"));
+  auto refused = b.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  ASSERT_TRUE(a.send_all("def"));
+  auto done = a.read_response();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->body, "abcdef");
+  // The slot is free again.
+  RawHttpClient c(s.port);
+  auto again = c.request("POST", "/c", "ghi");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, "ghi");
+}
+
+TEST(HttpServer, PerRouteBodyLimitRefusesFromTheHeadBeforeTheBodyArrives) {
+  ListenerOptions o;
+  o.body_limit = 1000;
+  o.body_limit_for = [](const HttpRequest& head) -> size_t {
+    return head.path == "/small" ? 10 : 1000;
+  };
+  o.on_too_large = [](const HttpRequest& head) {
+    HttpResponse r = text(413, "too large for " + head.path);
+    r.set_header("x-amzn-ErrorType", "RequestEntityTooLargeException");
+    return r;
+  };
+  Served s(echo_handler(), o);
+  {
+    // Only the head is sent: the answer must not wait for the body.
+    RawHttpClient c(s.port);
+    ASSERT_TRUE(c.send_all("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"));
+    ASSERT_TRUE(c.readable_within(2000));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(r->header("x-amzn-ErrorType"), "RequestEntityTooLargeException");
+    EXPECT_EQ(r->body, "too large for /small");
+  }
+  {
+    // Expect: 100-continue over the limit is refused without a 100 Continue.
+    RawHttpClient c(s.port);
+    ASSERT_TRUE(
+        c.send_all("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n"
+                   "Expect: 100-continue\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+  }
+  {
+    // A chunked body is cut off at the route's limit.
+    RawHttpClient c(s.port);
+    ASSERT_TRUE(
+        c.send_all("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+  }
+  RawHttpClient ok(s.port);
+  auto big = ok.request("POST", "/large", std::string(500, 'x'));
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 200);
+  auto small = ok.request("POST", "/small", "0123456789");
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 200);
 }
 
 TEST(HttpServer, SetsTcpNodelayOnAcceptedSockets) {
@@ -419,12 +605,36 @@ TEST(HttpServer, StopLetsAnInFlightRequestFinish) {
   EXPECT_EQ(r->header("Connection"), "close");
 }
 
-TEST(HttpServer, HandlerExceptionBecomes500) {
-  Served s([](HttpRequest&&, Reply) { throw std::runtime_error("boom"); });
+TEST(HttpServer, HandlerExceptionBecomes500ServiceExceptionAndServingGoesOn) {
+  Served s([](HttpRequest&& req, Reply reply) {
+    if (req.path == "/throw") throw std::runtime_error("boom");
+    if (req.path == "/throw-int") throw 42;
+    reply(text(200, req.path));
+  });
   RawHttpClient c(s.port);
-  auto r = c.request("GET", "/");
+  for (const char* path : {"/throw", "/throw-int"}) {
+    auto r = c.request("GET", path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 500);
+    EXPECT_EQ(r->header("x-amzn-ErrorType"), "ServiceException");
+    EXPECT_NE(r->body.find(R"("Type":"Service")"), std::string::npos) << r->body;
+  }
+  auto ok = c.request("GET", "/fine");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+// A task posted to an io thread that throws must not end the thread (std::terminate).
+TEST(HttpServer, ThrowingPostedTaskIsLoggedAndTheIoThreadKeepsServing) {
+  Served s(echo_handler(), ListenerOptions{}, 1);
+  for (int i = 0; i < 3; ++i) s.server.post(0, [] { throw std::runtime_error("posted boom"); });
+  std::promise<void> ran;
+  s.server.post(0, [&] { ran.set_value(); });
+  ASSERT_EQ(ran.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  RawHttpClient c(s.port);
+  auto r = c.request("GET", "/after");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->header("X-Path"), "/after");
 }
 
 }  // namespace
