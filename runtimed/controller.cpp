@@ -374,7 +374,9 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   std::unique_lock life(env->life_mu);
   env->sandbox = std::move(*prepared);
   int out[2];
-  if (::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0) {
+  // Only the daemon's read end is non-blocking: a runtime writing faster than the monitor drains
+  // must block, as on a terminal, not see EAGAIN and drop output.
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::fcntl(out[0], F_SETFL, O_NONBLOCK) != 0) {
     life.unlock();
     fail_and_discard(env, "Runtime.Unknown", "pipe failed", false);
     return;
@@ -382,8 +384,8 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   env->output_read.reset(out[0]);
   sandbox::UniqueFd output_write(out[1]);
   ::fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
-  // The runtime must never block on its stdout: the write end blocks only when 1 MiB is unread,
-  // and the monitor drains it as soon as data arrives.
+  // The runtime rarely blocks on its stdout: the write end blocks only when 1 MiB is unread, and
+  // the monitor drains it as soon as data arrives.
   auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
                               new_log_stream_name(), options_.cpu_quota);
   spec.stdout_fd = output_write.get();

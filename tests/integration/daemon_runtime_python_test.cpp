@@ -2,6 +2,7 @@
 // handler errors in AWS's shapes, the context object, warm state, large and unicode payloads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "tests/integration/daemon_test.hpp"
@@ -64,6 +65,12 @@ def echo(event, context):
 
 def unicode_info(event, context):
     return {"text": event["text"], "code_points": len(event["text"])}
+
+def shout(event, context):
+    # Writes in one go more than the output pipe holds (1 MiB).
+    sys.stdout.write("y" * (event["bytes"] - 1) + "\n")
+    sys.stdout.flush()
+    return "said"
 )PY";
 
 class PythonRuntimeTest : public testsupport::DaemonTest {
@@ -221,6 +228,20 @@ TEST_F(PythonRuntimeTest, PayloadNearSixMegabytesIsEchoed) {
 TEST_F(PythonRuntimeTest, UnicodeRoundTripsAsCodePoints) {
   ASSERT_EQ(create("uni", "app.unicode_info"), 201);
   testsupport::expect_unicode_round_trip(*daemon_, "uni", "code_points");
+}
+
+// A runtime writing faster than the daemon drains its output blocks, as on a terminal: it never
+// sees EAGAIN (Python would raise BlockingIOError), and every byte reaches the log.
+TEST_F(PythonRuntimeTest, OutputLargerThanThePipeBlocksInsteadOfFailing) {
+  ASSERT_EQ(create("loud", "app.shout"), 201);
+  constexpr size_t kBytes = 3 << 20;
+  auto r = daemon_->invoke("loud", json{{"bytes", kBytes}}.dump());
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "\"said\"") << r->body.substr(0, 500);
+  const std::string log = daemon_->function_log("loud");
+  const auto report = log.find("REPORT RequestId");  // "Memory" has a 'y' too
+  ASSERT_NE(report, std::string::npos);
+  EXPECT_EQ(static_cast<size_t>(std::count(log.begin(), log.begin() + report, 'y')), kBytes - 1);
 }
 
 TEST_F(PythonRuntimeTest, MissingBootstrapIsRuntimeInvalidEntrypoint) {
