@@ -42,8 +42,10 @@ HttpResponse json_response(int status, std::string body) {
 }
 
 HttpResponse error_response(int status, const std::string& type, const std::string& message) {
-  return json_response(status,
-                       nlohmann::json{{"errorMessage", message}, {"errorType", type}}.dump());
+  // Messages quote the runtime's path or request id, which may be any bytes: invalid UTF-8 is
+  // replaced, not thrown (a throw from the too-large answer would terminate the daemon).
+  return json_response(status, nlohmann::json{{"errorMessage", message}, {"errorType", type}}.dump(
+                                   -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 HttpResponse refusal_response(const RuntimeApiRefusal& r) {

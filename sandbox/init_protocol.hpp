@@ -2,6 +2,8 @@
 // socketpair: a tiny length-prefixed encoding shared by both sides, header-only and exception-free.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -119,6 +121,8 @@ class Reader {
     for (uint32_t i = 0; ok_ && i < n; ++i) v.push_back(str());
     return v;
   }
+  // True when every byte was read and nothing overran.
+  bool done() const { return ok_ && p_ == end_; }
   Step step() {
     Step s{};
     s.kind = static_cast<StepKind>(u32());
@@ -142,5 +146,69 @@ class Reader {
   const char* end_;
   bool ok_ = true;
 };
+
+// A Setup message after its type: the staging root and the steps that build the view.
+struct SetupMessage {
+  std::string root;
+  std::vector<Step> steps;
+};
+
+// A Launch message after its type (its fds travel beside it, see MessageType::Launch).
+struct LaunchMessage {
+  std::string hostname;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string cwd;
+  uint32_t uid = 0;  // the environment's own; never 0 (decode_launch refuses it)
+  uint32_t gid = 0;
+  struct Limit {
+    uint32_t resource;
+    rlimit value;
+  };
+  std::vector<Limit> rlimits;  // set in the runtime before it drops privileges
+  std::string seccomp;         // raw sock_filter array
+  bool has_runtime_dir = false;
+};
+
+// More rlimits than Linux has resources is a forged message.
+constexpr uint32_t kMaxLaunchRlimits = 64;
+
+// Decoders the init runs on what it receives (and the fuzz harness runs on anything): false when
+// the message is truncated, has bytes left over, or is not what the daemon's Writer makes.
+inline bool decode_setup(Reader& r, SetupMessage& out) {
+  out.root = r.str();
+  const uint32_t count = r.u32();
+  // Each step takes at least 20 bytes, so a forged count cannot make this loop run long.
+  for (uint32_t i = 0; r.ok() && i < count; ++i) out.steps.push_back(r.step());
+  return r.done();
+}
+
+inline bool decode_launch(Reader& r, LaunchMessage& out) {
+  out.hostname = r.str();
+  out.argv = r.strs();
+  out.env = r.strs();
+  out.cwd = r.str();
+  out.uid = r.u32();
+  out.gid = r.u32();
+  const uint32_t limits = r.u32();
+  if (limits > kMaxLaunchRlimits) return false;
+  for (uint32_t i = 0; r.ok() && i < limits; ++i) {
+    LaunchMessage::Limit l{};
+    l.resource = r.u32();
+    l.value.rlim_cur = r.u64();
+    l.value.rlim_max = r.u64();
+    out.rlimits.push_back(l);
+  }
+  out.seccomp = r.str();
+  out.has_runtime_dir = r.u32() != 0;
+  // uid or gid 0 would leave the runtime root: refused rather than run so.
+  if (out.uid == 0 || out.gid == 0) return false;
+  // A seccomp program is whole 8-byte sock_filter instructions, at most BPF_MAXINSNS (4096) of
+  // them: the init hands its length to the kernel as an unsigned short count.
+  constexpr size_t kFilterInsn = 8;
+  if (out.seccomp.size() % kFilterInsn != 0 || out.seccomp.size() > 4096 * kFilterInsn)
+    return false;
+  return r.done() && !out.argv.empty();
+}
 
 }  // namespace sandbox::init_protocol

@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev curl zip unzip e2fsprogs util-linux iproute2 procps
   clang-format clang-tidy python3 awscli python3-boto3
   autoconf automake libtool ccache
+  clang-16 libclang-rt-16-dev  # libFuzzer harnesses (scripts/fuzz.sh)
 )
 
 missing=()

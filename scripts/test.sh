@@ -13,3 +13,5 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"
 ctest --output-on-failure -j"${CTEST_JOBS:-2}" "$@"
+# Every fuzz harness for a few seconds on its seed corpus (clang++-16 build in build-fuzz/).
+"$OLDPWD/scripts/fuzz.sh" "${FUZZ_SECONDS:-10}"

@@ -149,20 +149,7 @@ bool run_step(const ip::Step& s, const std::string& root, StepError& e) {
 }
 
 // What the runtime child needs; everything prepared before fork so the child only makes calls.
-struct LaunchPlan {
-  std::string hostname;
-  std::vector<std::string> argv;
-  std::vector<std::string> env;
-  std::string cwd;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  struct Limit {
-    uint32_t resource;
-    rlimit value;
-  };
-  std::vector<Limit> rlimits;
-  std::string seccomp;  // raw sock_filter array
-};
+using LaunchPlan = ip::LaunchMessage;
 
 // Gives up root for good: no capability in any set (bounding and ambient included) and the
 // environment's uid/gid. Returns the failed step, or nullptr. The bounding set goes first, while
@@ -289,50 +276,32 @@ int main() {
       ip::Reader r(buf.data(), buf.size());
       const auto type = static_cast<ip::MessageType>(r.u32());
       if (type == ip::MessageType::Setup) {
-        root = r.str();
-        const uint32_t count = r.u32();
+        ip::SetupMessage setup;
+        if (!ip::decode_setup(r, setup)) {
+          send_failed("decode setup", EINVAL, "");
+          continue;
+        }
+        root = setup.root;
         StepError e;
-        bool ok = r.ok();
-        for (uint32_t i = 0; ok && i < count; ++i) {
-          const ip::Step step = r.step();
-          if (!r.ok()) break;
+        bool ok = true;
+        for (const ip::Step& step : setup.steps) {
           if (!run_step(step, root, e)) {
             send_failed(e.step, errno, e.detail);
             ok = false;
             break;
           }
         }
-        if (!r.ok()) {
-          send_failed("decode setup", EINVAL, "");
-        } else if (ok) {
-          send_bytes(ip::Writer(ip::MessageType::Ready).bytes());
-        }
+        if (ok) send_bytes(ip::Writer(ip::MessageType::Ready).bytes());
       } else if (type == ip::MessageType::Launch) {
         LaunchPlan p;
-        p.hostname = r.str();
-        p.argv = r.strs();
-        p.env = r.strs();
-        p.cwd = r.str();
-        p.uid = r.u32();
-        p.gid = r.u32();
-        const uint32_t limits = r.u32();
-        for (uint32_t i = 0; r.ok() && i < limits && i < 64; ++i) {
-          LaunchPlan::Limit l{};
-          l.resource = r.u32();
-          l.value.rlim_cur = r.u64();
-          l.value.rlim_max = r.u64();
-          p.rlimits.push_back(l);
-        }
-        p.seccomp = r.str();
-        const uint32_t has_runtime_dir = r.u32();
+        const bool decoded = ip::decode_launch(r, p);
+        const bool has_runtime_dir = p.has_runtime_dir;
         // fds: stdin, stdout, stderr, code tree, [runtime tree] (detached mounts from open_tree)
         auto close_fds = [&] {
           for (int fd : fds) ::close(fd);
         };
         const size_t want = 4 + (has_runtime_dir ? 1 : 0);
-        // uid 0 would leave the runtime root: refuse rather than run it so.
-        if (!r.ok() || fds.size() != want || p.argv.empty() || runtime > 0 || p.uid == 0 ||
-            p.gid == 0 || limits > 64) {
+        if (!decoded || fds.size() != want || runtime > 0) {
           close_fds();
           send_failed("decode launch", EINVAL, "");
           continue;

@@ -360,6 +360,30 @@ TEST_F(RuntimeApiTest, StreamingResponseModeIsRefusedForNow) {
   EXPECT_EQ(json_of(*r)["errorType"], "InvalidFunctionResponseMode");
 }
 
+// Found by tests/fuzz/fuzz_runtime_api.cpp: the answer quoting a request id or path that is not
+// UTF-8 threw from nlohmann::json::dump; from the too-large answer that terminated the process.
+TEST_F(RuntimeApiTest, RequestIdsAndPathsThatAreNotUtf8AreAnsweredNotThrown) {
+  RawHttpClient rt(port_);
+  ASSERT_TRUE(next_with(rt, "r1"));
+  auto big = rt.request("POST", std::string(kBase) + "/invocation/r%F7x/response",
+                        std::string(7 * 1024 * 1024, 'z'));
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 400);
+  EXPECT_EQ(json_of(*big)["errorType"], "InvalidRequestID");
+  RawHttpClient other(port_);
+  auto unknown = other.request("GET", std::string(kBase) + "/%F7%FF");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(json_of(*unknown)["errorType"], "NotFound");
+  // The invocation is still the runtime's to answer.
+  RawHttpClient rt2(port_);
+  auto ok = rt2.request("POST", std::string(kBase) + "/invocation/r1/response", "{}");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 202);
+  ASSERT_TRUE(rec_.wait_outcomes(1));
+  EXPECT_EQ(rec_.outcomes[0].first, "r1");
+}
+
 TEST_F(RuntimeApiTest, UnknownPathsAre404AndWrongMethods405) {
   RawHttpClient rt(port_);
   auto r = rt.request("GET", "/2018-06-01/runtime/invocation/r1/nothing");
