@@ -34,7 +34,8 @@ struct Fixture {
     functions = std::make_unique<api::FunctionApi>(*store, "us-east-1", "123456789012");
     api::ListenerOptions options;
     options.body_limit = 64 * 1024;  // reachable by the fuzzer, unlike the real 6 MB
-    options.read_timeout = std::chrono::seconds(2);
+    options.idle_timeout = std::chrono::seconds(2);
+    options.request_timeout = std::chrono::seconds(2);
     auto id = server.listen(
         "127.0.0.1", 0, [this](api::HttpRequest&& r, api::Reply reply) { route(r, reply); },
         options);
