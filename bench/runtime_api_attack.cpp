@@ -20,15 +20,6 @@ using namespace bench;
 
 namespace {
 
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 // `runs` warm invocations of `path` on one keep-alive connection: latencies in microseconds.
 std::vector<double> warm_latencies(int port, const std::string& path, int runs) {
   Connection c(port);
@@ -69,7 +60,7 @@ int main(int argc, char** argv) {
   // Quiet and attacked runs alternate (quiet, attack, quiet, attack) so that drift on this shared
   // machine shows up in both.
   std::vector<double> quiet, attacked;
-  long rss_before = rss_kib(daemon.pid()), rss_peak = rss_before;
+  long rss_before = testsupport::rss_kib(daemon.pid()), rss_peak = rss_before;
   for (int round = 0; round < 2; ++round) {
     auto q = warm_latencies(daemon.port(), victim, runs / 2);
     quiet.insert(quiet.end(), q.begin(), q.end());
@@ -82,7 +73,7 @@ int main(int argc, char** argv) {
     std::atomic<bool> sampling{true};
     std::thread sampler([&] {
       while (sampling) {
-        rss_peak = std::max(rss_peak, rss_kib(daemon.pid()));
+        rss_peak = std::max(rss_peak, testsupport::rss_kib(daemon.pid()));
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });

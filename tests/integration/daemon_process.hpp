@@ -174,6 +174,16 @@ class DaemonProcess {
 };
 
 // Nothing of a stopped daemon is left: cgroups, mounts, loop devices.
+// VmRSS of a process in KiB, -1 when it is gone.
+inline long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 inline std::vector<std::string> leftovers(const std::string& cgroup_parent,
                                           const std::filesystem::path& state_dir) {
   std::vector<std::string> found;
