@@ -14,6 +14,12 @@ using Millis = std::chrono::milliseconds;
 
 namespace {
 
+// A function's response is any bytes: invalid UTF-8 in it is replaced, never thrown on (the
+// event would otherwise be neither delivered nor settled).
+std::string record_text(const DestinationRecord& r) {
+  return destination_record(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = [] {
     if (auto existing = spdlog::get("async")) return existing;
@@ -256,7 +262,7 @@ void AsyncDispatcher::succeed(const AsyncEvent& event, const std::string& respon
     r.request_payload = event.payload;
     r.response = response;
     r.timestamp = std::chrono::system_clock::now();
-    deliveries = deliveries_to(*config.on_success, destination_record(r).dump());
+    deliveries = deliveries_to(*config.on_success, record_text(r));
   }
   settle(event, deliveries);
 }
@@ -284,7 +290,7 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
     r.function_error = status == 200;
     r.response = status == 200 ? error : "";
     r.timestamp = std::chrono::system_clock::now();
-    auto more = deliveries_to(*config.on_failure, destination_record(r).dump());
+    auto more = deliveries_to(*config.on_failure, record_text(r));
     deliveries.insert(deliveries.end(), more.begin(), more.end());
   }
   if (deliveries.empty()) {

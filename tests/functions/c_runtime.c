@@ -368,6 +368,9 @@ static void handle(const char* id, const response_t* next) {
     memset(out.p + 1, 'a', (size_t)n - 2);
     out.p[n - 1] = '"';
     out.n = (size_t)n;
+  } else if (strcmp(action, "raw") == 0) {
+    static const char raw[] = "\xff\xfe not UTF-8";  // a response need not be JSON, nor text
+    respond(id, raw, sizeof raw - 1);
   } else if (strcmp(action, "print") == 0) {
     char* text = json_string(event, "text");
     buf_t line = {0};

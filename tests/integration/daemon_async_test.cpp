@@ -280,6 +280,25 @@ TEST_F(DaemonAsyncTest, EventOlderThanItsMaximumAgeGoesToTheFailureDestination) 
   EXPECT_EQ(low->status, 400);
 }
 
+// A response that is not UTF-8 still reaches the destination (replacement characters), and the
+// event is settled.
+TEST_F(DaemonAsyncTest, ResponseThatIsNotUtf8StillReachesTheDestination) {
+  start();
+  auto& d = *daemon_;
+  ASSERT_EQ(d.create_function("rawdest"), 201);
+  auto put =
+      put_json(d, "/2019-09-25/functions/rawdest/event-invoke-config",
+               {{"DestinationConfig", {{"OnSuccess", {{"Destination", sqs_arn("raw-q")}}}}}});
+  ASSERT_EQ(put->status, 200) << put->body;
+  auto sent = invoke_async(d, "rawdest", R"({"action":"raw"})");
+  ASSERT_EQ(sent->status, 202);
+  ASSERT_TRUE(eventually([&] { return depth(d, "raw-q") == 1; }, std::chrono::seconds(20)))
+      << d.daemon_log();
+  const auto record = json::parse(receive(d, "raw-q")[0]["Body"].get<std::string>());
+  EXPECT_EQ(record["requestContext"]["condition"], "Success");
+  EXPECT_EQ(record["responsePayload"], "\uFFFD\uFFFD not UTF-8");
+}
+
 TEST_F(DaemonAsyncTest, DestinationsReceiveLambdaRecordsInQueuesAndFunctions) {
   start();
   auto& d = *daemon_;
