@@ -72,13 +72,6 @@ std::optional<std::vector<std::string>> route_segments(const std::string& path) 
   return segments;
 }
 
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > common::kMaxFunctionNameLength) return false;
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
-  return true;
-}
-
 ApiError bad_function_name(std::string_view id) {
   return ApiError::invalid_parameter(fmt::format(
       "1 validation error detected: Value '{}' at 'functionName' failed to satisfy constraint: "
@@ -453,7 +446,7 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
       return std::unexpected(ApiError::invalid_parameter(
           "1 validation error detected: Value null at 'functionName' failed to satisfy "
           "constraint: Member must not be null"));
-    if (!valid_name(**name)) return std::unexpected(bad_function_name(**name));
+    if (!valid_function_name(**name)) return std::unexpected(bad_function_name(**name));
     c.name = **name;
 
     auto package = opt_string(*body, "PackageType");

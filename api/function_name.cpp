@@ -11,14 +11,14 @@
 
 namespace api {
 
-namespace {
-
-bool valid_name(std::string_view name) {
+bool valid_function_name(std::string_view name) {
   if (name.empty() || name.size() > common::kMaxFunctionNameLength) return false;
   for (char c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
   return true;
 }
+
+namespace {
 
 bool valid_qualifier(std::string_view q) {
   if (q == "$LATEST") return true;
@@ -118,7 +118,7 @@ std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
     default:
       return std::unexpected(bad_function_name(id));
   }
-  if (!valid_name(name) || (qualifier && !valid_qualifier(*qualifier)))
+  if (!valid_function_name(name) || (qualifier && !valid_qualifier(*qualifier)))
     return std::unexpected(bad_function_name(id));
 
   if (!query_qualifier.empty()) {

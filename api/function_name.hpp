@@ -22,6 +22,8 @@ struct LambdaIdentity {
 inline constexpr size_t kMaxFunctionIdLength = 140;
 
 // "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
+// 1-64 of [A-Za-z0-9_-]: a bare function name as Lambda accepts it.
+bool valid_function_name(std::string_view name);
 std::string function_arn(const LambdaIdentity& identity, std::string_view name);
 
 // `id` is the path's {FunctionName}, `query_qualifier` the ?Qualifier= (empty when absent).
