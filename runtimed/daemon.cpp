@@ -22,11 +22,11 @@
 #include "api/lambda_routes.hpp"
 #include "api/request_limits.hpp"
 #include "common/ids.hpp"
-#include "runtimed/async_dispatcher.hpp"
-#include "runtimed/function_settings.hpp"
-#include "runtimed/function_store.hpp"
-#include "runtimed/queue_routes.hpp"
-#include "runtimed/sandbox_command.hpp"
+#include "runtimed/async/async_dispatcher.hpp"
+#include "runtimed/store/function_settings.hpp"
+#include "runtimed/store/function_store.hpp"
+#include "runtimed/async/queue_routes.hpp"
+#include "runtimed/cli/sandbox_command.hpp"
 
 namespace runtimed {
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "runtimed/controller.hpp"
+#include "runtimed/controller/controller.hpp"
 
 namespace runtimed {
 

@@ -2,10 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "runtimed/cli_commands.hpp"
-#include "runtimed/cli_queue_commands.hpp"
+#include "runtimed/cli/cli_commands.hpp"
+#include "runtimed/cli/cli_queue_commands.hpp"
 #include "runtimed/daemon.hpp"
-#include "runtimed/sandbox_command.hpp"
+#include "runtimed/cli/sandbox_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"runtimed: a Lambda-compatible function runtime for Linux"};

@@ -1,4 +1,4 @@
-// Zip unpacking (runtimed/code_store.cpp, libarchive): arbitrary bytes as a function's zip.
+// Zip unpacking (runtimed/store/code_store.cpp, libarchive): arbitrary bytes as a function's zip.
 // Whatever is accepted must stay inside its code directory (no file written elsewhere, no symlink
 // resolving outside); whatever is refused must leave nothing behind.
 #include <cstdlib>
@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "fuzz_support.hpp"
-#include "runtimed/code_store.hpp"
+#include "runtimed/store/code_store.hpp"
 
 namespace fs = std::filesystem;
 

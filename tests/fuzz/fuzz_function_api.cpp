@@ -9,7 +9,7 @@
 
 #include "api/function_api.hpp"
 #include "fuzz_support.hpp"
-#include "runtimed/function_store.hpp"
+#include "runtimed/store/function_store.hpp"
 
 namespace {
 

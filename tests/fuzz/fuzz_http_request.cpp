@@ -12,7 +12,7 @@
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
 #include "fuzz_support.hpp"
-#include "runtimed/function_store.hpp"
+#include "runtimed/store/function_store.hpp"
 
 namespace http = boost::beast::http;
 

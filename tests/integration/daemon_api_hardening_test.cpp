@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "runtimed/disk_budget.hpp"
+#include "runtimed/store/disk_budget.hpp"
 #include "tests/integration/daemon_test.hpp"
 #include "tests/unit/test_zip.hpp"
 

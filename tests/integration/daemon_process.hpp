@@ -24,7 +24,7 @@
 
 #include "common/base64.hpp"
 #include "common/ids.hpp"
-#include "runtimed/zip_writer.hpp"
+#include "runtimed/cli/zip_writer.hpp"
 #include "tests/integration/support.hpp"
 
 namespace testsupport {

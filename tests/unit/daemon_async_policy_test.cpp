@@ -1,7 +1,7 @@
 // Retry and backoff arithmetic of asynchronous invocation, and the records failures produce.
 #include <gtest/gtest.h>
 
-#include "runtimed/async_policy.hpp"
+#include "runtimed/async/async_policy.hpp"
 
 namespace {
 

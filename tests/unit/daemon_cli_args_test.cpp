@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.hpp"
-#include "runtimed/cli_commands.hpp"
-#include "runtimed/cli_requests.hpp"
-#include "runtimed/zip_writer.hpp"
+#include "runtimed/cli/cli_commands.hpp"
+#include "runtimed/cli/cli_requests.hpp"
+#include "runtimed/cli/zip_writer.hpp"
 #include "tests/unit/test_zip.hpp"
 
 namespace {

@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "common/base64.hpp"
-#include "runtimed/cli_commands.hpp"
-#include "runtimed/cli_http.hpp"
-#include "runtimed/cli_requests.hpp"
+#include "runtimed/cli/cli_commands.hpp"
+#include "runtimed/cli/cli_http.hpp"
+#include "runtimed/cli/cli_requests.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "runtimed/code_store.hpp"
+#include "runtimed/store/code_store.hpp"
 #include "tests/unit/test_zip.hpp"
 
 namespace {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/function_api.hpp"
-#include "runtimed/function_store.hpp"
+#include "runtimed/store/function_store.hpp"
 #include "tests/unit/test_zip.hpp"
 
 namespace {

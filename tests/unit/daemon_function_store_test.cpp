@@ -4,7 +4,7 @@
 
 #include <regex>
 
-#include "runtimed/function_store.hpp"
+#include "runtimed/store/function_store.hpp"
 #include "tests/unit/test_zip.hpp"
 
 namespace {

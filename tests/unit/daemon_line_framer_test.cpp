@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "runtimed/function_log.hpp"
+#include "runtimed/controller/function_log.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "common/ids.hpp"
-#include "runtimed/async_queue.hpp"
-#include "runtimed/message_queues.hpp"
+#include "runtimed/async/async_queue.hpp"
+#include "runtimed/async/message_queues.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/ids.hpp"
-#include "runtimed/state_db.hpp"
+#include "runtimed/store/state_db.hpp"
 
 namespace {
 

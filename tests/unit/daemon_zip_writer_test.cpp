@@ -7,7 +7,7 @@
 #include <fstream>
 #include <map>
 
-#include "runtimed/zip_writer.hpp"
+#include "runtimed/cli/zip_writer.hpp"
 #include "tests/unit/test_zip.hpp"
 
 namespace {

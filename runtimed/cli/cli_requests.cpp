@@ -1,5 +1,5 @@
 // Builds the command-line client's HTTP requests from its options (no network).
-#include "runtimed/cli_requests.hpp"
+#include "runtimed/cli/cli_requests.hpp"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "common/base64.hpp"
-#include "runtimed/zip_writer.hpp"
+#include "runtimed/cli/zip_writer.hpp"
 
 namespace runtimed {
 

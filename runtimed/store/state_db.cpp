@@ -1,4 +1,4 @@
-#include "runtimed/state_db.hpp"
+#include "runtimed/store/state_db.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>

@@ -20,10 +20,10 @@
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
 #include "api/runtime_api.hpp"
-#include "runtimed/disk_budget.hpp"
-#include "runtimed/environment_pool.hpp"
-#include "runtimed/function_launch.hpp"
-#include "runtimed/function_log.hpp"
+#include "runtimed/store/disk_budget.hpp"
+#include "runtimed/controller/environment_pool.hpp"
+#include "runtimed/controller/function_launch.hpp"
+#include "runtimed/controller/function_log.hpp"
 #include "sandbox/sandbox_host.hpp"
 
 namespace runtimed {

@@ -1,5 +1,5 @@
 // The queue and async-backlog endpoints (see queue_routes.hpp).
-#include "runtimed/queue_routes.hpp"
+#include "runtimed/async/queue_routes.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "runtimed/async_policy.hpp"
+#include "runtimed/async/async_policy.hpp"
 
 namespace runtimed {
 

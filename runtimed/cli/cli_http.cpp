@@ -1,5 +1,5 @@
 // Sends the command-line client's requests with cpp-httplib and turns failures into messages.
-#include "runtimed/cli_http.hpp"
+#include "runtimed/cli/cli_http.hpp"
 
 #include <fmt/format.h>
 

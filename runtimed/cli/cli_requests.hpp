@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "runtimed/cli_commands.hpp"
+#include "runtimed/cli/cli_commands.hpp"
 
 namespace runtimed {
 

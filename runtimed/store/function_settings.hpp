@@ -11,7 +11,7 @@
 
 #include "api/concurrency_api.hpp"
 #include "api/event_invoke_config_api.hpp"
-#include "runtimed/function_store.hpp"
+#include "runtimed/store/function_store.hpp"
 
 namespace runtimed {
 

@@ -1,5 +1,5 @@
 // The command-line client's subcommands: their options, and running them against the daemon.
-#include "runtimed/cli_commands.hpp"
+#include "runtimed/cli/cli_commands.hpp"
 
 #include <fmt/format.h>
 
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/base64.hpp"
-#include "runtimed/cli_http.hpp"
-#include "runtimed/cli_requests.hpp"
+#include "runtimed/cli/cli_http.hpp"
+#include "runtimed/cli/cli_requests.hpp"
 
 namespace runtimed {
 

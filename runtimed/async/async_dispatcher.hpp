@@ -14,12 +14,12 @@
 #include <unordered_map>
 
 #include "api/function_catalog.hpp"
-#include "runtimed/async_policy.hpp"
-#include "runtimed/async_queue.hpp"
-#include "runtimed/controller.hpp"
-#include "runtimed/function_log.hpp"
-#include "runtimed/function_settings.hpp"
-#include "runtimed/message_queues.hpp"
+#include "runtimed/async/async_policy.hpp"
+#include "runtimed/async/async_queue.hpp"
+#include "runtimed/controller/controller.hpp"
+#include "runtimed/controller/function_log.hpp"
+#include "runtimed/store/function_settings.hpp"
+#include "runtimed/async/message_queues.hpp"
 
 namespace runtimed {
 

@@ -1,5 +1,5 @@
 // Retry, backoff and record arithmetic of asynchronous invocation (see async_policy.hpp).
-#include "runtimed/async_policy.hpp"
+#include "runtimed/async/async_policy.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

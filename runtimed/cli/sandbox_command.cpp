@@ -1,5 +1,5 @@
 // `runtimed sandbox` (see sandbox_command.hpp).
-#include "runtimed/sandbox_command.hpp"
+#include "runtimed/cli/sandbox_command.hpp"
 
 #include <signal.h>
 #include <unistd.h>

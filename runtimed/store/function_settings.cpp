@@ -1,5 +1,5 @@
 // Reserved concurrency and event-invoke configs in SQLite (see function_settings.hpp).
-#include "runtimed/function_settings.hpp"
+#include "runtimed/store/function_settings.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "runtimed/function_store.hpp"
+#include "runtimed/store/function_store.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,7 +1,7 @@
 // The controller (see controller.hpp). Threads: HTTP io threads call invoke() and the Runtime API
 // callbacks; a blocking pool runs prepare/launch/destroy; one monitor thread watches exits and
 // function output (epoll) and sweeps timeouts, freezing and keep-alive every 10 ms.
-#include "runtimed/controller.hpp"
+#include "runtimed/controller/controller.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtimed/state_db.hpp"
+#include "runtimed/store/state_db.hpp"
 
 namespace runtimed {
 

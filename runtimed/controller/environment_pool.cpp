@@ -1,5 +1,5 @@
 // EnvironmentPool: a background refill of prepared environments (see environment_pool.hpp).
-#include "runtimed/environment_pool.hpp"
+#include "runtimed/controller/environment_pool.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,5 +1,5 @@
 // /tmp promises against free disk (see disk_budget.hpp).
-#include "runtimed/disk_budget.hpp"
+#include "runtimed/store/disk_budget.hpp"
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>

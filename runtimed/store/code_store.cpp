@@ -1,4 +1,4 @@
-#include "runtimed/code_store.hpp"
+#include "runtimed/store/code_store.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,5 +1,5 @@
 // The durable async event queue in SQLite (see async_queue.hpp).
-#include "runtimed/async_queue.hpp"
+#include "runtimed/async/async_queue.hpp"
 
 namespace runtimed {
 

@@ -1,5 +1,5 @@
 // Per-function rotating log files (see function_log.hpp).
-#include "runtimed/function_log.hpp"
+#include "runtimed/controller/function_log.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -12,8 +12,8 @@
 #include <unordered_map>
 
 #include "api/function_catalog.hpp"
-#include "runtimed/code_store.hpp"
-#include "runtimed/state_db.hpp"
+#include "runtimed/store/code_store.hpp"
+#include "runtimed/store/state_db.hpp"
 
 namespace runtimed {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "api/lambda_error.hpp"
-#include "runtimed/state_db.hpp"
+#include "runtimed/store/state_db.hpp"
 
 namespace runtimed {
 

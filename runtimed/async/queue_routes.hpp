@@ -6,9 +6,9 @@
 
 #include "api/function_catalog.hpp"
 #include "api/http_types.hpp"
-#include "runtimed/async_dispatcher.hpp"
-#include "runtimed/async_queue.hpp"
-#include "runtimed/message_queues.hpp"
+#include "runtimed/async/async_dispatcher.hpp"
+#include "runtimed/async/async_queue.hpp"
+#include "runtimed/async/message_queues.hpp"
 
 namespace runtimed {
 

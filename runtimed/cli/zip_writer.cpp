@@ -1,6 +1,6 @@
 // Zips a directory in memory with libarchive: disk metadata via archive_read_disk, zip via
 // archive_write.
-#include "runtimed/zip_writer.hpp"
+#include "runtimed/cli/zip_writer.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

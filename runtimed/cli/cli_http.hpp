@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtimed/cli_requests.hpp"
+#include "runtimed/cli/cli_requests.hpp"
 
 namespace runtimed {
 

@@ -1,5 +1,5 @@
 // The async dispatcher (see async_dispatcher.hpp and docs/async.md).
-#include "runtimed/async_dispatcher.hpp"
+#include "runtimed/async/async_dispatcher.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,5 +1,5 @@
 // Builds a function's launch spec (see function_launch.hpp).
-#include "runtimed/function_launch.hpp"
+#include "runtimed/controller/function_launch.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Local SQS-style queues in SQLite (see message_queues.hpp).
-#include "runtimed/message_queues.hpp"
+#include "runtimed/async/message_queues.hpp"
 
 #include <spdlog/spdlog.h>
 

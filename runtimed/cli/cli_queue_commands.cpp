@@ -1,5 +1,5 @@
 // The `runtimed queue …` subcommands (see cli_queue_commands.hpp).
-#include "runtimed/cli_queue_commands.hpp"
+#include "runtimed/cli/cli_queue_commands.hpp"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "runtimed/cli_http.hpp"
-#include "runtimed/cli_requests.hpp"
+#include "runtimed/cli/cli_http.hpp"
+#include "runtimed/cli/cli_requests.hpp"
 
 namespace runtimed {
 
