@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_response.hpp"
+
 namespace api {
 
 using nlohmann::json;
@@ -29,15 +31,6 @@ std::optional<std::string> function_id(const std::string& path) {
     }
   }
   return std::nullopt;
-}
-
-HttpResponse json_response(int status, const json& body, const std::string& request_id) {
-  HttpResponse r;
-  r.status = status;
-  r.set_header("Content-Type", "application/json");
-  r.set_header("x-amzn-RequestId", request_id);
-  r.body = body.dump();
-  return r;
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_response.hpp"
+
 namespace api {
 
 using nlohmann::json;
@@ -120,12 +122,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
         {"DestinationConfig", {{"OnSuccess", json::object()}, {"OnFailure", json::object()}}}};
     if (c.on_success) body["DestinationConfig"]["OnSuccess"]["Destination"] = *c.on_success;
     if (c.on_failure) body["DestinationConfig"]["OnFailure"]["Destination"] = *c.on_failure;
-    HttpResponse r;
-    r.status = 200;
-    r.set_header("Content-Type", "application/json");
-    r.set_header("x-amzn-RequestId", request_id);
-    r.body = body.dump();
-    return r;
+    return json_response(200, body, request_id);
   };
   auto existing = configs_.get(*name);
   if (!existing) return fail(existing.error());

@@ -10,6 +10,7 @@
 
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_name.hpp"
+#include "api/json_response.hpp"
 #include "common/base64.hpp"
 #include "common/runtime_catalog.hpp"
 
@@ -270,15 +271,6 @@ std::expected<void, ApiError> refuse_true(const json& body, std::string_view key
     return std::unexpected(ApiError::invalid_parameter(
         fmt::format("{} is not supported in this version of runtimed", what)));
   return {};
-}
-
-HttpResponse json_response(int status, const json& body, const std::string& request_id) {
-  HttpResponse resp;
-  resp.status = status;
-  resp.set_header("Content-Type", "application/json");
-  resp.set_header("x-amzn-RequestId", request_id);
-  resp.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return resp;
 }
 
 HttpResponse error_response(const ApiError& error, const std::string& request_id) {

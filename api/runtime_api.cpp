@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "api/runtime_api_state.hpp"
+#include "common/function_error_types.hpp"
 
 namespace api {
 namespace {
@@ -111,11 +112,11 @@ InvocationOutcome error_outcome(const HttpRequest& req) {
       auto t = body.find("errorType");
       out.error_type = t != body.end() && t->is_string() && !t->get<std::string>().empty()
                            ? t->get<std::string>()
-                           : "Runtime.Unknown";
+                           : function_error::kRuntimeUnknown;
     }
     out.body = req.body;
   } else {
-    if (!has_header) out.error_type = "Runtime.Unknown";
+    if (!has_header) out.error_type = function_error::kRuntimeUnknown;
     out.body = nlohmann::json{{"errorMessage", req.body}, {"errorType", out.error_type}}.dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
@@ -135,8 +136,8 @@ std::string normalize_error_type(std::string_view type) {
     return true;
   };
   if (matches("Runtime.") || matches("Function.")) return std::string(type);
-  if (type.starts_with("Function.")) return "Function.Unknown";
-  return "Runtime.Unknown";
+  if (type.starts_with("Function.")) return function_error::kFunctionUnknown;
+  return function_error::kRuntimeUnknown;
 }
 
 // Everything below runs on the endpoint's io thread except `closed` and construction.
@@ -285,7 +286,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
     // RIE: the runtime gets 413, the caller Function.ResponseSizeTooLarge.
     InvocationOutcome outcome;
     outcome.kind = InvocationOutcome::Kind::ResponseTooLarge;
-    outcome.error_type = "Function.ResponseSizeTooLarge";
+    outcome.error_type = function_error::kFunctionResponseSizeTooLarge;
     outcome.content_type = "application/json";
     outcome.body =
         nlohmann::json{

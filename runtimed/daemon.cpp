@@ -19,14 +19,15 @@
 #include "api/function_name.hpp"
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
+#include "api/json_response.hpp"
 #include "api/lambda_routes.hpp"
 #include "api/request_limits.hpp"
 #include "common/ids.hpp"
 #include "runtimed/async/async_dispatcher.hpp"
-#include "runtimed/store/function_settings.hpp"
-#include "runtimed/store/function_store.hpp"
 #include "runtimed/async/queue_routes.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
+#include "runtimed/store/function_settings.hpp"
+#include "runtimed/store/function_store.hpp"
 
 namespace runtimed {
 
@@ -79,6 +80,8 @@ size_t default_max_connections(uint64_t nofile_limit) {
 
 namespace {
 
+using api::json_response;
+
 // A decimal count from a query parameter; nullopt unless the whole text is one.
 std::optional<uint64_t> parse_count(std::string_view text) {
   uint64_t v = 0;
@@ -98,16 +101,6 @@ uint64_t raise_nofile_limit() {
     if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
   }
   return rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : static_cast<uint64_t>(rl.rlim_cur);
-}
-
-api::HttpResponse json_response(int status, const nlohmann::json& body,
-                                const std::string& request_id) {
-  api::HttpResponse r;
-  r.status = status;
-  r.set_header("Content-Type", "application/json");
-  r.set_header("x-amzn-RequestId", request_id);
-  r.body = body.dump();
-  return r;
 }
 
 // The one table that turns a request into an action.

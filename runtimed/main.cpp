@@ -4,12 +4,17 @@
 
 #include "runtimed/cli/cli_commands.hpp"
 #include "runtimed/cli/cli_queue_commands.hpp"
-#include "runtimed/daemon.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
+#include "runtimed/daemon.hpp"
+
+namespace {
+constexpr int kUsageExitCode = 64;
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"runtimed: a Lambda-compatible function runtime for Linux"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "runtimed " RUNTIMED_VERSION);
 
   runtimed::SandboxCommandOptions sb;
   auto* sandbox_cmd =
@@ -30,6 +35,8 @@ int main(int argc, char** argv) {
 
   runtimed::ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "Run the daemon");
+  // `serve --help` shows each option's value when not given ([0] is "chosen at start").
+  serve_cmd->option_defaults()->always_capture_default();
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT on loopback (default 127.0.0.1:9000)");
   serve_cmd->add_option("--state-dir", serve.state_dir, "State directory");
   serve_cmd->add_option("--memory-budget-mb", serve.memory_budget_mb,
@@ -92,7 +99,16 @@ int main(int argc, char** argv) {
   runtimed::QueueCommands queue;
   runtimed::add_queue_commands(app, queue);
 
-  CLI11_PARSE(app, argc, argv);
+  // Exit codes (docs/user-guide.md): 0 ok, 1 function error, 2 API or connection error, 64 usage
+  // (sysexits' EX_USAGE). --help and --version are not errors.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsageExitCode;
+  }
   if (sandbox_cmd->parsed()) return runtimed::run_sandbox_command(sb);
   if (serve_cmd->parsed()) return runtimed::run_serve_command(serve);
   if (auto status = runtimed::run_client_command(client)) return *status;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "api/json_response.hpp"
 #include "runtimed/async/async_policy.hpp"
 
 namespace runtimed {
@@ -15,6 +16,8 @@ using api::ApiError;
 using nlohmann::json;
 
 namespace {
+
+using api::json_response;
 
 constexpr std::string_view kQueues = "/runtimed/v1/queues";
 constexpr std::string_view kFunctions = "/runtimed/v1/functions/";
@@ -31,15 +34,6 @@ std::vector<std::string> segments_after(const std::string& path, std::string_vie
     rest.remove_prefix(slash);
   }
   return out;
-}
-
-api::HttpResponse json_response(int status, const json& body, const std::string& request_id) {
-  api::HttpResponse r;
-  r.status = status;
-  r.set_header("Content-Type", "application/json");
-  r.set_header("x-amzn-RequestId", request_id);
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
 }
 
 std::expected<int, ApiError> int_param(const api::HttpRequest& request, const std::string& name,

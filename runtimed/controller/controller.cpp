@@ -14,6 +14,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "common/function_error_types.hpp"
 #include "common/ids.hpp"
 
 namespace runtimed {
@@ -312,7 +313,8 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
         start_cold(env, fn);
       } catch (const std::exception& e) {
         log()->error("cold start of {}: {}", fn->config.name, e.what());
-        fail_and_discard(env, "Runtime.Unknown", std::string("Internal error: ") + e.what(), true);
+        fail_and_discard(env, function_error::kRuntimeUnknown,
+                         std::string("Internal error: ") + e.what(), true);
       }
     });
     return;
@@ -358,13 +360,13 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   std::string why;
   auto entry = find_entrypoint(fn->config, fn->code_dir, options_.runtimes_dir, &why);
   if (!entry) {
-    fail_and_discard(env, "Runtime.InvalidEntrypoint", why, false);
+    fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint, why, false);
     return;
   }
   auto prepared = pool_.take(static_cast<uint64_t>(fn->config.ephemeral_storage_mb));
   if (!prepared) {
     log()->error("prepare environment: {}", prepared.error().to_string());
-    fail_and_discard(env, "Runtime.Unknown",
+    fail_and_discard(env, function_error::kRuntimeUnknown,
                      "Failed to prepare an execution environment: " + prepared.error().to_string(),
                      false);
     return;
@@ -378,7 +380,7 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   // must block, as on a terminal, not see EAGAIN and drop output.
   if (::pipe2(out, O_CLOEXEC) != 0 || ::fcntl(out[0], F_SETFL, O_NONBLOCK) != 0) {
     life.unlock();
-    fail_and_discard(env, "Runtime.Unknown", "pipe failed", false);
+    fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
     return;
   }
   env->output_read.reset(out[0]);
@@ -405,7 +407,8 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
                                       env->thread_index, std::move(callbacks));
   if (!endpoint) {
     life.unlock();
-    fail_and_discard(env, "Runtime.Unknown", "Runtime API: " + endpoint.error(), false);
+    fail_and_discard(env, function_error::kRuntimeUnknown, "Runtime API: " + endpoint.error(),
+                     false);
     return;
   }
   env->endpoint = std::move(*endpoint);
@@ -425,7 +428,7 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
       if (env->pending) request_id = env->pending->request_id;
     }
     life.unlock();
-    fail_and_discard(env, "Runtime.InvalidEntrypoint",
+    fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint,
                      "RequestId: " + request_id + " Error: fork/exec " + spec.argv[0] + ": " +
                          launched.error().to_string(),
                      false);
@@ -510,7 +513,7 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
     case api::InvocationOutcome::Kind::ResponseTooLarge:
       result.function_error = true;
       result.payload = api::platform_error_payload(
-          "Function.ResponseSizeTooLarge",
+          function_error::kFunctionResponseSizeTooLarge,
           "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
       break;
   }
@@ -576,8 +579,8 @@ void Controller::on_exit(const std::shared_ptr<Env>& env) {
         detail;
     api::InvokeResult result;
     result.function_error = true;
-    result.payload =
-        api::platform_error_payload(oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", message);
+    result.payload = api::platform_error_payload(
+        oom ? function_error::kRuntimeOutOfMemory : function_error::kRuntimeExitError, message);
     env->log->append(message + "\n");
     finish(env, std::move(pending), std::move(result));
   }
@@ -826,7 +829,7 @@ void Controller::sweep(Clock::time_point now) {
       std::lock_guard lock(mu_);
       if (env->pending) rid = env->pending->request_id;
     }
-    fail_and_discard(env, "Sandbox.Timedout",
+    fail_and_discard(env, function_error::kSandboxTimedout,
                      "RequestId: " + rid + " Error: Task timed out after " +
                          fmt::format("{:.2f}", static_cast<double>(env->fn->config.timeout_s)) +
                          " seconds",
@@ -839,7 +842,7 @@ void Controller::sweep(Clock::time_point now) {
       if (env->pending) rid = env->pending->request_id;
     }
     fail_and_discard(
-        env, "Sandbox.Timedout",
+        env, function_error::kSandboxTimedout,
         "RequestId: " + rid + " Error: Init timed out after " +
             fmt::format("{:.2f}", std::chrono::duration<double>(options_.init_timeout).count()) +
             " seconds",
@@ -910,7 +913,8 @@ void Controller::shutdown(std::chrono::milliseconds drain) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& env : all) {
-    fail_and_discard(env, "Runtime.ExitError", "The daemon shut down during the invocation", true);
+    fail_and_discard(env, function_error::kRuntimeExitError,
+                     "The daemon shut down during the invocation", true);
   }
   pool_.stop();
   // Wait for the destroys to finish: everything is gone when shutdown returns.

@@ -109,4 +109,18 @@ TEST(CliWithoutDaemon, UnreachableEndpointExitsTwo) {
   EXPECT_EQ(run.err.rfind("runtimed: cannot reach " + endpoint + ": ", 0), 0u) << run;
 }
 
+TEST(CliWithoutDaemon, VersionPrintsTheVersionAndExitsZero) {
+  auto run = run_cli({"--version"});
+  EXPECT_EQ(run.status, 0) << run;
+  EXPECT_EQ(run.out.rfind("runtimed ", 0), 0u) << run;
+  EXPECT_NE(run.out.find('.'), std::string::npos) << run;
+}
+
+TEST(CliWithoutDaemon, UsageErrorsExitSixtyFour) {
+  auto unknown_flag = run_cli({"serve", "--no-such-flag"});
+  EXPECT_EQ(unknown_flag.status, 64) << unknown_flag;
+  auto no_command = run_cli({});
+  EXPECT_EQ(no_command.status, 64) << no_command;
+}
+
 }  // namespace

@@ -1,0 +1,14 @@
+#include "api/json_response.hpp"
+
+namespace api {
+
+HttpResponse json_response(int status, const nlohmann::json& body, const std::string& request_id) {
+  HttpResponse response;
+  response.status = status;
+  response.set_header("Content-Type", "application/json");
+  response.set_header("x-amzn-RequestId", request_id);
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
+}  // namespace api
