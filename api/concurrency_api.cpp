@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/function_name.hpp"
 #include "api/json_response.hpp"
 
 namespace api {
@@ -69,7 +70,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
   if (!name) return to_http(name.error(), request_id);
   auto not_found = [&](ApiError e) {
     if (e.type == ApiErrorType::ResourceNotFound)
-      e.message = "Function not found: " + functions_.function_arn(*name);
+      e.message = function_not_found_message(functions_.function_arn(*name));
     return to_http(e, request_id);
   };
   if (m == "GET") {

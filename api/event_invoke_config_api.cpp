@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/function_name.hpp"
 #include "api/json_response.hpp"
 
 namespace api {
@@ -110,7 +111,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   const std::string arn = functions_.function_arn(*name);
   auto fail = [&](ApiError e) {
     if (e.type == ApiErrorType::ResourceNotFound && e.message.empty())
-      e.message = "Function not found: " + arn;
+      e.message = function_not_found_message(arn);
     return to_http(e, request_id);
   };
   auto answer = [&](const EventInvokeConfig& c) {

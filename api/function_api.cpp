@@ -12,6 +12,7 @@
 #include "api/function_name.hpp"
 #include "api/json_response.hpp"
 #include "common/base64.hpp"
+#include "common/module_logger.hpp"
 #include "common/runtime_catalog.hpp"
 
 namespace api {
@@ -23,12 +24,7 @@ namespace {
 constexpr std::string_view kPrefix = "/2015-03-31/functions";
 
 std::shared_ptr<spdlog::logger> logger() {
-  static const auto log = [] {
-    if (auto existing = spdlog::get("function_api")) return existing;
-    auto created = spdlog::default_logger()->clone("function_api");
-    spdlog::register_logger(created);
-    return created;
-  }();
+  static const auto log = common::module_logger("function_api");
   return log;
 }
 
@@ -386,7 +382,7 @@ std::expected<std::string, ApiError> FunctionApi::resolve_name(const HttpRequest
 
 ApiError FunctionApi::from_catalog(ApiError error, const std::string& name) const {
   if (error.type == ApiErrorType::ResourceNotFound)
-    error.message = "Function not found: " + function_arn(name);
+    error.message = function_not_found_message(function_arn(name));
   return error;
 }
 

@@ -81,11 +81,6 @@ ApiError bad_function_name(std::string_view id) {
 
 }  // namespace
 
-std::string function_arn(const LambdaIdentity& identity, std::string_view name) {
-  return fmt::format("arn:aws:lambda:{}:{}:function:{}", identity.region, identity.account_id,
-                     name);
-}
-
 std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
                                                            std::string_view query_qualifier,
                                                            const LambdaIdentity& identity) {
@@ -132,11 +127,11 @@ std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
   // Another partition's, region's or account's function is not on this daemon.
   if ((partition && *partition != "aws") || (region && *region != identity.region) ||
       (account && *account != identity.account_id))
-    return std::unexpected(ApiError::not_found(fmt::format("Function not found: {}", id)));
+    return std::unexpected(ApiError::not_found(function_not_found_message(id)));
   const std::string arn = function_arn(identity, name);
   if (qualifier && *qualifier != "$LATEST")
     return std::unexpected(
-        ApiError::not_found(fmt::format("Function not found: {}:{}", arn, *qualifier)));
+        ApiError::not_found(function_not_found_message(fmt::format("{}:{}", arn, *qualifier))));
   return std::string(name);
 }
 

@@ -8,23 +8,21 @@
 #include <string_view>
 
 #include "api/lambda_error.hpp"
+#include "common/lambda_identity.hpp"
 
 namespace api {
 
 // Who this daemon is in ARNs: a FunctionName naming another region or account is not here.
-struct LambdaIdentity {
-  std::string region = "us-east-1";
-  std::string account_id = "000000000000";
-};
+using common::LambdaIdentity;
 
 // Lambda's limits (API reference, FunctionName): a bare name is 1-64 of [A-Za-z0-9_-]; the whole
 // value (an ARN) at most 140 characters; a qualifier ($LATEST, a version or an alias) 1-128.
 inline constexpr size_t kMaxFunctionIdLength = 140;
 
-// "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
 // 1-64 of [A-Za-z0-9_-]: a bare function name as Lambda accepts it.
 bool valid_function_name(std::string_view name);
-std::string function_arn(const LambdaIdentity& identity, std::string_view name);
+using common::function_arn;
+using common::function_not_found_message;
 
 // `id` is the path's {FunctionName}, `query_qualifier` the ?Qualifier= (empty when absent).
 // Accepted, as Lambda documents ("Name formats"):

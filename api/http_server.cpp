@@ -19,6 +19,7 @@
 
 #include "api/lambda_error.hpp"
 #include "api/percent_decode.hpp"
+#include "common/module_logger.hpp"
 
 namespace api {
 
@@ -32,16 +33,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::shared_ptr<spdlog::logger> log() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
-    if (auto existing = spdlog::get("http")) return existing;
-    try {
-      auto created = spdlog::stderr_color_mt("http");
-      created->set_level(spdlog::level::warn);
-      return created;
-    } catch (const spdlog::spdlog_ex&) {  // registered concurrently by someone else
-      return spdlog::get("http");
-    }
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = common::module_logger("http");
   return logger;
 }
 

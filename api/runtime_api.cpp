@@ -13,21 +13,13 @@
 
 #include "api/runtime_api_state.hpp"
 #include "common/function_error_types.hpp"
+#include "common/module_logger.hpp"
 
 namespace api {
 namespace {
 
 std::shared_ptr<spdlog::logger> log() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
-    if (auto existing = spdlog::get("runtime_api")) return existing;
-    try {
-      auto created = spdlog::stderr_color_mt("runtime_api");
-      created->set_level(spdlog::level::warn);
-      return created;
-    } catch (const spdlog::spdlog_ex&) {
-      return spdlog::get("runtime_api");
-    }
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = common::module_logger("runtime_api");
   return logger;
 }
 

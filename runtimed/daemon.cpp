@@ -213,17 +213,17 @@ class Router {
     if (!parsed) return reply(api::to_http(parsed.error(), request_id));
     auto request = std::move(*parsed);
     if (request.type == api::InvocationType::DryRun) {
-      on_blocking_pool(
-          request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
-            auto config = catalog_.get(request.function_name);
-            if (!config) {
-              auto error = config.error();
-              error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
-                              host_.account_id + ":function:" + request.function_name;
-              return reply(api::to_http(error, request_id));
-            }
-            reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
-          });
+      on_blocking_pool(request_id, std::move(reply),
+                       [this, request, request_id](const api::Reply& reply) {
+                         auto config = catalog_.get(request.function_name);
+                         if (!config) {
+                           auto error = config.error();
+                           error.message = common::function_not_found_message(
+                               common::function_arn(host_, request.function_name));
+                           return reply(api::to_http(error, request_id));
+                         }
+                         reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
+                       });
       return;
     }
     if (request.type == api::InvocationType::Event) {
@@ -232,8 +232,8 @@ class Router {
           request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
             if (auto config = catalog_.get(request.function_name); !config) {
               auto error = config.error();
-              error.message = "Function not found: arn:aws:lambda:" + host_.region + ":" +
-                              host_.account_id + ":function:" + request.function_name;
+              error.message = common::function_not_found_message(
+                  common::function_arn(host_, request.function_name));
               return reply(api::to_http(error, request_id));
             }
             if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id);
@@ -281,10 +281,9 @@ class Router {
     auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
     if (!name) return api::to_http(name.error(), request_id);
     if (!catalog_.get(*name)) {
-      return api::to_http(
-          api::ApiError::not_found("Function not found: arn:aws:lambda:" + host_.region + ":" +
-                                   host_.account_id + ":function:" + *name),
-          request_id);
+      return api::to_http(api::ApiError::not_found(common::function_not_found_message(
+                              common::function_arn(host_, *name))),
+                          request_id);
     }
     // Numbers from the query: a client's typo is a 400, never an exception.
     const std::string offset_param = request.query_param("offset");

@@ -1,4 +1,6 @@
 // runtimed: the daemon and its command-line client.
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -12,6 +14,8 @@ constexpr int kUsageExitCode = 64;
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Quiet by default: warnings and errors only, until `serve --log-level` says otherwise.
+  spdlog::set_level(spdlog::level::warn);
   CLI::App app{"runtimed: a Lambda-compatible function runtime for Linux"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "runtimed " RUNTIMED_VERSION);

@@ -46,6 +46,10 @@ struct CgroupHost {
 
   static Result<CgroupHost> detect();
   static Result<CgroupHost> parse(std::string_view mountinfo, std::string_view proc_self_cgroup);
+
+  // This process's memory limit: the lowest of its memory cgroup's and its ancestors' (v1
+  // memory.limit_in_bytes, v2 memory.max), or nullopt when none is set or readable.
+  std::optional<uint64_t> memory_limit_bytes() const;
 };
 
 enum class CgroupVersion { V1, V2 };

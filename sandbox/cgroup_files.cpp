@@ -12,21 +12,13 @@
 #include <system_error>
 #include <thread>
 
+#include "common/module_logger.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace sandbox::cgfs {
 
 std::shared_ptr<spdlog::logger> logger() {
-  static const std::shared_ptr<spdlog::logger> log = [] {
-    if (auto existing = spdlog::get("sandbox")) return existing;
-    try {
-      auto created = spdlog::stderr_color_mt("sandbox");
-      created->set_level(spdlog::level::warn);
-      return created;
-    } catch (const spdlog::spdlog_ex&) {
-      return spdlog::get("sandbox");  // another file of the module registered it meanwhile
-    }
-  }();
+  static const std::shared_ptr<spdlog::logger> log = common::module_logger("sandbox");
   return log;
 }
 

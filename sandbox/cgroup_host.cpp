@@ -153,4 +153,28 @@ Result<CgroupHost> CgroupHost::detect() {
   return host;
 }
 
+std::optional<uint64_t> CgroupHost::memory_limit_bytes() const {
+  // The lowest limit on the path from this process's cgroup up to the root: a parent's limit
+  // binds its children (and on v2 the daemon may already sit in its own "supervisor" child).
+  const Hierarchy* hierarchy = nullptr;
+  const char* file = nullptr;
+  if (unified && unified_has_controllers) {
+    hierarchy = &*unified;
+    file = "memory.max";  // "max" (no limit) does not read as a number
+  } else if (auto it = v1.find("memory"); it != v1.end()) {
+    hierarchy = &it->second;
+    file = "memory.limit_in_bytes";
+  }
+  if (hierarchy == nullptr) return std::nullopt;
+  std::optional<uint64_t> lowest;
+  std::filesystem::path rel = std::filesystem::path(hierarchy->own_path).relative_path();
+  for (;;) {
+    if (auto limit = cgfs::read_u64(hierarchy->mount_point / rel / file))
+      if (!lowest || *limit < *lowest) lowest = limit;
+    if (rel.empty()) break;
+    rel = rel.parent_path();
+  }
+  return lowest;
+}
+
 }  // namespace sandbox

@@ -19,25 +19,15 @@
 #include <string>
 #include <utility>
 
+#include "common/module_logger.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace sandbox {
 namespace {
 
-// The "sandbox" module logger, warnings and above by default.
+// The "sandbox" module logger.
 spdlog::logger& log() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
-    if (auto existing = spdlog::get("sandbox")) return existing;
-    auto created = std::make_shared<spdlog::logger>(
-        "sandbox", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    created->set_level(spdlog::level::warn);
-    try {
-      spdlog::register_logger(created);
-    } catch (const spdlog::spdlog_ex&) {
-      if (auto raced = spdlog::get("sandbox")) return raced;  // another file registered it first
-    }
-    return created;
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = common::module_logger("sandbox");
   return *logger;
 }
 

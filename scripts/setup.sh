@@ -11,6 +11,7 @@ packages=(
   clang-format clang-tidy python3 awscli python3-boto3
   autoconf automake libtool ccache
   clang-16 libclang-rt-16-dev  # libFuzzer harnesses (scripts/fuzz.sh)
+  clang-tidy-16                # scripts/lint.sh
 )
 
 missing=()

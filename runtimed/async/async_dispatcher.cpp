@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/ids.hpp"
+#include "common/module_logger.hpp"
 
 namespace runtimed {
 
@@ -21,12 +22,7 @@ std::string record_text(const DestinationRecord& r) {
 }
 
 std::shared_ptr<spdlog::logger> log() {
-  static const auto logger = [] {
-    if (auto existing = spdlog::get("async")) return existing;
-    auto created = spdlog::default_logger()->clone("async");
-    spdlog::register_logger(created);
-    return created;
-  }();
+  static const auto logger = common::module_logger("async");
   return logger;
 }
 

@@ -16,10 +16,10 @@
 #include "api/function_catalog.hpp"
 #include "runtimed/async/async_policy.hpp"
 #include "runtimed/async/async_queue.hpp"
+#include "runtimed/async/message_queues.hpp"
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/store/function_settings.hpp"
-#include "runtimed/async/message_queues.hpp"
 
 namespace runtimed {
 

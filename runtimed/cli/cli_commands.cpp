@@ -101,6 +101,14 @@ int run_invoke(const ClientOptions& options, const HttpCall& call) {
     if (!tail->empty() && tail->back() != '\n') std::fputc('\n', stderr);
     std::fflush(stderr);
   }
+  // An Event call answers 202 with no body: print what identifies it (its log lines carry the id).
+  if (response->status == 202) {
+    write_stdout(
+        json{{"StatusCode", 202}, {"RequestId", response->get_header_value("x-amzn-RequestId")}}
+            .dump(2) +
+        "\n");
+    return kExitOk;
+  }
   std::string body = response->body;
   if (!body.empty() && body.back() != '\n') body += '\n';
   write_stdout(body);
@@ -201,7 +209,7 @@ void add_client_commands(CLI::App& app, ClientCommands& commands) {
       add_command(app, "invoke", "Invoke a function and print its result", s.invoke, true);
   invoke->add_option("--payload", s.invoke.payload, "Event JSON, or @FILE")->capture_default_str();
   invoke->add_flag("--log", s.invoke.log, "Print the invocation's log tail to stderr");
-  invoke->add_option("--type", s.invoke.invocation_type, "Invocation type")
+  invoke->add_option("--type,--invocation-type", s.invoke.invocation_type, "Invocation type")
       ->check(CLI::IsMember({"RequestResponse", "Event", "DryRun"}))
       ->capture_default_str();
 

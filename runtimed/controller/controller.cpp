@@ -16,6 +16,8 @@
 
 #include "common/function_error_types.hpp"
 #include "common/ids.hpp"
+#include "common/module_logger.hpp"
+#include "sandbox/cgroup.hpp"
 
 namespace runtimed {
 
@@ -24,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::shared_ptr<spdlog::logger> log() {
-  static auto logger = spdlog::default_logger()->clone("scheduler");
+  static auto logger = common::module_logger("scheduler");
   return logger;
 }
 
@@ -34,16 +36,9 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 std::string format_ms(double ms) { return fmt::format("{:.2f}", ms); }
 
-uint64_t read_u64(const std::string& path) {
-  std::ifstream in(path);
-  uint64_t v = 0;
-  in >> v;
-  return v;
-}
-
 }  // namespace
 
-uint64_t default_memory_budget_mb() {
+uint64_t default_memory_budget_mb(std::optional<uint64_t> cgroup_limit_bytes) {
   uint64_t total_kb = 0;
   std::ifstream meminfo("/proc/meminfo");
   std::string key;
@@ -55,22 +50,8 @@ uint64_t default_memory_budget_mb() {
     meminfo.ignore(1 << 10, '\n');
   }
   uint64_t limit = total_kb * 1024;
-  // This process's memory cgroup limit (v1 or v2), when it is lower.
-  std::ifstream self("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(self, line)) {
-    const auto a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string controllers = line.substr(a + 1, b - a - 1);
-    const std::string path = line.substr(b + 1);
-    uint64_t cg = 0;
-    if (controllers == "memory") {
-      cg = read_u64("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes");
-    } else if (controllers.empty()) {
-      cg = read_u64("/sys/fs/cgroup" + path + "/memory.max");  // "max" reads as 0
-    }
-    if (cg > 0 && cg < limit) limit = cg;
-  }
+  if (cgroup_limit_bytes && *cgroup_limit_bytes > 0 && *cgroup_limit_bytes < limit)
+    limit = *cgroup_limit_bytes;
   return limit / (1024 * 1024) * 8 / 10;
 }
 
@@ -137,7 +118,11 @@ Controller::Controller(ControllerOptions options, sandbox::SandboxHost& sandboxe
       catalog_(catalog),
       logs_(logs),
       pool_(sandboxes, options_.prepared_pool, common::kDefaultEphemeralStorageMb) {
-  if (options_.memory_budget_mb == 0) options_.memory_budget_mb = default_memory_budget_mb();
+  if (options_.memory_budget_mb == 0) {
+    auto host = sandbox::CgroupHost::detect();
+    options_.memory_budget_mb =
+        default_memory_budget_mb(host ? host->memory_limit_bytes() : std::nullopt);
+  }
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_event ev{};
@@ -172,7 +157,7 @@ std::shared_ptr<const Controller::FunctionEntry> Controller::function_entry(cons
     if (!config) {
       *error = config.error();
       if (error->type == api::ApiErrorType::ResourceNotFound) {
-        error->message = "Function not found: " + function_arn(options_.host, name);
+        error->message = common::function_not_found_message(function_arn(options_.host, name));
       }
       return nullptr;
     }

@@ -20,10 +20,10 @@
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
 #include "api/runtime_api.hpp"
-#include "runtimed/store/disk_budget.hpp"
 #include "runtimed/controller/environment_pool.hpp"
 #include "runtimed/controller/function_launch.hpp"
 #include "runtimed/controller/function_log.hpp"
+#include "runtimed/store/disk_budget.hpp"
 #include "sandbox/sandbox_host.hpp"
 
 namespace runtimed {
@@ -158,6 +158,6 @@ class Controller {
 };
 
 // 80% of the smaller of MemTotal and this process's memory cgroup limit, in MB.
-uint64_t default_memory_budget_mb();
+uint64_t default_memory_budget_mb(std::optional<uint64_t> cgroup_limit_bytes);
 
 }  // namespace runtimed

@@ -13,10 +13,6 @@
 
 namespace runtimed {
 
-std::string function_arn(const HostIdentity& host, const std::string& name) {
-  return "arn:aws:lambda:" + host.region + ":" + host.account_id + ":function:" + name;
-}
-
 std::string new_log_stream_name() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};

@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "common/function_config.hpp"
+#include "common/lambda_identity.hpp"
 #include "sandbox/environment.hpp"
 
 namespace runtimed {
 
-struct HostIdentity {
-  std::string region = "us-east-1";
-  std::string account_id = "000000000000";
-};
-
-std::string function_arn(const HostIdentity& host, const std::string& name);
+using HostIdentity = common::LambdaIdentity;
+using common::function_arn;
 
 // "2026/11/24/[$LATEST]<32 hex>", new per environment.
 std::string new_log_stream_name();

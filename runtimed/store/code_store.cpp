@@ -16,6 +16,7 @@
 
 #include "common/base64.hpp"
 #include "common/ids.hpp"
+#include "common/module_logger.hpp"
 
 namespace runtimed {
 
@@ -24,12 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::shared_ptr<spdlog::logger> logger() {
-  static const auto log = [] {
-    if (auto existing = spdlog::get("code_store")) return existing;
-    auto created = spdlog::default_logger()->clone("code_store");
-    spdlog::register_logger(created);
-    return created;
-  }();
+  static const auto log = common::module_logger("code_store");
   return log;
 }
 

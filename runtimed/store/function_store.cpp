@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/ids.hpp"
+#include "common/module_logger.hpp"
 
 namespace runtimed {
 
@@ -17,12 +18,7 @@ using nlohmann::json;
 namespace {
 
 std::shared_ptr<spdlog::logger> logger() {
-  static const auto log = [] {
-    if (auto existing = spdlog::get("function_store")) return existing;
-    auto created = spdlog::default_logger()->clone("function_store");
-    spdlog::register_logger(created);
-    return created;
-  }();
+  static const auto log = common::module_logger("function_store");
   return log;
 }
 

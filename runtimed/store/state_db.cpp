@@ -9,17 +9,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/module_logger.hpp"
+
 namespace runtimed {
 
 namespace {
 
 std::shared_ptr<spdlog::logger> logger() {
-  static const auto log = [] {
-    if (auto existing = spdlog::get("state_db")) return existing;
-    auto created = spdlog::default_logger()->clone("state_db");
-    spdlog::register_logger(created);
-    return created;
-  }();
+  static const auto log = common::module_logger("state_db");
   return log;
 }
 

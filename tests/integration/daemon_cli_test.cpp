@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,16 @@ TEST_F(CliTest, InvokePrintsTheResultAndExitsZero) {
   auto run = cli({"invoke", "echo", "--payload", R"({"a":1})"});
   EXPECT_EQ(run.status, 0) << run;
   EXPECT_EQ(run.out, "{\"a\":1}\n") << run;
+}
+
+TEST_F(CliTest, EventInvokePrintsItsRequestId) {
+  create_echo_function("echo");
+  auto run = cli({"invoke", "echo", "--invocation-type", "Event", "--payload", "{}"});
+  ASSERT_EQ(run.status, 0) << run;
+  const auto printed = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(printed.is_object()) << run;
+  EXPECT_EQ(printed.value("StatusCode", 0), 202) << run;
+  EXPECT_GE(printed.value("RequestId", std::string()).size(), 32u) << run;
 }
 
 TEST_F(CliTest, FunctionErrorExitsOne) {
