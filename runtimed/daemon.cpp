@@ -26,6 +26,7 @@
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/async/queue_routes.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
+#include "runtimed/install_paths.hpp"
 #include "runtimed/store/function_settings.hpp"
 #include "runtimed/store/function_store.hpp"
 
@@ -38,16 +39,6 @@ std::filesystem::path default_state_dir() {
   }
   const char* home = std::getenv("HOME");
   return std::filesystem::path(home ? home : "/tmp") / ".local/state/runtimed";
-}
-
-std::filesystem::path default_runtimes_dir() {
-  const std::filesystem::path bin = own_binary_dir();
-  for (const auto& candidate : {bin / "../share/runtimed/runtimes", bin / "../../runtimes"}) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(candidate, ec))
-      return std::filesystem::canonical(candidate, ec);
-  }
-  return bin / "../share/runtimed/runtimes";
 }
 
 bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_t* port,
@@ -385,7 +376,7 @@ int run_serve_command(const ServeOptions& o) {
   sandbox::SandboxOptions so;
   so.state_dir = state_dir;
   so.cgroup_parent = o.cgroup_parent;
-  so.init_path = std::filesystem::path(own_binary_dir()) / "runtimed-init";
+  so.init_path = runtimed_init_path();
   so.cpu_quota = o.cpu_quota;
   if (!o.uid_range.empty()) {
     auto uids = sandbox::UidRange::parse(o.uid_range);
@@ -441,6 +432,8 @@ int run_serve_command(const ServeOptions& o) {
     co.prepared_pool = o.prepared_pool;
     co.disk_reserve_mb = o.disk_reserve_mb;
     co.runtimes_dir = o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir;
+    spdlog::info("managed runtimes from {}, sandbox init {}", co.runtimes_dir.string(),
+                 so.init_path.string());
     Controller controller(co, **sandboxes, server, **store, logs);
     for (const auto& [name, reserved] : *reservations)
       controller.set_reserved_concurrency(name, reserved);

@@ -30,7 +30,7 @@ struct ServeOptions {
   int io_spin_us = 50;  // see HttpServer: poll this long after work before sleeping
   int drain_timeout_s = 30;
   std::string log_level = "warn";
-  std::filesystem::path runtimes_dir;         // empty: default_runtimes_dir()
+  std::filesystem::path runtimes_dir;         // empty: default_runtimes_dir() (install_paths)
   size_t min_unreserved = 100;                // reservations leave at least this much unreserved
   std::string async_retry_delays = "60,120";  // seconds before the 2nd, 3rd attempt
   int async_backoff_s = 1;                    // first throttle backoff, doubling up to 5 min
@@ -46,10 +46,6 @@ struct ServeOptions {
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
 size_t default_max_connections(uint64_t nofile_limit);
-
-// runtimes/ beside the binary's install prefix: <bin>/../share/runtimed/runtimes when installed,
-// else the source tree's runtimes/ (build/bin/../../runtimes).
-std::filesystem::path default_runtimes_dir();
 
 // Runs until SIGTERM/SIGINT; returns the process exit status.
 int run_serve_command(const ServeOptions& options);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "runtimed/install_paths.hpp"
 #include "sandbox/sandbox_host.hpp"
 
 namespace runtimed {
@@ -47,7 +48,7 @@ int run_sandbox_command(const SandboxCommandOptions& o) {
   sandbox::SandboxOptions so;
   so.state_dir = state;
   so.cgroup_parent = o.cgroup_parent;
-  so.init_path = std::filesystem::path(own_binary_dir()) / "runtimed-init";
+  so.init_path = runtimed_init_path();
   so.cpu_quota = o.cpu_quota;
   so.tmp_kind =
       o.tmpfs_tmp ? sandbox::ScratchDisk::Kind::Tmpfs : sandbox::ScratchDisk::Kind::LoopExt4;

@@ -62,21 +62,23 @@ inline std::string header(const httplib::Result& r, const std::string& name) {
 
 class DaemonProcess {
  public:
-  // `state_dir` and `cgroup_parent` default to fresh ones (a restart test passes the same twice).
+  // `state_dir` and `cgroup_parent` default to fresh ones (a restart test passes the same twice);
+  // `binary` to this build's runtimed (the install test runs an installed one).
   explicit DaemonProcess(std::vector<std::string> extra = {}, std::filesystem::path state_dir = {},
-                         std::string cgroup_parent = {})
+                         std::string cgroup_parent = {}, std::filesystem::path binary = {})
       : state_("rt-daemon-state") {
     port_ = free_port();
     state_dir_ = state_dir.empty() ? state_.path() : state_dir;
     cgroup_parent_ = cgroup_parent.empty() ? "rt-dtest-" + common::random_hex(8) : cgroup_parent;
-    std::vector<std::string> args = {bin_path("runtimed").string(),
-                                     "serve",
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--state-dir",
-                                     state_dir_.string(),
-                                     "--cgroup-parent",
-                                     cgroup_parent_};
+    std::vector<std::string> args = {
+        binary.empty() ? bin_path("runtimed").string() : binary.string(),
+        "serve",
+        "--listen",
+        "127.0.0.1:" + std::to_string(port_),
+        "--state-dir",
+        state_dir_.string(),
+        "--cgroup-parent",
+        cgroup_parent_};
     // A small prepared pool keeps many test daemons light, unless the caller sizes it.
     if (std::find(extra.begin(), extra.end(), "--prepared-pool") == extra.end())
       extra.insert(extra.end(), {"--prepared-pool", "2"});
