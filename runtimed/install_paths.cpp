@@ -1,9 +1,18 @@
 // Lookup of runtimed-init and the managed runtimes (see install_paths.hpp).
 #include "runtimed/install_paths.hpp"
 
-#include "runtimed/cli/sandbox_command.hpp"
+#include <system_error>
 
 namespace runtimed {
+namespace {
+
+// Directory holding the runtimed binaries (runtimed-init sits beside runtimed).
+std::filesystem::path own_binary_dir() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+}
+
+}  // namespace
 
 std::filesystem::path runtimed_init_path() {
   return std::filesystem::path(own_binary_dir()) / "runtimed-init";

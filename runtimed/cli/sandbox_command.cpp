@@ -15,12 +15,6 @@
 
 namespace runtimed {
 
-std::string own_binary_dir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return exe.parent_path().string();
-}
-
 namespace {
 
 // Removes a temporary state directory at scope exit.

@@ -24,7 +24,4 @@ struct SandboxCommandOptions {
 // Returns the command's exit status (128+signal when killed), or 125 when the sandbox failed.
 int run_sandbox_command(const SandboxCommandOptions& options);
 
-// Directory holding the runtimed binaries (runtimed-init sits beside runtimed).
-std::string own_binary_dir();
-
 }  // namespace runtimed
