@@ -26,6 +26,7 @@
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/async/queue_routes.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
+#include "runtimed/controller/sandbox_environment_factory.hpp"
 #include "runtimed/install_paths.hpp"
 #include "runtimed/store/function_settings.hpp"
 #include "runtimed/store/function_store.hpp"
@@ -429,12 +430,13 @@ int run_serve_command(const ServeOptions& o) {
     co.keep_alive = std::chrono::seconds(o.keep_alive_s);
     co.freeze_after = std::chrono::milliseconds(o.freeze_after_ms);
     co.cpu_quota = o.cpu_quota;
-    co.prepared_pool = o.prepared_pool;
     co.disk_reserve_mb = o.disk_reserve_mb;
     co.runtimes_dir = o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir;
     spdlog::info("managed runtimes from {}, sandbox init {}", co.runtimes_dir.string(),
                  so.init_path.string());
-    Controller controller(co, **sandboxes, server, **store, logs);
+    SandboxEnvironmentFactory environments(**sandboxes, o.prepared_pool,
+                                           common::kDefaultEphemeralStorageMb);
+    Controller controller(co, environments, server, **store, logs);
     for (const auto& [name, reserved] : *reservations)
       controller.set_reserved_concurrency(name, reserved);
     settings.on_reserved_changed = [&controller](const std::string& name,

@@ -8,6 +8,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DRUNTIMED_SANITIZE=ON >/dev/nul
 cmake --build "$build" -j"$(nproc)"
 # Every C/C++ file clang-formatted (scripts/lint.sh).
 BUILD_DIR="$build" scripts/lint.sh
+# Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp).
+BUILD_DIR="$build" scripts/thread_safety.sh
 # AWS's own runtime interface client (npm, cached): built before ctest so its compatibility test
 # does not spend its time limit compiling.
 scripts/build-aws-lambda-ric.sh >/dev/null || echo "test: aws-lambda-ric unavailable; its test will say why"

@@ -1,22 +1,21 @@
 // The controller (see controller.hpp). Threads: HTTP io threads call invoke() and the Runtime API
-// callbacks; a blocking pool runs prepare/launch/destroy; one monitor thread watches exits and
-// function output (epoll) and sweeps timeouts, freezing and keep-alive every 10 ms.
+// callbacks; a blocking pool runs launch and destroy; the EnvironmentMonitor's thread reports exits
+// and function output and sweeps timeouts, freezing and keep-alive every 10 ms. Lock order:
+// Env::life_mu before mu_ before InvocationLog's; never the other way.
 #include "runtimed/controller/controller.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <cmath>
 #include <fstream>
 
 #include "common/function_error_types.hpp"
 #include "common/ids.hpp"
 #include "common/module_logger.hpp"
+#include "runtimed/controller/invocation_log.hpp"
+#include "runtimed/controller/sweep_policy.hpp"
 #include "sandbox/cgroup.hpp"
 
 namespace runtimed {
@@ -34,7 +33,11 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-std::string format_ms(double ms) { return fmt::format("{:.2f}", ms); }
+uint64_t memory_budget_or_default(uint64_t configured_mb) {
+  if (configured_mb != 0) return configured_mb;
+  auto host = sandbox::CgroupHost::detect();
+  return default_memory_budget_mb(host ? host->memory_limit_bytes() : std::nullopt);
+}
 
 }  // namespace
 
@@ -76,97 +79,80 @@ struct Controller::Pending {
 struct Controller::Env {
   enum class State { Starting, Idle, Busy, Dead };
   uint64_t id = 0;
-  std::shared_ptr<const FunctionEntry> fn;
-  std::shared_ptr<FunctionLog> log;
+  FunctionEntryPtr fn;
+  std::unique_ptr<InvocationLog> output;
   size_t thread_index = 0;
-  std::unique_ptr<sandbox::Environment> sandbox;
+  std::unique_ptr<ExecutionEnvironment> sandbox;
   std::unique_ptr<api::RuntimeApiEndpoint> endpoint;
-  sandbox::UniqueFd output_read;  // the runtime's stdout and stderr
-  int control_fd = -1;            // readable when the runtime ends
-  bool watched = false;
+  int control_fd = -1;  // readable when the runtime ends
 
   // Guarded by the controller's mutex.
   State state = State::Starting;
   bool initialized = false;
+  bool launched = false;  // sandbox and endpoint are set
+  bool watched = false;
+  bool destroy_posted = false;
   Clock::time_point launch_started;
   Clock::time_point idle_since;
   std::optional<double> init_duration_ms;  // reported with the first invocation only
   std::unique_ptr<Pending> pending;
-  bool reserved_slot = false;  // counted against its function's reservation, not the pool
-
-  bool launched = false;  // guarded by the controller's mutex: sandbox and endpoint are set
+  std::optional<Admission::Slot> slot;  // while its invocation counts against concurrency
+  DiskBudget::Lease tmp_lease;          // its /tmp's share of the disk; given back when unlinked
 
   // Serializes every use of `sandbox` after launch (freeze, thaw, exit, memory reads) with its
   // destruction, which happens on the blocking pool.
   std::mutex life_mu;
   std::atomic<bool> frozen{false};
-  std::mutex output_mu;  // one reader of the output pipe at a time keeps lines in order
-  // The current invocation's log lines (for X-Amz-Log-Result), guarded by output_mu. Kept on the
-  // environment, not the invocation, so text read by the monitor just as the invocation ends is
-  // not lost.
-  std::string invocation_output;
-  bool capture_output = false;
-  LineFramer output_lines;      // guarded by output_mu: the log gets whole lines only
-  DiskBudget::Lease tmp_lease;  // its /tmp's share of the disk; given back when unlinked
 };
 
-Controller::Controller(ControllerOptions options, sandbox::SandboxHost& sandboxes,
+Controller::Controller(ControllerOptions options, EnvironmentFactory& environments,
                        api::HttpServer& server, api::FunctionCatalog& catalog, FunctionLogs& logs)
     : options_(std::move(options)),
-      sandboxes_(sandboxes),
+      environments_(environments),
       server_(server),
       catalog_(catalog),
       logs_(logs),
-      pool_(sandboxes, options_.prepared_pool, common::kDefaultEphemeralStorageMb) {
-  if (options_.memory_budget_mb == 0) {
-    auto host = sandbox::CgroupHost::detect();
-    options_.memory_budget_mb =
-        default_memory_budget_mb(host ? host->memory_limit_bytes() : std::nullopt);
-  }
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = 0;  // env ids start at 1
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  monitor_ = std::thread([this] { monitor_loop(); });
+      disk_budget_(environments.disk_dir(), options_.disk_reserve_mb),
+      admission_(options_.concurrency_limit, memory_budget_or_default(options_.memory_budget_mb)),
+      monitor_(EnvironmentMonitor::Callbacks{
+                   .on_output = [this](uint64_t id) { on_output(id); },
+                   .on_exit = [this](uint64_t id) { on_exit(id); },
+                   .on_sweep = [this](Clock::time_point now) { sweep(now); },
+               },
+               std::chrono::milliseconds(10)) {
+  options_.memory_budget_mb = admission_.memory_budget_mb();
 }
 
 Controller::~Controller() {
   shutdown(std::chrono::milliseconds(0));
-  stopping_ = true;
-  uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
-  if (monitor_.joinable()) monitor_.join();
+  monitor_.stop();
   blocking_.join();
-  ::close(epoll_fd_);
-  ::close(wake_fd_);
 }
 
-std::shared_ptr<const Controller::FunctionEntry> Controller::function_entry(const std::string& name,
-                                                                            api::ApiError* error) {
+std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_entry(
+    const std::string& name) {
   for (;;) {
     uint64_t changes_seen;
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       auto it = functions_.find(name);
       if (it != functions_.end()) return it->second;
       changes_seen = function_changes_;
     }
     auto config = catalog_.get(name);
     if (!config) {
-      *error = config.error();
-      if (error->type == api::ApiErrorType::ResourceNotFound) {
-        error->message = common::function_not_found_message(function_arn(options_.host, name));
+      api::ApiError error = config.error();
+      if (error.type == api::ApiErrorType::ResourceNotFound) {
+        error.message = common::function_not_found_message(function_arn(options_.host, name));
       }
-      return nullptr;
+      return std::unexpected(std::move(error));
     }
     auto entry = std::make_shared<FunctionEntry>();
     entry->config = std::move(*config);
     entry->code_dir = catalog_.code_dir(entry->config);
     entry->code_hold = catalog_.hold_code(entry->config);
     entry->arn = function_arn(options_.host, name);
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     // A change that landed while we read may have been erased before we insert: read again
     // rather than cache what may already be stale.
     if (function_changes_ != changes_seen) continue;
@@ -175,47 +161,41 @@ std::shared_ptr<const Controller::FunctionEntry> Controller::function_entry(cons
 }
 
 void Controller::invoke(api::InvokeRequest request, std::string request_id, Done done) {
-  api::ApiError error{api::ApiErrorType::Service, ""};
-  auto fn = function_entry(request.function_name, &error);
+  auto fn = function_entry(request.function_name);
   if (!fn) {
-    done(api::InvokeResult{.api_error = error});
+    done(api::InvokeResult{.api_error = std::move(fn.error())});
     return;
   }
   auto pending = std::make_unique<Pending>();
   pending->request = std::move(request);
   pending->request_id = std::move(request_id);
   pending->done = std::move(done);
-  admit(std::move(pending), std::move(fn));
+  admit(std::move(pending), std::move(*fn));
 }
 
-void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const FunctionEntry> fn) {
+void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
   const long thread = server_.current_thread_index();
   std::shared_ptr<Env> env;
   std::vector<std::shared_ptr<Env>> evicted;
   bool cold = false;
   {
-    std::unique_lock lock(mu_);
+    common::MutexLock lock(mu_);
     if (!accepting_) {
       lock.unlock();
       pending->done(
           api::InvokeResult{.api_error = api::ApiError::service("The daemon is shutting down")});
       return;
     }
-    // Refused at once, never queued: a reserved function is held to its reservation, the
-    // others share what the reservations leave.
-    const auto reservation = reserved_.find(fn->config.name);
-    const bool reserved_slot = reservation != reserved_.end();
-    const bool over =
-        reserved_slot
-            ? busy_reserved_[fn->config.name] >= static_cast<size_t>(reservation->second)
-            : busy_unreserved_ >= unreserved_pool_locked() || busy_ >= options_.concurrency_limit;
-    if (over) {
+    // Refused at once, never queued.
+    auto slot = admission_.acquire(fn->config.name);
+    if (!slot) {
       ++throttles_;
       lock.unlock();
       pending->done(api::InvokeResult{
           .api_error = api::ApiError::too_many_requests(
-              "Rate Exceeded.", reserved_slot ? "ReservedFunctionConcurrentInvocationLimitExceeded"
-                                              : "ConcurrentInvocationLimitExceeded")});
+              "Rate Exceeded.", slot.error() == Admission::Refusal::ReservedLimit
+                                    ? "ReservedFunctionConcurrentInvocationLimitExceeded"
+                                    : "ConcurrentInvocationLimitExceeded")});
       return;
     }
     // A warm environment of this function's current revision, preferably served by this io thread.
@@ -235,8 +215,8 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
       // evict idle environments, oldest first.
       const uint64_t need = static_cast<uint64_t>(fn->config.memory_mb);
       std::optional<DiskBudget::Lease> tmp_lease;
-      const auto fits = [&] {
-        return memory_used_mb_ + need <= options_.memory_budget_mb &&
+      const auto fits = [&]() REQUIRES(mu_) {
+        return admission_.memory_fits(need) &&
                (tmp_lease || (tmp_lease = disk_budget_.reserve(
                                   static_cast<uint64_t>(fn->config.ephemeral_storage_mb))));
       };
@@ -252,7 +232,8 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
         evicted.push_back(std::move(oldest));
       }
       if (!fits()) {
-        const bool memory_full = memory_used_mb_ + need > options_.memory_budget_mb;
+        const bool memory_full = !admission_.memory_fits(need);
+        admission_.release(fn->config.name, *slot);
         ++throttles_;
         lock.unlock();
         for (auto& e : evicted) destroy_later(std::move(e));
@@ -265,22 +246,17 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
       env = std::make_shared<Env>();
       env->id = next_env_id_++;
       env->fn = fn;
-      env->log = logs_.get(fn->config.name);
+      env->output = std::make_unique<InvocationLog>(logs_.get(fn->config.name));
       env->thread_index =
           thread >= 0 ? static_cast<size_t>(thread) : env->id % server_.thread_count();
-      memory_used_mb_ += need;
+      admission_.add_memory(need);
       env->tmp_lease = std::move(*tmp_lease);
       envs_.emplace(env->id, env);
       ++cold_starts_;
       cold = true;
     }
     env->state = Env::State::Busy;
-    ++busy_;
-    env->reserved_slot = reserved_slot;
-    if (reserved_slot)
-      ++busy_reserved_[fn->config.name];
-    else
-      ++busy_unreserved_;
+    env->slot = *slot;
     env->pending = std::move(pending);
     if (!cold) {
       // Recorded with the admission, under the same lock: the runtime may exit before deliver()
@@ -319,7 +295,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, std::shared_ptr<const F
 void Controller::deliver(const std::shared_ptr<Env>& env) {
   api::InvocationEvent event;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (!env->pending || env->state == Env::State::Dead) return;
     const Pending& p = *env->pending;
     event.request_id = p.request_id;
@@ -341,14 +317,13 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
   env->endpoint->deliver(std::move(event));
 }
 
-void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const FunctionEntry> fn) {
-  std::string why;
-  auto entry = find_entrypoint(fn->config, fn->code_dir, options_.runtimes_dir, &why);
+void Controller::start_cold(std::shared_ptr<Env> env, FunctionEntryPtr fn) {
+  auto entry = find_entrypoint(fn->config, fn->code_dir, options_.runtimes_dir);
   if (!entry) {
-    fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint, why, false);
+    fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint, entry.error(), false);
     return;
   }
-  auto prepared = pool_.take(static_cast<uint64_t>(fn->config.ephemeral_storage_mb));
+  auto prepared = environments_.take(static_cast<uint64_t>(fn->config.ephemeral_storage_mb));
   if (!prepared) {
     log()->error("prepare environment: {}", prepared.error().to_string());
     fail_and_discard(env, function_error::kRuntimeUnknown,
@@ -368,9 +343,9 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
     fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
     return;
   }
-  env->output_read.reset(out[0]);
   sandbox::UniqueFd output_write(out[1]);
   ::fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+  env->output->attach_output(sandbox::UniqueFd(out[0]));
   // The runtime rarely blocks on its stdout: the write end blocks only when 1 MiB is unread, and
   // the monitor drains it as soon as data arrives.
   auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
@@ -399,7 +374,7 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   env->endpoint = std::move(*endpoint);
   {
     // Set before launch: the runtime's first /next may arrive before launch() returns.
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     env->launch_started = Clock::now();
   }
   auto launched = env->sandbox->launch(spec);
@@ -409,7 +384,7 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
     // function's problem, reported as Lambda reports an unusable entry point.
     std::string request_id;
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       if (env->pending) request_id = env->pending->request_id;
     }
     life.unlock();
@@ -421,7 +396,7 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   }
   env->control_fd = env->sandbox->exit_notify_fd();
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (env->state == Env::State::Dead) return;  // retired meanwhile (init error); being destroyed
     env->launched = true;
   }
@@ -429,8 +404,14 @@ void Controller::start_cold(std::shared_ptr<Env> env, std::shared_ptr<const Func
   deliver(env);
 }
 
+std::shared_ptr<Controller::Env> Controller::find_env(uint64_t env_id) {
+  common::MutexLock lock(mu_);
+  auto it = envs_.find(env_id);
+  return it == envs_.end() ? nullptr : it->second;
+}
+
 void Controller::on_first_next(uint64_t env_id) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = envs_.find(env_id);
   if (it == envs_.end()) return;
   Env& env = *it->second;
@@ -448,25 +429,23 @@ void Controller::on_event_taken(uint64_t env_id, const std::string& request_id) 
   std::shared_ptr<Env> env;
   bool capture = false;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     auto it = envs_.find(env_id);
     if (it == envs_.end()) return;
     env = it->second;
     if (!env->pending || env->pending->request_id != request_id) return;
     capture = env->pending->request.tail_log;
   }
-  // What the runtime printed before this event (at init, or after its previous answer) goes to
-  // the log ahead of the START line.
-  pump_output(*env);
-  append_start_line(*env, "START RequestId: " + request_id + " Version: $LATEST\n", capture);
+  env->output->start(request_id, capture);
 }
 
 void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
                             api::InvocationOutcome outcome) {
   std::shared_ptr<Env> env;
   std::unique_ptr<Pending> pending;
+  bool stale = false;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     auto it = envs_.find(env_id);
     if (it == envs_.end()) return;
     env = it->second;
@@ -475,14 +454,15 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
     }
     pending = std::move(env->pending);
     env->idle_since = Clock::now();
-    if (functions_.count(env->fn->config.name) && functions_[env->fn->config.name] == env->fn) {
+    if (auto current = functions_.find(env->fn->config.name);
+        current != functions_.end() && current->second == env->fn) {
       leave_busy_locked(*env);
       env->state = Env::State::Idle;
       idle_[env->fn->config.name].push_back(env);
     } else {
       // The function changed while this invocation ran: this environment runs stale code.
       // (unlink_locked leaves the busy count too: once, not twice.)
-      unlink_locked(env);
+      stale = unlink_locked(env);
     }
   }
   api::InvokeResult result;
@@ -503,14 +483,14 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
       break;
   }
   finish(env, std::move(pending), std::move(result));
-  if (env->state == Env::State::Dead) destroy_later(env);
+  if (stale) destroy_later(env);
 }
 
 void Controller::on_init_error(uint64_t env_id, api::InvocationOutcome outcome) {
   std::shared_ptr<Env> env;
   std::unique_ptr<Pending> pending;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     auto it = envs_.find(env_id);
     if (it == envs_.end()) return;
     env = it->second;
@@ -526,7 +506,15 @@ void Controller::on_init_error(uint64_t env_id, api::InvocationOutcome outcome) 
   destroy_later(env);
 }
 
-void Controller::on_exit(const std::shared_ptr<Env>& env) {
+void Controller::on_output(uint64_t env_id) {
+  if (auto env = find_env(env_id)) env->output->pump();
+}
+
+void Controller::on_exit(uint64_t env_id) {
+  auto env = find_env(env_id);
+  if (!env) return;
+  unwatch(*env);
+  env->output->pump();
   sandbox::ExitStatus status;
   {
     std::lock_guard life(env->life_mu);
@@ -535,7 +523,7 @@ void Controller::on_exit(const std::shared_ptr<Env>& env) {
   }
   std::unique_ptr<Pending> pending;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (!unlink_locked(env)) return;  // already retired (timeout, update, shutdown)
     pending = std::move(env->pending);
   }
@@ -543,14 +531,12 @@ void Controller::on_exit(const std::shared_ptr<Env>& env) {
       env->endpoint->events_handed_out() == *pending->warm_handed_before) {
     // The runtime exited between invocations (after an unhandled error, say) before it took
     // this one: as on Lambda, the invocation runs on a fresh environment instead of failing.
-    api::ApiError error{api::ApiErrorType::Service, ""};
-    const std::string name = pending->request.function_name;
-    if (auto fn = function_entry(name, &error)) {
+    if (auto fn = function_entry(pending->request.function_name)) {
       pending->start = {};
       pending->warm_handed_before.reset();
-      admit(std::move(pending), std::move(fn));
+      admit(std::move(pending), std::move(*fn));
     } else {
-      pending->done(api::InvokeResult{.api_error = error});
+      pending->done(api::InvokeResult{.api_error = std::move(fn.error())});
     }
     destroy_later(env);
     return;
@@ -559,14 +545,12 @@ void Controller::on_exit(const std::shared_ptr<Env>& env) {
     const bool oom = status.kind == sandbox::ExitStatus::Kind::OutOfMemory;
     const std::string detail = oom ? "signal: killed" : status.describe();
     const std::string message =
-        "RequestId: " + pending->request_id + " Error: Runtime exited" +
-        (status.kind == sandbox::ExitStatus::Kind::Exited ? " with error: " : " with error: ") +
-        detail;
+        "RequestId: " + pending->request_id + " Error: Runtime exited with error: " + detail;
     api::InvokeResult result;
     result.function_error = true;
     result.payload = api::platform_error_payload(
         oom ? function_error::kRuntimeOutOfMemory : function_error::kRuntimeExitError, message);
-    env->log->append(message + "\n");
+    env->output->append_platform_line(message);
     finish(env, std::move(pending), std::move(result));
   }
   destroy_later(env);
@@ -580,7 +564,7 @@ void Controller::fail_and_discard(const std::shared_ptr<Env>& env, const std::st
   }
   std::unique_ptr<Pending> pending;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (!unlink_locked(env)) return;
     pending = std::move(env->pending);
   }
@@ -588,7 +572,7 @@ void Controller::fail_and_discard(const std::shared_ptr<Env>& env, const std::st
     api::InvokeResult result;
     result.function_error = true;
     result.payload = api::platform_error_payload(error_type, message);
-    if (env->log) env->log->append(message + "\n");
+    env->output->append_platform_line(message);
     finish(env, std::move(pending), std::move(result));
   }
   destroy_later(env);
@@ -602,233 +586,142 @@ bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
     list.erase(std::remove(list.begin(), list.end(), env), list.end());
   }
   env->state = Env::State::Dead;
-  memory_used_mb_ -= static_cast<uint64_t>(env->fn->config.memory_mb);
+  admission_.remove_memory(static_cast<uint64_t>(env->fn->config.memory_mb));
   env->tmp_lease.release();
   envs_.erase(env->id);
+  ++awaiting_destroy_;  // every caller follows with destroy_later()
+  if (envs_.empty() && !accepting_) drained_.notify_all();
   return true;
 }
 
 void Controller::leave_busy_locked(Env& env) {
-  --busy_;
-  if (env.reserved_slot) {
-    auto it = busy_reserved_.find(env.fn->config.name);
-    if (it != busy_reserved_.end() && it->second > 0) --it->second;
-  } else {
-    --busy_unreserved_;
-  }
-  env.reserved_slot = false;
-}
-
-size_t Controller::unreserved_pool_locked() const {
-  return options_.concurrency_limit > total_reserved_ ? options_.concurrency_limit - total_reserved_
-                                                      : 0;
+  if (!env.slot) return;
+  admission_.release(env.fn->config.name, *env.slot);
+  env.slot.reset();
+  if (admission_.busy() == 0 && !accepting_) drained_.notify_all();
 }
 
 void Controller::set_reserved_concurrency(const std::string& name, std::optional<int> reserved) {
-  std::lock_guard lock(mu_);
-  if (auto it = reserved_.find(name); it != reserved_.end()) {
-    total_reserved_ -= static_cast<size_t>(it->second);
-    reserved_.erase(it);
-  }
-  if (reserved) {
-    reserved_[name] = *reserved;
-    total_reserved_ += static_cast<size_t>(*reserved);
-  }
+  common::MutexLock lock(mu_);
+  admission_.set_reserved(name, reserved);
 }
 
 std::optional<int> Controller::reserved_concurrency(const std::string& name) {
-  std::lock_guard lock(mu_);
-  auto it = reserved_.find(name);
-  if (it == reserved_.end()) return std::nullopt;
-  return it->second;
+  common::MutexLock lock(mu_);
+  return admission_.reserved(name);
 }
 
 Controller::Capacity Controller::capacity(const std::string& name) {
-  std::lock_guard lock(mu_);
-  if (auto it = reserved_.find(name); it != reserved_.end()) {
-    auto busy = busy_reserved_.find(name);
-    return {static_cast<size_t>(it->second), busy == busy_reserved_.end() ? 0 : busy->second};
-  }
-  return {unreserved_pool_locked(), busy_unreserved_};
+  common::MutexLock lock(mu_);
+  return admission_.capacity(name);
 }
 
 void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending> pending,
                         api::InvokeResult result) {
-  pump_output(*env, /*end_of_invocation=*/true);
-  const auto now = Clock::now();
   const bool started = pending->start != Clock::time_point{};
-  const double duration = started ? ms_between(pending->start, now) : 0.0;
-  uint64_t max_memory_mb = 0;
+  InvocationReport report{
+      .duration_ms = started ? ms_between(pending->start, Clock::now()) : 0.0,
+      .memory_size_mb = env->fn->config.memory_mb,
+  };
   {
     std::lock_guard life(env->life_mu);
-    if (env->sandbox) {
-      max_memory_mb = (env->sandbox->cgroup().memory_peak_bytes() + (1 << 20) - 1) >> 20;
-    }
+    if (env->sandbox)
+      report.max_memory_used_mb = (env->sandbox->memory_peak_bytes() + (1 << 20) - 1) >> 20;
   }
-  std::string report =
-      "END RequestId: " + pending->request_id + "\nREPORT RequestId: " + pending->request_id +
-      "\tDuration: " + format_ms(duration) +
-      " ms\tBilled Duration: " + std::to_string(static_cast<uint64_t>(std::ceil(duration))) +
-      " ms\tMemory Size: " + std::to_string(env->fn->config.memory_mb) +
-      " MB\tMax Memory Used: " + std::to_string(max_memory_mb) + " MB\t";
   {
-    std::lock_guard lock(mu_);
-    if (env->init_duration_ms) {
-      report += "Init Duration: " + format_ms(*env->init_duration_ms) + " ms\t";
-      env->init_duration_ms.reset();
-    }
+    common::MutexLock lock(mu_);
+    report.init_duration_ms = std::exchange(env->init_duration_ms, std::nullopt);
   }
-  report += "\n";
-  env->log->append(report);
-  {
-    std::lock_guard out(env->output_mu);
-    if (pending->request.tail_log) result.log_tail = std::move(env->invocation_output) + report;
-    env->invocation_output.clear();
-    env->capture_output = false;
-  }
+  std::string tail = env->output->end(pending->request_id, report);
+  if (pending->request.tail_log) result.log_tail = std::move(tail);
   pending->done(std::move(result));
-}
-
-void Controller::append_start_line(Env& env, const std::string& line, bool capture) {
-  std::lock_guard out(env.output_mu);
-  // A line left unfinished before this invocation (init, a background thread) ends before START.
-  env.log->append(env.output_lines.flush() + line);
-  env.capture_output = capture;
-  env.invocation_output = capture ? line : std::string();
-}
-
-void Controller::pump_output(Env& env, bool end_of_invocation) {
-  if (!env.output_read) return;
-  std::lock_guard out(env.output_mu);
-  auto write = [&env](const std::string& lines) {
-    if (lines.empty()) return;
-    env.log->append(lines);
-    if (env.capture_output) {
-      env.invocation_output.append(lines);
-      if (env.invocation_output.size() > 2 * api::kLogTailBytes) {
-        env.invocation_output.erase(0, env.invocation_output.size() - api::kLogTailBytes);
-      }
-    }
-  };
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(env.output_read.get(), buf, sizeof buf);
-    if (n == 0) write(env.output_lines.flush());  // every writer is gone: nothing completes it
-    if (n <= 0) break;
-    write(env.output_lines.feed(std::string_view(buf, static_cast<size_t>(n))));
-  }
-  if (end_of_invocation) write(env.output_lines.flush());
 }
 
 void Controller::destroy_later(std::shared_ptr<Env> env) {
   unwatch(*env);
-  boost::asio::post(blocking_, [env = std::move(env)]() mutable {
+  {
+    common::MutexLock lock(mu_);
+    if (env->destroy_posted) return;
+    env->destroy_posted = true;
+  }
+  boost::asio::post(blocking_, [this, env = std::move(env)]() mutable {
     if (env->endpoint) env->endpoint->close();
-    std::lock_guard life(env->life_mu);
-    env->endpoint.reset();
-    env->sandbox.reset();  // kill, reap, remove cgroup, unmount /tmp, remove the directory
+    {
+      std::lock_guard life(env->life_mu);
+      env->endpoint.reset();
+      env->sandbox.reset();  // kill, reap, remove cgroup, unmount /tmp, remove the directory
+    }
+    env.reset();
+    common::MutexLock lock(mu_);
+    if (--awaiting_destroy_ == 0) drained_.notify_all();
   });
 }
 
 void Controller::watch(const std::shared_ptr<Env>& env) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   if (env->state == Env::State::Dead) return;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  // Even ids: exit notifications; odd: output. Both map back through envs_.
-  ev.data.u64 = env->id << 1;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, env->control_fd, &ev);
-  ev.data.u64 = (env->id << 1) | 1;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, env->output_read.get(), &ev);
+  monitor_.watch(env->id, env->control_fd, env->output->output_fd());
   env->watched = true;
 }
 
 void Controller::unwatch(Env& env) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   if (!env.watched) return;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, env.control_fd, nullptr);
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, env.output_read.get(), nullptr);
+  monitor_.unwatch(env.control_fd, env.output->output_fd());
   env.watched = false;
 }
 
-void Controller::monitor_loop() {
-  epoll_event events[64];
-  auto next_sweep = Clock::now();
-  while (!stopping_) {
-    const int n = ::epoll_wait(epoll_fd_, events, 64, 10);
-    for (int i = 0; i < n; ++i) {
-      const uint64_t key = events[i].data.u64;
-      if (key == 0) {
-        uint64_t drained;
-        (void)!::read(wake_fd_, &drained, sizeof drained);
-        continue;
-      }
-      std::shared_ptr<Env> env;
-      {
-        std::lock_guard lock(mu_);
-        auto it = envs_.find(key >> 1);
-        if (it != envs_.end()) env = it->second;
-      }
-      if (!env) continue;
-      if (key & 1) {
-        pump_output(*env);
-      } else {
-        unwatch(*env);
-        pump_output(*env);
-        on_exit(env);
-      }
-    }
-    const auto now = Clock::now();
-    if (now >= next_sweep) {
-      sweep(now);
-      next_sweep = now + std::chrono::milliseconds(10);
-    }
-  }
-}
-
 void Controller::sweep(Clock::time_point now) {
+  const SweepLimits limits{options_.init_timeout, options_.keep_alive, options_.freeze_after};
   std::vector<std::shared_ptr<Env>> timed_out, init_timed_out, to_freeze, expired;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     for (auto& [id, env] : envs_) {
-      if (env->state == Env::State::Busy && env->pending) {
-        if (!env->initialized && env->launched &&
-            now - env->launch_started > options_.init_timeout) {
+      const bool busy = env->state == Env::State::Busy && env->pending;
+      const SweepView view{
+          .busy = busy,
+          .idle = env->state == Env::State::Idle,
+          .initialized = env->initialized,
+          .launched = env->launched,
+          .frozen = env->frozen,
+          .launch_started = env->launch_started,
+          .deadline = busy ? env->pending->deadline : Clock::time_point{},
+          .idle_since = env->idle_since,
+      };
+      switch (sweep_action(view, now, limits)) {
+        case SweepAction::None:
+          break;
+        case SweepAction::InitTimedOut:
           init_timed_out.push_back(env);
-        } else if (env->initialized && now > env->pending->deadline) {
+          break;
+        case SweepAction::TimedOut:
           timed_out.push_back(env);
-        }
-      } else if (env->state == Env::State::Idle) {
-        if (now - env->idle_since > options_.keep_alive) {
+          break;
+        case SweepAction::Expired:
           expired.push_back(env);
-        } else if (!env->frozen && now - env->idle_since > options_.freeze_after) {
+          break;
+        case SweepAction::Freeze:
           to_freeze.push_back(env);
-        }
+          break;
       }
     }
     for (auto& env : expired) unlink_locked(env);
   }
+  const auto request_id_of = [this](Env& env) {
+    common::MutexLock lock(mu_);
+    return env.pending ? env.pending->request_id : std::string();
+  };
   for (auto& env : timed_out) {
-    std::string rid;
-    {
-      std::lock_guard lock(mu_);
-      if (env->pending) rid = env->pending->request_id;
-    }
     fail_and_discard(env, function_error::kSandboxTimedout,
-                     "RequestId: " + rid + " Error: Task timed out after " +
+                     "RequestId: " + request_id_of(*env) + " Error: Task timed out after " +
                          fmt::format("{:.2f}", static_cast<double>(env->fn->config.timeout_s)) +
                          " seconds",
                      true);
   }
   for (auto& env : init_timed_out) {
-    std::string rid;
-    {
-      std::lock_guard lock(mu_);
-      if (env->pending) rid = env->pending->request_id;
-    }
     fail_and_discard(
         env, function_error::kSandboxTimedout,
-        "RequestId: " + rid + " Error: Init timed out after " +
+        "RequestId: " + request_id_of(*env) + " Error: Init timed out after " +
             fmt::format("{:.2f}", std::chrono::duration<double>(options_.init_timeout).count()) +
             " seconds",
         true);
@@ -837,7 +730,7 @@ void Controller::sweep(Clock::time_point now) {
   for (auto& env : to_freeze) {
     std::lock_guard life(env->life_mu);
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       if (env->state != Env::State::Idle) continue;
     }
     if (!env->frozen && env->sandbox && env->sandbox->freeze()) env->frozen = true;
@@ -847,7 +740,7 @@ void Controller::sweep(Clock::time_point now) {
 void Controller::function_changed(const std::string& name) {
   std::vector<std::shared_ptr<Env>> retired;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     functions_.erase(name);
     ++function_changes_;
     auto it = idle_.find(name);
@@ -863,22 +756,12 @@ void Controller::function_changed(const std::string& name) {
 }
 
 void Controller::shutdown(std::chrono::milliseconds drain) {
-  {
-    std::lock_guard lock(mu_);
-    if (!accepting_ && envs_.empty()) return;
-    accepting_ = false;
-  }
-  const auto until = Clock::now() + drain;
-  while (Clock::now() < until) {
-    {
-      std::lock_guard lock(mu_);
-      if (busy_ == 0) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
   std::vector<std::shared_ptr<Env>> all;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
+    if (!accepting_ && envs_.empty() && awaiting_destroy_ == 0) return;
+    accepting_ = false;
+    drained_.wait_for(lock, drain, [this]() REQUIRES(mu_) { return admission_.busy() == 0; });
     for (auto& [id, env] : envs_) all.push_back(env);
   }
   // Runtimes get SIGTERM and 2 s to exit, as Lambda's shutdown phase.
@@ -889,46 +772,43 @@ void Controller::shutdown(std::chrono::milliseconds drain) {
     env->frozen = false;
     env->sandbox->terminate();
   }
-  const auto grace = Clock::now() + std::chrono::seconds(2);
-  while (Clock::now() < grace) {
-    {
-      std::lock_guard lock(mu_);
-      if (envs_.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    common::MutexLock lock(mu_);
+    drained_.wait_for(lock, std::chrono::seconds(2),
+                      [this]() REQUIRES(mu_) { return envs_.empty(); });
   }
   for (auto& env : all) {
     fail_and_discard(env, function_error::kRuntimeExitError,
                      "The daemon shut down during the invocation", true);
   }
-  pool_.stop();
-  // Wait for the destroys to finish: everything is gone when shutdown returns.
-  for (int i = 0; i < 500; ++i) {
-    bool gone = true;
-    for (auto& env : all) gone = gone && env.use_count() == 1;
-    if (gone) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  all.clear();
+  environments_.stop();
+  // Everything is gone when shutdown returns: the destroys run on the blocking pool.
+  common::MutexLock lock(mu_);
+  if (!drained_.wait_for(lock, std::chrono::seconds(10),
+                         [this]() REQUIRES(mu_) { return awaiting_destroy_ == 0; })) {
+    log()->warn("shutdown: {} environments still being removed", awaiting_destroy_);
   }
 }
 
 ControllerStats Controller::stats() {
   ControllerStats s;
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   s.environments = envs_.size();
-  s.busy = busy_;
+  s.busy = admission_.busy();
   for (auto& [name, list] : idle_) {
     s.idle += list.size();
     for (auto& env : list) s.frozen += env->frozen ? 1 : 0;
   }
-  s.memory_used_mb = memory_used_mb_;
-  s.memory_budget_mb = options_.memory_budget_mb;
-  s.concurrency_limit = options_.concurrency_limit;
+  s.memory_used_mb = admission_.memory_used_mb();
+  s.memory_budget_mb = admission_.memory_budget_mb();
+  s.concurrency_limit = admission_.concurrency_limit();
   s.cold_starts = cold_starts_;
   s.warm_starts = warm_starts_;
   s.throttles = throttles_;
-  s.reserved = total_reserved_;
-  s.unreserved_busy = busy_unreserved_;
-  s.prepared = pool_.ready_count();
+  s.reserved = admission_.total_reserved();
+  s.unreserved_busy = admission_.unreserved_busy();
+  s.prepared = environments_.ready_count();
   return s;
 }
 

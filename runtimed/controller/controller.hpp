@@ -1,18 +1,18 @@
-// The controller: admits invocations (host concurrency limit, memory budget), places them on warm
-// environments or cold-starts new ones, enforces timeouts, notices crashes and OOM kills, writes
-// Lambda's START/END/REPORT lines, freezes idle environments and retires stale ones.
+// The controller: admits invocations (Admission: concurrency, reservations, memory budget), places
+// them on warm environments or cold-starts new ones from an EnvironmentFactory, enforces timeouts,
+// notices crashes and OOM kills (EnvironmentMonitor), writes Lambda's START/END/REPORT lines
+// (InvocationLog), freezes idle environments and retires stale ones.
 #pragma once
 
-#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -20,11 +20,13 @@
 #include "api/http_server.hpp"
 #include "api/invoke_api.hpp"
 #include "api/runtime_api.hpp"
-#include "runtimed/controller/environment_pool.hpp"
+#include "common/thread_annotations.hpp"
+#include "runtimed/controller/admission.hpp"
+#include "runtimed/controller/environment_monitor.hpp"
+#include "runtimed/controller/execution_environment.hpp"
 #include "runtimed/controller/function_launch.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/store/disk_budget.hpp"
-#include "sandbox/sandbox_host.hpp"
 
 namespace runtimed {
 
@@ -36,7 +38,6 @@ struct ControllerOptions {
   std::chrono::milliseconds freeze_after{1000};
   std::chrono::milliseconds init_timeout{10 * 1000};
   bool cpu_quota = false;
-  size_t prepared_pool = 4;
   std::filesystem::path runtimes_dir;  // managed runtimes' bootstraps
   uint64_t disk_reserve_mb = 1024;     // free disk no environment's /tmp may be promised
 };
@@ -60,8 +61,9 @@ struct ControllerStats {
 class Controller {
  public:
   using Done = std::function<void(api::InvokeResult)>;
+  using Capacity = Admission::Capacity;
 
-  Controller(ControllerOptions options, sandbox::SandboxHost& sandboxes, api::HttpServer& server,
+  Controller(ControllerOptions options, EnvironmentFactory& environments, api::HttpServer& server,
              api::FunctionCatalog& catalog, FunctionLogs& logs);
   ~Controller();
   Controller(const Controller&) = delete;
@@ -72,7 +74,7 @@ class Controller {
   // The function was updated or deleted: its environments are retired.
   void function_changed(const std::string& name);
   // SIGTERM: refuse new invocations, let in-flight ones finish (up to `drain`), give runtimes
-  // SIGTERM and 2 s, then remove every environment. Idempotent.
+  // SIGTERM and 2 s, then remove every environment; returns when all are gone. Idempotent.
   void shutdown(std::chrono::milliseconds drain);
   ControllerStats stats();
   // Reserved concurrency (nullopt: none): the function runs at most `reserved` at once, and the
@@ -81,10 +83,6 @@ class Controller {
   std::optional<int> reserved_concurrency(const std::string& name);
   // How many invocations the function may run now (its reservation or the unreserved pool), and
   // how many of them run.
-  struct Capacity {
-    size_t limit = 0;
-    size_t busy = 0;
-  };
   Capacity capacity(const std::string& name);
   const ControllerOptions& options() const { return options_; }
 
@@ -93,68 +91,68 @@ class Controller {
 
  private:
   struct FunctionEntry;
+  using FunctionEntryPtr = std::shared_ptr<const FunctionEntry>;
 
-  std::shared_ptr<const FunctionEntry> function_entry(const std::string& name,
-                                                      api::ApiError* error);
-  void start_cold(std::shared_ptr<Env> env, std::shared_ptr<const FunctionEntry> fn);
+  // The function's current revision (cached until function_changed), or why it cannot run.
+  std::expected<FunctionEntryPtr, api::ApiError> function_entry(const std::string& name);
   // Admission and placement of one invocation (warm environment, cold start, or 429).
-  void admit(std::unique_ptr<Pending> pending, std::shared_ptr<const FunctionEntry> fn);
+  void admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn);
+  void start_cold(std::shared_ptr<Env> env, FunctionEntryPtr fn);
   void deliver(const std::shared_ptr<Env>& env);
+  // The live environment with this id, or null.
+  std::shared_ptr<Env> find_env(uint64_t env_id);
+  // Runtime API callbacks, on io threads.
   void on_first_next(uint64_t env_id);
   void on_event_taken(uint64_t env_id, const std::string& request_id);
   void on_outcome(uint64_t env_id, const std::string& request_id, api::InvocationOutcome outcome);
   void on_init_error(uint64_t env_id, api::InvocationOutcome outcome);
-  void on_exit(const std::shared_ptr<Env>& env);
+  // Monitor callbacks, on the monitor thread.
+  void on_output(uint64_t env_id);
+  void on_exit(uint64_t env_id);
+  void sweep(std::chrono::steady_clock::time_point now);
   // Ends the environment's current invocation (if any) with a platform error and discards it.
   void fail_and_discard(const std::shared_ptr<Env>& env, const std::string& error_type,
                         const std::string& message, bool kill_first);
+  // Ends the invocation: END and REPORT, then `done`.
   void finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending> pending,
               api::InvokeResult result);
   // Removes env from every index (lock held); returns true if it was live.
-  bool unlink_locked(const std::shared_ptr<Env>& env);
+  bool unlink_locked(const std::shared_ptr<Env>& env) REQUIRES(mu_);
   // The environment's invocation no longer counts against its concurrency (lock held).
-  void leave_busy_locked(Env& env);
-  size_t unreserved_pool_locked() const;
+  void leave_busy_locked(Env& env) REQUIRES(mu_);
   void destroy_later(std::shared_ptr<Env> env);
-  // Drains the output pipe into the log in whole lines; at the end of an invocation (before END)
-  // a held partial line is written too.
-  void pump_output(Env& env, bool end_of_invocation = false);
-  // Starts the invocation's log lines (and, with `capture`, its X-Amz-Log-Result tail).
-  void append_start_line(Env& env, const std::string& line, bool capture);
-  void monitor_loop();
-  void sweep(std::chrono::steady_clock::time_point now);
   void watch(const std::shared_ptr<Env>& env);
   void unwatch(Env& env);
 
   ControllerOptions options_;
-  sandbox::SandboxHost& sandboxes_;
+  EnvironmentFactory& environments_;
   api::HttpServer& server_;
   api::FunctionCatalog& catalog_;
   FunctionLogs& logs_;
-  DiskBudget disk_budget_{sandboxes_.options().state_dir / "envs", options_.disk_reserve_mb};
-  EnvironmentPool pool_;
-  boost::asio::thread_pool blocking_{4};  // prepare, launch, destroy: never on io threads
+  DiskBudget disk_budget_;
 
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const FunctionEntry>> functions_;
-  uint64_t function_changes_ = 0;  // function_changed() calls, so a stale read is not cached
-  std::unordered_map<uint64_t, std::shared_ptr<Env>> envs_;
+  // Guards the placement state below and every Env's fields marked so in controller.cpp.
+  common::Mutex mu_;
+  // Shutdown waits on it: no invocation busy, no environment left, no destroy in flight.
+  std::condition_variable_any drained_;
+  Admission admission_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, FunctionEntryPtr> functions_ GUARDED_BY(mu_);
+  // function_changed() calls, so a stale read is not cached
+  uint64_t function_changes_ GUARDED_BY(mu_) = 0;
+  std::unordered_map<uint64_t, std::shared_ptr<Env>> envs_ GUARDED_BY(mu_);
   // Idle environments per function, most recently used last.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<Env>>> idle_;
-  uint64_t next_env_id_ = 1;
-  size_t busy_ = 0;
-  std::unordered_map<std::string, int> reserved_;
-  size_t total_reserved_ = 0;
-  std::unordered_map<std::string, size_t> busy_reserved_;  // per function with a reservation
-  size_t busy_unreserved_ = 0;
-  uint64_t memory_used_mb_ = 0;
-  uint64_t cold_starts_ = 0, warm_starts_ = 0, throttles_ = 0;
-  bool accepting_ = true;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Env>>> idle_ GUARDED_BY(mu_);
+  uint64_t next_env_id_ GUARDED_BY(mu_) = 1;
+  uint64_t cold_starts_ GUARDED_BY(mu_) = 0;
+  uint64_t warm_starts_ GUARDED_BY(mu_) = 0;
+  uint64_t throttles_ GUARDED_BY(mu_) = 0;
+  // Unlinked environments whose destroy has not finished.
+  size_t awaiting_destroy_ GUARDED_BY(mu_) = 0;
+  bool accepting_ GUARDED_BY(mu_) = true;
 
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
-  std::atomic<bool> stopping_{false};
-  std::thread monitor_;
+  // Last: its tasks and callbacks use everything above, so they stop first.
+  boost::asio::thread_pool blocking_{4};  // launch and destroy: never on io threads
+  EnvironmentMonitor monitor_;
 };
 
 // 80% of the smaller of MemTotal and this process's memory cgroup limit, in MB.

@@ -16,26 +16,26 @@ EnvironmentPool::~EnvironmentPool() { stop(); }
 
 void EnvironmentPool::stop() {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
   if (refiller_.joinable()) refiller_.join();
   std::deque<std::unique_ptr<sandbox::Environment>> released;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     released.swap(ready_);
   }
 }
 
 size_t EnvironmentPool::ready_count() {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return ready_.size();
 }
 
 sandbox::Result<std::unique_ptr<sandbox::Environment>> EnvironmentPool::take(uint64_t tmp_mb) {
   if (tmp_mb == tmp_mb_) {
-    std::unique_lock lock(mu_);
+    common::MutexLock lock(mu_);
     if (!ready_.empty()) {
       auto env = std::move(ready_.front());
       ready_.pop_front();
@@ -49,13 +49,13 @@ sandbox::Result<std::unique_ptr<sandbox::Environment>> EnvironmentPool::take(uin
 }
 
 void EnvironmentPool::refill_loop() {
-  std::unique_lock lock(mu_);
+  common::MutexLock lock(mu_);
   int failures = 0;
   while (!stopping_) {
     // Refill in a batch once below half: cgroup attaches back to back cost microseconds, spaced
     // out they cost an RCU grace period each.
     cv_.wait_for(lock, std::chrono::milliseconds(200),
-                 [&] { return stopping_ || ready_.size() * 2 < target_ + 1; });
+                 [&]() REQUIRES(mu_) { return stopping_ || ready_.size() * 2 < target_ + 1; });
     if (stopping_) break;
     while (!stopping_ && ready_.size() < target_) {
       lock.unlock();

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <thread>
 
+#include "common/thread_annotations.hpp"
 #include "sandbox/sandbox_host.hpp"
 
 namespace runtimed {
@@ -34,10 +34,10 @@ class EnvironmentPool {
   sandbox::SandboxHost& host_;
   const size_t target_;
   const uint64_t tmp_mb_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<sandbox::Environment>> ready_;
-  bool stopping_ = false;
+  common::Mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<std::unique_ptr<sandbox::Environment>> ready_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread refiller_;
 };
 

@@ -65,39 +65,31 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
   return env;
 }
 
-std::optional<Entrypoint> find_entrypoint(const common::FunctionConfig& config,
-                                          const std::filesystem::path& code_dir,
-                                          const std::filesystem::path& runtimes_dir,
-                                          std::string* why_not) {
+std::expected<Entrypoint, std::string> find_entrypoint(const common::FunctionConfig& config,
+                                                       const std::filesystem::path& code_dir,
+                                                       const std::filesystem::path& runtimes_dir) {
   if (config.is_provided_runtime()) {
     const auto bootstrap = code_dir / "bootstrap";
     if (::access(bootstrap.c_str(), X_OK) == 0) return Entrypoint{{"/var/task/bootstrap"}, {}};
-    if (why_not != nullptr) {
-      *why_not = ::access(bootstrap.c_str(), F_OK) == 0
-                     ? "Couldn't find valid bootstrap(s): [/var/task/bootstrap] is not executable"
-                     : "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]";
-    }
-    return std::nullopt;
+    return std::unexpected(
+        ::access(bootstrap.c_str(), F_OK) == 0
+            ? "Couldn't find valid bootstrap(s): [/var/task/bootstrap] is not executable"
+            : "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
   }
   const auto* rt = common::find_runtime(config.runtime);
   if (rt == nullptr || rt->language.empty()) {
-    if (why_not != nullptr) *why_not = "Runtime " + config.runtime + " has no entry point";
-    return std::nullopt;
+    return std::unexpected("Runtime " + config.runtime + " has no entry point");
   }
   const std::string interpreter(rt->interpreter);
   if (::access(interpreter.c_str(), X_OK) != 0) {
-    if (why_not != nullptr)
-      *why_not = fmt::format("Runtime {} runs on the host's {}, which is not installed",
-                             config.runtime, interpreter);
-    return std::nullopt;
+    return std::unexpected(fmt::format("Runtime {} runs on the host's {}, which is not installed",
+                                       config.runtime, interpreter));
   }
   const std::filesystem::path dir = runtimes_dir / std::string(rt->language);
   const std::string file = bootstrap_file(rt->language);
   if (::access((dir / file).c_str(), R_OK) != 0) {
-    if (why_not != nullptr)
-      *why_not = fmt::format("Couldn't find the {} runtime's bootstrap: {} is missing",
-                             rt->language, (dir / file).string());
-    return std::nullopt;
+    return std::unexpected(fmt::format("Couldn't find the {} runtime's bootstrap: {} is missing",
+                                       rt->language, (dir / file).string()));
   }
   const std::string in_sandbox = "/var/runtime/" + file;
   if (rt->language == "nodejs") {

@@ -2,6 +2,7 @@
 // own, the entry point, and the cgroup limits from its configuration.
 #pragma once
 
+#include <expected>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -30,10 +31,9 @@ struct Entrypoint {
   std::filesystem::path runtime_dir;  // host directory bound at /var/runtime, may be empty
 };
 // `runtimes_dir` holds the managed runtimes' bootstraps (runtimes/<language>/ in the source tree).
-std::optional<Entrypoint> find_entrypoint(const common::FunctionConfig& config,
-                                          const std::filesystem::path& code_dir,
-                                          const std::filesystem::path& runtimes_dir,
-                                          std::string* why_not);
+std::expected<Entrypoint, std::string> find_entrypoint(const common::FunctionConfig& config,
+                                                       const std::filesystem::path& code_dir,
+                                                       const std::filesystem::path& runtimes_dir);
 
 sandbox::LaunchSpec launch_spec_for(const common::FunctionConfig& config,
                                     const std::filesystem::path& code_dir,

@@ -1,0 +1,26 @@
+// The controller's environments as the sandbox library makes them: prepared ahead by an
+// EnvironmentPool, each a sandbox::Environment (cgroup, namespaces, /tmp, runtimed-init).
+#pragma once
+
+#include "runtimed/controller/environment_pool.hpp"
+#include "runtimed/controller/execution_environment.hpp"
+#include "sandbox/sandbox_host.hpp"
+
+namespace runtimed {
+
+class SandboxEnvironmentFactory final : public EnvironmentFactory {
+ public:
+  // Keeps `prepared` environments with a /tmp of `prepared_tmp_mb` ready.
+  SandboxEnvironmentFactory(sandbox::SandboxHost& host, size_t prepared, uint64_t prepared_tmp_mb);
+
+  sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t tmp_mb) override;
+  size_t ready_count() override { return pool_.ready_count(); }
+  void stop() override { pool_.stop(); }
+  std::filesystem::path disk_dir() const override;
+
+ private:
+  sandbox::SandboxHost& host_;
+  EnvironmentPool pool_;
+};
+
+}  // namespace runtimed

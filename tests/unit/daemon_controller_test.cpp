@@ -1,0 +1,340 @@
+// The controller against fake environments (daemon_fake_environment.hpp): placement, warm reuse,
+// admission, timeouts, crashes, retirement and shutdown, with real HTTP between the controller's
+// Runtime API and the fake runtimes, and no root.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <future>
+
+#include "daemon_fake_environment.hpp"
+#include "runtimed/controller/controller.hpp"
+
+namespace runtimed {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeEnvironmentFactory;
+
+// Functions held in memory; each has a code directory with an executable bootstrap.
+class MemoryCatalog final : public api::FunctionCatalog {
+ public:
+  explicit MemoryCatalog(std::filesystem::path code_dir) : code_dir_(std::move(code_dir)) {
+    std::filesystem::create_directories(code_dir_);
+    std::ofstream(code_dir_ / "bootstrap") << "#!/bin/sh\n";
+    ::chmod((code_dir_ / "bootstrap").c_str(), 0755);
+  }
+  void put(const std::string& name, int memory_mb = 128, int timeout_s = 3) {
+    common::FunctionConfig config;
+    config.name = name;
+    config.runtime = "provided.al2023";
+    config.handler = "handler";
+    config.memory_mb = memory_mb;
+    config.timeout_s = timeout_s;
+    std::lock_guard lock(mu_);
+    functions_[name] = config;
+  }
+
+  std::expected<common::FunctionConfig, api::ApiError> get(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    auto it = functions_.find(name);
+    if (it == functions_.end()) return std::unexpected(api::ApiError::not_found(""));
+    return it->second;
+  }
+  std::filesystem::path code_dir(const common::FunctionConfig&) const override { return code_dir_; }
+  std::shared_ptr<void> hold_code(const common::FunctionConfig&) override {
+    return std::make_shared<int>(0);
+  }
+  std::expected<common::FunctionConfig, api::ApiError> create(api::CreateFunctionRequest) override {
+    return std::unexpected(api::ApiError::service("not in this test"));
+  }
+  std::expected<api::FunctionPage, api::ApiError> list(const std::optional<std::string>&,
+                                                       int) override {
+    return std::unexpected(api::ApiError::service("not in this test"));
+  }
+  std::expected<common::FunctionConfig, api::ApiError> update_code(
+      const std::string&, std::string, const std::optional<std::string>&) override {
+    return std::unexpected(api::ApiError::service("not in this test"));
+  }
+  std::expected<common::FunctionConfig, api::ApiError> update_configuration(
+      const std::string&, const api::ConfigurationPatch&,
+      const std::optional<std::string>&) override {
+    return std::unexpected(api::ApiError::service("not in this test"));
+  }
+  std::expected<void, api::ApiError> remove(const std::string&) override {
+    return std::unexpected(api::ApiError::service("not in this test"));
+  }
+
+ private:
+  std::filesystem::path code_dir_;
+  std::mutex mu_;
+  std::map<std::string, common::FunctionConfig> functions_;
+};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  ControllerTest()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("controller-test-" + std::to_string(::getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        factory_(dir_),
+        catalog_(dir_ / "code"),
+        logs_(dir_ / "logs") {
+    catalog_.put("fn");
+  }
+  ~ControllerTest() override {
+    controller_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Controller& controller(ControllerOptions options = {}) {
+    options.host = HostIdentity{"us-east-1", "000000000000"};
+    if (options.memory_budget_mb == 0) options.memory_budget_mb = 4096;
+    options.disk_reserve_mb = 0;
+    controller_ = std::make_unique<Controller>(options, factory_, server_, catalog_, logs_);
+    return *controller_;
+  }
+
+  std::future<api::InvokeResult> invoke_async(const std::string& payload,
+                                              const std::string& function = "fn",
+                                              bool tail_log = false) {
+    auto promise = std::make_shared<std::promise<api::InvokeResult>>();
+    auto future = promise->get_future();
+    api::InvokeRequest request;
+    request.function_name = function;
+    request.payload = payload;
+    request.tail_log = tail_log;
+    controller_->invoke(std::move(request), "req-" + std::to_string(++requests_),
+                        [promise](api::InvokeResult r) { promise->set_value(std::move(r)); });
+    return future;
+  }
+
+  api::InvokeResult invoke(const std::string& payload, const std::string& function = "fn",
+                           bool tail_log = false) {
+    auto future = invoke_async(payload, function, tail_log);
+    if (future.wait_for(20s) != std::future_status::ready) {
+      ADD_FAILURE() << "invocation did not finish";
+      return {};
+    }
+    return future.get();
+  }
+
+  std::string log_text(const std::string& function = "fn") {
+    uint64_t offset = 0;
+    return logs_.get(function)->read_from(offset, 1 << 20);
+  }
+
+  std::filesystem::path dir_;
+  FakeEnvironmentFactory factory_;
+  MemoryCatalog catalog_;
+  FunctionLogs logs_;
+  api::HttpServer server_{2};
+  std::unique_ptr<Controller> controller_;
+  int requests_ = 0;
+};
+
+TEST_F(ControllerTest, AnswersWithTheRuntimesResponseAndReusesTheWarmEnvironment) {
+  controller();
+  auto first = invoke(R"("one")");
+  EXPECT_FALSE(first.api_error);
+  EXPECT_FALSE(first.function_error);
+  EXPECT_EQ(first.payload, R"("one")");
+  auto second = invoke(R"("two")");
+  EXPECT_EQ(second.payload, R"("two")");
+  const auto stats = controller_->stats();
+  EXPECT_EQ(stats.cold_starts, 1u);
+  EXPECT_EQ(stats.warm_starts, 1u);
+  EXPECT_EQ(stats.idle, 1u);
+  EXPECT_EQ(factory_.counters.launched, 1);
+}
+
+TEST_F(ControllerTest, UnknownFunctionIsResourceNotFoundWithLambdasMessage) {
+  controller();
+  auto result = invoke("{}", "nope");
+  ASSERT_TRUE(result.api_error);
+  EXPECT_EQ(result.api_error->type, api::ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(result.api_error->message,
+            "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope");
+  EXPECT_EQ(factory_.taken, 0);
+}
+
+TEST_F(ControllerTest, OverTheConcurrencyLimitIsRefusedAtOnce) {
+  controller({.concurrency_limit = 1});
+  auto busy = invoke_async(R"("sleep:1500")");
+  // Wait until the first is admitted (it holds the only slot).
+  for (int i = 0; i < 200 && controller_->stats().busy == 0; ++i) std::this_thread::sleep_for(5ms);
+  const auto started = std::chrono::steady_clock::now();
+  auto refused = invoke(R"("x")");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 500ms);
+  ASSERT_TRUE(refused.api_error);
+  EXPECT_EQ(refused.api_error->type, api::ApiErrorType::TooManyRequests);
+  EXPECT_EQ(refused.api_error->reason, "ConcurrentInvocationLimitExceeded");
+  EXPECT_EQ(busy.get().payload, R"("sleep:1500")");
+  EXPECT_EQ(controller_->stats().throttles, 1u);
+}
+
+TEST_F(ControllerTest, AReservationHoldsItsFunctionAndLeavesTheRestToOthers) {
+  catalog_.put("other");
+  controller({.concurrency_limit = 2});
+  controller_->set_reserved_concurrency("fn", 1);
+  auto busy = invoke_async(R"("sleep:1500")");
+  for (int i = 0; i < 200 && controller_->stats().busy == 0; ++i) std::this_thread::sleep_for(5ms);
+  auto refused = invoke(R"("x")");
+  ASSERT_TRUE(refused.api_error);
+  EXPECT_EQ(refused.api_error->reason, "ReservedFunctionConcurrentInvocationLimitExceeded");
+  // "other" has the one unreserved slot.
+  EXPECT_EQ(invoke(R"("y")", "other").payload, R"("y")");
+  EXPECT_EQ(controller_->capacity("other").limit, 1u);
+  busy.get();
+}
+
+TEST_F(ControllerTest, AnInvocationErrorIsAFunctionErrorAndKeepsTheEnvironment) {
+  controller();
+  auto result = invoke(R"("error")");
+  EXPECT_TRUE(result.function_error);
+  EXPECT_NE(result.payload.find("FakeError"), std::string::npos);
+  EXPECT_EQ(invoke(R"("ok")").payload, R"("ok")");
+  EXPECT_EQ(factory_.counters.launched, 1);
+}
+
+TEST_F(ControllerTest, ARuntimeThatExitsMidInvocationIsRuntimeExitErrorAndTheNextStartsCold) {
+  controller();
+  auto crashed = invoke(R"("exit")");
+  EXPECT_TRUE(crashed.function_error);
+  EXPECT_NE(crashed.payload.find("Runtime.ExitError"), std::string::npos) << crashed.payload;
+  EXPECT_NE(crashed.payload.find("exit status 3"), std::string::npos) << crashed.payload;
+  EXPECT_EQ(invoke(R"("after")").payload, R"("after")");
+  EXPECT_EQ(factory_.counters.launched, 2);
+}
+
+TEST_F(ControllerTest, ARuntimeThatExitsBetweenInvocationsDoesNotFailTheNextOne) {
+  controller();
+  EXPECT_EQ(invoke(R"("exit-after")").payload, R"("exit-after")");
+  // Whether the exit is noticed before or after this call is placed, it runs on a fresh
+  // environment and succeeds.
+  for (int i = 0; i < 5; ++i) {
+    auto next = invoke(R"("exit-after")");
+    EXPECT_FALSE(next.function_error) << next.payload;
+    EXPECT_EQ(next.payload, R"("exit-after")");
+  }
+  EXPECT_EQ(factory_.counters.launched, 6);
+}
+
+TEST_F(ControllerTest, AnInvocationPastItsTimeoutIsSandboxTimedoutAndItsEnvironmentKilled) {
+  catalog_.put("slow", 128, 1);
+  controller();
+  auto result = invoke(R"("sleep:5000")", "slow");
+  EXPECT_TRUE(result.function_error);
+  EXPECT_NE(result.payload.find("Sandbox.Timedout"), std::string::npos) << result.payload;
+  EXPECT_NE(result.payload.find("Task timed out after 1.00 seconds"), std::string::npos);
+  EXPECT_GE(factory_.counters.killed, 1);
+  EXPECT_NE(log_text("slow").find("Task timed out after 1.00 seconds"), std::string::npos);
+}
+
+TEST_F(ControllerTest, WritesStartEndReportAroundWholeOutputLinesAndReturnsTheTail) {
+  controller();
+  auto result = invoke(R"("print:hello\nwor")", "fn", /*tail_log=*/true);
+  EXPECT_FALSE(result.function_error);
+  const std::string log = log_text();
+  const auto start = log.find("START RequestId: req-1 Version: $LATEST\n");
+  const auto hello = log.find("hello\\nwor\n");
+  const auto end = log.find("END RequestId: req-1\n");
+  const auto report = log.find("REPORT RequestId: req-1\tDuration: ");
+  ASSERT_NE(start, std::string::npos) << log;
+  ASSERT_NE(hello, std::string::npos) << log;
+  ASSERT_NE(end, std::string::npos) << log;
+  ASSERT_NE(report, std::string::npos) << log;
+  EXPECT_LT(start, hello);
+  EXPECT_LT(hello, end);
+  EXPECT_NE(log.find("Max Memory Used: 42 MB\tInit Duration: "), std::string::npos) << log;
+  EXPECT_EQ(result.log_tail.substr(0, 6), "START ");
+  EXPECT_NE(result.log_tail.find("REPORT RequestId: req-1"), std::string::npos);
+  // The second invocation of the environment reports no Init Duration.
+  invoke(R"("again")");
+  const std::string after = log_text();
+  EXPECT_EQ(after.find("Init Duration", after.find("REPORT RequestId: req-2")), std::string::npos);
+}
+
+TEST_F(ControllerTest, AChangedFunctionRetiresItsIdleEnvironments) {
+  controller();
+  invoke(R"("a")");
+  EXPECT_EQ(controller_->stats().idle, 1u);
+  controller_->function_changed("fn");
+  EXPECT_EQ(controller_->stats().environments, 0u);
+  invoke(R"("b")");
+  EXPECT_EQ(factory_.counters.launched, 2);
+}
+
+TEST_F(ControllerTest, ColdStartsEvictTheOldestIdleEnvironmentToStayInTheMemoryBudget) {
+  catalog_.put("big", 256);
+  catalog_.put("other", 256);
+  controller({.memory_budget_mb = 512});
+  invoke(R"("1")", "big");
+  invoke(R"("2")", "other");
+  EXPECT_EQ(controller_->stats().memory_used_mb, 512u);
+  catalog_.put("third", 256);
+  EXPECT_EQ(invoke(R"("3")", "third").payload, R"("3")");
+  const auto stats = controller_->stats();
+  EXPECT_EQ(stats.memory_used_mb, 512u);
+  EXPECT_EQ(stats.environments, 2u);
+  // "big" was idle longest: it went, "other" stayed warm.
+  invoke(R"("4")", "other");
+  EXPECT_EQ(controller_->stats().warm_starts, 1u);
+}
+
+TEST_F(ControllerTest, AFunctionLargerThanTheBudgetIsThrottled) {
+  catalog_.put("huge", 1024);
+  controller({.memory_budget_mb = 512});
+  auto result = invoke("{}", "huge");
+  ASSERT_TRUE(result.api_error);
+  EXPECT_EQ(result.api_error->type, api::ApiErrorType::TooManyRequests);
+  EXPECT_EQ(controller_->stats().busy, 0u);
+}
+
+TEST_F(ControllerTest, IdleEnvironmentsAreFrozenThenThawedForTheNextInvocation) {
+  controller({.freeze_after = 20ms});
+  invoke(R"("a")");
+  for (int i = 0; i < 200 && factory_.counters.freezes == 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(factory_.counters.freezes, 1);
+  EXPECT_EQ(controller_->stats().frozen, 1u);
+  invoke(R"("b")");
+  EXPECT_EQ(factory_.counters.thaws, 1);
+}
+
+TEST_F(ControllerTest, IdleEnvironmentsPastKeepAliveAreRemoved) {
+  controller({.keep_alive = 50ms});
+  invoke(R"("a")");
+  for (int i = 0; i < 400 && factory_.counters.destroyed == 0; ++i)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(factory_.counters.destroyed, 1);
+  EXPECT_EQ(controller_->stats().environments, 0u);
+}
+
+TEST_F(ControllerTest, ShutdownDrainsInFlightInvocationsThenRemovesEveryEnvironment) {
+  controller();
+  auto in_flight = invoke_async(R"("sleep:300")");
+  for (int i = 0; i < 200 && controller_->stats().busy == 0; ++i) std::this_thread::sleep_for(5ms);
+  controller_->shutdown(5s);
+  EXPECT_EQ(in_flight.get().payload, R"("sleep:300")");
+  EXPECT_EQ(factory_.counters.destroyed, 1);  // shutdown returned after the removal
+  EXPECT_TRUE(factory_.stopped);
+  auto refused = invoke("{}");
+  ASSERT_TRUE(refused.api_error);
+  EXPECT_EQ(refused.api_error->type, api::ApiErrorType::Service);
+}
+
+TEST_F(ControllerTest, ShutdownPastTheDrainFailsWhatStillRuns) {
+  controller();
+  auto in_flight = invoke_async(R"("sleep:10000")");
+  for (int i = 0; i < 200 && controller_->stats().busy == 0; ++i) std::this_thread::sleep_for(5ms);
+  const auto started = std::chrono::steady_clock::now();
+  controller_->shutdown(100ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  auto result = in_flight.get();
+  EXPECT_TRUE(result.function_error);
+  EXPECT_NE(result.payload.find("Runtime.ExitError"), std::string::npos) << result.payload;
+  EXPECT_EQ(factory_.counters.destroyed, 1);
+}
+
+}  // namespace
+}  // namespace runtimed
