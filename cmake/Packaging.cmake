@@ -10,7 +10,7 @@
 # package is host-wide, so nothing runs beside it; the time limit includes a cold Release build.
 add_test(NAME package_deb_install
   COMMAND ${CMAKE_SOURCE_DIR}/tests/package/deb_install_test.sh ${CMAKE_SOURCE_DIR})
-set_tests_properties(package_deb_install PROPERTIES LABELS package TIMEOUT 1200 RUN_SERIAL TRUE
+set_tests_properties(package_deb_install PROPERTIES LABELS package TIMEOUT 900 RUN_SERIAL TRUE
   SKIP_RETURN_CODE 77)
 
 option(RUNTIMED_PACKAGE "Install the systemd unit and /etc/default/runtimed; configure cpack -G DEB"

@@ -24,10 +24,19 @@ alive() { [ -e "/proc/$1" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" !
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: installing a package needs root"; exit 77; }
 
+# The package first: building needs no lock (its build dir is this checkout's own).
+deb=${RUNTIMED_DEB:-}
+if [ -z "$deb" ]; then
+  step "building the package (scripts/package.sh)"
+  start=$(date +%s)
+  deb=$("$src/scripts/package.sh" | tail -n 1) || fail "scripts/package.sh failed"
+  echo "built $deb in $(($(date +%s) - start)) s"
+fi
+
 # One package test per host at a time: the package, /usr/bin/runtimed and /var/lib/runtimed are
-# host-wide.
+# host-wide. Another one's install-to-purge takes seconds.
 exec 9>/run/lock/runtimed-deb-install-test.lock
-flock -w 900 9 || fail "another package test held /run/lock/runtimed-deb-install-test.lock for 15 min"
+flock -w 300 9 || fail "another package test held /run/lock/runtimed-deb-install-test.lock for 5 min"
 
 package_state() { dpkg-query -W -f='${db:Status-Status}' runtimed 2>/dev/null || true; }
 # Never remove what this test did not install: an installed (or removed but not purged) runtimed,
@@ -54,7 +63,7 @@ cleanup() {
     kill -KILL "$daemon_pid" 2>/dev/null
     wait "$daemon_pid" 2>/dev/null
   fi
-  if [ "$installed" = 1 ] && [ -n "$(package_state | grep -v '^not-installed$')" ]; then
+  if [ "$installed" = 1 ] && ! [[ "$(package_state)" =~ ^(not-installed)?$ ]]; then
     echo "cleanup: purging the runtimed package"
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 runtimed \
       >/dev/null 2>&1 || dpkg --purge runtimed >/dev/null 2>&1
@@ -67,13 +76,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the package ----------------------------------------------------------------------------------
-deb=${RUNTIMED_DEB:-}
-if [ -z "$deb" ]; then
-  step "building the package (scripts/package.sh)"
-  start=$(date +%s)
-  deb=$("$src/scripts/package.sh" | tail -n 1)
-  echo "built $deb in $(($(date +%s) - start)) s"
-fi
 [ -f "$deb" ] || fail "no package at '$deb'"
 deb=$(realpath "$deb")
 [ "$(dpkg-deb -f "$deb" Package)" = runtimed ] || fail "$deb is not the runtimed package"
@@ -94,7 +96,8 @@ dpkg-deb -x "$deb" "$tmp/contents"
 dynamic=$(readelf -d "$tmp/contents/usr/bin/runtimed") || fail "readelf on the packaged runtimed"
 grep -q 'NEEDED.*libc\.so' <<<"$dynamic" || fail "readelf shows no libc in the packaged runtimed"
 ! grep -Eq 'NEEDED.*lib(a|ub)san' <<<"$dynamic" || fail "the packaged runtimed is a sanitizer build"
-! readelf -S "$tmp/contents/usr/bin/runtimed" | grep -q '\.debug_info' || fail "runtimed not stripped"
+sections=$(readelf -S "$tmp/contents/usr/bin/runtimed") || fail "readelf -S on the packaged runtimed"
+! grep -q '\.debug_info' <<<"$sections" || fail "the packaged runtimed is not stripped"
 
 step "apt-get install $deb"
 installed=1
@@ -102,7 +105,7 @@ installed=1
 # (scripts/setup.sh installs what it depends on and recommends).
 plan=$(apt-get install -s -q "$deb" 2>&1) || { echo "$plan" >&2; fail "apt-get cannot install it"; }
 others=$(sed -n 's/^Inst \([^ ]*\).*/\1/p' <<<"$plan" | grep -vx runtimed || true)
-[ -z "$others" ] || fail "installing would download $(echo $others) (run scripts/setup.sh)"
+[ -z "$others" ] || fail "installing would download ${others//$'\n'/ } (run scripts/setup.sh)"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 "$deb" \
   >"$tmp/apt-install.log" 2>&1 ||
   { cat "$tmp/apt-install.log" >&2; fail "apt-get install failed"; }
@@ -217,12 +220,14 @@ step "starting the installed service's command"
 daemon_pid=$!
 listening=""
 for _ in $(seq 300); do
-  listening=$(grep "^runtimed: listening on http://127.0.0.1:$port " "$tmp/daemon.log" || true)
+  listening=$(grep "^runtimed: listening on " "$tmp/daemon.log" || true)
   [ -n "$listening" ] && break
   alive "$daemon_pid" || fail "the daemon exited at start"
   sleep 0.1
 done
-[ -n "$listening" ] || fail "the daemon did not listen on 127.0.0.1:$port within 30 s"
+[ -n "$listening" ] || fail "the daemon did not listen within 30 s"
+[[ "$listening" == "runtimed: listening on http://127.0.0.1:$port "* ]] ||
+  fail "not the port from $defaults: $listening"
 [ "$(readlink /proc/$daemon_pid/exe)" = /usr/bin/runtimed ] || fail "pid $daemon_pid is not runtimed"
 grep -q "state dir $state_dir)" "$tmp/daemon.log" || fail "the daemon did not use $state_dir"
 grep -q "managed runtimes from /usr/share/runtimed/runtimes, sandbox init /usr/bin/runtimed-init" \
@@ -294,6 +299,10 @@ state=$(package_state)
 case "$state" in "" | not-installed) ;; *) fail "package state after purge: $state" ;; esac
 for f in /usr/bin/runtimed /usr/bin/runtimed-init /usr/share/runtimed "$unit" "$defaults" \
   /var/lib/runtimed "$wants" /etc/systemd/system/runtimed.service; do
-  [ ! -e "$f" ] && [ ! -L "$f" ] || fail "$f left after purge"
+  if [ -e "$f" ] || [ -L "$f" ]; then fail "$f left after purge"; fi
 done
+# deb-systemd-helper's record of the enabled unit went with the purge too.
+if grep -rqs runtimed.service /var/lib/systemd/deb-systemd-helper-enabled; then
+  fail "deb-systemd-helper still records runtimed.service after purge"
+fi
 echo "PASS"
