@@ -16,5 +16,6 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DRUNTIMED_SANITIZE=OFF -DRUNT
 cmake --build "$build" -j"$(nproc)" --target runtimed runtimed-init >/dev/null
 # cpack installs into its own staging tree; CMAKE_SKIP_INSTALL_ALL_DEPENDENCY (Packaging.cmake)
 # keeps it from building every other target first.
-(cd "$build" && rm -f runtimed_*.deb && cpack -G DEB >/dev/null)
+rm -f "$build"/runtimed_*.deb
+(cd "$build" && cpack -G DEB >cpack.log 2>&1) || { cat "$build/cpack.log" >&2; exit 1; }
 ls "$(cd "$build" && pwd)"/runtimed_*.deb
