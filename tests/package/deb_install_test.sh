@@ -6,7 +6,8 @@
 # ExecStart= and LimitNOFILE= and runs that command), configured through /etc/default/runtimed as a
 # user would (its own state dir, a loopback port the OS picks). Through the installed CLI it creates
 # and invokes a python and a node function, sends SIGTERM during an invocation and expects that
-# invocation to finish and the daemon to exit 0 within TimeoutStopSec; then it purges the package
+# invocation to finish and the daemon to exit 0 within TimeoutStopSec; reinstalls (the upgrade
+# path of the maintainer scripts) and finds the function still there; then it purges the package
 # and checks nothing is left. The package is purged whatever happens.
 #   tests/package/deb_install_test.sh SOURCE_DIR        (ctest -L package)
 set -euo pipefail
@@ -53,6 +54,7 @@ done
 tmp=$(mktemp -d /tmp/rt-deb-test.XXXXXX)
 chmod 0755 "$tmp"  # functions' code is read by the environments' own uids
 daemon_pid=""
+daemon_log=""
 installed=0
 cleanup() {
   local rc=$?
@@ -68,7 +70,7 @@ cleanup() {
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 runtimed \
       >/dev/null 2>&1 || dpkg --purge runtimed >/dev/null 2>&1
   fi
-  [ "$rc" -eq 0 ] || { [ -f "$tmp/daemon.log" ] && tail -n 40 "$tmp/daemon.log" >&2; }
+  [ "$rc" -eq 0 ] || { [ -f "${daemon_log:-}" ] && tail -n 40 "$daemon_log" >&2; }
   rm -rf --one-file-system "$tmp"
   exit "$rc"
 }
@@ -209,30 +211,55 @@ else
 fi
 envp=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
 for k in "${!env[@]}"; do envp+=("$k=${env[$k]}"); done
+# Starts the unit's command as systemd would; the daemon's pid in daemon_pid, its stderr in LOG.
+start_service() {
+  local log=$1
+  (
+    ulimit -Hn "$nofile_set" && ulimit -Sn "$nofile_set"
+    umask 0022
+    cd /
+    exec setsid env -i "${envp[@]}" "${argv[@]}"
+  ) </dev/null >"$log" 2>&1 &
+  daemon_pid=$!
+  daemon_log=$log
+  local listening=""
+  for _ in $(seq 300); do
+    listening=$(grep "^runtimed: listening on " "$log" || true)
+    [ -n "$listening" ] && break
+    alive "$daemon_pid" || fail "the daemon exited at start"
+    sleep 0.1
+  done
+  [ -n "$listening" ] || fail "the daemon did not listen within 30 s"
+  [[ "$listening" == "runtimed: listening on http://127.0.0.1:$port "* ]] ||
+    fail "not the port from $defaults: $listening"
+  [ "$(readlink "/proc/$daemon_pid/exe")" = /usr/bin/runtimed ] || fail "pid $daemon_pid is not runtimed"
+  grep -q "state dir $state_dir)" "$log" || fail "the daemon did not use $state_dir"
+  grep -q "managed runtimes from /usr/share/runtimed/runtimes, sandbox init /usr/bin/runtimed-init" \
+    "$log" || fail "the installed daemon did not use the installed runtimes and init"
+  [ "$(awk '/^Max open files/ {print $4}' "/proc/$daemon_pid/limits")" = "$nofile_set" ] ||
+    fail "the daemon's open-file limit is not LimitNOFILE"
+}
+
+# systemctl stop with KillMode=mixed: SIGTERM to the daemon alone; it must exit 0 (else systemd
+# calls the stop a failure) within TimeoutStopSec, having drained.
+stop_service() {
+  local stop_start status=0
+  stop_start=$(date +%s%N)
+  kill -TERM "$daemon_pid"
+  for _ in $(seq $((stop_timeout * 10))); do alive "$daemon_pid" || break; sleep 0.1; done
+  if alive "$daemon_pid"; then
+    fail "the daemon did not exit within TimeoutStopSec=$stop_timeout s of SIGTERM"
+  fi
+  wait "$daemon_pid" || status=$?
+  daemon_pid=""
+  echo "stopped in $((($(date +%s%N) - stop_start) / 1000000)) ms"
+  [ "$status" -eq 0 ] || fail "the daemon exited $status after SIGTERM"
+  grep -q "runtimed: SIGTERM, draining" "$daemon_log" || fail "no drain after SIGTERM"
+  if grep -q " $state_dir/" /proc/self/mountinfo; then fail "mounts left under $state_dir"; fi
+}
+
 step "starting the installed service's command"
-(
-  ulimit -Hn "$nofile_set" && ulimit -Sn "$nofile_set"
-  umask 0022
-  cd /
-  exec setsid env -i "${envp[@]}" "${argv[@]}"
-) </dev/null >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-listening=""
-for _ in $(seq 300); do
-  listening=$(grep "^runtimed: listening on " "$tmp/daemon.log" || true)
-  [ -n "$listening" ] && break
-  alive "$daemon_pid" || fail "the daemon exited at start"
-  sleep 0.1
-done
-[ -n "$listening" ] || fail "the daemon did not listen within 30 s"
-[[ "$listening" == "runtimed: listening on http://127.0.0.1:$port "* ]] ||
-  fail "not the port from $defaults: $listening"
-[ "$(readlink /proc/$daemon_pid/exe)" = /usr/bin/runtimed ] || fail "pid $daemon_pid is not runtimed"
-grep -q "state dir $state_dir)" "$tmp/daemon.log" || fail "the daemon did not use $state_dir"
-grep -q "managed runtimes from /usr/share/runtimed/runtimes, sandbox init /usr/bin/runtimed-init" \
-  "$tmp/daemon.log" || fail "the installed daemon did not use the installed runtimes and init"
-[ "$(awk '/^Max open files/ {print $4}' /proc/$daemon_pid/limits)" = "$nofile_set" ] ||
-  fail "the daemon's open-file limit is not LimitNOFILE"
+start_service "$tmp/daemon.log"
 
 # --- functions through the installed CLI ----------------------------------------------------------------
 endpoint=http://127.0.0.1:$port
@@ -275,19 +302,22 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 [ "$(rt logs adder-py --all | grep -c '^START RequestId')" -ge 2 ] || fail "invocation not started"
-stop_start=$(date +%s%N)
-kill -TERM "$daemon_pid"
-for _ in $(seq $((stop_timeout * 10))); do alive "$daemon_pid" || break; sleep 0.1; done
-alive "$daemon_pid" && fail "the daemon did not exit within TimeoutStopSec=$stop_timeout s of SIGTERM"
-status=0
-wait "$daemon_pid" || status=$?
-daemon_pid=""
-echo "stopped in $((($(date +%s%N) - stop_start) / 1000000)) ms"
-[ "$status" -eq 0 ] || fail "the daemon exited $status after SIGTERM (systemd would call it failed)"
-grep -q "runtimed: SIGTERM, draining" "$tmp/daemon.log" || fail "no drain after SIGTERM"
+stop_service
 wait "$inflight" || fail "the invocation running at SIGTERM failed: $(cat "$tmp/inflight.err")"
 expect_json "$(cat "$tmp/inflight.out")" '{"sum":2,"runtime":"python"}'
-! grep -q " $state_dir/" /proc/self/mountinfo || fail "mounts left under $state_dir"
+
+# --- upgrade path ---------------------------------------------------------------------------------------
+# Installing the package again runs prerm upgrade and postinst configure <version>, as an upgrade
+# does: the user's /etc/default/runtimed is kept (no conffile prompt: stdin is /dev/null) and the
+# state dir's functions survive into the next start.
+step "apt-get install --reinstall, then the service again"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall -o DPkg::Lock::Timeout=300 \
+  "$deb" </dev/null >"$tmp/apt-reinstall.log" 2>&1 ||
+  { cat "$tmp/apt-reinstall.log" >&2; fail "apt-get install --reinstall failed"; }
+grep -q "^RUNTIMED_STATE_DIR=$state_dir$" "$defaults" || fail "reinstalling replaced $defaults"
+start_service "$tmp/daemon-2.log"
+expect_json "$(rt invoke adder-py --payload '{"a":20,"b":22}')" '{"sum":42,"runtime":"python"}'
+stop_service
 
 # --- purge --------------------------------------------------------------------------------------------------
 step "apt-get purge runtimed"
