@@ -142,6 +142,14 @@ stop_timeout=$(directive TimeoutStopSec)
 nofile=$(directive LimitNOFILE)
 [[ "$nofile" =~ ^[0-9]+$ ]] || fail "LimitNOFILE '$nofile' is not a number"
 
+# As shipped, the state dir is /var/lib/runtimed: the unit's default, which the package's
+# /etc/default/runtimed leaves alone.
+[ "$(directive Environment)" = RUNTIMED_STATE_DIR=/var/lib/runtimed ] ||
+  fail "the unit's default state dir is not /var/lib/runtimed"
+if grep -q '^[[:space:]]*RUNTIMED_STATE_DIR=' "$defaults"; then
+  fail "the shipped $defaults sets RUNTIMED_STATE_DIR"
+fi
+
 # The user's configuration, in the file the unit reads: this test's own state dir and a loopback
 # port the OS just handed out (serve takes no port 0).
 state_dir="$tmp/state"
