@@ -22,7 +22,7 @@ if(RUNTIMED_SANITIZE OR RUNTIMED_FUZZ)
   message(FATAL_ERROR "RUNTIMED_PACKAGE: package a build without sanitizers (scripts/package.sh)")
 endif()
 
-# Debian 12 ships units in /lib/systemd/system (/usr/lib only from Debian 13).
+# Where Debian 12's packages put their units (merged /usr makes it /usr/lib/systemd/system too).
 install(FILES packaging/runtimed.service DESTINATION /lib/systemd/system)
 install(FILES packaging/runtimed.default DESTINATION /etc/default RENAME runtimed)
 install(FILES docs/user-guide.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
