@@ -12,6 +12,7 @@ packages=(
   autoconf automake libtool ccache
   clang-16 libclang-rt-16-dev  # libFuzzer harnesses (scripts/fuzz.sh)
   clang-tidy-16                # scripts/lint.sh
+  prometheus                   # promtool checks the /metrics exposition (never started)
   dpkg-dev file systemd        # scripts/package.sh (dpkg-shlibdeps, file); systemd-analyze in its test
 )
 

@@ -33,6 +33,15 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+// The metrics outcome of an invocation ended by the platform with `error_type`.
+std::string_view outcome_of_platform_error(std::string_view error_type) {
+  if (error_type == function_error::kSandboxTimedout) return "timeout";
+  if (error_type == function_error::kRuntimeExitError) return "crash";
+  if (error_type == function_error::kRuntimeOutOfMemory) return "out_of_memory";
+  if (error_type == function_error::kRuntimeInvalidEntrypoint) return "function_error";
+  return "platform_error";
+}
+
 uint64_t memory_budget_or_default(uint64_t configured_mb) {
   if (configured_mb != 0) return configured_mb;
   auto host = sandbox::CgroupHost::detect();
@@ -113,6 +122,8 @@ Controller::Controller(ControllerOptions options, EnvironmentFactory& environmen
       catalog_(catalog),
       logs_(logs),
       disk_budget_(environments.disk_dir(), options_.disk_reserve_mb),
+      metrics_(options_.metrics ? *options_.metrics : own_metrics_, options_.metrics_function_limit,
+               [this] { return stats(); }),
       admission_(options_.concurrency_limit, memory_budget_or_default(options_.memory_budget_mb)),
       monitor_(EnvironmentMonitor::Callbacks{
                    .on_output = [this](uint64_t id) { on_output(id); },
@@ -191,6 +202,9 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
     if (!slot) {
       ++throttles_;
       lock.unlock();
+      metrics_.throttle(slot.error() == Admission::Refusal::ReservedLimit
+                            ? "ReservedFunctionConcurrentInvocationLimitExceeded"
+                            : "ConcurrentInvocationLimitExceeded");
       pending->done(api::InvokeResult{
           .api_error = api::ApiError::too_many_requests(
               "Rate Exceeded.", slot.error() == Admission::Refusal::ReservedLimit
@@ -236,6 +250,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
         admission_.release(fn->config.name, *slot);
         ++throttles_;
         lock.unlock();
+        metrics_.throttle(memory_full ? "MemoryBudgetFull" : "DiskFull");
         for (auto& e : evicted) destroy_later(std::move(e));
         pending->done(api::InvokeResult{
             .api_error = memory_full ? api::ApiError::too_many_requests(
@@ -268,6 +283,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
   }
   for (auto& e : evicted) destroy_later(std::move(e));
   if (cold) {
+    metrics_.cold_start(fn->config.name);
     boost::asio::post(blocking_, [this, env, fn] {
       // An exception escaping a pool task would terminate the daemon: fail this invocation.
       try {
@@ -419,6 +435,7 @@ void Controller::on_first_next(uint64_t env_id) {
   env.initialized = true;
   const auto now = Clock::now();
   env.init_duration_ms = ms_between(env.launch_started, now);
+  metrics_.init_done(env.fn->config.name, *env.init_duration_ms / 1000);
   if (env.pending) {
     env.pending->start = now;
     env.pending->deadline = now + std::chrono::seconds(env.fn->config.timeout_s);
@@ -482,7 +499,8 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
           "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
       break;
   }
-  finish(env, std::move(pending), std::move(result));
+  finish(env, std::move(pending), std::move(result),
+         result.function_error ? "function_error" : "success");
   if (stale) destroy_later(env);
 }
 
@@ -501,7 +519,7 @@ void Controller::on_init_error(uint64_t env_id, api::InvocationOutcome outcome) 
     api::InvokeResult result;
     result.function_error = true;
     result.payload = std::move(outcome.body);
-    finish(env, std::move(pending), std::move(result));
+    finish(env, std::move(pending), std::move(result), "function_error");
   }
   destroy_later(env);
 }
@@ -551,7 +569,7 @@ void Controller::on_exit(uint64_t env_id) {
     result.payload = api::platform_error_payload(
         oom ? function_error::kRuntimeOutOfMemory : function_error::kRuntimeExitError, message);
     env->output->append_platform_line(message);
-    finish(env, std::move(pending), std::move(result));
+    finish(env, std::move(pending), std::move(result), oom ? "out_of_memory" : "crash");
   }
   destroy_later(env);
 }
@@ -573,7 +591,7 @@ void Controller::fail_and_discard(const std::shared_ptr<Env>& env, const std::st
     result.function_error = true;
     result.payload = api::platform_error_payload(error_type, message);
     env->output->append_platform_line(message);
-    finish(env, std::move(pending), std::move(result));
+    finish(env, std::move(pending), std::move(result), outcome_of_platform_error(error_type));
   }
   destroy_later(env);
 }
@@ -617,7 +635,7 @@ Controller::Capacity Controller::capacity(const std::string& name) {
 }
 
 void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending> pending,
-                        api::InvokeResult result) {
+                        api::InvokeResult result, std::string_view outcome) {
   const bool started = pending->start != Clock::time_point{};
   InvocationReport report{
       .duration_ms = started ? ms_between(pending->start, Clock::now()) : 0.0,
@@ -632,6 +650,7 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
     common::MutexLock lock(mu_);
     report.init_duration_ms = std::exchange(env->init_duration_ms, std::nullopt);
   }
+  metrics_.invocation(env->fn->config.name, outcome, report.duration_ms / 1000);
   std::string tail = env->output->end(pending->request_id, report);
   if (pending->request.tail_log) result.log_tail = std::move(tail);
   pending->done(std::move(result));

@@ -22,6 +22,7 @@
 #include "api/runtime_api.hpp"
 #include "common/thread_annotations.hpp"
 #include "runtimed/controller/admission.hpp"
+#include "runtimed/controller/controller_metrics.hpp"
 #include "runtimed/controller/environment_monitor.hpp"
 #include "runtimed/controller/execution_environment.hpp"
 #include "runtimed/controller/function_launch.hpp"
@@ -40,6 +41,10 @@ struct ControllerOptions {
   bool cpu_quota = false;
   std::filesystem::path runtimes_dir;  // managed runtimes' bootstraps
   uint64_t disk_reserve_mb = 1024;     // free disk no environment's /tmp may be promised
+  // Where the controller's metrics go (null: a registry of its own, unexposed), and how many
+  // functions get their own label value.
+  common::metrics::Registry* metrics = nullptr;
+  size_t metrics_function_limit = 100;
 };
 
 struct ControllerStats {
@@ -113,9 +118,9 @@ class Controller {
   // Ends the environment's current invocation (if any) with a platform error and discards it.
   void fail_and_discard(const std::shared_ptr<Env>& env, const std::string& error_type,
                         const std::string& message, bool kill_first);
-  // Ends the invocation: END and REPORT, then `done`.
+  // Ends the invocation: END and REPORT, its metrics (`outcome`), then `done`.
   void finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending> pending,
-              api::InvokeResult result);
+              api::InvokeResult result, std::string_view outcome);
   // Removes env from every index (lock held); returns true if it was live.
   bool unlink_locked(const std::shared_ptr<Env>& env) REQUIRES(mu_);
   // The environment's invocation no longer counts against its concurrency (lock held).
@@ -130,6 +135,8 @@ class Controller {
   api::FunctionCatalog& catalog_;
   FunctionLogs& logs_;
   DiskBudget disk_budget_;
+  common::metrics::Registry own_metrics_;  // when options_.metrics is null
+  ControllerMetrics metrics_;
 
   // Guards the placement state below and every Env's fields marked so in controller.cpp.
   common::Mutex mu_;

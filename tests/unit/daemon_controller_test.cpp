@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 
+#include "common/metrics_registry.hpp"
 #include "daemon_fake_environment.hpp"
 #include "runtimed/controller/controller.hpp"
 
@@ -334,6 +335,37 @@ TEST_F(ControllerTest, ShutdownPastTheDrainFailsWhatStillRuns) {
   EXPECT_TRUE(result.function_error);
   EXPECT_NE(result.payload.find("Runtime.ExitError"), std::string::npos) << result.payload;
   EXPECT_EQ(factory_.counters.destroyed, 1);
+}
+
+TEST_F(ControllerTest, CountsInvocationsByOutcomeColdStartsAndThrottlesInItsMetrics) {
+  catalog_.put("slow", 128, 1);
+  common::metrics::Registry registry;
+  controller({.concurrency_limit = 1, .metrics = &registry});
+  invoke(R"("a")");
+  invoke(R"("b")");
+  invoke(R"("error")");
+  invoke(R"("sleep:5000")", "slow");
+  auto busy = invoke_async(R"("sleep:1000")");
+  for (int i = 0; i < 200 && controller_->stats().busy == 0; ++i) std::this_thread::sleep_for(5ms);
+  invoke("{}");  // refused: the only slot is taken
+  busy.get();
+  const std::string text = registry.expose();
+  for (const char* line : {
+           "runtimed_invocations_total{function=\"fn\",outcome=\"success\"} 3\n",
+           "runtimed_invocations_total{function=\"fn\",outcome=\"function_error\"} 1\n",
+           "runtimed_invocations_total{function=\"slow\",outcome=\"timeout\"} 1\n",
+           "runtimed_cold_starts_total{function=\"fn\"} 1\n",
+           "runtimed_cold_starts_total{function=\"slow\"} 1\n",
+           "runtimed_throttles_total{reason=\"ConcurrentInvocationLimitExceeded\"} 1\n",
+           "runtimed_init_duration_seconds_count{function=\"fn\"} 1\n",
+           "runtimed_invocation_duration_seconds_count{function=\"fn\"} 4\n",
+           "runtimed_environments{state=\"warm\"} 1\n",
+           "runtimed_memory_budget_bytes 4294967296\n",
+           "runtimed_memory_used_bytes 134217728\n",
+           "runtimed_concurrency_limit 1\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " not in:\n" << text;
+  }
 }
 
 }  // namespace
