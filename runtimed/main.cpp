@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "runtimed/cli/bench_command.hpp"
 #include "runtimed/cli/cli_commands.hpp"
 #include "runtimed/cli/cli_queue_commands.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
   runtimed::add_client_commands(app, client);
   runtimed::QueueCommands queue;
   runtimed::add_queue_commands(app, queue);
+  runtimed::BenchCommands bench;
+  runtimed::add_bench_commands(app, bench);
 
   // Exit codes (docs/user-guide.md): 0 ok, 1 function error, 2 API or connection error, 64 usage
   // (sysexits' EX_USAGE). --help and --version are not errors.
@@ -117,5 +120,6 @@ int main(int argc, char** argv) {
   if (serve_cmd->parsed()) return runtimed::run_serve_command(serve);
   if (auto status = runtimed::run_client_command(client)) return *status;
   if (auto status = runtimed::run_queue_command(queue)) return *status;
+  if (auto status = runtimed::run_bench_command(bench)) return *status;
   return 0;
 }

@@ -23,8 +23,8 @@ namespace runtimed::bench {
 enum class Mode { Warm, Cold, Burst, Rate };
 
 struct BenchOptions {
-  std::string endpoint = "http://127.0.0.1:9000";
-  std::string function;  // NAME or NAME:QUALIFIER
+  std::string endpoint = "http://127.0.0.1:9000";  // runtimed's default --listen
+  std::string function;                            // NAME or NAME:QUALIFIER
   std::string payload = "{}";
   Mode mode = Mode::Warm;
   size_t count = 100;

@@ -757,21 +757,28 @@ void Controller::sweep(Clock::time_point now) {
 }
 
 void Controller::function_changed(const std::string& name) {
-  std::vector<std::shared_ptr<Env>> retired;
   {
     common::MutexLock lock(mu_);
     functions_.erase(name);
     ++function_changes_;
+  }
+  drain(name);
+}
+
+size_t Controller::drain(const std::string& name) {
+  std::vector<std::shared_ptr<Env>> retired;
+  {
+    common::MutexLock lock(mu_);
     auto it = idle_.find(name);
     if (it != idle_.end()) {
       auto list = it->second;
       for (auto& env : list) {
-        unlink_locked(env);
-        retired.push_back(env);
+        if (unlink_locked(env)) retired.push_back(env);
       }
     }
   }
   for (auto& env : retired) destroy_later(env);
+  return retired.size();
 }
 
 void Controller::shutdown(std::chrono::milliseconds drain) {

@@ -78,6 +78,9 @@ class Controller {
   void invoke(api::InvokeRequest request, std::string request_id, Done done);
   // The function was updated or deleted: its environments are retired.
   void function_changed(const std::string& name);
+  // Discards the function's idle (warm and frozen) environments, so its next invocation starts
+  // cold (`runtimed drain`, the bench's cold mode); busy ones finish. Returns how many went.
+  size_t drain(const std::string& name);
   // SIGTERM: refuse new invocations, let in-flight ones finish (up to `drain`), give runtimes
   // SIGTERM and 2 s, then remove every environment; returns when all are gone. Idempotent.
   void shutdown(std::chrono::milliseconds drain);

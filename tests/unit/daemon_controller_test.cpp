@@ -266,6 +266,18 @@ TEST_F(ControllerTest, AChangedFunctionRetiresItsIdleEnvironments) {
   EXPECT_EQ(factory_.counters.launched, 2);
 }
 
+TEST_F(ControllerTest, DrainDiscardsIdleEnvironmentsSoTheNextInvocationStartsCold) {
+  catalog_.put("other");
+  controller();
+  invoke(R"("a")");
+  invoke(R"("b")", "other");
+  EXPECT_EQ(controller_->drain("fn"), 1u);
+  EXPECT_EQ(controller_->drain("fn"), 0u);
+  EXPECT_EQ(controller_->stats().environments, 1u);  // "other" stays warm
+  invoke(R"("c")");
+  EXPECT_EQ(controller_->stats().cold_starts, 3u);
+}
+
 TEST_F(ControllerTest, ColdStartsEvictTheOldestIdleEnvironmentToStayInTheMemoryBudget) {
   catalog_.put("big", 256);
   catalog_.put("other", 256);
