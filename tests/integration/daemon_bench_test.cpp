@@ -1,0 +1,152 @@
+// `runtimed bench` and `runtimed drain` against a real daemon, checked against the daemon's own
+// /metrics (itself checked by promtool).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "tests/integration/daemon_test.hpp"
+
+namespace {
+
+using testsupport::DaemonTest;
+
+class BenchTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    start();
+    endpoint_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  }
+
+  testsupport::CommandRun bench(std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {testsupport::bin_path("runtimed").string(), "bench", "--endpoint", endpoint_});
+    return testsupport::run_command(args);
+  }
+
+  std::string metrics() {
+    auto r = daemon_->client().Get("/metrics");
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    return r->body;
+  }
+
+  // The value of the sample `name{labels}` in the exposition (0 when absent).
+  static double sample(const std::string& text, const std::string& series) {
+    const auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return 0;
+    return std::stod(text.substr(at + series.size() + 2));
+  }
+
+  nlohmann::json read_json(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in, nullptr, false);
+  }
+
+  testsupport::TempDir scratch_{"rt-bench"};
+  std::string endpoint_;
+};
+
+TEST_F(BenchTest, ColdModeGivesColdSamplesMatchingTheDaemonsColdStartCounter) {
+  ASSERT_EQ(daemon_->create_function("noop"), 201);
+  ASSERT_EQ(daemon_->invoke("noop", "{}")->status, 200);
+  const double before = sample(metrics(), "runtimed_cold_starts_total{function=\"noop\"}");
+  EXPECT_EQ(before, 1);
+  const auto json = scratch_.path() / "cold.json";
+  auto run = bench({"cold", "--function", "noop", "--count", "5", "--json", json.string()});
+  ASSERT_EQ(run.status, 0) << run;
+  EXPECT_NE(run.out.find("cold "), std::string::npos) << run;
+  const auto result = read_json(json);
+  ASSERT_TRUE(result.is_object());
+  ASSERT_EQ(result["samples"].size(), 5u);
+  for (const auto& s : result["samples"]) {
+    EXPECT_EQ(s["status"], 200);
+    EXPECT_EQ(s["cold"], true) << s.dump();
+    EXPECT_TRUE(s.contains("initDurationMs")) << s.dump();
+  }
+  EXPECT_EQ(result["summary"]["cold"]["count"], 5);
+  // The bench's probe call is warm; each of the five is a cold start the daemon counted.
+  const double after = sample(metrics(), "runtimed_cold_starts_total{function=\"noop\"}");
+  EXPECT_EQ(after - before, 5);
+}
+
+TEST_F(BenchTest, AnInitSleepOf200MsIsReportedAsItsInitDuration) {
+  ASSERT_EQ(daemon_->create_function(
+                "slowinit", {{"Environment", {{"Variables", {{"INIT_SLEEP_MS", "200"}}}}}}),
+            201);
+  const auto json = scratch_.path() / "init.json";
+  auto run = bench({"cold", "--function", "slowinit", "--count", "3", "--json", json.string()});
+  ASSERT_EQ(run.status, 0) << run;
+  for (const auto& s : read_json(json)["samples"]) {
+    const double init = s["initDurationMs"].get<double>();
+    EXPECT_GE(init, 200 * 0.9) << s.dump();
+    EXPECT_LE(init, 200 * 1.1) << s.dump();
+  }
+}
+
+TEST_F(BenchTest, CheckExitsOneWhenAThresholdFailsAndZeroWhenAllHold) {
+  ASSERT_EQ(daemon_->create_function("noop"), 201);
+  auto pass = bench({"warm", "--function", "noop", "--count", "20", "--concurrency", "2", "--check",
+                     "errors==0,warm.count==20,cold_ratio<0.5"});
+  EXPECT_EQ(pass.status, 0) << pass;
+  EXPECT_NE(pass.out.find("ok   errors==0"), std::string::npos) << pass;
+  auto fail = bench({"warm", "--function", "noop", "--count", "5", "--check", "warm.p50<1us"});
+  EXPECT_EQ(fail.status, 1) << fail;
+  EXPECT_NE(fail.out.find("FAIL warm.p50<1us"), std::string::npos) << fail;
+  auto bad = bench({"warm", "--function", "noop", "--check", "warm.p42<1ms"});
+  EXPECT_EQ(bad.status, 64) << bad;
+  auto missing = bench({"warm", "--function", "nope", "--count", "1"});
+  EXPECT_EQ(missing.status, 2) << missing;
+}
+
+TEST_F(BenchTest, RateModeHoldsItsArrivalRate) {
+  ASSERT_EQ(daemon_->create_function("noop"), 201);
+  const auto csv = scratch_.path() / "rate.csv";
+  auto run = bench({"rate", "--function", "noop", "--rps", "200", "--duration", "2", "--csv",
+                    csv.string(), "--check", "errors==0,throttles==0"});
+  ASSERT_EQ(run.status, 0) << run;
+  std::ifstream in(csv);
+  std::string line;
+  size_t rows = 0;
+  double last_start = 0;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    ++rows;
+    last_start = std::stod(line.substr(0, line.find(',')));
+  }
+  EXPECT_EQ(rows, 400u);
+  // Intended send times span the 2 s: 400 arrivals at 200/s, the last due at ~1995 ms.
+  EXPECT_NEAR(last_start, 2000, 100);
+}
+
+TEST_F(BenchTest, DrainDiscardsWarmEnvironmentsAndAnswersHowMany) {
+  ASSERT_EQ(daemon_->create_function("noop"), 201);
+  ASSERT_EQ(daemon_->invoke("noop", "{}")->status, 200);
+  auto drained = testsupport::run_command(
+      {testsupport::bin_path("runtimed").string(), "drain", "noop", "--endpoint", endpoint_});
+  ASSERT_EQ(drained.status, 0) << drained;
+  EXPECT_EQ(nlohmann::json::parse(drained.out)["DiscardedEnvironments"], 1) << drained;
+  auto unknown = daemon_->client().Post("/runtimed/v1/functions/nope/drain");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(unknown->get_header_value("x-amzn-ErrorType"), "ResourceNotFoundException");
+}
+
+TEST_F(BenchTest, MetricsPassPromtoolAndCountInvocationsByOutcome) {
+  ASSERT_EQ(daemon_->create_function("noop"), 201);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(daemon_->invoke("noop", "{}")->status, 200);
+  const std::string text = metrics();
+  EXPECT_EQ(sample(text, "runtimed_invocations_total{function=\"noop\",outcome=\"success\"}"), 3)
+      << text;
+  EXPECT_GT(sample(text, "runtimed_memory_budget_bytes"), 0) << text;
+  const auto file = scratch_.path() / "metrics.txt";
+  std::ofstream(file) << text;
+  auto check =
+      testsupport::run_command({"/bin/sh", "-c", "promtool check metrics < " + file.string()});
+  EXPECT_EQ(check.status, 0) << check << text;
+}
+
+}  // namespace
