@@ -23,6 +23,7 @@
 #include "api/lambda_routes.hpp"
 #include "api/request_limits.hpp"
 #include "common/ids.hpp"
+#include "common/metrics_registry.hpp"
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/async/queue_routes.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
@@ -105,8 +106,10 @@ class Router {
     QueueRoutes& queues;
   };
   Router(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
-         api::FunctionCatalog& catalog, const HostIdentity& host)
-      : controller_(controller),
+         api::FunctionCatalog& catalog, const HostIdentity& host,
+         const common::metrics::Registry& metrics)
+      : metrics_(metrics),
+        controller_(controller),
         dispatcher_(dispatcher),
         functions_(apis.functions),
         apis_(apis),
@@ -152,7 +155,20 @@ class Router {
                       });
     }
     if (request.path == "/runtimed/v1/health") return reply(health(request_id));
+    if (request.method == "GET" && request.path == "/metrics") {
+      api::HttpResponse response{.status = 200, .body = metrics_.expose()};
+      response.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      return reply(std::move(response));
+    }
     const std::string logs_prefix = "/runtimed/v1/functions/";
+    if (request.method == "POST" && request.path.starts_with(logs_prefix) &&
+        request.path.ends_with("/drain")) {
+      const std::string name =
+          request.path.substr(logs_prefix.size(), request.path.size() - logs_prefix.size() - 6);
+      return blocking(
+          std::move(request), request_id, std::move(reply),
+          [this, name](const api::HttpRequest&, const std::string& id) { return drain(name, id); });
+    }
     if (request.method == "GET" && request.path.starts_with(logs_prefix) &&
         request.path.ends_with("/logs")) {
       const std::string name =
@@ -246,6 +262,20 @@ class Router {
                        });
   }
 
+  // Discards the function's idle environments (`runtimed drain`, `runtimed bench cold`).
+  api::HttpResponse drain(const std::string& id, const std::string& request_id) {
+    auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
+    if (!name) return api::to_http(name.error(), request_id);
+    if (!catalog_.get(*name)) {
+      return api::to_http(api::ApiError::not_found(common::function_not_found_message(
+                              common::function_arn(host_, *name))),
+                          request_id);
+    }
+    const size_t discarded = controller_.drain(*name);
+    return json_response(200, {{"FunctionName", *name}, {"DiscardedEnvironments", discarded}},
+                         request_id);
+  }
+
   api::HttpResponse health(const std::string& request_id) {
     const auto s = controller_.stats();
     return json_response(200,
@@ -334,6 +364,7 @@ class Router {
     return r;
   }
 
+  const common::metrics::Registry& metrics_;
   Controller& controller_;
   AsyncDispatcher& dispatcher_;
   api::FunctionApi& functions_;
@@ -422,8 +453,10 @@ int run_serve_command(const ServeOptions& o) {
   }
   int status = 0;
   {
+    common::metrics::Registry metrics;
     api::HttpServer server(o.io_threads, std::chrono::microseconds(o.io_spin_us));
     ControllerOptions co;
+    co.metrics = &metrics;
     co.host = identity;
     co.concurrency_limit = o.concurrency_limit;
     co.memory_budget_mb = o.memory_budget_mb;
@@ -465,7 +498,7 @@ int run_serve_command(const ServeOptions& o) {
     Router router(
         controller, dispatcher,
         Router::Apis{function_api, concurrency_api, event_invoke_config_api, queue_routes}, logs,
-        **store, identity);
+        **store, identity, metrics);
     // Bounded resources (docs/limits.md): per-route body limits checked from the head, a global
     // connection cap, and a deadline for each request.
     const uint64_t nofile = raise_nofile_limit();

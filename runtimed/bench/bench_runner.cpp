@@ -39,6 +39,7 @@ Target target_of(const std::string& function) {
 std::unique_ptr<httplib::Client> client_for(const std::string& endpoint) {
   auto client = std::make_unique<httplib::Client>(endpoint);
   client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);  // headers and body go in two writes: no 40 ms Nagle stall
   client->set_connection_timeout(std::chrono::seconds(10));
   client->set_read_timeout(std::chrono::seconds(910));
   return client;

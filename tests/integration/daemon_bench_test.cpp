@@ -73,24 +73,34 @@ TEST_F(BenchTest, ColdModeGivesColdSamplesMatchingTheDaemonsColdStartCounter) {
   EXPECT_EQ(after - before, 5);
 }
 
+// Init Duration also holds the runtime's own start (exec, dynamic loading), measured here by the
+// same runtime without the sleep: the difference is the 200 ms, within 10 %.
 TEST_F(BenchTest, AnInitSleepOf200MsIsReportedAsItsInitDuration) {
+  ASSERT_EQ(daemon_->create_function("fastinit"), 201);
   ASSERT_EQ(daemon_->create_function(
                 "slowinit", {{"Environment", {{"Variables", {{"INIT_SLEEP_MS", "200"}}}}}}),
             201);
-  const auto json = scratch_.path() / "init.json";
-  auto run = bench({"cold", "--function", "slowinit", "--count", "3", "--json", json.string()});
-  ASSERT_EQ(run.status, 0) << run;
-  for (const auto& s : read_json(json)["samples"]) {
-    const double init = s["initDurationMs"].get<double>();
-    EXPECT_GE(init, 200 * 0.9) << s.dump();
-    EXPECT_LE(init, 200 * 1.1) << s.dump();
-  }
+  const auto median_init = [&](const std::string& function) {
+    const auto json = scratch_.path() / (function + ".json");
+    auto run = bench({"cold", "--function", function, "--count", "5", "--json", json.string()});
+    EXPECT_EQ(run.status, 0) << run;
+    const auto result = read_json(json);
+    std::vector<double> inits;
+    for (const auto& s : result["samples"]) inits.push_back(s.value("initDurationMs", -1.0));
+    EXPECT_EQ(inits.size(), 5u);
+    std::sort(inits.begin(), inits.end());
+    return inits.empty() ? -1.0 : inits[inits.size() / 2];
+  };
+  const double base = median_init("fastinit");
+  const double slow = median_init("slowinit");
+  EXPECT_GE(slow - base, 200 * 0.9) << "with sleep " << slow << " ms, without " << base << " ms";
+  EXPECT_LE(slow - base, 200 * 1.1) << "with sleep " << slow << " ms, without " << base << " ms";
 }
 
 TEST_F(BenchTest, CheckExitsOneWhenAThresholdFailsAndZeroWhenAllHold) {
   ASSERT_EQ(daemon_->create_function("noop"), 201);
   auto pass = bench({"warm", "--function", "noop", "--count", "20", "--concurrency", "2", "--check",
-                     "errors==0,warm.count==20,cold_ratio<0.5"});
+                     "errors==0,all.count==20,cold_ratio<0.5"});
   EXPECT_EQ(pass.status, 0) << pass;
   EXPECT_NE(pass.out.find("ok   errors==0"), std::string::npos) << pass;
   auto fail = bench({"warm", "--function", "noop", "--count", "5", "--check", "warm.p50<1us"});
