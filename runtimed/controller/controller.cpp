@@ -200,16 +200,15 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
     // Refused at once, never queued.
     auto slot = admission_.acquire(fn->config.name);
     if (!slot) {
-      ++throttles_;
+      const std::string_view reason = slot.error() == Admission::Refusal::ReservedLimit
+                                          ? "ReservedFunctionConcurrentInvocationLimitExceeded"
+                                          : "ConcurrentInvocationLimitExceeded";
+      const bool began = note_throttle_locked(reason);
       lock.unlock();
-      metrics_.throttle(slot.error() == Admission::Refusal::ReservedLimit
-                            ? "ReservedFunctionConcurrentInvocationLimitExceeded"
-                            : "ConcurrentInvocationLimitExceeded");
+      if (began) log()->warn("throttling started: {} (429 at once, never queued)", reason);
+      metrics_.throttle(reason);
       pending->done(api::InvokeResult{
-          .api_error = api::ApiError::too_many_requests(
-              "Rate Exceeded.", slot.error() == Admission::Refusal::ReservedLimit
-                                    ? "ReservedFunctionConcurrentInvocationLimitExceeded"
-                                    : "ConcurrentInvocationLimitExceeded")});
+          .api_error = api::ApiError::too_many_requests("Rate Exceeded.", std::string(reason))});
       return;
     }
     // A warm environment of this function's current revision, preferably served by this io thread.
@@ -248,13 +247,25 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
       if (!fits()) {
         const bool memory_full = !admission_.memory_fits(need);
         admission_.release(fn->config.name, *slot);
-        ++throttles_;
+        // Reason stays within Lambda's ThrottleReason values, which SDKs model as an enum; the
+        // message says which budget is full.
+        const std::string detail =
+            memory_full
+                ? fmt::format(
+                      "Rate Exceeded. The host's memory budget is full: environments hold {} of "
+                      "{} MB and this function needs {} MB.",
+                      admission_.memory_used_mb(), admission_.memory_budget_mb(), need)
+                : std::string();
+        const bool began = note_throttle_locked(memory_full ? "MemoryBudgetFull" : "DiskFull");
         lock.unlock();
+        if (began) {
+          log()->warn("throttling started: {}", memory_full ? detail : "disk budget full");
+        }
         metrics_.throttle(memory_full ? "MemoryBudgetFull" : "DiskFull");
         for (auto& e : evicted) destroy_later(std::move(e));
         pending->done(api::InvokeResult{
             .api_error = memory_full ? api::ApiError::too_many_requests(
-                                           "Rate Exceeded.", "ConcurrentInvocationLimitExceeded")
+                                           detail, "ConcurrentInvocationLimitExceeded")
                                      : disk_full_error()});
         return;
       }
@@ -612,6 +623,18 @@ bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
   return true;
 }
 
+bool Controller::note_throttle_locked(std::string_view reason) {
+  ++throttles_;
+  const auto now = Clock::now();
+  const bool began = !throttling_.active;
+  if (began) {
+    throttling_ = ThrottleEpisode{.active = true, .started = now, .reason = std::string(reason)};
+  }
+  throttling_.last = now;
+  ++throttling_.refused;
+  return began;
+}
+
 void Controller::leave_busy_locked(Env& env) {
   if (!env.slot) return;
   admission_.release(env.fn->config.name, *env.slot);
@@ -725,6 +748,19 @@ void Controller::sweep(Clock::time_point now) {
       }
     }
     for (auto& env : expired) unlink_locked(env);
+  }
+  std::optional<ThrottleEpisode> ended;
+  {
+    common::MutexLock lock(mu_);
+    if (throttling_.active && now - throttling_.last > kThrottleQuiet) {
+      ended = throttling_;
+      throttling_ = {};
+    }
+  }
+  if (ended) {
+    log()->warn("throttling stopped: {} invocations refused over {:.1f} s (first: {})",
+                ended->refused, std::chrono::duration<double>(ended->last - ended->started).count(),
+                ended->reason);
   }
   const auto request_id_of = [this](Env& env) {
     common::MutexLock lock(mu_);

@@ -128,6 +128,9 @@ class Controller {
   bool unlink_locked(const std::shared_ptr<Env>& env) REQUIRES(mu_);
   // The environment's invocation no longer counts against its concurrency (lock held).
   void leave_busy_locked(Env& env) REQUIRES(mu_);
+  // Counts a 429; true when it begins a throttling episode (logged once, with its end, so a
+  // flood of refusals is two log lines).
+  bool note_throttle_locked(std::string_view reason) REQUIRES(mu_);
   void destroy_later(std::shared_ptr<Env> env);
   void watch(const std::shared_ptr<Env>& env);
   void unwatch(Env& env);
@@ -159,6 +162,15 @@ class Controller {
   // Unlinked environments whose destroy has not finished.
   size_t awaiting_destroy_ GUARDED_BY(mu_) = 0;
   bool accepting_ GUARDED_BY(mu_) = true;
+  // The current throttling episode: it ends after kThrottleQuiet without a 429.
+  struct ThrottleEpisode {
+    bool active = false;
+    std::chrono::steady_clock::time_point started, last;
+    uint64_t refused = 0;
+    std::string reason;  // of the first refusal
+  };
+  static constexpr std::chrono::seconds kThrottleQuiet{5};
+  ThrottleEpisode throttling_ GUARDED_BY(mu_);
 
   // Last: its tasks and callbacks use everything above, so they stop first.
   boost::asio::thread_pool blocking_{4};  // launch and destroy: never on io threads

@@ -2,12 +2,14 @@
 // admission, timeouts, crashes, retirement and shutdown, with real HTTP between the controller's
 // Runtime API and the fake runtimes, and no root.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <sys/stat.h>
 
 #include <fstream>
 #include <future>
 
 #include "common/metrics_registry.hpp"
+#include "common/module_logger.hpp"
 #include "daemon_fake_environment.hpp"
 #include "runtimed/controller/controller.hpp"
 
@@ -295,13 +297,35 @@ TEST_F(ControllerTest, ColdStartsEvictTheOldestIdleEnvironmentToStayInTheMemoryB
   EXPECT_EQ(controller_->stats().warm_starts, 1u);
 }
 
-TEST_F(ControllerTest, AFunctionLargerThanTheBudgetIsThrottled) {
+TEST_F(ControllerTest, AFullMemoryBudgetIsA429ThatSaysSoAndIsLoggedOncePerEpisode) {
+  // The scheduler's log lines, captured.
+  auto captured = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  auto scheduler = common::module_logger("scheduler");
+  scheduler->sinks().push_back(captured);
   catalog_.put("huge", 1024);
   controller({.memory_budget_mb = 512});
-  auto result = invoke("{}", "huge");
-  ASSERT_TRUE(result.api_error);
-  EXPECT_EQ(result.api_error->type, api::ApiErrorType::TooManyRequests);
+  for (int i = 0; i < 3; ++i) {
+    auto result = invoke("{}", "huge");
+    ASSERT_TRUE(result.api_error);
+    EXPECT_EQ(result.api_error->type, api::ApiErrorType::TooManyRequests);
+    EXPECT_EQ(result.api_error->message,
+              "Rate Exceeded. The host's memory budget is full: environments hold 0 of 512 MB and "
+              "this function needs 1024 MB.");
+  }
   EXPECT_EQ(controller_->stats().busy, 0u);
+  // The episode ends 5 s after its last refusal.
+  std::vector<std::string> lines = captured->last_formatted();
+  for (int i = 0; i < 100 && lines.size() < 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+    lines = captured->last_formatted();
+  }
+  scheduler->sinks().pop_back();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("throttling started: Rate Exceeded. The host's memory budget is full"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("throttling stopped: 3 invocations refused"), std::string::npos)
+      << lines[1];
 }
 
 TEST_F(ControllerTest, IdleEnvironmentsAreFrozenThenThawedForTheNextInvocation) {
