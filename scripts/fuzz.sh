@@ -34,16 +34,16 @@ export RUNTIMED_FUZZ_SCRATCH
 trap 'rm -rf "$work" "$RUNTIMED_FUZZ_SCRATCH"' EXIT
 
 status=0
-printf '%-16s %12s %10s %s\n' harness inputs exec/s result
-for h in "${harnesses[@]}"; do
+# The harnesses run side by side, one per CPU (FUZZ_JOBS), each for its own time budget.
+fuzz_one() {
+  local h=$1 rc=0
   bin=$build/bin/fuzz_$h
   # Reproducers of crashes found before: each must now pass.
   if compgen -G "tests/fuzz/regressions/$h/*" >/dev/null; then
     if ! "$bin" tests/fuzz/regressions/"$h"/* >"$work/$h.replay.log" 2>&1; then
       echo "fuzz: $h: a regression reproducer fails again:" >&2
       tail -30 "$work/$h.replay.log" >&2
-      status=1
-      continue
+      return 1
     fi
   fi
   mkdir -p "$work/$h"
@@ -57,11 +57,23 @@ for h in "${harnesses[@]}"; do
   else
     result="CRASH (see $build/artifacts/$h-*)"
     tail -40 "$work/$h.log" >&2
-    status=1
+    rc=1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$h.log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/$h.log" | tail -1)
   printf '%-16s %12s %10s %s\n' "$h" "${runs:-?}" "${rate:-?}" "$result"
   cp "$work/$h.log" "$build/artifacts/$h.last.log"
+  return $rc
+}
+printf '%-16s %12s %10s %s\n' harness inputs exec/s result
+jobs_max=${FUZZ_JOBS:-$(nproc)}
+for h in "${harnesses[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+  (if fuzz_one "$h"; then echo 0 >"$work/$h.rc"; else echo 1 >"$work/$h.rc"; fi) >"$work/$h.row" &
+done
+wait
+for h in "${harnesses[@]}"; do
+  cat "$work/$h.row"
+  [ "$(cat "$work/$h.rc" 2>/dev/null)" = 0 ] || status=1
 done
 exit $status
