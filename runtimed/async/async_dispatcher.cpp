@@ -64,7 +64,7 @@ std::expected<void, std::string> AsyncDispatcher::enqueue(const std::string& fun
   return {};
 }
 
-std::expected<int64_t, api::ApiError> AsyncDispatcher::redrive(const std::string& queue) {
+std::expected<int64_t, common::StoreError> AsyncDispatcher::redrive(const std::string& queue) {
   const int64_t now = now_epoch_ms();
   auto moved = queues_.drain_dead_letters(queue, [&](const QueueMessage& m) {
     return queue_.enqueue_locked(m.source_function, m.body, common::new_request_id(), now);
@@ -118,7 +118,7 @@ Millis AsyncDispatcher::pump() {
   bool waiting_for_capacity = false;
   for (const auto& [function, count] : *due) {
     auto config = settings_.get(function);
-    if (!config && config.error().type != api::ApiErrorType::ResourceNotFound) continue;
+    if (!config && config.error().kind != common::StoreErrorKind::NotFound) continue;
     const api::EventInvokeConfig cfg =
         config ? config->value_or(api::EventInvokeConfig{}) : api::EventInvokeConfig{};
     const int max_age = cfg.maximum_event_age_s.value_or(kDefaultMaximumEventAgeS);

@@ -10,7 +10,7 @@
 
 namespace runtimed {
 
-using api::ApiError;
+using common::StoreError;
 using nlohmann::json;
 
 namespace {
@@ -26,13 +26,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-ApiError db_error(const std::string& what, const std::string& error) {
+StoreError db_error(const std::string& what, const std::string& error) {
   spdlog::error("message queues: {}: {}", what, error);
-  return ApiError::service("Internal error while accessing the message queues");
+  return StoreError::internal("Internal error while accessing the message queues");
 }
 
-ApiError no_queue(const std::string& name) {
-  return ApiError::not_found("Queue not found: " + name);
+StoreError no_queue(const std::string& name) {
+  return StoreError::not_found(name, "Queue not found: " + name);
 }
 
 // A row selected as (id, message_id, body, attributes, source_function, sent_ms, receive_count).
@@ -114,7 +114,7 @@ std::expected<void, std::string> MessageQueues::send(const std::string& queue,
   return db_.write([&] { return send_locked(queue, body, attributes, source_function, now_ms); });
 }
 
-std::expected<std::vector<QueueInfo>, ApiError> MessageQueues::list(int64_t now_ms) {
+std::expected<std::vector<QueueInfo>, StoreError> MessageQueues::list(int64_t now_ms) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
       "SELECT q.name, q.arn, "
@@ -134,9 +134,8 @@ std::expected<std::vector<QueueInfo>, ApiError> MessageQueues::list(int64_t now_
   return out;
 }
 
-std::expected<std::vector<QueueMessage>, ApiError> MessageQueues::receive(const std::string& queue,
-                                                                          int max, int visibility_s,
-                                                                          int64_t now_ms) {
+std::expected<std::vector<QueueMessage>, StoreError> MessageQueues::receive(
+    const std::string& queue, int max, int visibility_s, int64_t now_ms) {
   auto lock = db_.lock();
   Transaction tx(db_);
   if (tx.begin_error()) return std::unexpected(db_error("receive", *tx.begin_error()));
@@ -173,8 +172,8 @@ std::expected<std::vector<QueueMessage>, ApiError> MessageQueues::receive(const 
   return out;
 }
 
-std::expected<void, ApiError> MessageQueues::delete_message(const std::string& queue,
-                                                            const std::string& receipt_handle) {
+std::expected<void, StoreError> MessageQueues::delete_message(const std::string& queue,
+                                                              const std::string& receipt_handle) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
       "DELETE FROM queue_messages WHERE queue = ?1 AND receipt_handle = ?2 RETURNING id");
@@ -183,13 +182,14 @@ std::expected<void, ApiError> MessageQueues::delete_message(const std::string& q
   auto row = stmt->step();
   if (!row) return std::unexpected(db_error("delete message", row.error()));
   if (!*row)
-    return std::unexpected(ApiError::not_found("The receipt handle is not valid for queue " +
-                                               queue + " (deleted or received again since)"));
+    return std::unexpected(
+        StoreError::not_found(queue, "The receipt handle is not valid for queue " + queue +
+                                         " (deleted or received again since)"));
   (void)stmt->run();
   return {};
 }
 
-std::expected<int64_t, ApiError> MessageQueues::purge(const std::string& queue) {
+std::expected<int64_t, StoreError> MessageQueues::purge(const std::string& queue) {
   auto lock = db_.lock();
   auto exists = exists_locked(queue);
   if (!exists) return std::unexpected(db_error("purge", exists.error()));
@@ -203,7 +203,7 @@ std::expected<int64_t, ApiError> MessageQueues::purge(const std::string& queue) 
   return changes->column_int64(0);
 }
 
-std::expected<int64_t, ApiError> MessageQueues::drain_dead_letters(
+std::expected<int64_t, StoreError> MessageQueues::drain_dead_letters(
     const std::string& queue,
     const std::function<std::expected<void, std::string>(const QueueMessage&)>& take) {
   auto lock = db_.lock();

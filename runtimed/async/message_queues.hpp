@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "api/lambda_error.hpp"
+#include "common/store_error.hpp"
 #include "runtimed/store/state_db.hpp"
 
 namespace runtimed {
@@ -55,16 +55,17 @@ class MessageQueues {
                                         const nlohmann::json& attributes,
                                         const std::string& source_function, int64_t now_ms);
 
-  std::expected<std::vector<QueueInfo>, api::ApiError> list(int64_t now_ms);
+  std::expected<std::vector<QueueInfo>, common::StoreError> list(int64_t now_ms);
   // Up to `max` visible messages, oldest first; they become invisible for `visibility_s`.
-  std::expected<std::vector<QueueMessage>, api::ApiError> receive(const std::string& queue, int max,
-                                                                  int visibility_s, int64_t now_ms);
-  std::expected<void, api::ApiError> delete_message(const std::string& queue,
-                                                    const std::string& receipt_handle);
-  std::expected<int64_t, api::ApiError> purge(const std::string& queue);
+  std::expected<std::vector<QueueMessage>, common::StoreError> receive(const std::string& queue,
+                                                                       int max, int visibility_s,
+                                                                       int64_t now_ms);
+  std::expected<void, common::StoreError> delete_message(const std::string& queue,
+                                                         const std::string& receipt_handle);
+  std::expected<int64_t, common::StoreError> purge(const std::string& queue);
   // Dead letters (visible or not) in `queue`, removed as they are handed to `take`, which runs
   // within the same transaction (so a message leaves only if `take` succeeds).
-  std::expected<int64_t, api::ApiError> drain_dead_letters(
+  std::expected<int64_t, common::StoreError> drain_dead_letters(
       const std::string& queue,
       const std::function<std::expected<void, std::string>(const QueueMessage&)>& take);
 

@@ -11,14 +11,13 @@
 #include <mutex>
 #include <optional>
 
-#include "api/lambda_error.hpp"
+#include "api/invoke_api.hpp"
 
 namespace runtimed {
 
-// What a refused cold start answers: 429 TooManyRequestsException, Reason
-// "EphemeralStorageLimitExceeded". SDKs retry a 429 with backoff, which is what a caller should do:
-// idle environments retire or are evicted and give their /tmp back.
-api::ApiError disk_full_error();
+// Transitional, for controller.cpp until its split lands: what a refused cold start answers is an
+// API error and lives in api/ (api::ephemeral_storage_throttle); the budget itself only says no.
+inline api::ApiError disk_full_error() { return api::ephemeral_storage_throttle(); }
 
 class DiskBudget {
  public:

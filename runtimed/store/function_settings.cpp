@@ -8,29 +8,24 @@
 
 namespace runtimed {
 
-using api::ApiError;
+using common::StoreError;
 using nlohmann::json;
 
 namespace {
 
-ApiError db_error(const std::string& what, const std::string& error) {
+StoreError db_error(const std::string& what, const std::string& error) {
   spdlog::error("function settings: {}: {}", what, error);
-  return ApiError::service("Internal error while accessing the function database");
+  return StoreError::internal("Internal error while accessing the function database");
 }
 
 }  // namespace
 
-std::expected<void, ApiError> FunctionSettings::require_function(const std::string& name) {
-  auto config = functions_.get(name);
-  if (!config) {
-    auto e = config.error();
-    if (e.type == api::ApiErrorType::ResourceNotFound) e.message.clear();  // the API words it
-    return std::unexpected(e);
-  }
+std::expected<void, StoreError> FunctionSettings::require_function(const std::string& name) {
+  if (auto config = functions_.get(name); !config) return std::unexpected(config.error());
   return {};
 }
 
-std::expected<std::optional<int>, ApiError> FunctionSettings::reserved(const std::string& name) {
+std::expected<std::optional<int>, StoreError> FunctionSettings::reserved(const std::string& name) {
   if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
   auto& db = functions_.db();
   auto lock = db.lock();
@@ -42,8 +37,8 @@ std::expected<std::optional<int>, ApiError> FunctionSettings::reserved(const std
   return static_cast<int>(stmt->column_int64(0));
 }
 
-std::expected<void, ApiError> FunctionSettings::put_reserved(const std::string& name,
-                                                             int reserved) {
+std::expected<void, StoreError> FunctionSettings::put_reserved(const std::string& name,
+                                                               int reserved) {
   if (auto ok = require_function(name); !ok) return ok;
   {
     auto& db = functions_.db();
@@ -57,7 +52,7 @@ std::expected<void, ApiError> FunctionSettings::put_reserved(const std::string& 
     if (!row || !*row) return std::unexpected(db_error("put reserved", "no sum"));
     const int64_t total = others->column_int64(0) + reserved;
     if (static_cast<int64_t>(limit_) - total < static_cast<int64_t>(min_unreserved_))
-      return std::unexpected(ApiError::invalid_parameter(
+      return std::unexpected(StoreError::invalid_value(
           fmt::format("Specified ReservedConcurrentExecutions for function decreases account's "
                       "UnreservedConcurrentExecution below its minimum value of [{}].",
                       min_unreserved_)));
@@ -73,7 +68,7 @@ std::expected<void, ApiError> FunctionSettings::put_reserved(const std::string& 
   return {};
 }
 
-std::expected<void, ApiError> FunctionSettings::delete_reserved(const std::string& name) {
+std::expected<void, StoreError> FunctionSettings::delete_reserved(const std::string& name) {
   if (auto ok = require_function(name); !ok) return ok;
   {
     auto& db = functions_.db();
@@ -87,7 +82,7 @@ std::expected<void, ApiError> FunctionSettings::delete_reserved(const std::strin
   return {};
 }
 
-std::expected<api::AccountSettings, ApiError> FunctionSettings::account_settings() {
+std::expected<api::AccountSettings, StoreError> FunctionSettings::account_settings() {
   auto& db = functions_.db();
   auto lock = db.lock();
   auto stmt = db.prepare(
@@ -105,7 +100,7 @@ std::expected<api::AccountSettings, ApiError> FunctionSettings::account_settings
   return s;
 }
 
-std::expected<std::optional<api::EventInvokeConfig>, ApiError> FunctionSettings::get(
+std::expected<std::optional<api::EventInvokeConfig>, StoreError> FunctionSettings::get(
     const std::string& name) {
   if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
   auto& db = functions_.db();
@@ -125,8 +120,8 @@ std::expected<std::optional<api::EventInvokeConfig>, ApiError> FunctionSettings:
   return c;
 }
 
-std::expected<void, ApiError> FunctionSettings::put(const std::string& name,
-                                                    const api::EventInvokeConfig& c) {
+std::expected<void, StoreError> FunctionSettings::put(const std::string& name,
+                                                      const api::EventInvokeConfig& c) {
   if (auto ok = require_function(name); !ok) return ok;
   json j = {{"last_modified", c.last_modified}};
   if (c.maximum_retry_attempts) j["max_retry"] = *c.maximum_retry_attempts;
@@ -144,7 +139,7 @@ std::expected<void, ApiError> FunctionSettings::put(const std::string& name,
   return {};
 }
 
-std::expected<void, ApiError> FunctionSettings::remove(const std::string& name) {
+std::expected<void, StoreError> FunctionSettings::remove(const std::string& name) {
   auto& db = functions_.db();
   auto lock = db.lock();
   auto stmt = db.prepare("DELETE FROM event_invoke_configs WHERE name = ?1");

@@ -114,8 +114,10 @@ TEST_F(AsyncStoresTest, ReceivedMessagesHideForTheirVisibilityThenReappear) {
       << "a handle from an earlier receive is stale";
   EXPECT_TRUE(queues_->delete_message("q", back->at(0).receipt_handle));
   EXPECT_EQ(*queues_->purge("q"), 1);
-  EXPECT_EQ(queues_->receive("missing", 1, 30, 0).error().type,
-            api::ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(queues_->receive("missing", 1, 30, 0).error().kind, common::StoreErrorKind::NotFound);
+  EXPECT_EQ(queues_->purge("missing").error().resource, "missing");
+  EXPECT_EQ(queues_->delete_message("q", "no-such-handle").error().kind,
+            common::StoreErrorKind::NotFound);
 }
 
 TEST_F(AsyncStoresTest, RedriveMovesOnlyDeadLettersIntoTheEventQueueAtomically) {
