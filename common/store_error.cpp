@@ -1,6 +1,8 @@
 // The storage layer's error type (see store_error.hpp).
 #include "common/store_error.hpp"
 
+#include <ostream>
+
 namespace common {
 
 std::string_view kind_name(StoreErrorKind kind) {
@@ -43,6 +45,10 @@ StoreError StoreError::storage_full(std::string message) {
 }
 StoreError StoreError::internal(std::string message) {
   return {StoreErrorKind::Internal, std::move(message), {}};
+}
+
+std::ostream& operator<<(std::ostream& out, const StoreError& error) {
+  return out << error.message;
 }
 
 }  // namespace common

@@ -2,6 +2,9 @@
 // domain's words. Nothing here knows HTTP; api/store_error_mapping turns it into Lambda's error.
 #pragma once
 
+#include <fmt/format.h>
+
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -39,4 +42,15 @@ struct StoreError {
   bool operator==(const StoreError&) const = default;
 };
 
+// Logs and test failures show the message.
+std::ostream& operator<<(std::ostream& out, const StoreError& error);
+
 }  // namespace common
+
+template <>
+struct fmt::formatter<common::StoreError> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(const common::StoreError& error, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(error.message, ctx);
+  }
+};

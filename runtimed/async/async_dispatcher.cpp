@@ -48,7 +48,7 @@ AsyncDispatcher::~AsyncDispatcher() {
 std::expected<void, std::string> AsyncDispatcher::start() {
   auto recovered =
       queue_.recover_in_flight(now_epoch_ms() + options_.policy.initial_backoff.count());
-  if (!recovered) return std::unexpected("recovering async events: " + recovered.error());
+  if (!recovered) return std::unexpected("recovering async events: " + recovered.error().message);
   if (*recovered > 0)
     log()->warn("{} asynchronous attempt(s) were cut off by a daemon stop; queued again",
                 *recovered);
@@ -56,9 +56,9 @@ std::expected<void, std::string> AsyncDispatcher::start() {
   return {};
 }
 
-std::expected<void, std::string> AsyncDispatcher::enqueue(const std::string& function,
-                                                          const std::string& payload,
-                                                          const std::string& request_id) {
+std::expected<void, common::StoreError> AsyncDispatcher::enqueue(const std::string& function,
+                                                                 const std::string& payload,
+                                                                 const std::string& request_id) {
   if (auto ok = queue_.enqueue(function, payload, request_id, now_epoch_ms()); !ok) return ok;
   wake();
   return {};
@@ -304,7 +304,7 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
 void AsyncDispatcher::settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries) {
   auto& db = queue_.db();
   const int64_t now = now_epoch_ms();
-  auto ok = db.write([&]() -> std::expected<void, std::string> {
+  auto ok = db.write([&]() -> std::expected<void, common::StoreError> {
     for (const auto& d : deliveries) {
       auto delivered =
           d.queue.empty() ? queue_.enqueue_locked(d.function, d.body, common::new_request_id(), now)

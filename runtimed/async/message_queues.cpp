@@ -26,8 +26,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-StoreError db_error(const std::string& what, const std::string& error) {
-  spdlog::error("message queues: {}: {}", what, error);
+// A database failure, logged with SQLite's message; the caller sees only that it failed.
+StoreError db_error(const std::string& what, const StoreError& error) {
+  spdlog::error("message queues: {}: {}", what, error.message);
   return StoreError::internal("Internal error while accessing the message queues");
 }
 
@@ -77,18 +78,16 @@ std::string MessageQueues::queue_arn(const std::string& name) const {
   return "arn:aws:sqs:" + region_ + ":" + account_id_ + ":" + name;
 }
 
-std::expected<bool, std::string> MessageQueues::exists_locked(const std::string& queue) {
+std::expected<bool, common::StoreError> MessageQueues::exists_locked(const std::string& queue) {
   auto stmt = db_.prepare("SELECT 1 FROM queues WHERE name = ?1");
   if (!stmt) return std::unexpected(stmt.error());
   stmt->bind(1, queue);
   return stmt->step();
 }
 
-std::expected<void, std::string> MessageQueues::send_locked(const std::string& queue,
-                                                            const std::string& body,
-                                                            const json& attributes,
-                                                            const std::string& source_function,
-                                                            int64_t now_ms) {
+std::expected<void, common::StoreError> MessageQueues::send_locked(
+    const std::string& queue, const std::string& body, const json& attributes,
+    const std::string& source_function, int64_t now_ms) {
   auto create = db_.prepare(
       "INSERT INTO queues (name, arn, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
   if (!create) return std::unexpected(create.error());
@@ -106,11 +105,11 @@ std::expected<void, std::string> MessageQueues::send_locked(const std::string& q
   return insert->bind(6, now_ms).run();
 }
 
-std::expected<void, std::string> MessageQueues::send(const std::string& queue,
-                                                     const std::string& body,
-                                                     const json& attributes,
-                                                     const std::string& source_function,
-                                                     int64_t now_ms) {
+std::expected<void, common::StoreError> MessageQueues::send(const std::string& queue,
+                                                            const std::string& body,
+                                                            const json& attributes,
+                                                            const std::string& source_function,
+                                                            int64_t now_ms) {
   return db_.write([&] { return send_locked(queue, body, attributes, source_function, now_ms); });
 }
 
@@ -137,8 +136,8 @@ std::expected<std::vector<QueueInfo>, StoreError> MessageQueues::list(int64_t no
 std::expected<std::vector<QueueMessage>, StoreError> MessageQueues::receive(
     const std::string& queue, int max, int visibility_s, int64_t now_ms) {
   auto lock = db_.lock();
-  Transaction tx(db_);
-  if (tx.begin_error()) return std::unexpected(db_error("receive", *tx.begin_error()));
+  auto tx = Transaction::begin(db_);
+  if (!tx) return std::unexpected(db_error("receive", tx.error()));
   auto exists = exists_locked(queue);
   if (!exists) return std::unexpected(db_error("receive", exists.error()));
   if (!*exists) return std::unexpected(no_queue(queue));
@@ -168,7 +167,7 @@ std::expected<std::vector<QueueMessage>, StoreError> MessageQueues::receive(
     if (auto ok = stmt->run(); !ok) return std::unexpected(db_error("receive", ok.error()));
     out.push_back(std::move(m));
   }
-  if (auto ok = tx.commit(); !ok) return std::unexpected(db_error("receive", ok.error()));
+  if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("receive", ok.error()));
   return out;
 }
 
@@ -205,10 +204,10 @@ std::expected<int64_t, StoreError> MessageQueues::purge(const std::string& queue
 
 std::expected<int64_t, StoreError> MessageQueues::drain_dead_letters(
     const std::string& queue,
-    const std::function<std::expected<void, std::string>(const QueueMessage&)>& take) {
+    const std::function<std::expected<void, common::StoreError>(const QueueMessage&)>& take) {
   auto lock = db_.lock();
-  Transaction tx(db_);
-  if (tx.begin_error()) return std::unexpected(db_error("redrive", *tx.begin_error()));
+  auto tx = Transaction::begin(db_);
+  if (!tx) return std::unexpected(db_error("redrive", tx.error()));
   auto exists = exists_locked(queue);
   if (!exists) return std::unexpected(db_error("redrive", exists.error()));
   if (!*exists) return std::unexpected(no_queue(queue));
@@ -232,7 +231,7 @@ std::expected<int64_t, StoreError> MessageQueues::drain_dead_letters(
     if (auto ok = del->bind(1, id).run(); !ok)
       return std::unexpected(db_error("redrive", ok.error()));
   }
-  if (auto ok = tx.commit(); !ok) return std::unexpected(db_error("redrive", ok.error()));
+  if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("redrive", ok.error()));
   return static_cast<int64_t>(rows.size());
 }
 

@@ -13,8 +13,9 @@ using nlohmann::json;
 
 namespace {
 
-StoreError db_error(const std::string& what, const std::string& error) {
-  spdlog::error("function settings: {}: {}", what, error);
+// A database failure, logged with SQLite's message; the caller sees only that it failed.
+StoreError db_error(const std::string& what, const StoreError& error) {
+  spdlog::error("function settings: {}: {}", what, error.message);
   return StoreError::internal("Internal error while accessing the function database");
 }
 
@@ -43,13 +44,14 @@ std::expected<void, StoreError> FunctionSettings::put_reserved(const std::string
   {
     auto& db = functions_.db();
     auto lock = db.lock();
-    Transaction tx(db);
-    if (tx.begin_error()) return std::unexpected(db_error("put reserved", *tx.begin_error()));
+    auto tx = Transaction::begin(db);
+    if (!tx) return std::unexpected(db_error("put reserved", tx.error()));
     auto others =
         db.prepare("SELECT COALESCE(SUM(reserved), 0) FROM function_concurrency WHERE name != ?1");
     if (!others) return std::unexpected(db_error("put reserved", others.error()));
     auto row = others->bind(1, name).step();
-    if (!row || !*row) return std::unexpected(db_error("put reserved", "no sum"));
+    if (!row || !*row)
+      return std::unexpected(db_error("put reserved", StoreError::internal("no sum")));
     const int64_t total = others->column_int64(0) + reserved;
     if (static_cast<int64_t>(limit_) - total < static_cast<int64_t>(min_unreserved_))
       return std::unexpected(StoreError::invalid_value(
@@ -62,7 +64,7 @@ std::expected<void, StoreError> FunctionSettings::put_reserved(const std::string
     if (!upsert) return std::unexpected(db_error("put reserved", upsert.error()));
     if (auto ok = upsert->bind(1, name).bind(2, int64_t{reserved}).run(); !ok)
       return std::unexpected(db_error("put reserved", ok.error()));
-    if (auto ok = tx.commit(); !ok) return std::unexpected(db_error("put reserved", ok.error()));
+    if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("put reserved", ok.error()));
   }
   if (on_reserved_changed) on_reserved_changed(name, reserved);
   return {};
@@ -91,7 +93,8 @@ std::expected<api::AccountSettings, StoreError> FunctionSettings::account_settin
       "(SELECT COALESCE(SUM(json_extract(config, '$.code_size')), 0) FROM functions)");
   if (!stmt) return std::unexpected(db_error("account settings", stmt.error()));
   auto row = stmt->step();
-  if (!row || !*row) return std::unexpected(db_error("account settings", "no row"));
+  if (!row || !*row)
+    return std::unexpected(db_error("account settings", StoreError::internal("no row")));
   api::AccountSettings s;
   s.concurrent_executions = static_cast<int64_t>(limit_);
   s.unreserved_concurrent_executions = static_cast<int64_t>(limit_) - stmt->column_int64(0);
@@ -153,11 +156,11 @@ std::expected<std::map<std::string, int>, std::string> FunctionSettings::all_res
   auto& db = functions_.db();
   auto lock = db.lock();
   auto stmt = db.prepare("SELECT name, reserved FROM function_concurrency");
-  if (!stmt) return std::unexpected(stmt.error());
+  if (!stmt) return std::unexpected(stmt.error().message);
   std::map<std::string, int> out;
   while (true) {
     auto row = stmt->step();
-    if (!row) return std::unexpected(row.error());
+    if (!row) return std::unexpected(row.error().message);
     if (!*row) return out;
     out[stmt->column_text(0)] = static_cast<int>(stmt->column_int64(1));
   }

@@ -72,8 +72,9 @@ FunctionConfig from_row(const json& j) {
   return c;
 }
 
-StoreError db_error(const std::string& what, const std::string& error) {
-  logger()->error("{}: {}", what, error);
+// A database failure, logged with SQLite's message; the caller sees only that it failed.
+StoreError db_error(const std::string& what, const StoreError& error) {
+  logger()->error("{}: {}", what, error.message);
   return StoreError::internal("Internal error while accessing the function database");
 }
 

@@ -35,7 +35,7 @@ class StateDbWriteTest : public ::testing::Test {
     db_.reset();
     fs::remove_all(dir_);
   }
-  std::expected<void, std::string> insert(int64_t v) {
+  std::expected<void, common::StoreError> insert(int64_t v) {
     auto stmt = db_->prepare("INSERT INTO t (v) VALUES (?1)");
     if (!stmt) return std::unexpected(stmt.error());
     return stmt->bind(1, v).run();
@@ -105,12 +105,12 @@ TEST_F(StateDbWriteTest, AFailingWriterIsRolledBackAloneAndReportsItsError) {
   });
   while (!leader_inside) std::this_thread::yield();
   std::thread failing([&] {
-    auto r = db_->write([&]() -> std::expected<void, std::string> {
+    auto r = db_->write([&]() -> std::expected<void, common::StoreError> {
       if (auto ok = insert(2); !ok) return ok;
-      return std::unexpected("refused after writing");
+      return std::unexpected(common::StoreError::internal("refused after writing"));
     });
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error(), "refused after writing");
+    EXPECT_EQ(r.error(), common::StoreError::internal("refused after writing"));
   });
   std::thread after([&] { EXPECT_TRUE(db_->write([&] { return insert(3); })); });
   failing.join();
