@@ -34,9 +34,9 @@ int http_status(ApiErrorType type);
 struct ApiError {
   ApiError(ApiErrorType type, std::string message, std::optional<std::string> reason = {})
       : type(type), message(std::move(message)), reason(std::move(reason)) {}
-  // Transitional: lets code written against stores that returned ApiError (controller.cpp and the
-  // daemon's invoke routes, both being restructured) keep compiling. It is to_api_error()
-  // (store_error_mapping.hpp); new code calls that. Remove once those call sites do.
+  // Transitional: lets code written when stores returned ApiError (Controller::function_entry, the
+  // daemon's invoke routes) compile unchanged. It is to_api_error() (store_error_mapping.hpp), not
+  // a second mapping; new code calls that. Remove once those call sites do.
   ApiError(const common::StoreError& error);  // NOLINT(google-explicit-constructor)
 
   ApiErrorType type;
