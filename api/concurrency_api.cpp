@@ -7,6 +7,7 @@
 
 #include "api/function_name.hpp"
 #include "api/json_response.hpp"
+#include "api/store_error_mapping.hpp"
 
 namespace api {
 
@@ -47,7 +48,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
       return to_http(ApiError::unknown_operation("Unknown operation: " + m + " " + request.path),
                      request_id);
     auto s = settings_.account_settings();
-    if (!s) return to_http(s.error(), request_id);
+    if (!s) return to_http(to_api_error(s.error()), request_id);
     return json_response(
         200,
         {{"AccountLimit",
@@ -68,20 +69,23 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
                    request_id);
   auto name = functions_.resolve_name(request, id);
   if (!name) return to_http(name.error(), request_id);
-  auto not_found = [&](ApiError e) {
-    if (e.type == ApiErrorType::ResourceNotFound)
+  // The settings' errors as Lambda's; the one thing missing can be the function (worded with its
+  // ARN).
+  auto store_failure = [&](const common::StoreError& error) {
+    ApiError e = to_api_error(error);
+    if (error.kind == common::StoreErrorKind::NotFound)
       e.message = function_not_found_message(functions_.function_arn(*name));
     return to_http(e, request_id);
   };
   if (m == "GET") {
     auto r = settings_.reserved(*name);
-    if (!r) return not_found(r.error());
+    if (!r) return store_failure(r.error());
     json body = json::object();
     if (*r) body["ReservedConcurrentExecutions"] = **r;
     return json_response(200, body, request_id);
   }
   if (m == "DELETE") {
-    if (auto ok = settings_.delete_reserved(*name); !ok) return not_found(ok.error());
+    if (auto ok = settings_.delete_reserved(*name); !ok) return store_failure(ok.error());
     HttpResponse r;
     r.status = 204;
     r.set_header("x-amzn-RequestId", request_id);
@@ -117,7 +121,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
                        "UnreservedConcurrentExecution below its minimum value."),
                    request_id);
   if (auto ok = settings_.put_reserved(*name, static_cast<int>(n)); !ok)
-    return not_found(ok.error());
+    return store_failure(ok.error());
   return json_response(200, {{"ReservedConcurrentExecutions", n}}, request_id);
 }
 

@@ -10,6 +10,7 @@
 #include "api/function_api.hpp"
 #include "api/http_types.hpp"
 #include "api/lambda_error.hpp"
+#include "common/store_error.hpp"
 
 namespace api {
 
@@ -24,15 +25,18 @@ struct AccountSettings {
   int64_t total_code_size = 0;
 };
 
-// Names are plain function names; a missing function is ResourceNotFound (worded by the API).
+// Names are plain function names; errors are the store's. A missing function is NotFound (the API
+// words its message).
 class ConcurrencySettings {
  public:
   virtual ~ConcurrencySettings() = default;
-  virtual std::expected<std::optional<int>, ApiError> reserved(const std::string& name) = 0;
-  // Refuses (InvalidParameterValue) a reservation that leaves too little unreserved.
-  virtual std::expected<void, ApiError> put_reserved(const std::string& name, int reserved) = 0;
-  virtual std::expected<void, ApiError> delete_reserved(const std::string& name) = 0;
-  virtual std::expected<AccountSettings, ApiError> account_settings() = 0;
+  virtual std::expected<std::optional<int>, common::StoreError> reserved(
+      const std::string& name) = 0;
+  // Refuses (InvalidValue) a reservation that leaves too little unreserved.
+  virtual std::expected<void, common::StoreError> put_reserved(const std::string& name,
+                                                               int reserved) = 0;
+  virtual std::expected<void, common::StoreError> delete_reserved(const std::string& name) = 0;
+  virtual std::expected<AccountSettings, common::StoreError> account_settings() = 0;
 };
 
 class ConcurrencyApi {

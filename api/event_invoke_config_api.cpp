@@ -7,6 +7,7 @@
 
 #include "api/function_name.hpp"
 #include "api/json_response.hpp"
+#include "api/store_error_mapping.hpp"
 
 namespace api {
 
@@ -109,10 +110,13 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   auto name = functions_.resolve_name(request, *function_id(request.path));
   if (!name) return to_http(name.error(), request_id);
   const std::string arn = functions_.function_arn(*name);
-  auto fail = [&](ApiError e) {
-    if (e.type == ApiErrorType::ResourceNotFound && e.message.empty())
-      e.message = function_not_found_message(arn);
-    return to_http(e, request_id);
+  auto fail = [&](const ApiError& e) { return to_http(e, request_id); };
+  // The configs' errors as Lambda's; the one thing missing can be the function (worded with its
+  // ARN).
+  auto store_failure = [&](const common::StoreError& error) {
+    ApiError e = to_api_error(error);
+    if (error.kind == common::StoreErrorKind::NotFound) e.message = function_not_found_message(arn);
+    return fail(e);
   };
   auto answer = [&](const EventInvokeConfig& c) {
     json body = {
@@ -126,7 +130,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
     return json_response(200, body, request_id);
   };
   auto existing = configs_.get(*name);
-  if (!existing) return fail(existing.error());
+  if (!existing) return store_failure(existing.error());
   auto no_config = [&] {
     return fail(ApiError::not_found(
         fmt::format("The function {} doesn't have an EventInvokeConfig", arn + ":$LATEST")));
@@ -134,7 +138,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   if (m == "GET") return *existing ? answer(**existing) : no_config();
   if (m == "DELETE") {
     if (!*existing) return no_config();
-    if (auto ok = configs_.remove(*name); !ok) return fail(ok.error());
+    if (auto ok = configs_.remove(*name); !ok) return store_failure(ok.error());
     HttpResponse r;
     r.status = 204;
     r.set_header("x-amzn-RequestId", request_id);
@@ -169,7 +173,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   }
   c.last_modified =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  if (auto ok = configs_.put(*name, c); !ok) return fail(ok.error());
+  if (auto ok = configs_.put(*name, c); !ok) return store_failure(ok.error());
   return answer(c);
 }
 

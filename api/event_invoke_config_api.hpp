@@ -10,6 +10,7 @@
 #include "api/function_api.hpp"
 #include "api/http_types.hpp"
 #include "api/lambda_error.hpp"
+#include "common/store_error.hpp"
 
 namespace api {
 
@@ -24,13 +25,12 @@ struct EventInvokeConfig {
 class EventInvokeConfigs {
  public:
   virtual ~EventInvokeConfigs() = default;
-  // nullopt: none configured. A missing function is ResourceNotFound.
-  virtual std::expected<std::optional<EventInvokeConfig>, ApiError> get(
+  // nullopt: none configured. Errors are the store's; a missing function is NotFound.
+  virtual std::expected<std::optional<EventInvokeConfig>, common::StoreError> get(
       const std::string& name) = 0;
-  virtual std::expected<void, ApiError> put(const std::string& name,
-                                            const EventInvokeConfig& config) = 0;
-  // ResourceNotFound when the function has no configuration.
-  virtual std::expected<void, ApiError> remove(const std::string& name) = 0;
+  virtual std::expected<void, common::StoreError> put(const std::string& name,
+                                                      const EventInvokeConfig& config) = 0;
+  virtual std::expected<void, common::StoreError> remove(const std::string& name) = 0;
 };
 
 // True for the ARNs runtimed can deliver to: local queues (arn:aws:sqs:…:NAME) and functions

@@ -11,6 +11,7 @@
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_name.hpp"
 #include "api/json_response.hpp"
+#include "api/store_error_mapping.hpp"
 #include "common/base64.hpp"
 #include "common/module_logger.hpp"
 #include "common/runtime_catalog.hpp"
@@ -380,10 +381,11 @@ std::expected<std::string, ApiError> FunctionApi::resolve_name(const HttpRequest
                                LambdaIdentity{region_, account_id_});
 }
 
-ApiError FunctionApi::from_catalog(ApiError error, const std::string& name) const {
-  if (error.type == ApiErrorType::ResourceNotFound)
-    error.message = function_not_found_message(function_arn(name));
-  return error;
+ApiError FunctionApi::from_catalog(const common::StoreError& error, const std::string& name) const {
+  ApiError api_error = to_api_error(error);
+  if (error.kind == common::StoreErrorKind::NotFound)
+    api_error.message = function_not_found_message(function_arn(name));
+  return api_error;
 }
 
 HttpResponse FunctionApi::handle(const HttpRequest& request, const std::string& request_id) {
@@ -521,7 +523,7 @@ HttpResponse FunctionApi::list_functions(const HttpRequest& request,
   if (auto it = request.query.find("Marker"); it != request.query.end() && !it->second.empty())
     marker = it->second;
   auto page = catalog_.list(marker, max_items);
-  if (!page) return error_response(page.error(), request_id);
+  if (!page) return error_response(to_api_error(page.error()), request_id);
   json functions = json::array();
   for (const auto& c : page->functions) functions.push_back(configuration_json(c));
   json body = {{"Functions", std::move(functions)}};

@@ -8,7 +8,9 @@
 
 #include "api/function_catalog.hpp"
 #include "api/http_types.hpp"
+#include "api/lambda_error.hpp"
 #include "common/function_config.hpp"
+#include "common/store_error.hpp"
 
 namespace api {
 
@@ -42,8 +44,8 @@ class FunctionApi {
   }
 
  private:
-  // The catalog's errors, with ResourceNotFound worded as Lambda does (with the ARN).
-  ApiError from_catalog(ApiError error, const std::string& name) const;
+  // A catalog error as Lambda's, a missing function worded as Lambda does (with the ARN).
+  ApiError from_catalog(const common::StoreError& error, const std::string& name) const;
   HttpResponse dispatch(const HttpRequest& request, const std::string& request_id);
   HttpResponse create_function(const HttpRequest& request, const std::string& request_id);
   HttpResponse list_functions(const HttpRequest& request, const std::string& request_id);

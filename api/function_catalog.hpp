@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "api/lambda_error.hpp"
 #include "common/function_config.hpp"
+#include "common/store_error.hpp"
 
 namespace api {
 
@@ -44,24 +44,27 @@ struct FunctionPage {
   std::optional<std::string> next_marker;  // set only when more functions follow
 };
 
-// Names are plain function names (already resolved from ARNs by the API). A missing function is
-// ResourceNotFound; the API words its message, since only it knows the region and account.
+// Names are plain function names (already resolved from ARNs by the API). Errors are the store's
+// (common::StoreError); the API maps them (store_error_mapping.hpp). A missing function is
+// NotFound, whose message the API words, since only it knows the region and account.
 class FunctionCatalog {
  public:
   virtual ~FunctionCatalog() = default;
 
-  virtual std::expected<common::FunctionConfig, ApiError> create(CreateFunctionRequest request) = 0;
-  virtual std::expected<common::FunctionConfig, ApiError> get(const std::string& name) = 0;
-  virtual std::expected<FunctionPage, ApiError> list(const std::optional<std::string>& marker,
-                                                     int max_items) = 0;
-  // `expected_revision_id`, when set, must equal the current RevisionId (else PreconditionFailed).
-  virtual std::expected<common::FunctionConfig, ApiError> update_code(
+  virtual std::expected<common::FunctionConfig, common::StoreError> create(
+      CreateFunctionRequest request) = 0;
+  virtual std::expected<common::FunctionConfig, common::StoreError> get(
+      const std::string& name) = 0;
+  virtual std::expected<FunctionPage, common::StoreError> list(
+      const std::optional<std::string>& marker, int max_items) = 0;
+  // `expected_revision_id`, when set, must equal the current RevisionId (else RevisionMismatch).
+  virtual std::expected<common::FunctionConfig, common::StoreError> update_code(
       const std::string& name, std::string zip,
       const std::optional<std::string>& expected_revision_id) = 0;
-  virtual std::expected<common::FunctionConfig, ApiError> update_configuration(
+  virtual std::expected<common::FunctionConfig, common::StoreError> update_configuration(
       const std::string& name, const ConfigurationPatch& patch,
       const std::optional<std::string>& expected_revision_id) = 0;
-  virtual std::expected<void, ApiError> remove(const std::string& name) = 0;
+  virtual std::expected<void, common::StoreError> remove(const std::string& name) = 0;
 
   // The directory holding the function's unpacked code.
   virtual std::filesystem::path code_dir(const common::FunctionConfig& config) const = 0;

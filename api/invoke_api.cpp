@@ -111,6 +111,13 @@ HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
   return r;
 }
 
+ApiError ephemeral_storage_throttle() {
+  return ApiError::too_many_requests(
+      "Rate Exceeded. Not enough free disk on this host for another execution environment's /tmp "
+      "(EphemeralStorage); retry later",
+      "EphemeralStorageLimitExceeded");
+}
+
 std::string platform_error_payload(const std::string& error_type, const std::string& message) {
   return nlohmann::json{{"errorMessage", message}, {"errorType", error_type}}.dump();
 }

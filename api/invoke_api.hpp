@@ -49,6 +49,12 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& r
 HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
                      const std::string& request_id);
 
+// The 429 a cold start is refused with when its /tmp would not fit on this host's disk
+// (runtimed/store/disk_budget.hpp): TooManyRequestsException, Reason
+// "EphemeralStorageLimitExceeded". SDKs retry a 429 with backoff, which is what a caller should do:
+// idle environments retire or are evicted and give their /tmp back.
+ApiError ephemeral_storage_throttle();
+
 // Lambda's payload for an error the platform reports about a function (timeout, crash, ...).
 std::string platform_error_payload(const std::string& error_type, const std::string& message);
 

@@ -48,7 +48,7 @@ AsyncDispatcher::~AsyncDispatcher() {
 std::expected<void, std::string> AsyncDispatcher::start() {
   auto recovered =
       queue_.recover_in_flight(now_epoch_ms() + options_.policy.initial_backoff.count());
-  if (!recovered) return std::unexpected("recovering async events: " + recovered.error());
+  if (!recovered) return std::unexpected("recovering async events: " + recovered.error().message);
   if (*recovered > 0)
     log()->warn("{} asynchronous attempt(s) were cut off by a daemon stop; queued again",
                 *recovered);
@@ -56,15 +56,15 @@ std::expected<void, std::string> AsyncDispatcher::start() {
   return {};
 }
 
-std::expected<void, std::string> AsyncDispatcher::enqueue(const std::string& function,
-                                                          const std::string& payload,
-                                                          const std::string& request_id) {
+std::expected<void, common::StoreError> AsyncDispatcher::enqueue(const std::string& function,
+                                                                 const std::string& payload,
+                                                                 const std::string& request_id) {
   if (auto ok = queue_.enqueue(function, payload, request_id, now_epoch_ms()); !ok) return ok;
   wake();
   return {};
 }
 
-std::expected<int64_t, api::ApiError> AsyncDispatcher::redrive(const std::string& queue) {
+std::expected<int64_t, common::StoreError> AsyncDispatcher::redrive(const std::string& queue) {
   const int64_t now = now_epoch_ms();
   auto moved = queues_.drain_dead_letters(queue, [&](const QueueMessage& m) {
     return queue_.enqueue_locked(m.source_function, m.body, common::new_request_id(), now);
@@ -118,7 +118,7 @@ Millis AsyncDispatcher::pump() {
   bool waiting_for_capacity = false;
   for (const auto& [function, count] : *due) {
     auto config = settings_.get(function);
-    if (!config && config.error().type != api::ApiErrorType::ResourceNotFound) continue;
+    if (!config && config.error().kind != common::StoreErrorKind::NotFound) continue;
     const api::EventInvokeConfig cfg =
         config ? config->value_or(api::EventInvokeConfig{}) : api::EventInvokeConfig{};
     const int max_age = cfg.maximum_event_age_s.value_or(kDefaultMaximumEventAgeS);
@@ -304,7 +304,7 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
 void AsyncDispatcher::settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries) {
   auto& db = queue_.db();
   const int64_t now = now_epoch_ms();
-  auto ok = db.write([&]() -> std::expected<void, std::string> {
+  auto ok = db.write([&]() -> std::expected<void, common::StoreError> {
     for (const auto& d : deliveries) {
       auto delivered =
           d.queue.empty() ? queue_.enqueue_locked(d.function, d.body, common::new_request_id(), now)

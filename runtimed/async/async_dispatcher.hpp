@@ -41,11 +41,12 @@ class AsyncDispatcher {
   // Puts attempts a crash cut off back in the queue, then starts dispatching.
   std::expected<void, std::string> start();
   // Stores the event durably (committed) and wakes the dispatcher.
-  std::expected<void, std::string> enqueue(const std::string& function, const std::string& payload,
-                                           const std::string& request_id);
+  std::expected<void, common::StoreError> enqueue(const std::string& function,
+                                                  const std::string& payload,
+                                                  const std::string& request_id);
   // The queue's dead letters become new events for their functions (new request ids, fresh
   // attempts); returns how many.
-  std::expected<int64_t, api::ApiError> redrive(const std::string& queue);
+  std::expected<int64_t, common::StoreError> redrive(const std::string& queue);
   // Stops claiming events; attempts still running that end in a function error from now on are
   // kept as platform errors (the daemon is what cut them off). Call before Controller::shutdown.
   void stop();

@@ -3,10 +3,10 @@
 
 namespace runtimed {
 
-std::expected<void, std::string> AsyncQueue::enqueue_locked(const std::string& function,
-                                                            const std::string& payload,
-                                                            const std::string& request_id,
-                                                            int64_t now_ms) {
+std::expected<void, common::StoreError> AsyncQueue::enqueue_locked(const std::string& function,
+                                                                   const std::string& payload,
+                                                                   const std::string& request_id,
+                                                                   int64_t now_ms) {
   auto stmt = db_.prepare(
       "INSERT INTO async_events (request_id, function, payload, enqueued_ms, next_ms, state) "
       "VALUES (?1, ?2, ?3, ?4, ?4, 'queued')");
@@ -14,14 +14,14 @@ std::expected<void, std::string> AsyncQueue::enqueue_locked(const std::string& f
   return stmt->bind(1, request_id).bind(2, function).bind(3, payload).bind(4, now_ms).run();
 }
 
-std::expected<void, std::string> AsyncQueue::enqueue(const std::string& function,
-                                                     const std::string& payload,
-                                                     const std::string& request_id,
-                                                     int64_t now_ms) {
+std::expected<void, common::StoreError> AsyncQueue::enqueue(const std::string& function,
+                                                            const std::string& payload,
+                                                            const std::string& request_id,
+                                                            int64_t now_ms) {
   return db_.write([&] { return enqueue_locked(function, payload, request_id, now_ms); });
 }
 
-std::expected<std::vector<std::pair<std::string, int64_t>>, std::string> AsyncQueue::due(
+std::expected<std::vector<std::pair<std::string, int64_t>>, common::StoreError> AsyncQueue::due(
     int64_t now_ms) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
@@ -38,12 +38,10 @@ std::expected<std::vector<std::pair<std::string, int64_t>>, std::string> AsyncQu
   }
 }
 
-std::expected<std::vector<AsyncEvent>, std::string> AsyncQueue::claim(const std::string& function,
-                                                                      int64_t max, int64_t now_ms,
-                                                                      int max_age_s,
-                                                                      bool count_attempt) {
+std::expected<std::vector<AsyncEvent>, common::StoreError> AsyncQueue::claim(
+    const std::string& function, int64_t max, int64_t now_ms, int max_age_s, bool count_attempt) {
   std::vector<AsyncEvent> events;
-  auto claimed = db_.write([&]() -> std::expected<void, std::string> {
+  auto claimed = db_.write([&]() -> std::expected<void, common::StoreError> {
     events.clear();
     const int64_t too_old = now_ms - int64_t{max_age_s} * 1000;
     // Expired events are taken whatever their due time and the function's capacity: they end now.
@@ -97,10 +95,10 @@ std::expected<std::vector<AsyncEvent>, std::string> AsyncQueue::claim(const std:
   return events;
 }
 
-std::expected<void, std::string> AsyncQueue::requeue(int64_t id, int64_t next_ms,
-                                                     bool function_error, int status,
-                                                     const std::string& error) {
-  return db_.write([&]() -> std::expected<void, std::string> {
+std::expected<void, common::StoreError> AsyncQueue::requeue(int64_t id, int64_t next_ms,
+                                                            bool function_error, int status,
+                                                            const std::string& error) {
+  return db_.write([&]() -> std::expected<void, common::StoreError> {
     auto stmt = db_.prepare(
         "UPDATE async_events SET state = 'queued', next_ms = ?2, function_errors = "
         "function_errors + ?3, throttles = throttles + ?4, last_status = ?5, last_error = ?6 "
@@ -116,13 +114,13 @@ std::expected<void, std::string> AsyncQueue::requeue(int64_t id, int64_t next_ms
   });
 }
 
-std::expected<void, std::string> AsyncQueue::remove_locked(int64_t id) {
+std::expected<void, common::StoreError> AsyncQueue::remove_locked(int64_t id) {
   auto stmt = db_.prepare("DELETE FROM async_events WHERE id = ?1");
   if (!stmt) return std::unexpected(stmt.error());
   return stmt->bind(1, id).run();
 }
 
-std::expected<int64_t, std::string> AsyncQueue::recover_in_flight(int64_t next_ms) {
+std::expected<int64_t, common::StoreError> AsyncQueue::recover_in_flight(int64_t next_ms) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
       "UPDATE async_events SET state = 'queued', next_ms = ?1, throttles = throttles + 1, "
@@ -136,7 +134,7 @@ std::expected<int64_t, std::string> AsyncQueue::recover_in_flight(int64_t next_m
   return row && *row ? changes->column_int64(0) : 0;
 }
 
-std::expected<std::optional<int64_t>, std::string> AsyncQueue::next_due_ms() {
+std::expected<std::optional<int64_t>, common::StoreError> AsyncQueue::next_due_ms() {
   auto lock = db_.lock();
   auto stmt = db_.prepare("SELECT MIN(next_ms) FROM async_events WHERE state = 'queued'");
   if (!stmt) return std::unexpected(stmt.error());
@@ -146,7 +144,7 @@ std::expected<std::optional<int64_t>, std::string> AsyncQueue::next_due_ms() {
   return stmt->column_int64(0);
 }
 
-std::expected<AsyncBacklog, std::string> AsyncQueue::backlog(const std::string& function) {
+std::expected<AsyncBacklog, common::StoreError> AsyncQueue::backlog(const std::string& function) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
       "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'in_flight'), 0), "

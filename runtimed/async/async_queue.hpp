@@ -41,32 +41,36 @@ class AsyncQueue {
   explicit AsyncQueue(StateDb& db) : db_(db) {}
 
   // Stores a new event and commits (synchronous=FULL) before returning.
-  std::expected<void, std::string> enqueue(const std::string& function, const std::string& payload,
-                                           const std::string& request_id, int64_t now_ms);
-  // The same inside the caller's transaction (db lock held).
-  std::expected<void, std::string> enqueue_locked(const std::string& function,
+  std::expected<void, common::StoreError> enqueue(const std::string& function,
                                                   const std::string& payload,
                                                   const std::string& request_id, int64_t now_ms);
+  // The same inside the caller's transaction (db lock held).
+  std::expected<void, common::StoreError> enqueue_locked(const std::string& function,
+                                                         const std::string& payload,
+                                                         const std::string& request_id,
+                                                         int64_t now_ms);
 
   // Functions with events due at `now_ms`, and how many each. (An event is always due by its
   // expiry: next_ms is never set past it.)
-  std::expected<std::vector<std::pair<std::string, int64_t>>, std::string> due(int64_t now_ms);
+  std::expected<std::vector<std::pair<std::string, int64_t>>, common::StoreError> due(
+      int64_t now_ms);
   // Marks in flight and returns `function`'s events older than `max_age_s` (with `expired` set,
   // whether due or not, no attempt counted) and up to `max` other due events, oldest first; those
   // count as an attempt (invoke_count + 1) when `count_attempt`. One transaction.
-  std::expected<std::vector<AsyncEvent>, std::string> claim(const std::string& function,
-                                                            int64_t max, int64_t now_ms,
-                                                            int max_age_s, bool count_attempt);
+  std::expected<std::vector<AsyncEvent>, common::StoreError> claim(const std::string& function,
+                                                                   int64_t max, int64_t now_ms,
+                                                                   int max_age_s,
+                                                                   bool count_attempt);
   // Back to the queue, due at `next_ms`, after a function error or a throttle/platform error.
-  std::expected<void, std::string> requeue(int64_t id, int64_t next_ms, bool function_error,
-                                           int status, const std::string& error);
+  std::expected<void, common::StoreError> requeue(int64_t id, int64_t next_ms, bool function_error,
+                                                  int status, const std::string& error);
   // Inside the caller's transaction: the event is done.
-  std::expected<void, std::string> remove_locked(int64_t id);
+  std::expected<void, common::StoreError> remove_locked(int64_t id);
   // At startup: attempts cut off by a crash count as platform errors, due at `next_ms`.
-  std::expected<int64_t, std::string> recover_in_flight(int64_t next_ms);
+  std::expected<int64_t, common::StoreError> recover_in_flight(int64_t next_ms);
   // The earliest next_ms of a queued event.
-  std::expected<std::optional<int64_t>, std::string> next_due_ms();
-  std::expected<AsyncBacklog, std::string> backlog(const std::string& function);
+  std::expected<std::optional<int64_t>, common::StoreError> next_due_ms();
+  std::expected<AsyncBacklog, common::StoreError> backlog(const std::string& function);
 
   StateDb& db() { return db_; }
 

@@ -10,7 +10,7 @@
 
 namespace runtimed {
 
-using api::ApiError;
+using common::StoreError;
 using nlohmann::json;
 
 namespace {
@@ -26,13 +26,14 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-ApiError db_error(const std::string& what, const std::string& error) {
-  spdlog::error("message queues: {}: {}", what, error);
-  return ApiError::service("Internal error while accessing the message queues");
+// A database failure, logged with SQLite's message; the caller sees only that it failed.
+StoreError db_error(const std::string& what, const StoreError& error) {
+  spdlog::error("message queues: {}: {}", what, error.message);
+  return StoreError::internal("Internal error while accessing the message queues");
 }
 
-ApiError no_queue(const std::string& name) {
-  return ApiError::not_found("Queue not found: " + name);
+StoreError no_queue(const std::string& name) {
+  return StoreError::not_found(name, "Queue not found: " + name);
 }
 
 // A row selected as (id, message_id, body, attributes, source_function, sent_ms, receive_count).
@@ -77,18 +78,16 @@ std::string MessageQueues::queue_arn(const std::string& name) const {
   return "arn:aws:sqs:" + region_ + ":" + account_id_ + ":" + name;
 }
 
-std::expected<bool, std::string> MessageQueues::exists_locked(const std::string& queue) {
+std::expected<bool, common::StoreError> MessageQueues::exists_locked(const std::string& queue) {
   auto stmt = db_.prepare("SELECT 1 FROM queues WHERE name = ?1");
   if (!stmt) return std::unexpected(stmt.error());
   stmt->bind(1, queue);
   return stmt->step();
 }
 
-std::expected<void, std::string> MessageQueues::send_locked(const std::string& queue,
-                                                            const std::string& body,
-                                                            const json& attributes,
-                                                            const std::string& source_function,
-                                                            int64_t now_ms) {
+std::expected<void, common::StoreError> MessageQueues::send_locked(
+    const std::string& queue, const std::string& body, const json& attributes,
+    const std::string& source_function, int64_t now_ms) {
   auto create = db_.prepare(
       "INSERT INTO queues (name, arn, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
   if (!create) return std::unexpected(create.error());
@@ -106,15 +105,15 @@ std::expected<void, std::string> MessageQueues::send_locked(const std::string& q
   return insert->bind(6, now_ms).run();
 }
 
-std::expected<void, std::string> MessageQueues::send(const std::string& queue,
-                                                     const std::string& body,
-                                                     const json& attributes,
-                                                     const std::string& source_function,
-                                                     int64_t now_ms) {
+std::expected<void, common::StoreError> MessageQueues::send(const std::string& queue,
+                                                            const std::string& body,
+                                                            const json& attributes,
+                                                            const std::string& source_function,
+                                                            int64_t now_ms) {
   return db_.write([&] { return send_locked(queue, body, attributes, source_function, now_ms); });
 }
 
-std::expected<std::vector<QueueInfo>, ApiError> MessageQueues::list(int64_t now_ms) {
+std::expected<std::vector<QueueInfo>, StoreError> MessageQueues::list(int64_t now_ms) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
       "SELECT q.name, q.arn, "
@@ -134,12 +133,11 @@ std::expected<std::vector<QueueInfo>, ApiError> MessageQueues::list(int64_t now_
   return out;
 }
 
-std::expected<std::vector<QueueMessage>, ApiError> MessageQueues::receive(const std::string& queue,
-                                                                          int max, int visibility_s,
-                                                                          int64_t now_ms) {
+std::expected<std::vector<QueueMessage>, StoreError> MessageQueues::receive(
+    const std::string& queue, int max, int visibility_s, int64_t now_ms) {
   auto lock = db_.lock();
-  Transaction tx(db_);
-  if (tx.begin_error()) return std::unexpected(db_error("receive", *tx.begin_error()));
+  auto tx = Transaction::begin(db_);
+  if (!tx) return std::unexpected(db_error("receive", tx.error()));
   auto exists = exists_locked(queue);
   if (!exists) return std::unexpected(db_error("receive", exists.error()));
   if (!*exists) return std::unexpected(no_queue(queue));
@@ -169,12 +167,12 @@ std::expected<std::vector<QueueMessage>, ApiError> MessageQueues::receive(const 
     if (auto ok = stmt->run(); !ok) return std::unexpected(db_error("receive", ok.error()));
     out.push_back(std::move(m));
   }
-  if (auto ok = tx.commit(); !ok) return std::unexpected(db_error("receive", ok.error()));
+  if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("receive", ok.error()));
   return out;
 }
 
-std::expected<void, ApiError> MessageQueues::delete_message(const std::string& queue,
-                                                            const std::string& receipt_handle) {
+std::expected<void, StoreError> MessageQueues::delete_message(const std::string& queue,
+                                                              const std::string& receipt_handle) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
       "DELETE FROM queue_messages WHERE queue = ?1 AND receipt_handle = ?2 RETURNING id");
@@ -183,13 +181,14 @@ std::expected<void, ApiError> MessageQueues::delete_message(const std::string& q
   auto row = stmt->step();
   if (!row) return std::unexpected(db_error("delete message", row.error()));
   if (!*row)
-    return std::unexpected(ApiError::not_found("The receipt handle is not valid for queue " +
-                                               queue + " (deleted or received again since)"));
+    return std::unexpected(
+        StoreError::not_found(queue, "The receipt handle is not valid for queue " + queue +
+                                         " (deleted or received again since)"));
   (void)stmt->run();
   return {};
 }
 
-std::expected<int64_t, ApiError> MessageQueues::purge(const std::string& queue) {
+std::expected<int64_t, StoreError> MessageQueues::purge(const std::string& queue) {
   auto lock = db_.lock();
   auto exists = exists_locked(queue);
   if (!exists) return std::unexpected(db_error("purge", exists.error()));
@@ -203,12 +202,12 @@ std::expected<int64_t, ApiError> MessageQueues::purge(const std::string& queue) 
   return changes->column_int64(0);
 }
 
-std::expected<int64_t, ApiError> MessageQueues::drain_dead_letters(
+std::expected<int64_t, StoreError> MessageQueues::drain_dead_letters(
     const std::string& queue,
-    const std::function<std::expected<void, std::string>(const QueueMessage&)>& take) {
+    const std::function<std::expected<void, common::StoreError>(const QueueMessage&)>& take) {
   auto lock = db_.lock();
-  Transaction tx(db_);
-  if (tx.begin_error()) return std::unexpected(db_error("redrive", *tx.begin_error()));
+  auto tx = Transaction::begin(db_);
+  if (!tx) return std::unexpected(db_error("redrive", tx.error()));
   auto exists = exists_locked(queue);
   if (!exists) return std::unexpected(db_error("redrive", exists.error()));
   if (!*exists) return std::unexpected(no_queue(queue));
@@ -232,7 +231,7 @@ std::expected<int64_t, ApiError> MessageQueues::drain_dead_letters(
     if (auto ok = del->bind(1, id).run(); !ok)
       return std::unexpected(db_error("redrive", ok.error()));
   }
-  if (auto ok = tx.commit(); !ok) return std::unexpected(db_error("redrive", ok.error()));
+  if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("redrive", ok.error()));
   return static_cast<int64_t>(rows.size());
 }
 

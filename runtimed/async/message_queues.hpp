@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "api/lambda_error.hpp"
+#include "common/store_error.hpp"
 #include "runtimed/store/state_db.hpp"
 
 namespace runtimed {
@@ -47,31 +47,34 @@ class MessageQueues {
   std::string queue_arn(const std::string& name) const;
 
   // Within the caller's transaction (db lock held): creates the queue if needed and appends.
-  std::expected<void, std::string> send_locked(const std::string& queue, const std::string& body,
+  std::expected<void, common::StoreError> send_locked(const std::string& queue,
+                                                      const std::string& body,
+                                                      const nlohmann::json& attributes,
+                                                      const std::string& source_function,
+                                                      int64_t now_ms);
+  // The same in a transaction of its own.
+  std::expected<void, common::StoreError> send(const std::string& queue, const std::string& body,
                                                const nlohmann::json& attributes,
                                                const std::string& source_function, int64_t now_ms);
-  // The same in a transaction of its own.
-  std::expected<void, std::string> send(const std::string& queue, const std::string& body,
-                                        const nlohmann::json& attributes,
-                                        const std::string& source_function, int64_t now_ms);
 
-  std::expected<std::vector<QueueInfo>, api::ApiError> list(int64_t now_ms);
+  std::expected<std::vector<QueueInfo>, common::StoreError> list(int64_t now_ms);
   // Up to `max` visible messages, oldest first; they become invisible for `visibility_s`.
-  std::expected<std::vector<QueueMessage>, api::ApiError> receive(const std::string& queue, int max,
-                                                                  int visibility_s, int64_t now_ms);
-  std::expected<void, api::ApiError> delete_message(const std::string& queue,
-                                                    const std::string& receipt_handle);
-  std::expected<int64_t, api::ApiError> purge(const std::string& queue);
+  std::expected<std::vector<QueueMessage>, common::StoreError> receive(const std::string& queue,
+                                                                       int max, int visibility_s,
+                                                                       int64_t now_ms);
+  std::expected<void, common::StoreError> delete_message(const std::string& queue,
+                                                         const std::string& receipt_handle);
+  std::expected<int64_t, common::StoreError> purge(const std::string& queue);
   // Dead letters (visible or not) in `queue`, removed as they are handed to `take`, which runs
   // within the same transaction (so a message leaves only if `take` succeeds).
-  std::expected<int64_t, api::ApiError> drain_dead_letters(
+  std::expected<int64_t, common::StoreError> drain_dead_letters(
       const std::string& queue,
-      const std::function<std::expected<void, std::string>(const QueueMessage&)>& take);
+      const std::function<std::expected<void, common::StoreError>(const QueueMessage&)>& take);
 
   StateDb& db() { return db_; }
 
  private:
-  std::expected<bool, std::string> exists_locked(const std::string& queue);
+  std::expected<bool, common::StoreError> exists_locked(const std::string& queue);
 
   StateDb& db_;
   std::string region_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/json_response.hpp"
+#include "api/store_error_mapping.hpp"
 #include "runtimed/async/async_policy.hpp"
 
 namespace runtimed {
@@ -69,7 +70,7 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
     const auto now = now_epoch_ms();
     if (seg.empty() && m == "GET") {
       auto list = queues_.list(now);
-      if (!list) return api::to_http(list.error(), request_id);
+      if (!list) return api::to_http(api::to_api_error(list.error()), request_id);
       json queues = json::array();
       for (const auto& q : *list)
         queues.push_back({{"Name", q.name},
@@ -86,7 +87,7 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
       auto visibility = int_param(request, "visibility", 30, 0, 43200);
       if (!visibility) return api::to_http(visibility.error(), request_id);
       auto got = queues_.receive(seg[0], *max, *visibility, now);
-      if (!got) return api::to_http(got.error(), request_id);
+      if (!got) return api::to_http(api::to_api_error(got.error()), request_id);
       json messages = json::array();
       for (const auto& msg : *got)
         messages.push_back({{"MessageId", msg.message_id},
@@ -100,7 +101,7 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
     }
     if (seg.size() == 3 && seg[1] == "messages" && m == "DELETE") {
       if (auto ok = queues_.delete_message(seg[0], seg[2]); !ok)
-        return api::to_http(ok.error(), request_id);
+        return api::to_http(api::to_api_error(ok.error()), request_id);
       api::HttpResponse r;
       r.status = 204;
       r.set_header("x-amzn-RequestId", request_id);
@@ -108,12 +109,12 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
     }
     if (seg.size() == 2 && seg[1] == "purge" && m == "POST") {
       auto n = queues_.purge(seg[0]);
-      if (!n) return api::to_http(n.error(), request_id);
+      if (!n) return api::to_http(api::to_api_error(n.error()), request_id);
       return json_response(200, {{"Purged", *n}}, request_id);
     }
     if (seg.size() == 2 && seg[1] == "redrive" && m == "POST") {
       auto n = dispatcher_.redrive(seg[0]);
-      if (!n) return api::to_http(n.error(), request_id);
+      if (!n) return api::to_http(api::to_api_error(n.error()), request_id);
       return json_response(200, {{"Redriven", *n}}, request_id);
     }
   }

@@ -6,13 +6,6 @@
 
 namespace runtimed {
 
-api::ApiError disk_full_error() {
-  return api::ApiError::too_many_requests(
-      "Rate Exceeded. Not enough free disk on this host for another execution environment's /tmp "
-      "(EphemeralStorage); retry later",
-      "EphemeralStorageLimitExceeded");
-}
-
 uint64_t DiskBudget::free_bytes(const std::filesystem::path& dir) {
   struct statvfs s {};
   if (::statvfs(dir.c_str(), &s) != 0) return 0;

@@ -11,14 +11,13 @@
 #include <mutex>
 #include <optional>
 
-#include "api/lambda_error.hpp"
+#include "api/invoke_api.hpp"
 
 namespace runtimed {
 
-// What a refused cold start answers: 429 TooManyRequestsException, Reason
-// "EphemeralStorageLimitExceeded". SDKs retry a 429 with backoff, which is what a caller should do:
-// idle environments retire or are evicted and give their /tmp back.
-api::ApiError disk_full_error();
+// Transitional, for controller.cpp until it calls api::ephemeral_storage_throttle() itself: what a
+// refused cold start answers is an API error and lives in api/; the budget itself only says no.
+inline api::ApiError disk_full_error() { return api::ephemeral_storage_throttle(); }
 
 class DiskBudget {
  public:

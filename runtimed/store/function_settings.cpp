@@ -8,29 +8,25 @@
 
 namespace runtimed {
 
-using api::ApiError;
+using common::StoreError;
 using nlohmann::json;
 
 namespace {
 
-ApiError db_error(const std::string& what, const std::string& error) {
-  spdlog::error("function settings: {}: {}", what, error);
-  return ApiError::service("Internal error while accessing the function database");
+// A database failure, logged with SQLite's message; the caller sees only that it failed.
+StoreError db_error(const std::string& what, const StoreError& error) {
+  spdlog::error("function settings: {}: {}", what, error.message);
+  return StoreError::internal("Internal error while accessing the function database");
 }
 
 }  // namespace
 
-std::expected<void, ApiError> FunctionSettings::require_function(const std::string& name) {
-  auto config = functions_.get(name);
-  if (!config) {
-    auto e = config.error();
-    if (e.type == api::ApiErrorType::ResourceNotFound) e.message.clear();  // the API words it
-    return std::unexpected(e);
-  }
+std::expected<void, StoreError> FunctionSettings::require_function(const std::string& name) {
+  if (auto config = functions_.get(name); !config) return std::unexpected(config.error());
   return {};
 }
 
-std::expected<std::optional<int>, ApiError> FunctionSettings::reserved(const std::string& name) {
+std::expected<std::optional<int>, StoreError> FunctionSettings::reserved(const std::string& name) {
   if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
   auto& db = functions_.db();
   auto lock = db.lock();
@@ -42,22 +38,23 @@ std::expected<std::optional<int>, ApiError> FunctionSettings::reserved(const std
   return static_cast<int>(stmt->column_int64(0));
 }
 
-std::expected<void, ApiError> FunctionSettings::put_reserved(const std::string& name,
-                                                             int reserved) {
+std::expected<void, StoreError> FunctionSettings::put_reserved(const std::string& name,
+                                                               int reserved) {
   if (auto ok = require_function(name); !ok) return ok;
   {
     auto& db = functions_.db();
     auto lock = db.lock();
-    Transaction tx(db);
-    if (tx.begin_error()) return std::unexpected(db_error("put reserved", *tx.begin_error()));
+    auto tx = Transaction::begin(db);
+    if (!tx) return std::unexpected(db_error("put reserved", tx.error()));
     auto others =
         db.prepare("SELECT COALESCE(SUM(reserved), 0) FROM function_concurrency WHERE name != ?1");
     if (!others) return std::unexpected(db_error("put reserved", others.error()));
     auto row = others->bind(1, name).step();
-    if (!row || !*row) return std::unexpected(db_error("put reserved", "no sum"));
+    if (!row || !*row)
+      return std::unexpected(db_error("put reserved", StoreError::internal("no sum")));
     const int64_t total = others->column_int64(0) + reserved;
     if (static_cast<int64_t>(limit_) - total < static_cast<int64_t>(min_unreserved_))
-      return std::unexpected(ApiError::invalid_parameter(
+      return std::unexpected(StoreError::invalid_value(
           fmt::format("Specified ReservedConcurrentExecutions for function decreases account's "
                       "UnreservedConcurrentExecution below its minimum value of [{}].",
                       min_unreserved_)));
@@ -67,13 +64,13 @@ std::expected<void, ApiError> FunctionSettings::put_reserved(const std::string& 
     if (!upsert) return std::unexpected(db_error("put reserved", upsert.error()));
     if (auto ok = upsert->bind(1, name).bind(2, int64_t{reserved}).run(); !ok)
       return std::unexpected(db_error("put reserved", ok.error()));
-    if (auto ok = tx.commit(); !ok) return std::unexpected(db_error("put reserved", ok.error()));
+    if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("put reserved", ok.error()));
   }
   if (on_reserved_changed) on_reserved_changed(name, reserved);
   return {};
 }
 
-std::expected<void, ApiError> FunctionSettings::delete_reserved(const std::string& name) {
+std::expected<void, StoreError> FunctionSettings::delete_reserved(const std::string& name) {
   if (auto ok = require_function(name); !ok) return ok;
   {
     auto& db = functions_.db();
@@ -87,7 +84,7 @@ std::expected<void, ApiError> FunctionSettings::delete_reserved(const std::strin
   return {};
 }
 
-std::expected<api::AccountSettings, ApiError> FunctionSettings::account_settings() {
+std::expected<api::AccountSettings, StoreError> FunctionSettings::account_settings() {
   auto& db = functions_.db();
   auto lock = db.lock();
   auto stmt = db.prepare(
@@ -96,7 +93,8 @@ std::expected<api::AccountSettings, ApiError> FunctionSettings::account_settings
       "(SELECT COALESCE(SUM(json_extract(config, '$.code_size')), 0) FROM functions)");
   if (!stmt) return std::unexpected(db_error("account settings", stmt.error()));
   auto row = stmt->step();
-  if (!row || !*row) return std::unexpected(db_error("account settings", "no row"));
+  if (!row || !*row)
+    return std::unexpected(db_error("account settings", StoreError::internal("no row")));
   api::AccountSettings s;
   s.concurrent_executions = static_cast<int64_t>(limit_);
   s.unreserved_concurrent_executions = static_cast<int64_t>(limit_) - stmt->column_int64(0);
@@ -105,7 +103,7 @@ std::expected<api::AccountSettings, ApiError> FunctionSettings::account_settings
   return s;
 }
 
-std::expected<std::optional<api::EventInvokeConfig>, ApiError> FunctionSettings::get(
+std::expected<std::optional<api::EventInvokeConfig>, StoreError> FunctionSettings::get(
     const std::string& name) {
   if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
   auto& db = functions_.db();
@@ -125,8 +123,8 @@ std::expected<std::optional<api::EventInvokeConfig>, ApiError> FunctionSettings:
   return c;
 }
 
-std::expected<void, ApiError> FunctionSettings::put(const std::string& name,
-                                                    const api::EventInvokeConfig& c) {
+std::expected<void, StoreError> FunctionSettings::put(const std::string& name,
+                                                      const api::EventInvokeConfig& c) {
   if (auto ok = require_function(name); !ok) return ok;
   json j = {{"last_modified", c.last_modified}};
   if (c.maximum_retry_attempts) j["max_retry"] = *c.maximum_retry_attempts;
@@ -144,7 +142,7 @@ std::expected<void, ApiError> FunctionSettings::put(const std::string& name,
   return {};
 }
 
-std::expected<void, ApiError> FunctionSettings::remove(const std::string& name) {
+std::expected<void, StoreError> FunctionSettings::remove(const std::string& name) {
   auto& db = functions_.db();
   auto lock = db.lock();
   auto stmt = db.prepare("DELETE FROM event_invoke_configs WHERE name = ?1");
@@ -158,11 +156,11 @@ std::expected<std::map<std::string, int>, std::string> FunctionSettings::all_res
   auto& db = functions_.db();
   auto lock = db.lock();
   auto stmt = db.prepare("SELECT name, reserved FROM function_concurrency");
-  if (!stmt) return std::unexpected(stmt.error());
+  if (!stmt) return std::unexpected(stmt.error().message);
   std::map<std::string, int> out;
   while (true) {
     auto row = stmt->step();
-    if (!row) return std::unexpected(row.error());
+    if (!row) return std::unexpected(row.error().message);
     if (!*row) return out;
     out[stmt->column_text(0)] = static_cast<int>(stmt->column_int64(1));
   }

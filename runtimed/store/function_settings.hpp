@@ -11,6 +11,7 @@
 
 #include "api/concurrency_api.hpp"
 #include "api/event_invoke_config_api.hpp"
+#include "common/store_error.hpp"
 #include "runtimed/store/function_store.hpp"
 
 namespace runtimed {
@@ -20,16 +21,17 @@ class FunctionSettings final : public api::ConcurrencySettings, public api::Even
   FunctionSettings(FunctionStore& functions, size_t concurrency_limit, size_t min_unreserved)
       : functions_(functions), limit_(concurrency_limit), min_unreserved_(min_unreserved) {}
 
-  std::expected<std::optional<int>, api::ApiError> reserved(const std::string& name) override;
-  std::expected<void, api::ApiError> put_reserved(const std::string& name, int reserved) override;
-  std::expected<void, api::ApiError> delete_reserved(const std::string& name) override;
-  std::expected<api::AccountSettings, api::ApiError> account_settings() override;
+  std::expected<std::optional<int>, common::StoreError> reserved(const std::string& name) override;
+  std::expected<void, common::StoreError> put_reserved(const std::string& name,
+                                                       int reserved) override;
+  std::expected<void, common::StoreError> delete_reserved(const std::string& name) override;
+  std::expected<api::AccountSettings, common::StoreError> account_settings() override;
 
-  std::expected<std::optional<api::EventInvokeConfig>, api::ApiError> get(
+  std::expected<std::optional<api::EventInvokeConfig>, common::StoreError> get(
       const std::string& name) override;
-  std::expected<void, api::ApiError> put(const std::string& name,
-                                         const api::EventInvokeConfig& config) override;
-  std::expected<void, api::ApiError> remove(const std::string& name) override;
+  std::expected<void, common::StoreError> put(const std::string& name,
+                                              const api::EventInvokeConfig& config) override;
+  std::expected<void, common::StoreError> remove(const std::string& name) override;
 
   // Every reservation, to seed the controller at startup.
   std::expected<std::map<std::string, int>, std::string> all_reserved();
@@ -38,7 +40,7 @@ class FunctionSettings final : public api::ConcurrencySettings, public api::Even
   std::function<void(const std::string& name, std::optional<int> reserved)> on_reserved_changed;
 
  private:
-  std::expected<void, api::ApiError> require_function(const std::string& name);
+  std::expected<void, common::StoreError> require_function(const std::string& name);
 
   FunctionStore& functions_;
   size_t limit_;

@@ -11,8 +11,9 @@
 
 namespace runtimed {
 
-using api::ApiError;
 using common::FunctionConfig;
+using common::StoreError;
+using common::StoreErrorKind;
 using nlohmann::json;
 
 namespace {
@@ -71,32 +72,33 @@ FunctionConfig from_row(const json& j) {
   return c;
 }
 
-ApiError db_error(const std::string& what, const std::string& error) {
-  logger()->error("{}: {}", what, error);
-  return ApiError::service("Internal error while accessing the function database");
+// A database failure, logged with SQLite's message; the caller sees only that it failed.
+StoreError db_error(const std::string& what, const StoreError& error) {
+  logger()->error("{}: {}", what, error.message);
+  return StoreError::internal("Internal error while accessing the function database");
 }
 
-ApiError from_code_error(const CodeError& e) {
+StoreError from_code_error(const CodeError& e) {
   switch (e.kind) {
     case CodeErrorKind::ZipTooLarge:
-      return ApiError::too_large(e.message);
+      return StoreError::too_large(e.message);
     case CodeErrorKind::UnzippedTooLarge:
     case CodeErrorKind::NotAZip:
     case CodeErrorKind::UnsafeEntry:
     case CodeErrorKind::TooManyEntries:
     case CodeErrorKind::NameTooLong:
-      return ApiError::invalid_parameter(e.message);
+      return StoreError::invalid_value(e.message);
     case CodeErrorKind::StoreFull:
-      return ApiError::code_storage_exceeded(e.message);
+      return StoreError::storage_full(e.message);
     case CodeErrorKind::Io:
       break;
   }
   logger()->error("storing code: {}", e.message);
-  return ApiError::service("Internal error while storing the function code");
+  return StoreError::internal("Internal error while storing the function code");
 }
 
-ApiError not_found(const std::string& name) {
-  return ApiError::not_found("Function not found: " + name);
+StoreError not_found(const std::string& name) {
+  return StoreError::not_found(name, "Function not found: " + name);
 }
 
 // Stamps a change: a new RevisionId and LastModified.
@@ -105,10 +107,10 @@ void touch(FunctionConfig& c) {
   c.last_modified = common::lambda_timestamp(std::chrono::system_clock::now());
 }
 
-std::expected<void, ApiError> check_revision(const FunctionConfig& c,
-                                             const std::optional<std::string>& expected) {
+std::expected<void, StoreError> check_revision(const FunctionConfig& c,
+                                               const std::optional<std::string>& expected) {
   if (expected && *expected != c.revision_id)
-    return std::unexpected(ApiError::precondition_failed(std::string(kStaleRevision)));
+    return std::unexpected(StoreError::revision_mismatch(c.name, std::string(kStaleRevision)));
   return {};
 }
 
@@ -129,7 +131,7 @@ std::filesystem::path FunctionStore::code_dir(const FunctionConfig& config) cons
   return code_->dir(config.code_dir_key);
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::load(const std::string& name) {
+std::expected<FunctionConfig, StoreError> FunctionStore::load(const std::string& name) {
   {
     std::shared_lock cached(cache_mutex_);
     if (auto it = cache_.find(name); it != cache_.end()) return it->second;
@@ -147,7 +149,7 @@ std::expected<FunctionConfig, ApiError> FunctionStore::load(const std::string& n
   return config;
 }
 
-std::expected<void, ApiError> FunctionStore::save(const FunctionConfig& config) {
+std::expected<void, StoreError> FunctionStore::save(const FunctionConfig& config) {
   auto lock = db_->lock();
   auto stmt = db_->prepare(
       "INSERT INTO functions (name, config, code_dir_key) VALUES (?1, ?2, ?3) "
@@ -161,8 +163,8 @@ std::expected<void, ApiError> FunctionStore::save(const FunctionConfig& config) 
   return {};
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::store_code(FunctionConfig config,
-                                                                  std::string_view zip) {
+std::expected<FunctionConfig, StoreError> FunctionStore::store_code(FunctionConfig config,
+                                                                    std::string_view zip) {
   auto stored = code_->put(zip);
   if (!stored) return std::unexpected(from_code_error(stored.error()));
   config.code_sha256 = stored->sha256_base64;
@@ -214,12 +216,13 @@ void FunctionStore::notify(const std::string& name) {
   if (on_changed) on_changed(name);
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::create(api::CreateFunctionRequest request) {
+std::expected<FunctionConfig, StoreError> FunctionStore::create(
+    api::CreateFunctionRequest request) {
   std::lock_guard change(change_mutex_);
   const std::string& name = request.config.name;
   if (auto existing = load(name); existing)
-    return std::unexpected(ApiError::conflict("Function already exist: " + name));
-  else if (existing.error().type != api::ApiErrorType::ResourceNotFound)
+    return std::unexpected(StoreError::already_exists(name, "Function already exist: " + name));
+  else if (existing.error().kind != StoreErrorKind::NotFound)
     return std::unexpected(existing.error());
 
   auto config = store_code(std::move(request.config), request.zip);
@@ -233,7 +236,7 @@ std::expected<FunctionConfig, ApiError> FunctionStore::create(api::CreateFunctio
   return config;
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::get(const std::string& name) {
+std::expected<FunctionConfig, StoreError> FunctionStore::get(const std::string& name) {
   {
     std::shared_lock cached(cache_mutex_);
     if (auto it = cache_.find(name); it != cache_.end()) return it->second;
@@ -242,7 +245,7 @@ std::expected<FunctionConfig, ApiError> FunctionStore::get(const std::string& na
   return load(name);
 }
 
-std::expected<api::FunctionPage, ApiError> FunctionStore::list(
+std::expected<api::FunctionPage, StoreError> FunctionStore::list(
     const std::optional<std::string>& marker, int max_items) {
   auto lock = db_->lock();
   // One extra row tells whether another page follows.
@@ -264,10 +267,10 @@ std::expected<api::FunctionPage, ApiError> FunctionStore::list(
   return page;
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::change(
+std::expected<FunctionConfig, StoreError> FunctionStore::change(
     const std::string& name, const std::optional<std::string>& expected_revision_id,
-    const std::function<std::expected<void, ApiError>(FunctionConfig&)>& mutate) {
-  std::expected<FunctionConfig, ApiError> config;
+    const std::function<std::expected<void, StoreError>(FunctionConfig&)>& mutate) {
+  std::expected<FunctionConfig, StoreError> config;
   {
     std::lock_guard change(change_mutex_);
     config = load(name);
@@ -284,11 +287,11 @@ std::expected<FunctionConfig, ApiError> FunctionStore::change(
   return config;
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::update_code(
+std::expected<FunctionConfig, StoreError> FunctionStore::update_code(
     const std::string& name, std::string zip,
     const std::optional<std::string>& expected_revision_id) {
   return change(name, expected_revision_id,
-                [&](FunctionConfig& c) -> std::expected<void, ApiError> {
+                [&](FunctionConfig& c) -> std::expected<void, StoreError> {
                   auto stored = store_code(std::move(c), zip);
                   if (!stored) return std::unexpected(stored.error());
                   c = std::move(*stored);
@@ -296,17 +299,17 @@ std::expected<FunctionConfig, ApiError> FunctionStore::update_code(
                 });
 }
 
-std::expected<FunctionConfig, ApiError> FunctionStore::update_configuration(
+std::expected<FunctionConfig, StoreError> FunctionStore::update_configuration(
     const std::string& name, const api::ConfigurationPatch& patch,
     const std::optional<std::string>& expected_revision_id) {
   return change(name, expected_revision_id,
-                [&](FunctionConfig& c) -> std::expected<void, ApiError> {
+                [&](FunctionConfig& c) -> std::expected<void, StoreError> {
                   patch.apply_to(c);
                   return {};
                 });
 }
 
-std::expected<void, ApiError> FunctionStore::remove(const std::string& name) {
+std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
   {
     std::lock_guard change(change_mutex_);
     {

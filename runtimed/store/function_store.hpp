@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "api/function_catalog.hpp"
+#include "common/store_error.hpp"
 #include "runtimed/store/code_store.hpp"
 #include "runtimed/store/state_db.hpp"
 
@@ -24,18 +25,18 @@ class FunctionStore final : public api::FunctionCatalog {
       const std::filesystem::path& state_dir, CodeLimits limits = {});
   FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code);
 
-  std::expected<common::FunctionConfig, api::ApiError> create(
+  std::expected<common::FunctionConfig, common::StoreError> create(
       api::CreateFunctionRequest request) override;
-  std::expected<common::FunctionConfig, api::ApiError> get(const std::string& name) override;
-  std::expected<api::FunctionPage, api::ApiError> list(const std::optional<std::string>& marker,
-                                                       int max_items) override;
-  std::expected<common::FunctionConfig, api::ApiError> update_code(
+  std::expected<common::FunctionConfig, common::StoreError> get(const std::string& name) override;
+  std::expected<api::FunctionPage, common::StoreError> list(
+      const std::optional<std::string>& marker, int max_items) override;
+  std::expected<common::FunctionConfig, common::StoreError> update_code(
       const std::string& name, std::string zip,
       const std::optional<std::string>& expected_revision_id) override;
-  std::expected<common::FunctionConfig, api::ApiError> update_configuration(
+  std::expected<common::FunctionConfig, common::StoreError> update_configuration(
       const std::string& name, const api::ConfigurationPatch& patch,
       const std::optional<std::string>& expected_revision_id) override;
-  std::expected<void, api::ApiError> remove(const std::string& name) override;
+  std::expected<void, common::StoreError> remove(const std::string& name) override;
   std::filesystem::path code_dir(const common::FunctionConfig& config) const override;
   std::shared_ptr<void> hold_code(const common::FunctionConfig& config) override;
 
@@ -45,14 +46,15 @@ class FunctionStore final : public api::FunctionCatalog {
  private:
   // Loads NAME, checks the revision, applies `mutate`, stamps and saves, then notifies: the one
   // path of every update.
-  std::expected<common::FunctionConfig, api::ApiError> change(
+  std::expected<common::FunctionConfig, common::StoreError> change(
       const std::string& name, const std::optional<std::string>& expected_revision_id,
-      const std::function<std::expected<void, api::ApiError>(common::FunctionConfig&)>& mutate);
+      const std::function<std::expected<void, common::StoreError>(common::FunctionConfig&)>&
+          mutate);
   // With change_mutex_ held: the cached configuration, else the row (then cached).
-  std::expected<common::FunctionConfig, api::ApiError> load(const std::string& name);
-  std::expected<void, api::ApiError> save(const common::FunctionConfig& config);
-  std::expected<common::FunctionConfig, api::ApiError> store_code(common::FunctionConfig config,
-                                                                  std::string_view zip);
+  std::expected<common::FunctionConfig, common::StoreError> load(const std::string& name);
+  std::expected<void, common::StoreError> save(const common::FunctionConfig& config);
+  std::expected<common::FunctionConfig, common::StoreError> store_code(
+      common::FunctionConfig config, std::string_view zip);
   // Removes code no function references and nothing holds; caller holds change_mutex_.
   void collect_garbage();
   void release_code(const std::string& key);

@@ -82,6 +82,10 @@ constexpr std::array<std::string_view, 2> kMigrations = {
     )sql",
 };
 
+common::StoreError sqlite_error(sqlite3* db) {
+  return common::StoreError::internal(sqlite3_errmsg(db));
+}
+
 }  // namespace
 
 Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
@@ -107,14 +111,14 @@ Statement& Statement::bind_null(int index) {
   return *this;
 }
 
-std::expected<bool, std::string> Statement::step() {
+std::expected<bool, common::StoreError> Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return std::unexpected(std::string(sqlite3_errmsg(db_)));
+  return std::unexpected(sqlite_error(db_));
 }
 
-std::expected<void, std::string> Statement::run() {
+std::expected<void, common::StoreError> Statement::run() {
   while (true) {
     auto row = step();
     if (!row) return std::unexpected(row.error());
@@ -167,30 +171,30 @@ std::expected<std::unique_ptr<StateDb>, std::string> StateDb::open(
   // WAL for concurrent readers; FULL so a committed change survives power loss (async events).
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
-    if (auto ok = db->exec(pragma); !ok) return std::unexpected(ok.error());
+    if (auto ok = db->exec(pragma); !ok) return std::unexpected(ok.error().message);
   }
   auto lock = db->lock();
   if (auto ok = db->migrate(); !ok)
-    return std::unexpected("migrating " + path.string() + ": " + ok.error());
+    return std::unexpected("migrating " + path.string() + ": " + ok.error().message);
   return db;
 }
 
 StateDb::~StateDb() { sqlite3_close_v2(db_); }
 
-std::expected<Statement, std::string> StateDb::prepare(std::string_view sql) {
+std::expected<Statement, common::StoreError> StateDb::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
       SQLITE_OK)
-    return std::unexpected(std::string(sqlite3_errmsg(db_)));
+    return std::unexpected(sqlite_error(db_));
   return Statement(db_, stmt);
 }
 
-std::expected<void, std::string> StateDb::exec(const std::string& sql) {
+std::expected<void, common::StoreError> StateDb::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errmsg(db_);
     sqlite3_free(err);
-    return std::unexpected(msg);
+    return std::unexpected(common::StoreError::internal(std::move(msg)));
   }
   return {};
 }
@@ -204,24 +208,25 @@ int StateDb::schema_version() {
   return row && *row ? static_cast<int>(stmt->column_int64(0)) : 0;
 }
 
-std::expected<void, std::string> StateDb::migrate() {
+std::expected<void, common::StoreError> StateDb::migrate() {
   if (auto ok = exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                      "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))");
       !ok)
     return ok;
   const int current = schema_version();
   if (current > latest_schema_version())
-    return std::unexpected("database schema version " + std::to_string(current) +
-                           " is newer than this runtimed understands (" +
-                           std::to_string(latest_schema_version()) + ")");
+    return std::unexpected(
+        common::StoreError::internal("database schema version " + std::to_string(current) +
+                                     " is newer than this runtimed understands (" +
+                                     std::to_string(latest_schema_version()) + ")"));
   for (int v = current; v < latest_schema_version(); ++v) {
-    Transaction tx(*this);
-    if (tx.begin_error()) return std::unexpected(*tx.begin_error());
+    auto tx = Transaction::begin(*this);
+    if (!tx) return std::unexpected(tx.error());
     if (auto ok = exec(std::string(kMigrations[static_cast<size_t>(v)])); !ok) return ok;
     auto insert = prepare("INSERT INTO schema_version (version) VALUES (?1)");
     if (!insert) return std::unexpected(insert.error());
     if (auto ok = insert->bind(1, int64_t{v + 1}).run(); !ok) return ok;
-    if (auto ok = tx.commit(); !ok) return ok;
+    if (auto ok = tx->commit(); !ok) return ok;
     logger()->info("{}: schema migrated to version {}", path_.string(), v + 1);
   }
   return {};
@@ -229,11 +234,11 @@ std::expected<void, std::string> StateDb::migrate() {
 
 struct StateDb::PendingWrite {
   const WriteWork* work;
-  std::expected<void, std::string> result;
+  std::expected<void, common::StoreError> result;
   bool done = false;
 };
 
-std::expected<void, std::string> StateDb::write(const WriteWork& work) {
+std::expected<void, common::StoreError> StateDb::write(const WriteWork& work) {
   PendingWrite mine{&work, {}, false};
   std::unique_lock writers(writers_mutex_);
   pending_writes_.push_back(&mine);
@@ -254,10 +259,10 @@ void StateDb::commit_batches(std::unique_lock<std::mutex>& writers) {
     writers.unlock();
     {
       auto lock = this->lock();
-      Transaction tx(*this);
-      std::expected<void, std::string> committed;
-      if (tx.begin_error()) {
-        committed = std::unexpected(*tx.begin_error());
+      auto tx = Transaction::begin(*this);
+      std::expected<void, common::StoreError> committed;
+      if (!tx) {
+        committed = std::unexpected(tx.error());
       } else {
         for (PendingWrite* w : batch) {
           if (auto ok = exec("SAVEPOINT one_writer"); !ok) {
@@ -267,12 +272,13 @@ void StateDb::commit_batches(std::unique_lock<std::mutex>& writers) {
           try {
             w->result = (*w->work)();
           } catch (const std::exception& e) {
-            w->result = std::unexpected(std::string("write failed: ") + e.what());
+            w->result = std::unexpected(
+                common::StoreError::internal(std::string("write failed: ") + e.what()));
           }
           if (!w->result) (void)exec("ROLLBACK TO one_writer");
           (void)exec("RELEASE one_writer");
         }
-        committed = tx.commit();
+        committed = tx->commit();
       }
       if (!committed)
         for (PendingWrite* w : batch)
@@ -285,19 +291,17 @@ void StateDb::commit_batches(std::unique_lock<std::mutex>& writers) {
   leader_active_ = false;
 }
 
-Transaction::Transaction(StateDb& db) : db_(db) {
-  if (auto ok = db_.exec("BEGIN IMMEDIATE"); ok)
-    open_ = true;
-  else
-    begin_error_ = ok.error();
+std::expected<Transaction, common::StoreError> Transaction::begin(StateDb& db) {
+  if (auto ok = db.exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+  return Transaction(db);
 }
 
 Transaction::~Transaction() {
   if (open_) (void)db_.exec("ROLLBACK");
 }
 
-std::expected<void, std::string> Transaction::commit() {
-  if (!open_) return std::unexpected(begin_error_.value_or("transaction is not open"));
+std::expected<void, common::StoreError> Transaction::commit() {
+  if (!open_) return std::unexpected(common::StoreError::internal("transaction is not open"));
   auto ok = db_.exec("COMMIT");
   if (ok) open_ = false;
   return ok;

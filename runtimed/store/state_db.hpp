@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/store_error.hpp"
+
 namespace runtimed {
 
 // One prepared statement; finalized on destruction. Binding indices start at 1, columns at 0.
@@ -31,10 +33,10 @@ class Statement {
   Statement& bind(int index, int64_t value);
   Statement& bind_null(int index);
 
-  // True when a row is ready, false when done; the error is SQLite's message.
-  std::expected<bool, std::string> step();
+  // True when a row is ready, false when done; an error is Internal with SQLite's message.
+  std::expected<bool, common::StoreError> step();
   // Steps to completion (for statements that return no rows).
-  std::expected<void, std::string> run();
+  std::expected<void, common::StoreError> run();
 
   std::string column_text(int index) const;
   int64_t column_int64(int index) const;
@@ -47,7 +49,8 @@ class Statement {
 
 class StateDb {
  public:
-  // Opens (creating) <state_dir>/runtimed.db and brings its schema to the latest version.
+  // Opens (creating) <state_dir>/runtimed.db and brings its schema to the latest version. The error
+  // is for the operator (startup), not a StoreError.
   static std::expected<std::unique_ptr<StateDb>, std::string> open(
       const std::filesystem::path& state_dir);
   ~StateDb();
@@ -61,18 +64,18 @@ class StateDb {
   // transaction shared with every writer that arrived while the previous commit was syncing, and
   // returns once that transaction is durable. A failing `work` is rolled back alone (savepoint);
   // the others commit. One sync then serves many writers instead of one each.
-  using WriteWork = std::function<std::expected<void, std::string>()>;
-  std::expected<void, std::string> write(const WriteWork& work);
+  using WriteWork = std::function<std::expected<void, common::StoreError>()>;
+  std::expected<void, common::StoreError> write(const WriteWork& work);
 
-  std::expected<Statement, std::string> prepare(std::string_view sql);
-  std::expected<void, std::string> exec(const std::string& sql);
+  std::expected<Statement, common::StoreError> prepare(std::string_view sql);
+  std::expected<void, common::StoreError> exec(const std::string& sql);
   int schema_version();  // caller holds lock()
   static int latest_schema_version();
   const std::filesystem::path& path() const { return path_; }
 
  private:
   StateDb(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
-  std::expected<void, std::string> migrate();
+  std::expected<void, common::StoreError> migrate();
   struct PendingWrite;
   // The leader's part of write(): commits batches until none is waiting.
   void commit_batches(std::unique_lock<std::mutex>& writers_lock);
@@ -86,21 +89,25 @@ class StateDb {
   bool leader_active_ = false;
 };
 
-// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() succeeded.
+// An open write transaction: ROLLBACK on destruction unless commit() succeeded. Move-only.
 class Transaction {
  public:
-  explicit Transaction(StateDb& db);
-  ~Transaction();
+  // BEGIN IMMEDIATE (caller holds db.lock()).
+  static std::expected<Transaction, common::StoreError> begin(StateDb& db);
+  Transaction(Transaction&& other) noexcept : db_(other.db_), open_(other.open_) {
+    other.open_ = false;
+  }
+  Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
 
-  const std::optional<std::string>& begin_error() const { return begin_error_; }
-  std::expected<void, std::string> commit();
+  std::expected<void, common::StoreError> commit();
 
  private:
+  explicit Transaction(StateDb& db) : db_(db), open_(true) {}
+
   StateDb& db_;
-  bool open_ = false;
-  std::optional<std::string> begin_error_;
+  bool open_;
 };
 
 }  // namespace runtimed

@@ -15,6 +15,7 @@ using api::ApiError;
 using api::HttpRequest;
 using api::HttpResponse;
 using common::FunctionConfig;
+using common::StoreError;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
@@ -26,22 +27,23 @@ class FakeCatalog : public api::FunctionCatalog {
   api::ConfigurationPatch last_patch;
   int revisions = 0;
 
-  std::expected<FunctionConfig, ApiError> create(api::CreateFunctionRequest r) override {
+  std::expected<FunctionConfig, StoreError> create(api::CreateFunctionRequest r) override {
     if (functions.contains(r.config.name))
-      return std::unexpected(ApiError::conflict("Function already exist: " + r.config.name));
+      return std::unexpected(
+          StoreError::already_exists(r.config.name, "Function already exist: " + r.config.name));
     last_zip = r.zip;
     FunctionConfig c = r.config;
     stamp(c, r.zip);
     functions[c.name] = c;
     return c;
   }
-  std::expected<FunctionConfig, ApiError> get(const std::string& name) override {
+  std::expected<FunctionConfig, StoreError> get(const std::string& name) override {
     auto it = functions.find(name);
-    if (it == functions.end()) return std::unexpected(ApiError::not_found("x"));
+    if (it == functions.end()) return std::unexpected(StoreError::not_found(name, "x"));
     return it->second;
   }
-  std::expected<api::FunctionPage, ApiError> list(const std::optional<std::string>& marker,
-                                                  int max_items) override {
+  std::expected<api::FunctionPage, StoreError> list(const std::optional<std::string>& marker,
+                                                    int max_items) override {
     api::FunctionPage page;
     for (auto it = marker ? functions.upper_bound(*marker) : functions.begin();
          it != functions.end(); ++it) {
@@ -53,7 +55,7 @@ class FakeCatalog : public api::FunctionCatalog {
     }
     return page;
   }
-  std::expected<FunctionConfig, ApiError> update_code(
+  std::expected<FunctionConfig, StoreError> update_code(
       const std::string& name, std::string zip, const std::optional<std::string>& rev) override {
     auto c = checked(name, rev);
     if (!c) return c;
@@ -61,7 +63,7 @@ class FakeCatalog : public api::FunctionCatalog {
     stamp(*c, zip);
     return functions[name] = *c;
   }
-  std::expected<FunctionConfig, ApiError> update_configuration(
+  std::expected<FunctionConfig, StoreError> update_configuration(
       const std::string& name, const api::ConfigurationPatch& patch,
       const std::optional<std::string>& rev) override {
     auto c = checked(name, rev);
@@ -72,8 +74,8 @@ class FakeCatalog : public api::FunctionCatalog {
     c->revision_id = "rev-" + std::to_string(++revisions);
     return functions[name] = *c;
   }
-  std::expected<void, ApiError> remove(const std::string& name) override {
-    if (!functions.erase(name)) return std::unexpected(ApiError::not_found("x"));
+  std::expected<void, StoreError> remove(const std::string& name) override {
+    if (!functions.erase(name)) return std::unexpected(StoreError::not_found(name, "x"));
     return {};
   }
   std::filesystem::path code_dir(const FunctionConfig& c) const override {
@@ -89,11 +91,11 @@ class FakeCatalog : public api::FunctionCatalog {
     c.last_modified = "2026-11-24T03:24:42.000+0000";
     c.revision_id = "rev-" + std::to_string(++revisions);
   }
-  std::expected<FunctionConfig, ApiError> checked(const std::string& name,
-                                                  const std::optional<std::string>& rev) {
+  std::expected<FunctionConfig, StoreError> checked(const std::string& name,
+                                                    const std::optional<std::string>& rev) {
     auto c = get(name);
     if (c && rev && *rev != c->revision_id)
-      return std::unexpected(ApiError::precondition_failed("stale"));
+      return std::unexpected(StoreError::revision_mismatch(name, "stale"));
     return c;
   }
 };

@@ -38,34 +38,35 @@ class MemoryCatalog final : public api::FunctionCatalog {
     functions_[name] = config;
   }
 
-  std::expected<common::FunctionConfig, api::ApiError> get(const std::string& name) override {
+  std::expected<common::FunctionConfig, common::StoreError> get(const std::string& name) override {
     std::lock_guard lock(mu_);
     auto it = functions_.find(name);
-    if (it == functions_.end()) return std::unexpected(api::ApiError::not_found(""));
+    if (it == functions_.end()) return std::unexpected(common::StoreError::not_found(name, ""));
     return it->second;
   }
   std::filesystem::path code_dir(const common::FunctionConfig&) const override { return code_dir_; }
   std::shared_ptr<void> hold_code(const common::FunctionConfig&) override {
     return std::make_shared<int>(0);
   }
-  std::expected<common::FunctionConfig, api::ApiError> create(api::CreateFunctionRequest) override {
-    return std::unexpected(api::ApiError::service("not in this test"));
+  std::expected<common::FunctionConfig, common::StoreError> create(
+      api::CreateFunctionRequest) override {
+    return std::unexpected(common::StoreError::internal("not in this test"));
   }
-  std::expected<api::FunctionPage, api::ApiError> list(const std::optional<std::string>&,
-                                                       int) override {
-    return std::unexpected(api::ApiError::service("not in this test"));
+  std::expected<api::FunctionPage, common::StoreError> list(const std::optional<std::string>&,
+                                                            int) override {
+    return std::unexpected(common::StoreError::internal("not in this test"));
   }
-  std::expected<common::FunctionConfig, api::ApiError> update_code(
+  std::expected<common::FunctionConfig, common::StoreError> update_code(
       const std::string&, std::string, const std::optional<std::string>&) override {
-    return std::unexpected(api::ApiError::service("not in this test"));
+    return std::unexpected(common::StoreError::internal("not in this test"));
   }
-  std::expected<common::FunctionConfig, api::ApiError> update_configuration(
+  std::expected<common::FunctionConfig, common::StoreError> update_configuration(
       const std::string&, const api::ConfigurationPatch&,
       const std::optional<std::string>&) override {
-    return std::unexpected(api::ApiError::service("not in this test"));
+    return std::unexpected(common::StoreError::internal("not in this test"));
   }
-  std::expected<void, api::ApiError> remove(const std::string&) override {
-    return std::unexpected(api::ApiError::service("not in this test"));
+  std::expected<void, common::StoreError> remove(const std::string&) override {
+    return std::unexpected(common::StoreError::internal("not in this test"));
   }
 
  private:

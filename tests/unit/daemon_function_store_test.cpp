@@ -10,8 +10,8 @@
 namespace {
 
 namespace fs = std::filesystem;
-using api::ApiErrorType;
 using common::FunctionConfig;
+using common::StoreErrorKind;
 using runtimed::FunctionStore;
 
 api::CreateFunctionRequest request(std::string name, std::string zip) {
@@ -70,29 +70,61 @@ TEST_F(FunctionStoreTest, GetReturnsWhatCreateStored) {
   EXPECT_EQ(*got, created);
 }
 
-TEST_F(FunctionStoreTest, DuplicateCreateIsConflict) {
+TEST_F(FunctionStoreTest, DuplicateCreateIsAlreadyExists) {
   create("fn");
   auto again = store->create(request("fn", zip_v2()));
   ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().type, ApiErrorType::ResourceConflict);
+  EXPECT_EQ(again.error().kind, StoreErrorKind::AlreadyExists);
   EXPECT_EQ(again.error().message, "Function already exist: fn");
 }
 
 TEST_F(FunctionStoreTest, CreateWithBadZipStoresNothing) {
   auto bad = store->create(request("fn", "not a zip"));
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().type, ApiErrorType::InvalidParameterValue);
+  EXPECT_EQ(bad.error().kind, StoreErrorKind::InvalidValue);
   EXPECT_THAT(bad.error().message, ::testing::HasSubstr("Could not unzip uploaded file"));
-  EXPECT_EQ(store->get("fn").error().type, ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(store->get("fn").error().kind, StoreErrorKind::NotFound);
+}
+
+TEST(FunctionStoreCodeLimits, ZipOverTheLimitIsTooLargeAndStoresNothing) {
+  testzip::TempDir tmp;
+  auto opened = FunctionStore::open(tmp.path(), runtimed::CodeLimits{.max_zip_bytes = 4096});
+  ASSERT_TRUE(opened) << opened.error();
+  auto big = (*opened)->create(
+      request("big", testzip::make({testzip::file("a", std::string(64 * 1024, 'a'))})));
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().kind, StoreErrorKind::TooLarge);
+  EXPECT_EQ(big.error().message, "Zipped size must be smaller than 4096 bytes");
+  EXPECT_EQ((*opened)->get("big").error().kind, StoreErrorKind::NotFound);
+}
+
+TEST(FunctionStoreCodeLimits, CodeOverTheStoreLimitIsStorageFullAndStoresNothing) {
+  testzip::TempDir tmp;
+  auto opened = FunctionStore::open(tmp.path(), runtimed::CodeLimits{.max_store_bytes = 1 << 20});
+  ASSERT_TRUE(opened) << opened.error();
+  auto full = (*opened)->create(
+      request("full", testzip::make({testzip::file("a", std::string(2 << 20, 'a'))})));
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().kind, StoreErrorKind::StorageFull);
+  EXPECT_THAT(full.error().message, ::testing::HasSubstr("Code storage limit exceeded"));
+  EXPECT_EQ((*opened)->get("full").error().kind, StoreErrorKind::NotFound);
+}
+
+TEST_F(FunctionStoreTest, ErrorsNameTheFunction) {
+  create("fn");
+  EXPECT_EQ(store->create(request("fn", zip_v1())).error().resource, "fn");
+  EXPECT_EQ(store->get("nope").error().resource, "nope");
+  EXPECT_EQ(store->get("nope").error().message, "Function not found: nope");
+  EXPECT_EQ(store->update_code("fn", zip_v2(), "stale").error().resource, "fn");
 }
 
 TEST_F(FunctionStoreTest, MissingFunctionIsNotFound) {
-  EXPECT_EQ(store->get("nope").error().type, ApiErrorType::ResourceNotFound);
-  EXPECT_EQ(store->remove("nope").error().type, ApiErrorType::ResourceNotFound);
-  EXPECT_EQ(store->update_code("nope", zip_v1(), std::nullopt).error().type,
-            ApiErrorType::ResourceNotFound);
-  EXPECT_EQ(store->update_configuration("nope", {}, std::nullopt).error().type,
-            ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(store->get("nope").error().kind, StoreErrorKind::NotFound);
+  EXPECT_EQ(store->remove("nope").error().kind, StoreErrorKind::NotFound);
+  EXPECT_EQ(store->update_code("nope", zip_v1(), std::nullopt).error().kind,
+            StoreErrorKind::NotFound);
+  EXPECT_EQ(store->update_configuration("nope", {}, std::nullopt).error().kind,
+            StoreErrorKind::NotFound);
 }
 
 TEST_F(FunctionStoreTest, ListPagesInNameOrder) {
@@ -137,18 +169,18 @@ TEST_F(FunctionStoreTest, SharedCodeSurvivesOneFunctionMovingAway) {
   EXPECT_FALSE(fs::exists(store->code_dir(a)));
 }
 
-TEST_F(FunctionStoreTest, StaleRevisionIsPreconditionFailedAndChangesNothing) {
+TEST_F(FunctionStoreTest, StaleRevisionIsRevisionMismatchAndChangesNothing) {
   const auto c = create("fn");
   auto code = store->update_code("fn", zip_v2(), "00000000-0000-4000-8000-000000000000");
   ASSERT_FALSE(code);
-  EXPECT_EQ(code.error().type, ApiErrorType::PreconditionFailed);
+  EXPECT_EQ(code.error().kind, StoreErrorKind::RevisionMismatch);
   EXPECT_EQ(code.error().message,
             "The Revision Id provided does not match the latest Revision Id. Call the "
             "GetFunction/GetAlias API to retrieve the latest Revision Id");
   api::ConfigurationPatch patch;
   patch.timeout_s = 10;
-  EXPECT_EQ(store->update_configuration("fn", patch, "stale").error().type,
-            ApiErrorType::PreconditionFailed);
+  EXPECT_EQ(store->update_configuration("fn", patch, "stale").error().kind,
+            StoreErrorKind::RevisionMismatch);
   EXPECT_EQ(*store->get("fn"), c);
   EXPECT_TRUE(changed.empty());
 }
@@ -176,7 +208,7 @@ TEST_F(FunctionStoreTest, UpdateConfigurationAppliesOnlyPatchedFields) {
 TEST_F(FunctionStoreTest, DeleteRemovesFunctionAndItsCode) {
   const auto c = create("fn");
   ASSERT_TRUE(store->remove("fn"));
-  EXPECT_EQ(store->get("fn").error().type, ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(store->get("fn").error().kind, StoreErrorKind::NotFound);
   EXPECT_FALSE(fs::exists(store->code_dir(c)));
   EXPECT_EQ(changed, std::vector<std::string>{"fn"});
 }

@@ -114,8 +114,10 @@ TEST_F(AsyncStoresTest, ReceivedMessagesHideForTheirVisibilityThenReappear) {
       << "a handle from an earlier receive is stale";
   EXPECT_TRUE(queues_->delete_message("q", back->at(0).receipt_handle));
   EXPECT_EQ(*queues_->purge("q"), 1);
-  EXPECT_EQ(queues_->receive("missing", 1, 30, 0).error().type,
-            api::ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(queues_->receive("missing", 1, 30, 0).error().kind, common::StoreErrorKind::NotFound);
+  EXPECT_EQ(queues_->purge("missing").error().resource, "missing");
+  EXPECT_EQ(queues_->delete_message("q", "no-such-handle").error().kind,
+            common::StoreErrorKind::NotFound);
 }
 
 TEST_F(AsyncStoresTest, RedriveMovesOnlyDeadLettersIntoTheEventQueueAtomically) {
@@ -134,10 +136,11 @@ TEST_F(AsyncStoresTest, RedriveMovesOnlyDeadLettersIntoTheEventQueueAtomically) 
   // A failing hand-over leaves the dead letter where it was.
   ASSERT_TRUE(queues_->send("dlq", "{}", json::object(), "fn", 0));
   auto refused = queues_->drain_dead_letters(
-      "dlq", [](const runtimed::QueueMessage&) -> std::expected<void, std::string> {
-        return std::unexpected(std::string("no"));
+      "dlq", [](const runtimed::QueueMessage&) -> std::expected<void, common::StoreError> {
+        return std::unexpected(common::StoreError::internal("no"));
       });
-  EXPECT_FALSE(refused);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, common::StoreErrorKind::Internal);
   EXPECT_EQ(queues_->list(0)->at(0).visible, 2);
 }
 

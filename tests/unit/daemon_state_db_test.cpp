@@ -1,6 +1,6 @@
 // StateDb::write, the group commit under every durable async write, on a real SQLite file:
 // concurrent writers all land, writers that arrive during a commit share the next one, and a
-// failing writer is rolled back alone.
+// failing writer is rolled back alone. And Transaction: begin, commit, roll back.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -35,7 +36,7 @@ class StateDbWriteTest : public ::testing::Test {
     db_.reset();
     fs::remove_all(dir_);
   }
-  std::expected<void, std::string> insert(int64_t v) {
+  std::expected<void, common::StoreError> insert(int64_t v) {
     auto stmt = db_->prepare("INSERT INTO t (v) VALUES (?1)");
     if (!stmt) return std::unexpected(stmt.error());
     return stmt->bind(1, v).run();
@@ -105,12 +106,12 @@ TEST_F(StateDbWriteTest, AFailingWriterIsRolledBackAloneAndReportsItsError) {
   });
   while (!leader_inside) std::this_thread::yield();
   std::thread failing([&] {
-    auto r = db_->write([&]() -> std::expected<void, std::string> {
+    auto r = db_->write([&]() -> std::expected<void, common::StoreError> {
       if (auto ok = insert(2); !ok) return ok;
-      return std::unexpected("refused after writing");
+      return std::unexpected(common::StoreError::internal("refused after writing"));
     });
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error(), "refused after writing");
+    EXPECT_EQ(r.error(), common::StoreError::internal("refused after writing"));
   });
   std::thread after([&] { EXPECT_TRUE(db_->write([&] { return insert(3); })); });
   failing.join();
@@ -123,6 +124,34 @@ TEST_F(StateDbWriteTest, AFailingWriterIsRolledBackAloneAndReportsItsError) {
 
 // The database holds functions' environment variables: no other local user may read it, its
 // write-ahead log or its shared-memory index, including files an older runtimed left readable.
+TEST_F(StateDbWriteTest, ATransactionCommitsOnlyWhenAskedAndAFailedBeginIsAnError) {
+  {
+    auto lock = db_->lock();
+    std::optional<runtimed::Transaction> moved;
+    {
+      auto tx = runtimed::Transaction::begin(*db_);
+      ASSERT_TRUE(tx) << tx.error();
+      ASSERT_TRUE(insert(1));
+      // One connection, one transaction: a second BEGIN fails and says so, rather than handing
+      // out a transaction that is not open.
+      auto nested = runtimed::Transaction::begin(*db_);
+      ASSERT_FALSE(nested);
+      EXPECT_EQ(nested.error().kind, common::StoreErrorKind::Internal);
+      EXPECT_FALSE(nested.error().message.empty());
+      moved.emplace(std::move(*tx));
+    }  // the moved-from transaction is gone and must not have rolled back
+    ASSERT_TRUE(moved->commit());
+  }
+  EXPECT_EQ(count(), 1);
+  {
+    auto lock = db_->lock();
+    auto tx = runtimed::Transaction::begin(*db_);
+    ASSERT_TRUE(tx) << tx.error();
+    ASSERT_TRUE(insert(2));
+  }  // dropped without commit: rolled back
+  EXPECT_EQ(count(), 1);
+}
+
 TEST(StateDbFileModes, StateDirIsOwnerOnlyAndTheSqliteFilesAre0600) {
   const fs::path dir = fs::temp_directory_path() / ("rt-statedb-modes-" + common::random_hex(8));
   fs::create_directories(dir);
