@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <fstream>
 
+#include "api/store_error_mapping.hpp"
 #include "common/function_error_types.hpp"
 #include "common/ids.hpp"
 #include "common/module_logger.hpp"
@@ -152,7 +153,7 @@ std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_
     }
     auto config = catalog_.get(name);
     if (!config) {
-      api::ApiError error = config.error();
+      api::ApiError error = api::to_api_error(config.error());
       if (error.type == api::ApiErrorType::ResourceNotFound) {
         error.message = common::function_not_found_message(function_arn(options_.host, name));
       }
@@ -266,7 +267,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
         pending->done(api::InvokeResult{
             .api_error = memory_full ? api::ApiError::too_many_requests(
                                            detail, "ConcurrentInvocationLimitExceeded")
-                                     : disk_full_error()});
+                                     : api::ephemeral_storage_throttle()});
         return;
       }
       env = std::make_shared<Env>();

@@ -11,13 +11,7 @@
 #include <mutex>
 #include <optional>
 
-#include "api/invoke_api.hpp"
-
 namespace runtimed {
-
-// Transitional, for controller.cpp until it calls api::ephemeral_storage_throttle() itself: what a
-// refused cold start answers is an API error and lives in api/; the budget itself only says no.
-inline api::ApiError disk_full_error() { return api::ephemeral_storage_throttle(); }
 
 class DiskBudget {
  public:
