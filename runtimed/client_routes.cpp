@@ -7,7 +7,6 @@
 #include <boost/asio/post.hpp>
 #include <charconv>
 #include <optional>
-#include <thread>
 
 #include "api/function_name.hpp"
 #include "api/invoke_api.hpp"
@@ -286,11 +285,9 @@ api::HttpResponse ClientRoutes::logs(const std::string& id, const api::HttpReque
     }
     text = lines == 0 ? std::string() : text.substr(pos);
   }
-  if (text.empty() && request.query_param("follow") == "1") {
-    for (int i = 0; i < 200 && text.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      text = log->read_from(offset, 1 << 20);
-    }
+  if (text.empty() && request.query_param("follow") == "1" &&
+      log->wait_for_text(offset, std::chrono::steady_clock::now() + std::chrono::seconds(20))) {
+    text = log->read_from(offset, 1 << 20);
   }
   api::HttpResponse r;
   r.set_header("Content-Type", "text/plain; charset=utf-8");

@@ -236,6 +236,8 @@ void Daemon::shutdown() {
   dispatcher_.stop();
   controller_.shutdown(std::chrono::seconds(options_.drain_timeout_s));
   dispatcher_.join();
+  // Log followers answer with what they have, so the blocking pool has no 20 s wait to finish.
+  logs_.release_waits();
   client_routes_.stop();
   store_->on_changed = nullptr;
   server_.stop(std::chrono::seconds(1));
