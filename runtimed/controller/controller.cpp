@@ -605,11 +605,12 @@ bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
   memory_used_mb_ -= static_cast<uint64_t>(env->fn->config.memory_mb);
   env->tmp_lease.release();
   envs_.erase(env->id);
+  if (envs_.empty()) settled_.notify_all();
   return true;
 }
 
 void Controller::leave_busy_locked(Env& env) {
-  --busy_;
+  if (--busy_ == 0) settled_.notify_all();
   if (env.reserved_slot) {
     auto it = busy_reserved_.find(env.fn->config.name);
     if (it != busy_reserved_.end() && it->second > 0) --it->second;
@@ -722,11 +723,19 @@ void Controller::pump_output(Env& env, bool end_of_invocation) {
 
 void Controller::destroy_later(std::shared_ptr<Env> env) {
   unwatch(*env);
-  boost::asio::post(blocking_, [env = std::move(env)]() mutable {
+  {
+    std::lock_guard lock(mu_);
+    ++destroys_pending_;
+  }
+  boost::asio::post(blocking_, [this, env = std::move(env)]() mutable {
     if (env->endpoint) env->endpoint->close();
-    std::lock_guard life(env->life_mu);
-    env->endpoint.reset();
-    env->sandbox.reset();  // kill, reap, remove cgroup, unmount /tmp, remove the directory
+    {
+      std::lock_guard life(env->life_mu);
+      env->endpoint.reset();
+      env->sandbox.reset();  // kill, reap, remove cgroup, unmount /tmp, remove the directory
+    }
+    std::lock_guard lock(mu_);
+    if (--destroys_pending_ == 0) settled_.notify_all();
   });
 }
 
@@ -868,13 +877,10 @@ void Controller::shutdown(std::chrono::milliseconds drain) {
     if (!accepting_ && envs_.empty()) return;
     accepting_ = false;
   }
-  const auto until = Clock::now() + drain;
-  while (Clock::now() < until) {
-    {
-      std::lock_guard lock(mu_);
-      if (busy_ == 0) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    // The last in-flight invocation to finish opens the gate (leave_busy_locked).
+    std::unique_lock lock(mu_);
+    settled_.wait_until(lock, Clock::now() + drain, [&] { return busy_ == 0; });
   }
   std::vector<std::shared_ptr<Env>> all;
   {
@@ -889,13 +895,10 @@ void Controller::shutdown(std::chrono::milliseconds drain) {
     env->frozen = false;
     env->sandbox->terminate();
   }
-  const auto grace = Clock::now() + std::chrono::seconds(2);
-  while (Clock::now() < grace) {
-    {
-      std::lock_guard lock(mu_);
-      if (envs_.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    std::unique_lock lock(mu_);
+    settled_.wait_until(lock, Clock::now() + std::chrono::seconds(2),
+                        [&] { return envs_.empty(); });
   }
   for (auto& env : all) {
     fail_and_discard(env, function_error::kRuntimeExitError,
@@ -903,12 +906,8 @@ void Controller::shutdown(std::chrono::milliseconds drain) {
   }
   pool_.stop();
   // Wait for the destroys to finish: everything is gone when shutdown returns.
-  for (int i = 0; i < 500; ++i) {
-    bool gone = true;
-    for (auto& env : all) gone = gone && env.use_count() == 1;
-    if (gone) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  std::unique_lock lock(mu_);
+  settled_.wait_for(lock, std::chrono::seconds(5), [&] { return destroys_pending_ == 0; });
 }
 
 ControllerStats Controller::stats() {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -136,6 +137,10 @@ class Controller {
   boost::asio::thread_pool blocking_{4};  // prepare, launch, destroy: never on io threads
 
   std::mutex mu_;
+  // Shutdown's gate, notified under mu_ when busy_ or envs_ becomes empty or the last pending
+  // destroy finishes: shutdown() waits on it instead of polling.
+  std::condition_variable settled_;
+  size_t destroys_pending_ = 0;  // destroy_later() tasks not yet done
   std::unordered_map<std::string, std::shared_ptr<const FunctionEntry>> functions_;
   uint64_t function_changes_ = 0;  // function_changed() calls, so a stale read is not cached
   std::unordered_map<uint64_t, std::shared_ptr<Env>> envs_;
