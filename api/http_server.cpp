@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -122,6 +123,7 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
   std::atomic<size_t> body_readers{0};  // connections reading a request body now
   uint64_t next_conn = 1;
   std::map<uint64_t, std::shared_ptr<Connection>> conns;  // by id: the oldest first
+  std::condition_variable conns_gone;                     // notified when conns becomes empty
 
   bool timed() const {
     return options.idle_timeout.count() > 0 || options.request_timeout.count() > 0;
@@ -598,6 +600,7 @@ void HttpServer::Listener::forget(uint64_t conn_id) {
   {
     std::lock_guard lock(mu);
     conns.erase(conn_id);
+    if (conns.empty()) conns_gone.notify_all();
     if (paused && !closed && conns.size() < options.max_connections) {
       paused = false;
       at_cap.store(false, std::memory_order_relaxed);
@@ -777,17 +780,11 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     for (auto& [id, l] : listeners_) listeners.push_back(l);
   }
   for (auto& l : listeners) asio::post(l->home->ioc, [l] { close_listener(l, true); });
+  // Each connection's last close opens the gate: no polling while they finish their replies.
   const auto deadline = std::chrono::steady_clock::now() + grace;
-  auto open_connections = [&] {
-    size_t n = 0;
-    for (auto& l : listeners) {
-      std::lock_guard lock(l->mu);
-      n += l->conns.size();
-    }
-    return n;
-  };
-  while (open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (auto& l : listeners) {
+    std::unique_lock lock(l->mu);
+    l->conns_gone.wait_until(lock, deadline, [&] { return l->conns.empty(); });
   }
   for (auto& l : listeners) asio::post(l->home->ioc, [l] { close_listener(l, false); });
   for (auto& w : workers_) w->guard.reset();

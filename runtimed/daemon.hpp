@@ -1,15 +1,33 @@
-// `runtimed serve`: the daemon. Wires the state (SQLite, code store, logs), the sandbox host, the
-// HTTP server (Lambda API, Invoke API, runtimed's own endpoints) and the controller, and tears
-// them down in order on SIGTERM.
+// `runtimed serve`: the daemon. Owns the sandbox host, the state (SQLite, code store, logs), the
+// HTTP server, the controller, the async dispatcher and the client API's routes, and drains and
+// tears them down in order on SIGTERM.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "api/concurrency_api.hpp"
+#include "api/event_invoke_config_api.hpp"
+#include "api/function_api.hpp"
+#include "api/http_server.hpp"
+#include "common/metrics_registry.hpp"
+#include "runtimed/async/async_dispatcher.hpp"
+#include "runtimed/async/async_queue.hpp"
+#include "runtimed/async/message_queues.hpp"
+#include "runtimed/async/queue_routes.hpp"
+#include "runtimed/client_routes.hpp"
 #include "runtimed/controller/controller.hpp"
+#include "runtimed/controller/function_log.hpp"
+#include "runtimed/controller/sandbox_environment_factory.hpp"
+#include "runtimed/store/function_settings.hpp"
+#include "runtimed/store/function_store.hpp"
 
 namespace runtimed {
 
@@ -46,6 +64,70 @@ struct ServeOptions {
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
 size_t default_max_connections(uint64_t nofile_limit);
+
+// Why the daemon did not start: the message for stderr and the exit status (2: bad options,
+// 1: the host or the state refused).
+struct StartError {
+  int status;
+  std::string message;
+};
+
+// The running daemon. open() builds it, start() starts the async dispatcher and listens, and
+// shutdown() drains it; the destructor then releases what is left, in reverse order of the
+// members below.
+class Daemon {
+ public:
+  // Opens the sandbox host and the state and builds every part; nothing runs yet. SIGTERM and
+  // SIGINT must already be blocked in the calling thread: every thread started here inherits that.
+  static std::expected<std::unique_ptr<Daemon>, StartError> open(const ServeOptions& options);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Starts the async dispatcher and listens on the client API's address.
+  std::expected<void, StartError> start();
+  // The client API's port (useful with --listen HOST:0); 0 before start().
+  uint16_t port() const;
+  const std::filesystem::path& state_dir() const { return state_dir_; }
+  // Refuses new invocations, waits (up to --drain-timeout) for those in flight, stops the
+  // environments and the async dispatcher, finishes the blocking pool's requests and closes the
+  // HTTP server. Idempotent.
+  void shutdown();
+
+ private:
+  struct Opened;  // what open() opens before the constructor builds the rest
+  Daemon(const ServeOptions& options, Opened opened);
+
+  const ServeOptions options_;
+  const std::filesystem::path state_dir_;
+  const HostIdentity identity_;
+  // Members are declared in the order they depend on each other, so they are destroyed in
+  // reverse: first what takes requests (the client routes' blocking pool, the dispatcher's
+  // threads), then the controller that runs invocations, the HTTP server whose io threads carry
+  // both the client API and every environment's Runtime API (so it outlives the controller), the
+  // SQLite-backed APIs and queues, and last the state database and the sandbox host that every
+  // other part uses. Draining needs steps interleaved across them (stop new async attempts, drain
+  // the controller, then wait for the attempts it cut off), which shutdown() does before any
+  // destructor runs.
+  common::metrics::Registry metrics_;  // fed by the controller, read by GET /metrics
+  std::unique_ptr<sandbox::SandboxHost> sandboxes_;
+  std::unique_ptr<FunctionStore> store_;  // the state database (db()) and the code store
+  FunctionLogs logs_;
+  api::FunctionApi function_api_;
+  FunctionSettings settings_;
+  api::ConcurrencyApi concurrency_api_;
+  api::EventInvokeConfigApi event_invoke_config_api_;
+  AsyncQueue async_events_;
+  MessageQueues message_queues_;
+  api::HttpServer server_;
+  SandboxEnvironmentFactory environments_;  // prepared environments, from the sandbox host
+  Controller controller_;
+  AsyncDispatcher dispatcher_;
+  QueueRoutes queue_routes_;
+  ClientRoutes client_routes_;
+  std::optional<api::ListenerId> listener_;
+  bool shut_down_ = false;
+};
 
 // Runs until SIGTERM/SIGINT; returns the process exit status.
 int run_serve_command(const ServeOptions& options);

@@ -64,9 +64,9 @@ void EnvironmentPool::refill_loop() {
       if (!env) {
         spdlog::warn("environment pool: prepare failed: {}", env.error().to_string());
         ++failures;
-        lock.unlock();
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 100 * failures)));
-        lock.lock();
+        // Back off, but wake for stop(): shutdown must not wait out the pause.
+        cv_.wait_for(lock, std::chrono::milliseconds(std::min(5000, 100 * failures)),
+                     [&] { return stopping_; });
         break;
       }
       failures = 0;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -57,6 +58,24 @@ void FunctionLog::append(std::string_view bytes) {
     done += static_cast<size_t>(n);
   }
   file_size_ += done;
+  if (done > 0) appended_.notify_all();
+}
+
+bool FunctionLog::wait_for_text(uint64_t offset, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  // read_from() moves an offset that rotated away up to the current file's start.
+  appended_.wait_until(lock, deadline, [&] {
+    return waits_released_ || std::max(offset, file_start_) < file_start_ + file_size_;
+  });
+  return std::max(offset, file_start_) < file_start_ + file_size_;
+}
+
+void FunctionLog::release_waits() {
+  {
+    std::lock_guard lock(mu_);
+    waits_released_ = true;
+  }
+  appended_.notify_all();
 }
 
 uint64_t FunctionLog::end_offset() {
@@ -113,7 +132,10 @@ std::string LineFramer::flush() {
 std::shared_ptr<FunctionLog> FunctionLogs::get(const std::string& function) {
   std::lock_guard lock(mu_);
   auto& log = logs_[function];
-  if (!log) log = std::make_shared<FunctionLog>(root_ / function, max_bytes_, keep_files_);
+  if (!log) {
+    log = std::make_shared<FunctionLog>(root_ / function, max_bytes_, keep_files_);
+    if (waits_released_) log->release_waits();
+  }
   return log;
 }
 
@@ -122,6 +144,12 @@ void FunctionLogs::remove(const std::string& function) {
   logs_.erase(function);
   std::error_code ec;
   std::filesystem::remove_all(root_ / function, ec);
+}
+
+void FunctionLogs::release_waits() {
+  std::lock_guard lock(mu_);
+  waits_released_ = true;
+  for (auto& [name, log] : logs_) log->release_waits();
 }
 
 }  // namespace runtimed

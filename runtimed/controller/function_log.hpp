@@ -3,6 +3,8 @@
 // its stdout never blocks on a slow disk or a full pipe.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -27,11 +29,18 @@ class FunctionLog {
   // The bytes from `offset` on that are still in the current file (older ones rotated away),
   // at most `max_bytes`; `offset` is updated to where the returned text ends.
   std::string read_from(uint64_t& offset, size_t max_bytes);
+  // Waits until read_from(offset) has text (true), `deadline` passes or waits are released
+  // (false). A follower waits here instead of polling.
+  bool wait_for_text(uint64_t offset, std::chrono::steady_clock::time_point deadline);
+  // Releases every wait, now and later (the daemon is shutting down).
+  void release_waits();
 
  private:
   void rotate_locked();
 
   std::mutex mu_;
+  std::condition_variable appended_;
+  bool waits_released_ = false;
   std::filesystem::path dir_;
   uint64_t max_bytes_;
   int keep_files_;
@@ -69,9 +78,13 @@ class FunctionLogs {
   std::shared_ptr<FunctionLog> get(const std::string& function);
   // Forget (and delete) a function's logs when the function is deleted.
   void remove(const std::string& function);
+  // Releases every log's waiting followers, now and later: a follower must not hold a thread
+  // of the blocking pool, which shutdown joins.
+  void release_waits();
 
  private:
   std::mutex mu_;
+  bool waits_released_ = false;
   std::filesystem::path root_;
   uint64_t max_bytes_;
   int keep_files_;

@@ -1,0 +1,330 @@
+// The client API's route table and the handlers that live with it (see client_routes.hpp).
+#include "runtimed/client_routes.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <charconv>
+#include <optional>
+
+#include "api/function_name.hpp"
+#include "api/invoke_api.hpp"
+#include "api/json_response.hpp"
+#include "api/lambda_error.hpp"
+#include "api/lambda_routes.hpp"
+#include "common/ids.hpp"
+
+namespace runtimed {
+
+namespace {
+
+using api::json_response;
+using api::RouteExecution;
+
+// A decimal count from a query parameter; nullopt unless the whole text is one.
+std::optional<uint64_t> parse_count(std::string_view text) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+ClientRoutes::ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis,
+                           FunctionLogs& logs, api::FunctionCatalog& catalog,
+                           const HostIdentity& host, const common::metrics::Registry& metrics)
+    : controller_(controller),
+      dispatcher_(dispatcher),
+      apis_(apis),
+      logs_(logs),
+      catalog_(catalog),
+      host_(host),
+      metrics_(metrics) {
+  add_routes();
+}
+
+void ClientRoutes::add_routes() {
+  // Each management API answers every route of its own (and refuses a method it does not
+  // implement itself), so a path's routes share one handler; the table still names each
+  // operation's method. They read and write SQLite or unzip code: never on an io thread.
+  auto api_handler = [](auto& api) {
+    return Handler{[&api](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+                          api::Reply& reply) { reply(api.handle(r, id)); },
+                   true};
+  };
+  const Handler functions = api_handler(apis_.functions);
+  const Handler concurrency = api_handler(apis_.concurrency);
+  const Handler event_invoke_configs = api_handler(apis_.event_invoke_configs);
+  const Handler queues = api_handler(apis_.queues);
+  const auto io = RouteExecution::kIoThread;
+  const auto blocking = RouteExecution::kBlocking;
+
+  // Invoke: parsing is cheap; Event and DryRun go to the blocking pool from invoke(), and a
+  // RequestResponse invocation waits in the controller, on no thread at all.
+  routes_.add("POST", "/2015-03-31/functions/{name...}/invocations", io,
+              {[this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+                      api::Reply& reply) { invoke(r, id, reply); },
+               true});
+
+  routes_
+      .add("POST", "/2015-03-31/functions", blocking, functions)  // CreateFunction
+      .add("GET", "/2015-03-31/functions", blocking, functions)   // ListFunctions
+      .add("POST", "/2015-03-31/functions/", blocking, functions)
+      .add("GET", "/2015-03-31/functions/", blocking, functions)
+      .add("GET", "/2015-03-31/functions/{name}", blocking, functions)     // GetFunction
+      .add("DELETE", "/2015-03-31/functions/{name}", blocking, functions)  // DeleteFunction
+      // GetFunctionConfiguration, UpdateFunctionConfiguration
+      .add("GET", "/2015-03-31/functions/{name}/configuration", blocking, functions)
+      .add("PUT", "/2015-03-31/functions/{name}/configuration", blocking, functions)
+      .add("PUT", "/2015-03-31/functions/{name}/code", blocking, functions);  // UpdateFunctionCode
+
+  routes_
+      .add("GET", "/2016-08-19/account-settings", blocking, concurrency)  // GetAccountSettings
+      .add("GET", "/2016-08-19/account-settings/", blocking, concurrency)
+      // PutFunctionConcurrency, DeleteFunctionConcurrency, GetFunctionConcurrency
+      .add("PUT", "/2017-10-31/functions/{name}/concurrency", blocking, concurrency)
+      .add("DELETE", "/2017-10-31/functions/{name}/concurrency", blocking, concurrency)
+      .add("GET", "/2019-09-30/functions/{name}/concurrency", blocking, concurrency);
+
+  // Get, Put, Update (POST) and Delete FunctionEventInvokeConfig.
+  for (const char* method : {"GET", "PUT", "POST", "DELETE"}) {
+    routes_.add(method, "/2019-09-25/functions/{name}/event-invoke-config", blocking,
+                event_invoke_configs);
+  }
+
+  // runtimed's own: async backlog and queues (QueueRoutes also answers what it does not know
+  // under /runtimed/v1/queues/, e.g. a bad queue name, hence the catch-all routes).
+  routes_.add("GET", "/runtimed/v1/functions/{name...}/async", blocking, queues)
+      .add("GET", "/runtimed/v1/queues", blocking, queues)
+      .add("POST", "/runtimed/v1/queues/{queue}/receive", blocking, queues)
+      .add("DELETE", "/runtimed/v1/queues/{queue}/messages/{handle}", blocking, queues)
+      .add("POST", "/runtimed/v1/queues/{queue}/purge", blocking, queues)
+      .add("POST", "/runtimed/v1/queues/{queue}/redrive", blocking, queues)
+      .add("*", "/runtimed/v1/queues", blocking, queues)
+      .add("*", "/runtimed/v1/queues/", blocking, queues)
+      .add("*", "/runtimed/v1/queues/{rest...}", blocking, queues);
+
+  // Health reads counters under one lock: cheap, and answered to any method.
+  routes_.add("*", "/runtimed/v1/health", io,
+              {[this](const api::HttpRequest&, const api::PathParams&, const std::string& id,
+                      api::Reply& reply) { reply(health(id)); },
+               true});
+  // Prometheus scrapes: counters and gauges read under short locks.
+  routes_.add("GET", "/metrics", io,
+              {[this](const api::HttpRequest&, const api::PathParams&, const std::string&,
+                      api::Reply& reply) {
+                 api::HttpResponse response{.status = 200, .body = metrics_.expose()};
+                 response.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                 reply(std::move(response));
+               },
+               false});
+  // Drain reads the function from the store before discarding its environments.
+  routes_.add("POST", "/runtimed/v1/functions/{name...}/drain", blocking,
+              {[this](const api::HttpRequest&, const api::PathParams& params, const std::string& id,
+                      api::Reply& reply) { reply(drain(params.get("name"), id)); },
+               false});
+  // Logs read files and may wait for new text (?follow=1).
+  routes_.add(
+      "GET", "/runtimed/v1/functions/{name...}/logs", blocking,
+      {[this](const api::HttpRequest& r, const api::PathParams& params, const std::string& id,
+              api::Reply& reply) { reply(logs(params.get("name"), r, id)); },
+       false});
+}
+
+// Every task of the blocking pool goes through here: an exception escaping a thread_pool task
+// would terminate the daemon, so it becomes a logged 500 ServiceException instead. (A reply
+// already sent makes the second one a no-op.)
+template <typename Work>
+void ClientRoutes::on_blocking_pool(const std::string& request_id, api::Reply reply, Work work) {
+  boost::asio::post(
+      blocking_, [request_id, reply = std::move(reply), work = std::move(work)]() mutable {
+        try {
+          work(reply);
+        } catch (const std::exception& e) {
+          spdlog::error("request {}: {}", request_id, e.what());
+          reply(api::to_http(
+              api::ApiError::service("An internal error occurred: " + std::string(e.what())),
+              request_id));
+        } catch (...) {
+          spdlog::error("request {}: non-standard exception", request_id);
+          reply(api::to_http(api::ApiError::service("An internal error occurred"), request_id));
+        }
+      });
+}
+
+void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
+  const std::string request_id = common::new_request_id();
+  auto match = routes_.find(request.method, request.path);
+  if (match.route && (match.method_matches || match.route->handler.answers_other_methods)) {
+    const Handler& handler = match.route->handler;
+    if (match.route->execution == RouteExecution::kIoThread)
+      return handler.run(request, match.params, request_id, reply);
+    return on_blocking_pool(
+        request_id, std::move(reply),
+        [&handler, request = std::move(request), params = std::move(match.params),
+         request_id](api::Reply& r) { handler.run(request, params, request_id, r); });
+  }
+  // Operations runtimed knows but does not implement answer 501, so an SDK or Terraform reports
+  // "not supported" instead of a 404 it would read as "the function does not exist". (No route in
+  // the table has one of their paths.)
+  if (auto op = api::unimplemented_operation(request.method, request.path)) {
+    return reply(api::to_http(api::ApiError::not_implemented(fmt::format(
+                                  "runtimed does not implement the Lambda operation {} ({} {})",
+                                  *op, request.method, request.path)),
+                              request_id));
+  }
+  // Not ResourceNotFound: SDKs read that as "the function does not exist".
+  reply(api::to_http(
+      api::ApiError::unknown_operation("No route for " + request.method + " " + request.path),
+      request_id));
+}
+
+void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& request_id,
+                          api::Reply& reply) {
+  auto parsed = api::parse_invoke_request(http, {host_.region, host_.account_id});
+  if (!parsed) return reply(api::to_http(parsed.error(), request_id));
+  auto request = std::move(*parsed);
+  if (request.type == api::InvocationType::DryRun) {
+    on_blocking_pool(request_id, std::move(reply),
+                     [this, request, request_id](const api::Reply& reply) {
+                       auto config = catalog_.get(request.function_name);
+                       if (!config) {
+                         auto error = config.error();
+                         error.message = common::function_not_found_message(
+                             common::function_arn(host_, request.function_name));
+                         return reply(api::to_http(error, request_id));
+                       }
+                       reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
+                     });
+    return;
+  }
+  if (request.type == api::InvocationType::Event) {
+    // 202 only once the event is committed to the state database (synchronous=FULL).
+    on_blocking_pool(
+        request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
+          if (auto config = catalog_.get(request.function_name); !config) {
+            auto error = config.error();
+            error.message = common::function_not_found_message(
+                common::function_arn(host_, request.function_name));
+            return reply(api::to_http(error, request_id));
+          }
+          if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id);
+              !ok) {
+            spdlog::error("storing async event {}: {}", request_id, ok.error());
+            return reply(api::to_http(
+                api::ApiError::service("The event could not be stored; it was not accepted"),
+                request_id));
+          }
+          reply(api::to_http(api::InvokeResult{.status = 202}, request, request_id));
+        });
+    return;
+  }
+  auto shared_request = std::make_shared<api::InvokeRequest>(request);
+  controller_.invoke(std::move(request), request_id,
+                     [reply = std::move(reply), shared_request, request_id](api::InvokeResult r) {
+                       reply(api::to_http(r, *shared_request, request_id));
+                     });
+}
+
+api::HttpResponse ClientRoutes::drain(const std::string& id, const std::string& request_id) {
+  auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
+  if (!name) return api::to_http(name.error(), request_id);
+  if (!catalog_.get(*name)) {
+    return api::to_http(api::ApiError::not_found(
+                            common::function_not_found_message(common::function_arn(host_, *name))),
+                        request_id);
+  }
+  const size_t discarded = controller_.drain(*name);
+  return json_response(200, {{"FunctionName", *name}, {"DiscardedEnvironments", discarded}},
+                       request_id);
+}
+
+api::HttpResponse ClientRoutes::health(const std::string& request_id) {
+  const auto s = controller_.stats();
+  return json_response(200,
+                       {{"status", "ok"},
+                        {"environments", s.environments},
+                        {"busy", s.busy},
+                        {"idle", s.idle},
+                        {"frozen", s.frozen},
+                        {"prepared", s.prepared},
+                        {"memoryUsedMB", s.memory_used_mb},
+                        {"memoryBudgetMB", s.memory_budget_mb},
+                        {"concurrencyLimit", s.concurrency_limit},
+                        {"coldStarts", s.cold_starts},
+                        {"warmStarts", s.warm_starts},
+                        {"throttles", s.throttles},
+                        {"reservedConcurrency", s.reserved},
+                        {"unreservedBusy", s.unreserved_busy}},
+                       request_id);
+}
+
+// Text from ?offset= (default: the last ?tail= bytes, 64 KiB); with ?follow=1 waits up to 20 s
+// for new text. X-Runtimed-Log-Offset says where to continue.
+api::HttpResponse ClientRoutes::logs(const std::string& id, const api::HttpRequest& request,
+                                     const std::string& request_id) {
+  auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
+  if (!name) return api::to_http(name.error(), request_id);
+  if (!catalog_.get(*name)) {
+    return api::to_http(api::ApiError::not_found(
+                            common::function_not_found_message(common::function_arn(host_, *name))),
+                        request_id);
+  }
+  // Numbers from the query: a client's typo is a 400, never an exception.
+  const std::string offset_param = request.query_param("offset");
+  const std::string tail_param = request.query_param("tail");
+  const auto offset_value = parse_count(offset_param);
+  const auto tail_value = parse_count(tail_param);
+  if ((!offset_param.empty() && !offset_value) || (!tail_param.empty() && !tail_value)) {
+    return api::to_http(
+        api::ApiError::invalid_parameter(fmt::format(
+            "offset and tail must be non-negative integers (got offset '{}', tail '{}')",
+            offset_param, tail_param)),
+        request_id);
+  }
+  auto log = logs_.get(*name);
+  uint64_t offset = 0;
+  if (!offset_param.empty()) {
+    offset = *offset_value;
+  } else {
+    // The last 64 KiB, or the last ?tail= lines of the last 1 MiB.
+    const uint64_t window = tail_value ? (1 << 20) : 65536;
+    const uint64_t end = log->end_offset();
+    offset = end > window ? end - window : 0;
+  }
+  std::string text = log->read_from(offset, 1 << 20);
+  if (offset_param.empty() && tail_value) {
+    const uint64_t lines = *tail_value;
+    size_t pos = text.size();
+    if (pos > 0 && text[pos - 1] == '\n') --pos;  // a trailing newline ends the last line
+    for (size_t count = 0; pos > 0;) {
+      const size_t nl = text.rfind('\n', pos - 1);
+      if (nl == std::string::npos) {
+        pos = 0;
+        break;
+      }
+      if (++count == lines) {
+        pos = nl + 1;
+        break;
+      }
+      pos = nl;
+    }
+    text = lines == 0 ? std::string() : text.substr(pos);
+  }
+  if (text.empty() && request.query_param("follow") == "1" &&
+      log->wait_for_text(offset, std::chrono::steady_clock::now() + std::chrono::seconds(20))) {
+    text = log->read_from(offset, 1 << 20);
+  }
+  api::HttpResponse r;
+  r.set_header("Content-Type", "text/plain; charset=utf-8");
+  r.set_header("x-amzn-RequestId", request_id);
+  r.set_header("X-Runtimed-Log-Offset", std::to_string(offset));
+  // Where the text starts: the CLI says so when that is not the start of the log.
+  r.set_header("X-Runtimed-Log-Start", std::to_string(offset - text.size()));
+  r.body = std::move(text);
+  return r;
+}
+
+}  // namespace runtimed

@@ -1,0 +1,82 @@
+// The client API's routes: one table from (method, path) to the Lambda API, the Invoke API and
+// runtimed's own endpoints (health, logs, queues), saying which handlers block and so run on the
+// blocking pool instead of the io thread that read the request.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
+#include <string>
+
+#include "api/concurrency_api.hpp"
+#include "api/event_invoke_config_api.hpp"
+#include "api/function_api.hpp"
+#include "api/function_catalog.hpp"
+#include "api/http_types.hpp"
+#include "api/route_table.hpp"
+#include "common/metrics_registry.hpp"
+#include "runtimed/async/async_dispatcher.hpp"
+#include "runtimed/async/queue_routes.hpp"
+#include "runtimed/controller/controller.hpp"
+#include "runtimed/controller/function_log.hpp"
+
+namespace runtimed {
+
+class ClientRoutes {
+ public:
+  struct Apis {
+    api::FunctionApi& functions;
+    api::ConcurrencyApi& concurrency;
+    api::EventInvokeConfigApi& event_invoke_configs;
+    QueueRoutes& queues;
+  };
+  ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
+               api::FunctionCatalog& catalog, const HostIdentity& host,
+               const common::metrics::Registry& metrics);
+  ClientRoutes(const ClientRoutes&) = delete;
+  ClientRoutes& operator=(const ClientRoutes&) = delete;
+
+  // Answers one request (on the io thread that read it): runs its route's handler there or on
+  // the blocking pool, as the route says.
+  void handle(api::HttpRequest&& request, api::Reply reply);
+
+  // Finishes the requests already on the blocking pool and stops it. Idempotent.
+  void stop() { blocking_.join(); }
+
+ private:
+  struct Handler {
+    // Calls the reply once. Only handlers on the io thread may move it away: the blocking pool
+    // keeps it to answer an exception.
+    std::function<void(const api::HttpRequest&, const api::PathParams&,
+                       const std::string& request_id, api::Reply& reply)>
+        run;
+    // A request for this route's path with another method still goes to `run`, which refuses it
+    // in its own API's words (Lambda's UnknownOperationException, "Invoke requires POST"). When
+    // false, such a request finds no route.
+    bool answers_other_methods;
+  };
+
+  void add_routes();
+  template <typename Work>
+  void on_blocking_pool(const std::string& request_id, api::Reply reply, Work work);
+
+  void invoke(const api::HttpRequest& http, const std::string& request_id, api::Reply& reply);
+  api::HttpResponse health(const std::string& request_id);
+  // Discards the function's idle environments (`runtimed drain`, `runtimed bench cold`).
+  api::HttpResponse drain(const std::string& id, const std::string& request_id);
+  api::HttpResponse logs(const std::string& id, const api::HttpRequest& request,
+                         const std::string& request_id);
+
+  Controller& controller_;
+  AsyncDispatcher& dispatcher_;
+  Apis apis_;
+  FunctionLogs& logs_;
+  api::FunctionCatalog& catalog_;
+  HostIdentity host_;
+  const common::metrics::Registry& metrics_;
+  api::RouteTable<Handler> routes_;
+  // Durable writes wait here, not on io threads; enough threads that concurrent Event invocations
+  // share one group commit (StateDb::write) instead of queueing behind each other.
+  boost::asio::thread_pool blocking_{16};
+};
+
+}  // namespace runtimed
