@@ -66,7 +66,7 @@ void EnvironmentPool::refill_loop() {
         ++failures;
         // Back off, but wake for stop(): shutdown must not wait out the pause.
         cv_.wait_for(lock, std::chrono::milliseconds(std::min(5000, 100 * failures)),
-                     [&] { return stopping_; });
+                     [&]() REQUIRES(mu_) { return stopping_; });
         break;
       }
       failures = 0;
