@@ -2,8 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/store_error_mapping.hpp"
-
 namespace api {
 
 std::string_view type_name(ApiErrorType type) {
@@ -62,8 +60,6 @@ int http_status(ApiErrorType type) {
   }
   return 500;
 }
-
-ApiError::ApiError(const common::StoreError& error) : ApiError(to_api_error(error)) {}
 
 ApiError ApiError::invalid_parameter(std::string m) {
   return {ApiErrorType::InvalidParameterValue, std::move(m), {}};

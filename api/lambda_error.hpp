@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "api/http_types.hpp"
-#include "common/store_error.hpp"
 
 namespace api {
 
@@ -34,10 +33,6 @@ int http_status(ApiErrorType type);
 struct ApiError {
   ApiError(ApiErrorType type, std::string message, std::optional<std::string> reason = {})
       : type(type), message(std::move(message)), reason(std::move(reason)) {}
-  // Transitional: lets code written when stores returned ApiError (Controller::function_entry, the
-  // daemon's invoke routes) compile unchanged. It is to_api_error() (store_error_mapping.hpp), not
-  // a second mapping; new code calls that. Remove once those call sites do.
-  ApiError(const common::StoreError& error);  // NOLINT(google-explicit-constructor)
 
   ApiErrorType type;
   std::string message;

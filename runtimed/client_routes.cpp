@@ -13,6 +13,7 @@
 #include "api/json_response.hpp"
 #include "api/lambda_error.hpp"
 #include "api/lambda_routes.hpp"
+#include "api/store_error_mapping.hpp"
 #include "common/ids.hpp"
 
 namespace runtimed {
@@ -187,17 +188,15 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
   if (!parsed) return reply(api::to_http(parsed.error(), request_id));
   auto request = std::move(*parsed);
   if (request.type == api::InvocationType::DryRun) {
-    on_blocking_pool(request_id, std::move(reply),
-                     [this, request, request_id](const api::Reply& reply) {
-                       auto config = catalog_.get(request.function_name);
-                       if (!config) {
-                         auto error = config.error();
-                         error.message = common::function_not_found_message(
-                             common::function_arn(host_, request.function_name));
-                         return reply(api::to_http(error, request_id));
-                       }
-                       reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
-                     });
+    on_blocking_pool(
+        request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
+          auto config = catalog_.get(request.function_name);
+          if (!config) {
+            return reply(
+                api::to_http(function_error(request.function_name, config.error()), request_id));
+          }
+          reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
+        });
     return;
   }
   if (request.type == api::InvocationType::Event) {
@@ -205,10 +204,8 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
     on_blocking_pool(
         request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
           if (auto config = catalog_.get(request.function_name); !config) {
-            auto error = config.error();
-            error.message = common::function_not_found_message(
-                common::function_arn(host_, request.function_name));
-            return reply(api::to_http(error, request_id));
+            return reply(
+                api::to_http(function_error(request.function_name, config.error()), request_id));
           }
           if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id);
               !ok) {
@@ -226,6 +223,15 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
                      [reply = std::move(reply), shared_request, request_id](api::InvokeResult r) {
                        reply(api::to_http(r, *shared_request, request_id));
                      });
+}
+
+api::ApiError ClientRoutes::function_error(const std::string& name,
+                                           const common::StoreError& error) const {
+  api::ApiError api_error = api::to_api_error(error);
+  if (api_error.type == api::ApiErrorType::ResourceNotFound) {
+    api_error.message = common::function_not_found_message(common::function_arn(host_, name));
+  }
+  return api_error;
 }
 
 api::HttpResponse ClientRoutes::drain(const std::string& id, const std::string& request_id) {

@@ -61,6 +61,8 @@ class ClientRoutes {
 
   void invoke(const api::HttpRequest& http, const std::string& request_id, api::Reply& reply);
   api::HttpResponse health(const std::string& request_id);
+  // The API error for a failed read of function `name` (a missing one worded with its ARN).
+  api::ApiError function_error(const std::string& name, const common::StoreError& error) const;
   // Discards the function's idle environments (`runtimed drain`, `runtimed bench cold`).
   api::HttpResponse drain(const std::string& id, const std::string& request_id);
   api::HttpResponse logs(const std::string& id, const api::HttpRequest& request,

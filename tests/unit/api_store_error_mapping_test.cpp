@@ -68,16 +68,4 @@ TEST(StoreErrorMapping, CoversEveryKind) {
   }
 }
 
-TEST(StoreErrorMapping, ConversionFromAStoreErrorIsTheMapping) {
-  // The transitional implicit conversion (lambda_error.hpp) must not be a second mapping.
-  for (auto kind :
-       {StoreErrorKind::NotFound, StoreErrorKind::AlreadyExists, StoreErrorKind::RevisionMismatch,
-        StoreErrorKind::InvalidValue, StoreErrorKind::TooLarge, StoreErrorKind::StorageFull,
-        StoreErrorKind::Internal}) {
-    const StoreError error{kind, "message", "fn"};
-    const api::ApiError converted = error;
-    EXPECT_EQ(converted, api::to_api_error(error)) << common::kind_name(kind);
-  }
-}
-
 }  // namespace
