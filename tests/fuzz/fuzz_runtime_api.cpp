@@ -16,7 +16,10 @@
 namespace {
 
 struct Fixture {
-  Fixture() { fuzz::quiet_logs(); }
+  Fixture() {
+    fuzz::init_openssl_first();
+    fuzz::quiet_logs();
+  }
   api::HttpServer server{1};
 };
 
