@@ -20,7 +20,6 @@ struct Fixture {
   runtimed::CodeStore store{
       root, runtimed::CodeLimits{.max_zip_bytes = 1 << 20, .max_unzipped_bytes = 4 << 20}};
   Fixture() {
-    fuzz::init_openssl_first();
     fuzz::quiet_logs();
     root = store.root();
   }

@@ -17,7 +17,6 @@ struct Fixture {
   std::unique_ptr<runtimed::FunctionStore> store;
   std::unique_ptr<api::FunctionApi> api;
   Fixture() {
-    fuzz::init_openssl_first();
     fuzz::quiet_logs();
     auto opened = runtimed::FunctionStore::open(
         fuzz::scratch_dir("function-api"),

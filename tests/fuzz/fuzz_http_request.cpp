@@ -25,7 +25,6 @@ struct Fixture {
   uint16_t port = 0;
 
   Fixture() {
-    fuzz::init_openssl_first();
     fuzz::quiet_logs();
     auto opened = runtimed::FunctionStore::open(
         fuzz::scratch_dir("http"),

@@ -16,10 +16,7 @@
 namespace {
 
 struct Fixture {
-  Fixture() {
-    fuzz::init_openssl_first();
-    fuzz::quiet_logs();
-  }
+  Fixture() { fuzz::quiet_logs(); }
   api::HttpServer server{1};
 };
 

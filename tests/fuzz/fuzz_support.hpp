@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -22,12 +21,6 @@
 #include <vector>
 
 namespace fuzz {
-
-// OpenSSL initialized before a harness's static fixture is built: its exit-time cleanup is then
-// registered first and runs last, after the fixture's destructor has joined the server threads
-// that used it. Initialized lazily on an io thread instead, it cleaned up first and the live io
-// thread's per-thread OpenSSL state was reported as a leak (904 bytes, once, after a 60 s run).
-inline void init_openssl_first() { OPENSSL_init_crypto(0, nullptr); }
 
 // Every module logger registered up front with a null sink: libFuzzer's output stays readable and
 // a log line per input does not dominate the run. (Modules look their logger up by name first.)
