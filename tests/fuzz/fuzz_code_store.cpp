@@ -20,6 +20,7 @@ struct Fixture {
   runtimed::CodeStore store{
       root, runtimed::CodeLimits{.max_zip_bytes = 1 << 20, .max_unzipped_bytes = 4 << 20}};
   Fixture() {
+    fuzz::openssl_without_exit_cleanup();
     fuzz::quiet_logs();
     root = store.root();
   }

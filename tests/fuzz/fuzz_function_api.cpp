@@ -17,6 +17,7 @@ struct Fixture {
   std::unique_ptr<runtimed::FunctionStore> store;
   std::unique_ptr<api::FunctionApi> api;
   Fixture() {
+    fuzz::openssl_without_exit_cleanup();
     fuzz::quiet_logs();
     auto opened = runtimed::FunctionStore::open(
         fuzz::scratch_dir("function-api"),

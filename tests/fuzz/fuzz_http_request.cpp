@@ -25,6 +25,7 @@ struct Fixture {
   uint16_t port = 0;
 
   Fixture() {
+    fuzz::openssl_without_exit_cleanup();
     fuzz::quiet_logs();
     auto opened = runtimed::FunctionStore::open(
         fuzz::scratch_dir("http"),

@@ -16,7 +16,10 @@
 namespace {
 
 struct Fixture {
-  Fixture() { fuzz::quiet_logs(); }
+  Fixture() {
+    fuzz::openssl_without_exit_cleanup();
+    fuzz::quiet_logs();
+  }
   api::HttpServer server{1};
 };
 
