@@ -27,32 +27,27 @@ std::filesystem::path default_state_dir() {
   return std::filesystem::path(home ? home : "/tmp") / ".local/state/runtimed";
 }
 
-bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_t* port,
-                           std::string* error) {
+std::expected<ListenAddress, std::string> parse_loopback_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    *error = "--listen must be HOST:PORT";
-    return false;
-  }
-  *host = listen.substr(0, colon);
+  if (colon == std::string::npos) return std::unexpected("--listen must be HOST:PORT");
+  ListenAddress address{.host = listen.substr(0, colon)};
   // The whole text after the colon is the port: "80abc", "+80" and " 80" are refused.
   const std::string_view digits = std::string_view(listen).substr(colon + 1);
   unsigned p = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
   if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || p == 0 ||
       p > 65535) {
-    *error = "--listen: bad port";
-    return false;
+    return std::unexpected("--listen: bad port");
   }
-  *port = static_cast<uint16_t>(p);
+  address.port = static_cast<uint16_t>(p);
   in_addr addr{};
-  if (*host == "localhost") *host = "127.0.0.1";
-  if (::inet_pton(AF_INET, host->c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
-    *error = "refusing to listen on " + *host +
-             ": requests are not authenticated yet, so runtimed serves loopback (127.0.0.0/8) only";
-    return false;
+  if (address.host == "localhost") address.host = "127.0.0.1";
+  if (::inet_pton(AF_INET, address.host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
+    return std::unexpected("refusing to listen on " + address.host +
+                           ": requests are not authenticated yet, so runtimed serves loopback "
+                           "(127.0.0.0/8) only");
   }
-  return true;
+  return address;
 }
 
 size_t default_max_connections(uint64_t nofile_limit) {
@@ -194,10 +189,10 @@ Daemon::~Daemon() { shutdown(); }
 
 std::expected<void, StartError> Daemon::start() {
   if (auto started = dispatcher_.start(); !started) return start_error(1, started.error());
-  std::string host;
-  uint16_t port = 0;
-  std::string error;
-  if (!parse_loopback_listen(options_.listen, &host, &port, &error)) return start_error(2, error);
+  const auto listen = parse_loopback_listen(options_.listen);
+  if (!listen) return start_error(2, listen.error());
+  const std::string& host = listen->host;
+  const uint16_t port = listen->port;
   // Bounded resources (docs/limits.md): per-route body limits checked from the head, a global
   // connection cap, and a deadline for each request.
   const uint64_t nofile = raise_nofile_limit();
@@ -248,11 +243,9 @@ void Daemon::shutdown() {
 
 int run_serve_command(const ServeOptions& o) {
   spdlog::set_level(spdlog::level::from_str(o.log_level));
-  std::string host;
-  uint16_t port = 0;
-  std::string error;
-  if (!parse_loopback_listen(o.listen, &host, &port, &error)) {
-    std::fprintf(stderr, "runtimed serve: %s\n", error.c_str());
+  const auto listen = parse_loopback_listen(o.listen);
+  if (!listen) {
+    std::fprintf(stderr, "runtimed serve: %s\n", listen.error().c_str());
     return 2;
   }
   // Signals are taken by sigwait below; every thread started from here inherits the mask.
@@ -272,7 +265,7 @@ int run_serve_command(const ServeOptions& o) {
     std::fprintf(stderr, "runtimed serve: %s\n", started.error().message.c_str());
     return started.error().status;  // the destructor shuts down what open() built
   }
-  std::fprintf(stderr, "runtimed: listening on http://%s:%u (state dir %s)\n", host.c_str(),
+  std::fprintf(stderr, "runtimed: listening on http://%s:%u (state dir %s)\n", listen->host.c_str(),
                static_cast<unsigned>((*daemon)->port()), (*daemon)->state_dir().c_str());
   int sig = 0;
   sigwait(&signals, &sig);

@@ -133,8 +133,11 @@ class Daemon {
 int run_serve_command(const ServeOptions& options);
 
 // "127.0.0.1:9000" -> host, port; refuses what is not a loopback address.
-bool parse_loopback_listen(const std::string& listen, std::string* host, uint16_t* port,
-                           std::string* error);
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+std::expected<ListenAddress, std::string> parse_loopback_listen(const std::string& listen);
 
 std::filesystem::path default_state_dir();
 

@@ -14,7 +14,14 @@ struct Parsed {
 
 Parsed parse(const std::string& listen) {
   Parsed p;
-  p.ok = runtimed::parse_loopback_listen(listen, &p.host, &p.port, &p.error);
+  const auto parsed = runtimed::parse_loopback_listen(listen);
+  p.ok = parsed.has_value();
+  if (parsed) {
+    p.host = parsed->host;
+    p.port = parsed->port;
+  } else {
+    p.error = parsed.error();
+  }
   return p;
 }
 
