@@ -2,6 +2,8 @@
 #include "runtimed/bench/report_line.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <string>
 
 namespace runtimed::bench {
@@ -17,8 +19,15 @@ std::optional<double> field(std::string_view line, std::string_view key) {
   double value = 0;
   const char* begin = line.data() + at + needle.size();
   const auto [end, ec] = std::from_chars(begin, line.data() + line.size(), value);
-  if (ec != std::errc()) return std::nullopt;
+  // A figure is a finite, non-negative number: "nan", "inf" or "-1" from an endpoint is no figure.
+  if (ec != std::errc() || !std::isfinite(value) || value < 0) return std::nullopt;
   return value;
+}
+
+// Megabytes as a whole number; 0 for what no int holds.
+int whole_megabytes(std::optional<double> mb) {
+  if (!mb || *mb > static_cast<double>(std::numeric_limits<int>::max())) return 0;
+  return static_cast<int>(*mb);
 }
 
 }  // namespace
@@ -33,8 +42,8 @@ std::optional<ReportLine> parse_report_line(std::string_view log_tail) {
   if (!duration) return std::nullopt;
   report.duration_ms = *duration;
   report.billed_duration_ms = field(line, "Billed Duration").value_or(0);
-  report.memory_size_mb = static_cast<int>(field(line, "Memory Size").value_or(0));
-  report.max_memory_used_mb = static_cast<int>(field(line, "Max Memory Used").value_or(0));
+  report.memory_size_mb = whole_megabytes(field(line, "Memory Size"));
+  report.max_memory_used_mb = whole_megabytes(field(line, "Max Memory Used"));
   report.init_duration_ms = field(line, "Init Duration");
   return report;
 }

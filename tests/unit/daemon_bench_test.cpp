@@ -35,6 +35,19 @@ TEST(BenchReportLine, AWarmReportHasNoInitDurationAndNoReportIsNothing) {
   EXPECT_FALSE(parse_report_line("START RequestId: r3\nEND RequestId: r3\n"));
 }
 
+TEST(BenchReportLine, FiguresNoNumberHoldsAreLeftOut) {
+  // Found by fuzz_bench_parsers: a Memory Size past INT_MAX was cast to int (undefined).
+  const auto report = parse_report_line(
+      "REPORT RequestId: r\tDuration: nan ms\tBilled Duration: inf ms\tMemory Size: "
+      "257777777777777777777777777777 MB\tMax Memory Used: -5 MB\t\n");
+  EXPECT_FALSE(report);  // no Duration
+  const auto partial = parse_report_line(
+      "REPORT RequestId: r\tDuration: 1 ms\tMemory Size: 1e300 MB\tMax Memory Used: -5 MB\t\n");
+  ASSERT_TRUE(partial);
+  EXPECT_EQ(partial->memory_size_mb, 0);
+  EXPECT_EQ(partial->max_memory_used_mb, 0);
+}
+
 TEST(BenchSummary, NearestRankPercentiles) {
   std::vector<double> v;
   for (int i = 1; i <= 100; ++i) v.push_back(i);
