@@ -234,14 +234,19 @@ api::ApiError ClientRoutes::function_error(const std::string& name,
   return api_error;
 }
 
-api::HttpResponse ClientRoutes::drain(const std::string& id, const std::string& request_id) {
+std::expected<std::string, api::ApiError> ClientRoutes::existing_function(const std::string& id) {
   auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
-  if (!name) return api::to_http(name.error(), request_id);
+  if (!name) return std::unexpected(name.error());
   if (!catalog_.get(*name)) {
-    return api::to_http(api::ApiError::not_found(
-                            common::function_not_found_message(common::function_arn(host_, *name))),
-                        request_id);
+    return std::unexpected(api::ApiError::not_found(
+        common::function_not_found_message(common::function_arn(host_, *name))));
   }
+  return *name;
+}
+
+api::HttpResponse ClientRoutes::drain(const std::string& id, const std::string& request_id) {
+  auto name = existing_function(id);
+  if (!name) return api::to_http(name.error(), request_id);
   const size_t discarded = controller_.drain(*name);
   return json_response(200, {{"FunctionName", *name}, {"DiscardedEnvironments", discarded}},
                        request_id);
@@ -271,13 +276,8 @@ api::HttpResponse ClientRoutes::health(const std::string& request_id) {
 // for new text. X-Runtimed-Log-Offset says where to continue.
 api::HttpResponse ClientRoutes::logs(const std::string& id, const api::HttpRequest& request,
                                      const std::string& request_id) {
-  auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
+  auto name = existing_function(id);
   if (!name) return api::to_http(name.error(), request_id);
-  if (!catalog_.get(*name)) {
-    return api::to_http(api::ApiError::not_found(
-                            common::function_not_found_message(common::function_arn(host_, *name))),
-                        request_id);
-  }
   // Numbers from the query: a client's typo is a 400, never an exception.
   const std::string offset_param = request.query_param("offset");
   const std::string tail_param = request.query_param("tail");

@@ -63,6 +63,8 @@ class ClientRoutes {
   api::HttpResponse health(const std::string& request_id);
   // The API error for a failed read of function `name` (a missing one worded with its ARN).
   api::ApiError function_error(const std::string& name, const common::StoreError& error) const;
+  // The function a route's {name} (a name or an ARN) names, if it exists.
+  std::expected<std::string, api::ApiError> existing_function(const std::string& id);
   // Discards the function's idle environments (`runtimed drain`, `runtimed bench cold`).
   api::HttpResponse drain(const std::string& id, const std::string& request_id);
   api::HttpResponse logs(const std::string& id, const api::HttpRequest& request,
