@@ -366,14 +366,21 @@ void Controller::start_cold(std::shared_ptr<Env> env, FunctionEntryPtr fn) {
   int out[2];
   // Only the daemon's read end is non-blocking: a runtime writing faster than the monitor drains
   // must block, as on a terminal, not see EAGAIN and drop output.
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::fcntl(out[0], F_SETFL, O_NONBLOCK) != 0) {
+  if (::pipe2(out, O_CLOEXEC) != 0) {
     life.unlock();
     fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
     return;
   }
+  // Owned at once, so a failure below closes both ends.
+  sandbox::UniqueFd output_read(out[0]);
   sandbox::UniqueFd output_write(out[1]);
-  ::fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
-  env->output->attach_output(sandbox::UniqueFd(out[0]));
+  if (::fcntl(output_read.get(), F_SETFL, O_NONBLOCK) != 0) {
+    life.unlock();
+    fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
+    return;
+  }
+  ::fcntl(output_read.get(), F_SETPIPE_SZ, 1 << 20);
+  env->output->attach_output(std::move(output_read));
   // The runtime rarely blocks on its stdout: the write end blocks only when 1 MiB is unread, and
   // the monitor drains it as soon as data arrives.
   auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
