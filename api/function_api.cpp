@@ -10,6 +10,7 @@
 
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_name.hpp"
+#include "api/function_tags.hpp"
 #include "api/json_response.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/base64.hpp"
@@ -322,6 +323,20 @@ std::expected<void, ApiError> parse_shared_settings(const json& body, Configurat
   auto dlq = parse_dead_letter(body);
   if (!dlq) return std::unexpected(dlq.error());
   patch.dead_letter_target_arn = *dlq;
+  // Lambda's VPC attachment has no meaning here; an empty VpcConfig (the CLI's way to detach) is
+  // accepted, anything else is refused rather than silently ignored.
+  if (auto vpc = opt_object(body, "VpcConfig"); !vpc) {
+    return std::unexpected(vpc.error());
+  } else if (*vpc) {
+    for (auto key : {"SubnetIds", "SecurityGroupIds"}) {
+      auto it = (*vpc)->find(key);
+      if (it != (*vpc)->end() && !it->is_null() && !(it->is_array() && it->empty()))
+        return std::unexpected(ApiError::invalid_parameter(
+            "VpcConfig is not supported by runtimed: functions reach the network through the "
+            "host's bridge by default (see docs/networking.md); tag a function "
+            "runtimed:network=none to give it loopback only"));
+    }
+  }
   auto layers = body.find("Layers");
   if (layers != body.end() && !layers->is_null() && !(layers->is_array() && layers->empty()))
     return std::unexpected(
@@ -482,6 +497,14 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
     if (auto ok = refuse_true(*body, "Publish", "Publishing versions"); !ok)
       return std::unexpected(ok.error());
 
+    auto tags = opt_object(*body, "Tags");
+    if (!tags) return std::unexpected(tags.error());
+    if (*tags) {
+      auto parsed = parse_tags(**tags);
+      if (!parsed) return std::unexpected(parsed.error());
+      c.tags = std::move(*parsed);
+    }
+
     auto code = opt_object(*body, "Code");
     if (!code) return std::unexpected(code.error());
     if (!*code)
@@ -542,7 +565,7 @@ HttpResponse FunctionApi::get_function(const HttpRequest& request, const std::st
       {"Configuration", configuration_json(*config)},
       {"Code",
        {{"RepositoryType", "S3"}, {"Location", "file://" + catalog_.code_dir(*config).string()}}},
-      {"Tags", json::object()},
+      {"Tags", config->tags},
   };
   if (reserved_concurrency_) {
     if (auto reserved = reserved_concurrency_(*name))

@@ -64,6 +64,11 @@ class FunctionCatalog {
   virtual std::expected<common::FunctionConfig, common::StoreError> update_configuration(
       const std::string& name, const ConfigurationPatch& patch,
       const std::optional<std::string>& expected_revision_id) = 0;
+  // Sets `set` and removes `remove` from the function's tags: no new RevisionId, and more than
+  // 50 tags in the end is InvalidValue.
+  virtual std::expected<common::FunctionConfig, common::StoreError> update_tags(
+      const std::string& name, const std::map<std::string, std::string>& set,
+      const std::vector<std::string>& remove) = 0;
   virtual std::expected<void, common::StoreError> remove(const std::string& name) = 0;
 
   // The directory holding the function's unpacked code.

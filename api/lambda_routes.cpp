@@ -65,10 +65,6 @@ constexpr auto kUnimplemented = std::to_array<Route>({
     {"PUT", "/2020-06-30/functions/{}/code-signing-config", "PutFunctionCodeSigningConfig"},
     {"GET", "/2020-06-30/functions/{}/code-signing-config", "GetFunctionCodeSigningConfig"},
     {"DELETE", "/2020-06-30/functions/{}/code-signing-config", "DeleteFunctionCodeSigningConfig"},
-    // Tags (the resource ARN is one percent-encoded segment; decoded it may hold '/').
-    {"GET", "/2017-03-31/tags/{+}", "ListTags"},
-    {"POST", "/2017-03-31/tags/{+}", "TagResource"},
-    {"DELETE", "/2017-03-31/tags/{+}", "UntagResource"},
     // Recursion and runtime management.
     {"GET", "/2024-08-31/functions/{}/recursion-config", "GetFunctionRecursionConfig"},
     {"PUT", "/2024-08-31/functions/{}/recursion-config", "PutFunctionRecursionConfig"},

@@ -41,6 +41,8 @@ struct FunctionConfig {
   std::string revision_id;    // a UUID, new on every change
   std::string version = "$LATEST";
   std::optional<std::string> dead_letter_target_arn;
+  // The function's tags (TagResource); `runtimed:network` among them chooses its network.
+  std::map<std::string, std::string> tags;
 
   // provided, provided.al2, provided.al2023: the function brings its own bootstrap.
   bool is_provided_runtime() const;

@@ -59,6 +59,7 @@ void ClientRoutes::add_routes() {
   const Handler concurrency = api_handler(apis_.concurrency);
   const Handler event_invoke_configs = api_handler(apis_.event_invoke_configs);
   const Handler queues = api_handler(apis_.queues);
+  const Handler tags = api_handler(apis_.tags);
   const auto io = RouteExecution::kIoThread;
   const auto blocking = RouteExecution::kBlocking;
 
@@ -81,6 +82,11 @@ void ClientRoutes::add_routes() {
       .add("PUT", "/2015-03-31/functions/{name}/configuration", blocking, functions)
       .add("PUT", "/2015-03-31/functions/{name}/code", blocking, functions);  // UpdateFunctionCode
 
+  // The resource ARN is one percent-encoded segment; decoded it may hold '/'.
+  routes_
+      .add("GET", "/2017-03-31/tags/{arn...}", blocking, tags)      // ListTags
+      .add("POST", "/2017-03-31/tags/{arn...}", blocking, tags)     // TagResource
+      .add("DELETE", "/2017-03-31/tags/{arn...}", blocking, tags);  // UntagResource
   routes_
       .add("GET", "/2016-08-19/account-settings", blocking, concurrency)  // GetAccountSettings
       .add("GET", "/2016-08-19/account-settings/", blocking, concurrency)

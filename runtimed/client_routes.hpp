@@ -13,6 +13,7 @@
 #include "api/function_catalog.hpp"
 #include "api/http_types.hpp"
 #include "api/route_table.hpp"
+#include "api/tags_api.hpp"
 #include "common/metrics_registry.hpp"
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/async/queue_routes.hpp"
@@ -27,6 +28,7 @@ class ClientRoutes {
     api::FunctionApi& functions;
     api::ConcurrencyApi& concurrency;
     api::EventInvokeConfigApi& event_invoke_configs;
+    api::TagsApi& tags;
     QueueRoutes& queues;
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,

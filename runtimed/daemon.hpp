@@ -117,6 +117,7 @@ class Daemon {
   FunctionSettings settings_;
   api::ConcurrencyApi concurrency_api_;
   api::EventInvokeConfigApi event_invoke_config_api_;
+  api::TagsApi tags_api_;
   AsyncQueue async_events_;
   MessageQueues message_queues_;
   api::HttpServer server_;

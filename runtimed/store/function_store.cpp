@@ -1,5 +1,6 @@
 #include "runtimed/store/function_store.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -22,6 +23,9 @@ std::shared_ptr<spdlog::logger> logger() {
   static const auto log = common::module_logger("function_store");
   return log;
 }
+
+// Lambda's limit of tags per resource (the API checks it too; a merge can still cross it).
+constexpr size_t kMaxTags = 50;
 
 constexpr std::string_view kStaleRevision =
     "The Revision Id provided does not match the latest Revision Id. Call the "
@@ -47,6 +51,7 @@ json to_row(const FunctionConfig& c) {
       {"version", c.version},
   };
   if (c.dead_letter_target_arn) j["dead_letter_target_arn"] = *c.dead_letter_target_arn;
+  if (!c.tags.empty()) j["tags"] = c.tags;
   return j;
 }
 
@@ -69,6 +74,7 @@ FunctionConfig from_row(const json& j) {
   c.version = j.value("version", "$LATEST");
   if (auto it = j.find("dead_letter_target_arn"); it != j.end() && it->is_string())
     c.dead_letter_target_arn = it->get<std::string>();
+  c.tags = j.value("tags", std::map<std::string, std::string>{});
   return c;
 }
 
@@ -269,7 +275,7 @@ std::expected<api::FunctionPage, StoreError> FunctionStore::list(
 
 std::expected<FunctionConfig, StoreError> FunctionStore::change(
     const std::string& name, const std::optional<std::string>& expected_revision_id,
-    const std::function<std::expected<void, StoreError>(FunctionConfig&)>& mutate) {
+    const std::function<std::expected<void, StoreError>(FunctionConfig&)>& mutate, Stamp stamp) {
   std::expected<FunctionConfig, StoreError> config;
   {
     std::lock_guard change(change_mutex_);
@@ -278,7 +284,7 @@ std::expected<FunctionConfig, StoreError> FunctionStore::change(
     if (auto ok = check_revision(*config, expected_revision_id); !ok)
       return std::unexpected(ok.error());
     if (auto ok = mutate(*config); !ok) return std::unexpected(ok.error());
-    touch(*config);
+    if (stamp == Stamp::NewRevision) touch(*config);
     auto saved = save(*config);
     collect_garbage();  // the previous code, if it changed and no other function shares it
     if (!saved) return std::unexpected(saved.error());
@@ -307,6 +313,24 @@ std::expected<FunctionConfig, StoreError> FunctionStore::update_configuration(
                   patch.apply_to(c);
                   return {};
                 });
+}
+
+std::expected<FunctionConfig, StoreError> FunctionStore::update_tags(
+    const std::string& name, const std::map<std::string, std::string>& set,
+    const std::vector<std::string>& remove) {
+  return change(
+      name, std::nullopt,
+      [&](FunctionConfig& c) -> std::expected<void, StoreError> {
+        for (const auto& key : remove) c.tags.erase(key);
+        for (const auto& [key, value] : set) c.tags[key] = value;
+        if (c.tags.size() > kMaxTags)
+          return std::unexpected(StoreError::invalid_value(
+              fmt::format("A function can have at most {} tags; this request would leave it "
+                          "with {}",
+                          kMaxTags, c.tags.size())));
+        return {};
+      },
+      Stamp::Keep);
 }
 
 std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {

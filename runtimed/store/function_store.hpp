@@ -36,6 +36,9 @@ class FunctionStore final : public api::FunctionCatalog {
   std::expected<common::FunctionConfig, common::StoreError> update_configuration(
       const std::string& name, const api::ConfigurationPatch& patch,
       const std::optional<std::string>& expected_revision_id) override;
+  std::expected<common::FunctionConfig, common::StoreError> update_tags(
+      const std::string& name, const std::map<std::string, std::string>& set,
+      const std::vector<std::string>& remove) override;
   std::expected<void, common::StoreError> remove(const std::string& name) override;
   std::filesystem::path code_dir(const common::FunctionConfig& config) const override;
   std::shared_ptr<void> hold_code(const common::FunctionConfig& config) override;
@@ -44,12 +47,14 @@ class FunctionStore final : public api::FunctionCatalog {
   CodeStore& code() { return *code_; }
 
  private:
+  // Whether a change is a new revision (RevisionId, LastModified) or, like tagging, is not.
+  enum class Stamp { NewRevision, Keep };
   // Loads NAME, checks the revision, applies `mutate`, stamps and saves, then notifies: the one
   // path of every update.
   std::expected<common::FunctionConfig, common::StoreError> change(
       const std::string& name, const std::optional<std::string>& expected_revision_id,
-      const std::function<std::expected<void, common::StoreError>(common::FunctionConfig&)>&
-          mutate);
+      const std::function<std::expected<void, common::StoreError>(common::FunctionConfig&)>& mutate,
+      Stamp stamp = Stamp::NewRevision);
   // With change_mutex_ held: the cached configuration, else the row (then cached).
   std::expected<common::FunctionConfig, common::StoreError> load(const std::string& name);
   std::expected<void, common::StoreError> save(const common::FunctionConfig& config);

@@ -144,8 +144,6 @@ TEST_F(DaemonApiHardeningTest, UnimplementedLambdaOperationsAre501AndUnknownPath
            {"GET", "/2015-03-31/event-source-mappings/", "ListEventSourceMappings"},
            {"GET", "/2019-09-30/functions/fn/provisioned-concurrency",
             "GetProvisionedConcurrencyConfig"},
-           {"GET", "/2017-03-31/tags/arn:aws:lambda:us-east-1:000000000000:function:fn",
-            "ListTags"},
        }) {
     SCOPED_TRACE(k.method + " " + k.path);
     auto r = k.method == "GET" ? c.Get(k.path) : c.Post(k.path, "{}", "application/json");

@@ -107,6 +107,44 @@ TEST_F(DaemonAwsCliTest, ManagesAndInvokesAFunctionEndToEnd) {
   EXPECT_NE(missing.err.find("Function not found"), std::string::npos) << missing;
 }
 
+// Tags as the CLI sends them: on create, tag-resource, list-tags, untag-resource; a function's
+// RevisionId stays; VpcConfig with subnets is refused in words that say what runtimed offers.
+TEST_F(DaemonAwsCliTest, TagsAFunctionAndRefusesVpcConfig) {
+  const std::string arn = "arn:aws:lambda:us-east-1:000000000000:function:tagged";
+  auto created = aws_json(
+      {"create-function", "--function-name", "tagged", "--runtime", "provided.al2023", "--handler",
+       "unused", "--role", "arn:aws:iam::000000000000:role/test", "--zip-file",
+       "fileb://" + path("fn.zip"), "--tags", "team=data,runtimed:network=none"});
+  const std::string revision = created.value("RevisionId", "");
+  auto listed = aws_json({"list-tags", "--resource", arn});
+  EXPECT_EQ(listed["Tags"], json::parse(R"({"team":"data","runtimed:network":"none"})"))
+      << listed.dump();
+
+  auto tagged = aws({"tag-resource", "--resource", arn, "--tags", "owner=ops,team=infra"});
+  EXPECT_EQ(tagged.status, 0) << tagged;
+  auto untagged = aws({"untag-resource", "--resource", arn, "--tag-keys", "runtimed:network"});
+  EXPECT_EQ(untagged.status, 0) << untagged;
+  auto got = aws_json({"get-function", "--function-name", "tagged"});
+  EXPECT_EQ(got["Tags"], json::parse(R"({"team":"infra","owner":"ops"})")) << got.dump();
+  EXPECT_EQ(got["Configuration"]["RevisionId"], revision);
+
+  auto reserved = aws({"tag-resource", "--resource", arn, "--tags", "aws:owner=x"});
+  EXPECT_NE(reserved.status, 0);
+  EXPECT_NE(reserved.err.find("InvalidParameterValueException"), std::string::npos) << reserved;
+  auto missing =
+      aws({"list-tags", "--resource", "arn:aws:lambda:us-east-1:000000000000:function:nobody"});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.err.find("ResourceNotFoundException"), std::string::npos) << missing;
+
+  auto vpc = aws({"update-function-configuration", "--function-name", "tagged", "--vpc-config",
+                  "SubnetIds=subnet-1,SecurityGroupIds=sg-1"});
+  EXPECT_NE(vpc.status, 0);
+  EXPECT_NE(vpc.err.find("VpcConfig is not supported by runtimed"), std::string::npos) << vpc;
+  auto detach = aws({"update-function-configuration", "--function-name", "tagged", "--vpc-config",
+                     "SubnetIds=[],SecurityGroupIds=[]"});
+  EXPECT_EQ(detach.status, 0) << detach;
+}
+
 }  // namespace
 
 namespace {

@@ -74,6 +74,16 @@ class FakeCatalog : public api::FunctionCatalog {
     c->revision_id = "rev-" + std::to_string(++revisions);
     return functions[name] = *c;
   }
+  std::expected<FunctionConfig, StoreError> update_tags(
+      const std::string& name, const std::map<std::string, std::string>& set,
+      const std::vector<std::string>& remove) override {
+    auto it = functions.find(name);
+    if (it == functions.end()) return std::unexpected(StoreError::not_found(name, "x"));
+    for (const auto& key : remove) it->second.tags.erase(key);
+    for (const auto& [key, value] : set) it->second.tags[key] = value;
+    if (it->second.tags.size() > 50) return std::unexpected(StoreError::invalid_value("too many"));
+    return it->second;
+  }
   std::expected<void, StoreError> remove(const std::string& name) override {
     if (!functions.erase(name)) return std::unexpected(StoreError::not_found(name, "x"));
     return {};

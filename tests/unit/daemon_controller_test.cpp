@@ -65,6 +65,11 @@ class MemoryCatalog final : public api::FunctionCatalog {
       const std::optional<std::string>&) override {
     return std::unexpected(common::StoreError::internal("not in this test"));
   }
+  std::expected<common::FunctionConfig, common::StoreError> update_tags(
+      const std::string&, const std::map<std::string, std::string>&,
+      const std::vector<std::string>&) override {
+    return std::unexpected(common::StoreError::internal("not in this test"));
+  }
   std::expected<void, common::StoreError> remove(const std::string&) override {
     return std::unexpected(common::StoreError::internal("not in this test"));
   }
