@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "common/function_config.hpp"
+
 namespace api {
 
 std::expected<void, ApiError> check_tag_key(std::string_view key) {
@@ -41,6 +43,10 @@ std::expected<std::map<std::string, std::string>, ApiError> parse_tags(const nlo
           fmt::format("1 validation error detected: Value at 'tags' failed to satisfy "
                       "constraint: Map value of '{}' must have length less than or equal to {}",
                       key, kMaxTagValueLength)));
+    if (key == common::kNetworkTag && text != "none" && text != "bridge")
+      return std::unexpected(ApiError::invalid_parameter(fmt::format(
+          "Tag {} must be none (loopback only) or bridge (the host's network), not '{}'",
+          common::kNetworkTag, text)));
     out.emplace(key, text);
   }
   if (auto ok = check_tag_count(out.size()); !ok) return std::unexpected(ok.error());

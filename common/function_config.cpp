@@ -10,6 +10,11 @@ bool FunctionConfig::is_provided_runtime() const {
   return runtime == "provided" || runtime == "provided.al2" || runtime == "provided.al2023";
 }
 
+bool FunctionConfig::wants_network() const {
+  auto it = tags.find(kNetworkTag);
+  return it == tags.end() || it->second != "none";
+}
+
 std::string lambda_timestamp(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();

@@ -10,6 +10,8 @@
 namespace common {
 
 // Lambda's limits for the configurable values; the API validates against these, once.
+// The tag that chooses a function's network: "none" (loopback only) or "bridge" (the default).
+inline constexpr const char* kNetworkTag = "runtimed:network";
 inline constexpr int kMinMemoryMb = 128;
 inline constexpr int kMaxMemoryMb = 10240;
 inline constexpr int kDefaultMemoryMb = 128;
@@ -46,6 +48,8 @@ struct FunctionConfig {
 
   // provided, provided.al2, provided.al2023: the function brings its own bootstrap.
   bool is_provided_runtime() const;
+  // False when tagged runtimed:network=none: the function's environments have loopback only.
+  bool wants_network() const;
 
   bool operator==(const FunctionConfig&) const = default;
 };

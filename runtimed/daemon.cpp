@@ -127,6 +127,17 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
     if (!uids) return start_error(2, "--uid-range: " + uids.error().to_string());
     so.uids = *uids;
   }
+  if (o.network == "bridge") {
+    sandbox::NetworkOptions net;
+    net.bridge = o.network_bridge;
+    net.cidr = o.network_cidr;
+    net.host_ports = o.allow_host_ports;
+    net.egress_allow = o.egress_allow;
+    net.resolv_conf = o.resolv_conf;
+    so.network = std::move(net);
+  } else if (o.network != "none") {
+    return start_error(2, "--network: expected bridge or none, got " + o.network);
+  }
   auto sandboxes = sandbox::SandboxHost::open(so);
   if (!sandboxes) return start_error(1, sandboxes.error().to_string());
   opened.sandboxes = std::move(*sandboxes);

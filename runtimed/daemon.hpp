@@ -60,6 +60,14 @@ struct ServeOptions {
   // start), the other half left for environments and state.
   size_t max_connections = 0;
   int request_timeout_s = 30;  // a client must send a whole request within this (slowloris)
+  // Environments' network (docs/networking.md): "bridge" (an eth0 on runtimed's bridge, source
+  // NAT out) or "none" (loopback only, for every function).
+  std::string network = "bridge";
+  std::string network_bridge = "runtimed0";
+  std::string network_cidr = "10.213.0.0/16";
+  std::vector<uint16_t> allow_host_ports;
+  std::vector<std::string> egress_allow;  // CIDRs; empty: everything but what is always blocked
+  std::filesystem::path resolv_conf = "/etc/resolv.conf";
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.

@@ -99,6 +99,27 @@ int main(int argc, char** argv) {
                         "Free disk kept out of environments' /tmp: a cold start whose /tmp would "
                         "not fit answers 429 (default 1024)");
 
+  serve_cmd
+      ->add_option("--network", serve.network,
+                   "Environments' network: bridge (an address on runtimed's bridge, NAT out; "
+                   "the host, other environments and 169.254/16 unreachable) or none (loopback "
+                   "only)")
+      ->check(CLI::IsMember({"bridge", "none"}));
+  serve_cmd->add_option("--network-bridge", serve.network_bridge,
+                        "Name of runtimed's bridge (one runtimed per bridge)");
+  serve_cmd->add_option("--network-cidr", serve.network_cidr,
+                        "IPv4 network of the bridge: the gateway takes its first address");
+  serve_cmd->add_option("--allow-host-port", serve.allow_host_ports,
+                        "A TCP port of the host functions may reach (repeatable)");
+  serve_cmd
+      ->add_option("--egress-allow", serve.egress_allow,
+                   "Only these CIDRs are reachable (comma-separated or repeated; default: all "
+                   "but the host, other environments and 169.254.0.0/16)")
+      ->delimiter(',');
+  serve_cmd->add_option("--resolv-conf", serve.resolv_conf,
+                        "The host resolver configuration environments' /etc/resolv.conf is made "
+                        "from");
+
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);
   runtimed::QueueCommands queue;

@@ -16,6 +16,7 @@
 #include "sandbox/cgroup.hpp"
 #include "sandbox/child_process.hpp"
 #include "sandbox/error.hpp"
+#include "sandbox/ipv4_network.hpp"
 #include "sandbox/net_namespace.hpp"
 #include "sandbox/scratch_disk.hpp"
 #include "sandbox/uid_pool.hpp"
@@ -27,6 +28,9 @@ class SandboxHost;
 
 struct PrepareOptions {
   uint64_t tmp_mb = 512;  // EphemeralStorage
+  // An eth0 on the host's bridge (SandboxOptions::network); false leaves only `lo`.
+  bool network = false;
+  bool operator==(const PrepareOptions&) const = default;
 };
 
 // One setrlimit() of the runtime process.
@@ -104,6 +108,8 @@ class Environment {
   uid_t uid() const { return uid_.uid(); }
   gid_t gid() const { return uid_.gid(); }
   bool launched() const { return launched_; }
+  // eth0's address (host byte order), 0 when the environment has only `lo`.
+  uint32_t address() const { return address_.address(); }
 
   // Time spent in prepare(), for benchmarks.
   std::chrono::nanoseconds prepare_duration() const { return prepare_duration_; }
@@ -126,6 +132,7 @@ class Environment {
   OwnedDir dir_;
   UidLease uid_;  // given back after every process of the environment is gone
   std::optional<ScratchDisk> scratch_;
+  Ipv4Lease address_;  // given back after the namespace (and with it the veth) is gone
   NetNamespace net_;
   std::unique_ptr<EnvironmentCgroup> cgroup_;
   UniqueFd control_;

@@ -89,7 +89,7 @@ std::vector<Step> plan_filesystem_view(const FilesystemViewOptions& o, const Hos
   }
   add(StepKind::WriteFile, "", "/etc/passwd", generated_passwd(o.sandbox_uid, o.sandbox_gid), 0644);
   add(StepKind::WriteFile, "", "/etc/group", generated_group(o.sandbox_gid), 0644);
-  add(StepKind::WriteFile, "", "/etc/resolv.conf", "", 0644);
+  add(StepKind::WriteFile, "", "/etc/resolv.conf", o.resolv_conf, 0644);
   add(StepKind::Mkdir, "", "/home/sbx_user1051", "", 0755);
 
   // A minimal /dev: its own tmpfs with the host's harmless character devices bound in.

@@ -29,6 +29,8 @@ struct FilesystemViewOptions {
       "/etc/alternatives",  "/etc/mime.types", "/etc/protocols",    "/etc/services",
       "/etc/python3",       "/etc/python3.11", "/etc/python3.12",   "/etc/python3.13",
       "/etc/gai.conf",      "/etc/host.conf"};
+  // /etc/resolv.conf's text (NetworkHost's, from the host's); empty without networking.
+  std::string resolv_conf;
   std::vector<std::string> dev_nodes = {"null", "zero", "full", "random", "urandom"};
 };
 

@@ -68,7 +68,7 @@ Result<UniqueFd> listen_on_loopback(uint16_t port) {
 
 }  // namespace
 
-Result<NetNamespace> NetNamespace::create(uint16_t runtime_api_port) {
+Result<NetNamespace> NetNamespace::create(uint16_t runtime_api_port, const InsideStep& inside) {
   // thread-self, not self: namespaces are per thread and other threads may be elsewhere.
   UniqueFd original(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!original) return fail("open /proc/thread-self/ns/net", errno);
@@ -81,6 +81,9 @@ Result<NetNamespace> NetNamespace::create(uint16_t runtime_api_port) {
   // Sockets keep their namespace for life, so the listener works from the daemon's own netns.
   UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!ns) return fail("open new /proc/thread-self/ns/net", errno);
+  if (inside) {
+    if (auto ok = inside(ns.get()); !ok) return std::unexpected(ok.error());
+  }
 
   NetNamespace created;
   created.ns_fd_ = std::move(ns);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "sandbox/error.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -14,7 +15,11 @@ class NetNamespace {
   // Creates the namespace from the calling thread (unshare, configure, setns back). The thread is
   // always back in its original namespace on return; if the kernel refuses that, the process
   // aborts rather than keep a daemon thread inside an environment's network.
-  static Result<NetNamespace> create(uint16_t runtime_api_port = 9001);
+  // `inside`, when set, runs in the new namespace (given its fd) before the thread returns: the
+  // place to plug the environment into a network.
+  using InsideStep = std::function<Result<void>(int netns_fd)>;
+  static Result<NetNamespace> create(uint16_t runtime_api_port = 9001,
+                                     const InsideStep& inside = {});
 
   int ns_fd() const { return ns_fd_.get(); }
   int listen_fd() const { return listen_fd_.get(); }

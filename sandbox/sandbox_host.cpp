@@ -93,6 +93,11 @@ Result<std::unique_ptr<SandboxHost>> SandboxHost::open(SandboxOptions options) {
   auto uids = UidPool::open(options.uids, options.uid_lock_dir);
   if (!uids) return std::unexpected(uids.error());
   host->uids_ = std::move(*uids);
+  if (options.network) {
+    auto network = NetworkHost::open(*options.network);
+    if (!network) return std::unexpected(network.error());
+    host->network_ = std::move(*network);
+  }
   if (options.seccomp) {
     auto program = build_function_seccomp_program();
     if (!program) return std::unexpected(program.error());
@@ -197,7 +202,18 @@ Result<std::unique_ptr<Environment>> SandboxHost::prepare_on_spawn_thread(
   if (!scratch) return std::unexpected(scratch.error());
   env->scratch_.emplace(std::move(*scratch));
 
-  auto net = NetNamespace::create(9001);
+  NetNamespace::InsideStep plug_in;
+  if (options.network) {
+    if (!network_) return fail("prepare a networked environment", ENONET, "networking is off");
+    auto address = network_->lease_address();
+    if (!address) return std::unexpected(address.error());
+    env->address_ = std::move(*address);
+    plug_in = [&](int netns_fd) {
+      return network_->attach(EnvironmentLink{"rv" + env->name_, env->address_.address()},
+                              netns_fd);
+    };
+  }
+  auto net = NetNamespace::create(9001, plug_in);
   if (!net) return std::unexpected(net.error());
   env->net_ = std::move(*net);
 
@@ -244,6 +260,7 @@ Result<std::unique_ptr<Environment>> SandboxHost::prepare_on_spawn_thread(
   view.scratch_dir = env->scratch_->mount_point();
   view.sandbox_uid = env->uid_.uid();
   view.sandbox_gid = env->uid_.gid();
+  if (network_) view.resolv_conf = network_->resolv_conf();
   const auto steps = plan_filesystem_view(view, HostFilesystem::real());
   ip::Writer setup(ip::MessageType::Setup);
   setup.str(view.staging_root.string()).u32(static_cast<uint32_t>(steps.size()));

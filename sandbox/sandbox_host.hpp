@@ -7,11 +7,13 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "sandbox/cgroup.hpp"
 #include "sandbox/environment.hpp"
 #include "sandbox/error.hpp"
+#include "sandbox/network_host.hpp"
 #include "sandbox/scratch_disk.hpp"
 #include "sandbox/seccomp_policy.hpp"
 #include "sandbox/spawn_thread.hpp"
@@ -32,6 +34,9 @@ struct SandboxOptions {
   bool cpu_quota = false;
   ScratchDisk::Kind tmp_kind = ScratchDisk::Kind::LoopExt4;
   bool seccomp = true;
+  // Environments prepared with PrepareOptions::network get an eth0 on this bridge; unset, every
+  // environment has only `lo`.
+  std::optional<NetworkOptions> network;
 };
 
 class SandboxHost {
@@ -45,6 +50,8 @@ class SandboxHost {
   const SandboxOptions& options() const { return options_; }
   const SeccompProgram& seccomp_program() const { return seccomp_; }
   CgroupManager& cgroups() { return *cgroups_; }
+  // The bridge and its ruleset, when SandboxOptions::network was set.
+  NetworkHost* network() { return network_.get(); }
 
  private:
   SandboxHost() = default;
@@ -53,6 +60,7 @@ class SandboxHost {
   SandboxOptions options_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::unique_ptr<UidPool> uids_;
+  std::unique_ptr<NetworkHost> network_;
   SeccompProgram seccomp_;
   std::unique_ptr<SpawnThread> spawner_;
 };

@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev curl zip unzip e2fsprogs util-linux iproute2 procps
   clang-format clang-tidy python3 awscli python3-boto3
   autoconf automake libtool ccache
+  libnl-route-3-dev libnftables-dev nftables  # environments' networking (nft: tests inspect it)
   clang-16 libclang-rt-16-dev  # libFuzzer harnesses (scripts/fuzz.sh)
   clang-tidy-16                # scripts/lint.sh
   prometheus                   # promtool checks the /metrics exposition (never started)

@@ -351,7 +351,8 @@ void Controller::start_cold(std::shared_ptr<Env> env, FunctionEntryPtr fn) {
     fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint, entry.error(), false);
     return;
   }
-  auto prepared = environments_.take(static_cast<uint64_t>(fn->config.ephemeral_storage_mb));
+  auto prepared = environments_.take(static_cast<uint64_t>(fn->config.ephemeral_storage_mb),
+                                     fn->config.wants_network());
   if (!prepared) {
     log()->error("prepare environment: {}", prepared.error().to_string());
     fail_and_discard(env, function_error::kRuntimeUnknown,

@@ -7,8 +7,9 @@
 
 namespace runtimed {
 
-EnvironmentPool::EnvironmentPool(sandbox::SandboxHost& host, size_t target, uint64_t tmp_mb)
-    : host_(host), target_(target), tmp_mb_(tmp_mb) {
+EnvironmentPool::EnvironmentPool(sandbox::SandboxHost& host, size_t target,
+                                 sandbox::PrepareOptions shape)
+    : host_(host), target_(target), shape_(shape) {
   if (target_ > 0) refiller_ = std::thread([this] { refill_loop(); });
 }
 
@@ -33,8 +34,9 @@ size_t EnvironmentPool::ready_count() {
   return ready_.size();
 }
 
-sandbox::Result<std::unique_ptr<sandbox::Environment>> EnvironmentPool::take(uint64_t tmp_mb) {
-  if (tmp_mb == tmp_mb_) {
+sandbox::Result<std::unique_ptr<sandbox::Environment>> EnvironmentPool::take(
+    const sandbox::PrepareOptions& shape) {
+  if (shape == shape_) {
     common::MutexLock lock(mu_);
     if (!ready_.empty()) {
       auto env = std::move(ready_.front());
@@ -45,7 +47,7 @@ sandbox::Result<std::unique_ptr<sandbox::Environment>> EnvironmentPool::take(uin
     }
   }
   cv_.notify_all();
-  return host_.prepare(sandbox::PrepareOptions{tmp_mb});
+  return host_.prepare(shape);
 }
 
 void EnvironmentPool::refill_loop() {
@@ -59,7 +61,7 @@ void EnvironmentPool::refill_loop() {
     if (stopping_) break;
     while (!stopping_ && ready_.size() < target_) {
       lock.unlock();
-      auto env = host_.prepare(sandbox::PrepareOptions{tmp_mb_});
+      auto env = host_.prepare(shape_);
       lock.lock();
       if (!env) {
         spdlog::warn("environment pool: prepare failed: {}", env.error().to_string());

@@ -16,14 +16,14 @@ namespace runtimed {
 
 class EnvironmentPool {
  public:
-  // Keeps `target` environments with a /tmp of `tmp_mb` ready (0 disables pooling).
-  EnvironmentPool(sandbox::SandboxHost& host, size_t target, uint64_t tmp_mb);
+  // Keeps `target` environments shaped as `shape` ready (0 disables pooling).
+  EnvironmentPool(sandbox::SandboxHost& host, size_t target, sandbox::PrepareOptions shape);
   ~EnvironmentPool();
   EnvironmentPool(const EnvironmentPool&) = delete;
   EnvironmentPool& operator=(const EnvironmentPool&) = delete;
 
-  // A prepared environment: from the pool when its /tmp size matches, else prepared now.
-  sandbox::Result<std::unique_ptr<sandbox::Environment>> take(uint64_t tmp_mb);
+  // A prepared environment: from the pool when its shape matches, else prepared now.
+  sandbox::Result<std::unique_ptr<sandbox::Environment>> take(const sandbox::PrepareOptions& shape);
   size_t ready_count();
   // Stops refilling and releases the pooled environments.
   void stop();
@@ -33,7 +33,7 @@ class EnvironmentPool {
 
   sandbox::SandboxHost& host_;
   const size_t target_;
-  const uint64_t tmp_mb_;
+  const sandbox::PrepareOptions shape_;
   common::Mutex mu_;
   std::condition_variable_any cv_;
   std::deque<std::unique_ptr<sandbox::Environment>> ready_ GUARDED_BY(mu_);

@@ -40,8 +40,10 @@ class EnvironmentFactory {
  public:
   virtual ~EnvironmentFactory() = default;
 
-  // A prepared environment whose /tmp holds `tmp_mb`.
-  virtual sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t tmp_mb) = 0;
+  // A prepared environment whose /tmp holds `tmp_mb`, on the host's network when `network` is
+  // asked for and the host has one (else with loopback only).
+  virtual sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t tmp_mb,
+                                                                      bool network) = 0;
   // Environments prepared ahead of demand.
   virtual size_t ready_count() = 0;
   // Stops preparing ahead and releases what was prepared.

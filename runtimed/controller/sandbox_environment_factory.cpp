@@ -30,11 +30,12 @@ class SandboxEnvironment final : public ExecutionEnvironment {
 
 SandboxEnvironmentFactory::SandboxEnvironmentFactory(sandbox::SandboxHost& host, size_t prepared,
                                                      uint64_t prepared_tmp_mb)
-    : host_(host), pool_(host, prepared, prepared_tmp_mb) {}
+    : host_(host),
+      pool_(host, prepared, sandbox::PrepareOptions{prepared_tmp_mb, host.network() != nullptr}) {}
 
 sandbox::Result<std::unique_ptr<ExecutionEnvironment>> SandboxEnvironmentFactory::take(
-    uint64_t tmp_mb) {
-  auto env = pool_.take(tmp_mb);
+    uint64_t tmp_mb, bool network) {
+  auto env = pool_.take(sandbox::PrepareOptions{tmp_mb, network && host_.network() != nullptr});
   if (!env) return std::unexpected(env.error());
   return std::make_unique<SandboxEnvironment>(std::move(*env));
 }

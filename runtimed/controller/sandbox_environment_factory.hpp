@@ -10,10 +10,12 @@ namespace runtimed {
 
 class SandboxEnvironmentFactory final : public EnvironmentFactory {
  public:
-  // Keeps `prepared` environments with a /tmp of `prepared_tmp_mb` ready.
+  // Keeps `prepared` environments with a /tmp of `prepared_tmp_mb` ready, networked when the
+  // host has a network.
   SandboxEnvironmentFactory(sandbox::SandboxHost& host, size_t prepared, uint64_t prepared_tmp_mb);
 
-  sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t tmp_mb) override;
+  sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t tmp_mb,
+                                                              bool network) override;
   size_t ready_count() override { return pool_.ready_count(); }
   void stop() override { pool_.stop(); }
   std::filesystem::path disk_dir() const override;

@@ -82,6 +82,10 @@ class DaemonProcess {
     // A small prepared pool keeps many test daemons light, unless the caller sizes it.
     if (std::find(extra.begin(), extra.end(), "--prepared-pool") == extra.end())
       extra.insert(extra.end(), {"--prepared-pool", "2"});
+    // Loopback-only environments, unless the test is about networking: a bridge is one per
+    // daemon, and the tests' many daemons would contend for the default one.
+    if (std::find(extra.begin(), extra.end(), "--network") == extra.end())
+      extra.insert(extra.end(), {"--network", "none"});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

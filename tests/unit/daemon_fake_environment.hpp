@@ -154,7 +154,7 @@ class FakeEnvironmentFactory final : public EnvironmentFactory {
   explicit FakeEnvironmentFactory(std::filesystem::path disk_dir)
       : disk_dir_(std::move(disk_dir)) {}
 
-  sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t) override {
+  sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t, bool) override {
     ++taken;
     return std::make_unique<FakeEnvironment>(counters);
   }
