@@ -159,6 +159,16 @@ Result<std::unique_ptr<NetworkHost>> NetworkHost::open(NetworkOptions options) {
     if (auto ok = write_text(host->forwarding_record_, "0\n"); !ok)
       return std::unexpected(ok.error());
     host->restore_forwarding_ = true;
+    // The guard first: forwarding never runs unguarded. (Two daemons starting at once may both
+    // make the table; its one rule then appears twice, which changes nothing.)
+    const std::string guard = kForwardGuardTable;
+    if (host->run_nft("list table inet " + guard + "\n").has_value() == false) {
+      if (auto ok = host->run_nft(forward_guard_ruleset()); !ok) return std::unexpected(ok.error());
+    }
+    if (auto ok =
+            host->run_nft("add element inet " + guard + " bridges { \"" + o.bridge + "\" }\n");
+        !ok)
+      return std::unexpected(ok.error());
     if (auto ok = write_text(kIpForward, "1"); !ok) return std::unexpected(ok.error());
   }
 
@@ -170,7 +180,6 @@ Result<std::unique_ptr<NetworkHost>> NetworkHost::open(NetworkOptions options) {
   rules.host_ports = o.host_ports;
   rules.egress_allow = egress;
   rules.dns_forward_to = resolver.forward_to;
-  rules.drop_other_forwarding = was_off;
   if (auto ok = host->run_nft(network_ruleset(rules)); !ok) return std::unexpected(ok.error());
   return host;
 }
@@ -188,8 +197,13 @@ NetworkHost::~NetworkHost() {
   if (restore_forwarding_) {
     std::error_code ec;
     std::filesystem::remove(forwarding_record_, ec);
-    if (!another_bridge_in_use(options_.lock_dir, "net-" + options_.bridge + ".lock"))
+    const std::string guard = kForwardGuardTable;
+    if (another_bridge_in_use(options_.lock_dir, "net-" + options_.bridge + ".lock")) {
+      (void)run_nft("delete element inet " + guard + " bridges { \"" + options_.bridge + "\" }\n");
+    } else {
       (void)write_text(kIpForward, "0");
+      (void)run_nft("table inet " + guard + " {}\ndelete table inet " + guard + "\n");
+    }
   }
 }
 

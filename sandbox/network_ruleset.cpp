@@ -35,7 +35,6 @@ std::string network_ruleset(const NetworkRules& r) {
   }
   s += fmt::format("    oifname {} ct state established,related accept\n", br);
   s += fmt::format("    oifname {} drop\n", br);
-  if (r.drop_other_forwarding) s += "    drop\n";
   s += "  }\n";
 
   if (r.dns_forward_to) {
@@ -49,6 +48,18 @@ std::string network_ruleset(const NetworkRules& r) {
   s += fmt::format("    ip saddr {} oifname != {} masquerade\n  }}\n", r.network.to_string(), br);
   s += "}\n";
   return s;
+}
+
+std::string forward_guard_ruleset() {
+  return fmt::format(
+      "table inet {0} {{\n"
+      "  set bridges {{ type ifname; }}\n"
+      "  chain forward {{\n"
+      "    type filter hook forward priority filter; policy accept;\n"
+      "    iifname != @bridges oifname != @bridges drop\n"
+      "  }}\n"
+      "}}\n",
+      kForwardGuardTable);
 }
 
 }  // namespace sandbox

@@ -20,13 +20,18 @@ struct NetworkRules {
   std::vector<uint16_t> host_ports;        // TCP ports of the host environments may reach
   std::vector<Ipv4Network> egress_allow;   // when set, the only destinations allowed
   std::optional<uint32_t> dns_forward_to;  // gateway:53 is DNAT'ed to this loopback resolver
-  // The daemon turned IPv4 forwarding on: everything that does not involve its bridge is dropped,
-  // so the host forwards nothing it did not forward before.
-  bool drop_other_forwarding = false;
 };
 
 // "table inet T { … }", replacing any earlier table of that name when run after
 // "table inet T {}; delete table inet T" (see NetworkHost).
 std::string network_ruleset(const NetworkRules& rules);
+
+// When IPv4 forwarding was off until runtimed turned it on, the host must still forward nothing
+// but environments' traffic. Forwarding is host-wide and a drop in one table cannot be overruled
+// by another, so every runtimed on the host shares this one table: a set of their bridges and a
+// drop of whatever is forwarded between other interfaces. Each daemon adds its bridge to the set;
+// the last to stop removes the table.
+inline constexpr const char* kForwardGuardTable = "runtimed_forward_guard";
+std::string forward_guard_ruleset();
 
 }  // namespace sandbox
