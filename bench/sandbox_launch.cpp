@@ -75,7 +75,20 @@ struct Bench {
   uint64_t tmp_mb = 512;
   size_t batch = 20;
   std::vector<double> prepare_us, destroy_us;
+  bool network = false;  // an eth0 on a bridge of the bench's own (--network)
 };
+
+// MemAvailable from /proc/meminfo, in KiB.
+long mem_available_kib() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  long kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib;
+}
 
 // (b) Launches one prepared environment running `rt-probe first-byte`.
 Sample env_run(sandbox::Environment& env, const std::filesystem::path& code_dir) {
@@ -113,7 +126,7 @@ std::vector<Sample> env_scenario(Bench& b, int runs, std::chrono::milliseconds s
     const size_t n = std::min(b.batch, static_cast<size_t>(runs) - out.size());
     for (size_t i = 0; i < n; ++i) {
       const auto t0 = Clock::now();
-      auto env = b.host->prepare(sandbox::PrepareOptions{b.tmp_mb});
+      auto env = b.host->prepare(sandbox::PrepareOptions{b.tmp_mb, b.network});
       b.prepare_us.push_back(us_since(t0, Clock::now()));
       if (!env) die("prepare: " + env.error().to_string());
       envs.push_back(std::move(*env));
@@ -163,12 +176,16 @@ int main(int argc, char** argv) {
       b.tmp_mb = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--tmpfs-tmp")
       tmpfs = true;
+    else if (a == "--network")
+      b.network = true;
     else {
       std::fprintf(
           stderr,
-          "usage: bench_sandbox_launch [--runs N] [--batch N] [--tmp-mb N] [--tmpfs-tmp]\n"
+          "usage: bench_sandbox_launch [--runs N] [--batch N] [--tmp-mb N] [--tmpfs-tmp] "
+          "[--network]\n"
           "  N launches per scenario (default 200); environments are prepared N at a time\n"
-          "  (default 20) before the timed launches.\n");
+          "  (default 20) before the timed launches. --network gives each an eth0 on a bridge\n"
+          "  of the bench's own (10.233.0.0/16), as serve's default does.\n");
       return 2;
     }
   }
@@ -188,6 +205,12 @@ int main(int argc, char** argv) {
   o.cgroup_parent = "rt-bench-" + common::random_hex(8);
   o.init_path = bin + "/runtimed-init";
   o.tmp_kind = tmpfs ? sandbox::ScratchDisk::Kind::Tmpfs : sandbox::ScratchDisk::Kind::LoopExt4;
+  if (b.network) {
+    sandbox::NetworkOptions net;
+    net.bridge = "rtbench" + common::random_hex(4);
+    net.cidr = "10.233.0.0/16";
+    o.network = net;
+  }
   {
     auto host = sandbox::SandboxHost::open(o);
     if (!host) die("open: " + host.error().to_string());
@@ -197,7 +220,7 @@ int main(int argc, char** argv) {
   // Warm-up (page cache, loop devices, cgroup hierarchy), discarded.
   for (int i = 0; i < 20; ++i) bare_run(probe);
   {
-    Bench warm{std::move(b.host), b.code_dir, b.tmp_mb, 5, {}, {}};
+    Bench warm{std::move(b.host), b.code_dir, b.tmp_mb, 5, {}, {}, b.network};
     env_scenario(warm, 5, std::chrono::milliseconds(0));
     b.host = std::move(warm.host);
   }
@@ -223,6 +246,27 @@ int main(int argc, char** argv) {
   row("launch() call returns, 20 ms apart", pick(spaced, &Sample::launch_call_us), bare_first);
   row("prepare()", b.prepare_us, bare_exit);
   row("destroy (unique_ptr reset)", b.destroy_us, bare_exit);
+
+  // Throughput of prepare() back to back, and what a prepared environment costs the host in
+  // memory (MemAvailable before and after holding 100; page cache and slab included).
+  {
+    constexpr int kHeld = 100;
+    std::vector<std::unique_ptr<sandbox::Environment>> held;
+    const long before = mem_available_kib();
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kHeld; ++i) {
+      auto env = b.host->prepare(sandbox::PrepareOptions{b.tmp_mb, b.network});
+      if (!env) die("prepare: " + env.error().to_string());
+      held.push_back(std::move(*env));
+    }
+    const double seconds = us_since(t0, Clock::now()) / 1e6;
+    const long after = mem_available_kib();
+    fmt::print(
+        "prepare() back to back: {:.0f} environments/s; {} held cost {:.0f} KiB each "
+        "(MemAvailable){}\n",
+        kHeld / seconds, kHeld, static_cast<double>(before - after) / kHeld,
+        b.network ? ", networked" : "");
+  }
 
   b.host.reset();
   std::error_code ec;
