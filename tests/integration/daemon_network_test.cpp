@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "common/ids.hpp"
@@ -233,11 +234,7 @@ class DaemonNetworkTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (daemon_) {
-      testsupport::expect_clean_stop(*daemon_);
-      daemon_.reset();
-      expect_no_network_left();
-    }
+    if (daemon_) stop_and_expect_nothing_left();
     lan_http_.reset();
     name_server_.reset();
     run_command({kIp, "rule", "del", "from", cidr_, "iif", bridge_, "lookup", route_table_,
@@ -274,9 +271,40 @@ class DaemonNetworkTest : public ::testing::Test {
   bool table_exists() const {
     return run_command({kNft, "list", "table", "inet", "runtimed_" + bridge_}).status == 0;
   }
-  void expect_no_network_left() {
+  // The host ends of the environments' veths: the bridge's ports.
+  std::vector<std::string> bridge_ports() const {
+    auto run = run_command({kIp, "-o", "link", "show", "master", bridge_});
+    std::vector<std::string> ports;
+    std::istringstream lines(run.out);
+    for (std::string line; std::getline(lines, line);) {
+      // "12: rve0123456789a@if2: <...>"
+      const auto colon = line.find(": ");
+      const auto at = line.find_first_of("@:", colon + 2);
+      if (colon != std::string::npos && at != std::string::npos)
+        ports.push_back(line.substr(colon + 2, at - colon - 2));
+    }
+    return ports;
+  }
+  void expect_no_network_left(const std::vector<std::string>& ports = {}) {
     EXPECT_FALSE(bridge_exists()) << bridge_ << " is left";
     EXPECT_FALSE(table_exists()) << "table inet runtimed_" << bridge_ << " is left";
+    for (const auto& port : ports) EXPECT_TRUE(link_goes_away(port)) << port << " is left";
+  }
+  // The kernel removes a veth when its namespace goes, a moment (its cleanup work) after the
+  // environment's last process: polled for up to 10 s.
+  static bool link_goes_away(const std::string& name) {
+    for (int i = 0; i < 200; ++i) {
+      if (run_command({kIp, "link", "show", name}).status != 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  void stop_and_expect_nothing_left() {
+    const auto ports = bridge_ports();
+    EXPECT_FALSE(ports.empty()) << "the prepared environments have no veth";
+    testsupport::expect_clean_stop(*daemon_);
+    daemon_.reset();
+    expect_no_network_left(ports);
   }
 
   TempDir www_{"rt-net-www"};
@@ -353,16 +381,19 @@ TEST_F(DaemonNetworkTest, ARestartAfterSigkillRemovesWhatTheDeadDaemonLeft) {
   daemon_ = std::make_unique<DaemonProcess>(network_flags(), state.path(), parent);
   create("fetch");
   EXPECT_EQ(call("fetch", {{"action", "ifaces"}}), json::parse(R"(["eth0","lo"])"));
+  const auto killed_ports = bridge_ports();
+  ASSERT_FALSE(killed_ports.empty());
   daemon_->stop(SIGKILL);
   EXPECT_TRUE(bridge_exists());
   EXPECT_TRUE(table_exists());
   daemon_.reset();
   daemon_ = std::make_unique<DaemonProcess>(network_flags(), state.path(), parent);
+  // The dead daemon's environments died with it, and their veths with their namespaces.
+  for (const auto& port : killed_ports)
+    EXPECT_TRUE(link_goes_away(port)) << port << " outlived its daemon";
   auto got = call("fetch", {{"action", "get"}, {"host", lan_server_}, {"path", "/lan.txt"}});
   EXPECT_EQ(got["status"], 200) << got.dump();
-  testsupport::expect_clean_stop(*daemon_);
-  daemon_.reset();
-  expect_no_network_left();
+  stop_and_expect_nothing_left();
 }
 
 TEST_F(DaemonNetworkTest, ASecondDaemonOnTheSameBridgeIsRefusedClearly) {
