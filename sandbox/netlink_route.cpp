@@ -13,6 +13,7 @@
 #include <netlink/route/route.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace sandbox {
 namespace {
@@ -181,6 +182,37 @@ Result<void> NetlinkRoute::add_default_route(int ifindex, uint32_t gateway) {
   rtnl_route_add_nexthop(route.get(), hop);  // the route owns the hop from here
   return check(rtnl_route_add(sock_.get(), route.get(), NLM_F_CREATE), "add default route",
                std::to_string(ifindex));
+}
+
+Result<std::vector<NetlinkRoute::Ipv4Route>> NetlinkRoute::ipv4_routes() {
+  nl_cache* cache = nullptr;
+  if (auto ok = check(rtnl_route_alloc_cache(sock_.get(), AF_INET, 0, &cache), "list routes", "");
+      !ok)
+    return std::unexpected(ok.error());
+  nl_cache* links = nullptr;
+  (void)rtnl_link_alloc_cache(sock_.get(), AF_UNSPEC, &links);
+  std::vector<Ipv4Route> routes;
+  for (nl_object* o = nl_cache_get_first(cache); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* route = reinterpret_cast<rtnl_route*>(o);
+    nl_addr* dst = rtnl_route_get_dst(route);
+    if (rtnl_route_get_table(route) != RT_TABLE_MAIN || dst == nullptr ||
+        nl_addr_get_prefixlen(dst) == 0 || nl_addr_get_len(dst) != 4)
+      continue;
+    uint32_t network_order = 0;
+    std::memcpy(&network_order, nl_addr_get_binary_addr(dst), 4);
+    Ipv4Route r;
+    r.base = ntohl(network_order);
+    r.prefix = static_cast<int>(nl_addr_get_prefixlen(dst));
+    if (rtnl_route_get_nnexthops(route) > 0 && links != nullptr) {
+      char name[IFNAMSIZ] = {};
+      const int index = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(route, 0));
+      if (rtnl_link_i2name(links, index, name, sizeof name) != nullptr) r.device = name;
+    }
+    routes.push_back(std::move(r));
+  }
+  if (links != nullptr) nl_cache_free(links);
+  nl_cache_free(cache);
+  return routes;
 }
 
 }  // namespace sandbox

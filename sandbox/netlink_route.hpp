@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sandbox/error.hpp"
 
@@ -36,6 +37,14 @@ class NetlinkRoute {
   // address/prefix on a link (host byte order).
   Result<void> add_ipv4_address(int ifindex, uint32_t address, int prefix);
   Result<void> add_default_route(int ifindex, uint32_t gateway);
+  // The IPv4 routes of the main table more specific than a default route, as networks (host
+  // byte order) with the name of their device.
+  struct Ipv4Route {
+    uint32_t base = 0;
+    int prefix = 0;
+    std::string device;
+  };
+  Result<std::vector<Ipv4Route>> ipv4_routes();
 
  private:
   struct SocketDeleter {

@@ -128,6 +128,18 @@ Result<std::unique_ptr<NetworkHost>> NetworkHost::open(NetworkOptions options) {
   host->remove_host_state();
 
   NetlinkRoute& nl = *host->host_netlink_;
+  // A network already routed on this host (a LAN, a VPN, another bridge) would be shadowed for
+  // the functions and the host alike: refuse it in words that say what to do.
+  auto routes = nl.ipv4_routes();
+  if (!routes) return std::unexpected(routes.error());
+  for (const auto& route : *routes) {
+    const Ipv4Network other{route.base, route.prefix};
+    if (network->contains(other.base) || other.contains(network->base))
+      return fail("network cidr in use", EADDRINUSE,
+                  network->to_string() + " overlaps " + other.to_string() +
+                      (route.device.empty() ? "" : " on " + route.device) +
+                      "; choose a free range with --network-cidr");
+  }
   if (auto ok = nl.add_bridge(o.bridge); !ok) return std::unexpected(ok.error());
   auto index = nl.index_of(o.bridge);
   if (!index) return std::unexpected(index.error());

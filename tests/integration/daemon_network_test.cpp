@@ -406,6 +406,18 @@ TEST_F(DaemonNetworkTest, ASecondDaemonOnTheSameBridgeIsRefusedClearly) {
   EXPECT_EQ(run.status, 1) << run;
   EXPECT_NE(run.err.find("belongs to another running runtimed"), std::string::npos) << run;
   EXPECT_TRUE(bridge_exists());
+
+  // A network the host already routes (here the test's LAN) is refused before anything is made.
+  const std::string lan_cidr = lan_server_.substr(0, lan_server_.rfind('.')) + ".0/24";
+  auto overlapping = run_command({testsupport::bin_path("runtimed").string(), "serve", "--listen",
+                                  "127.0.0.1:" + std::to_string(testsupport::free_port()),
+                                  "--state-dir", other.path().string(), "--network-bridge",
+                                  "rtx" + bridge_.substr(3), "--network-cidr", lan_cidr,
+                                  "--cgroup-parent", "rt-net-second-" + common::random_hex(4)});
+  EXPECT_EQ(overlapping.status, 1) << overlapping;
+  EXPECT_NE(overlapping.err.find("overlaps " + lan_cidr + " on " + lan_host_if_), std::string::npos)
+      << overlapping;
+  EXPECT_NE(run_command({kIp, "link", "show", "rtx" + bridge_.substr(3)}).status, 0);
 }
 
 }  // namespace
