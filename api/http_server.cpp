@@ -344,7 +344,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     out.method = std::string(req.method_string());
     const std::string_view target(req.target().data(), req.target().size());
     const size_t q = target.find('?');
-    out.path = percent_decode(target.substr(0, q));
+    out.raw_path = std::string(target.substr(0, q));
+    out.path = percent_decode(out.raw_path);
     if (q != std::string_view::npos) out.query = parse_query(target.substr(q + 1));
     for (const auto& field : req) {
       out.headers.emplace(std::string(field.name_string()), std::string(field.value()));

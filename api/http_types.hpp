@@ -26,6 +26,7 @@ using Headers = std::multimap<std::string, std::string, CaseInsensitiveLess>;
 struct HttpRequest {
   std::string method;                             // "GET", "POST", ...
   std::string path;                               // percent-decoded path, without the query
+  std::string raw_path;                           // the path as sent (SigV4 signs it encoded)
   std::multimap<std::string, std::string> query;  // decoded query parameters
   Headers headers;
   std::string body;

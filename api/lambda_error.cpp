@@ -30,6 +30,14 @@ std::string_view type_name(ApiErrorType type) {
       return "NotImplementedException";
     case ApiErrorType::CodeStorageExceeded:
       return "CodeStorageExceededException";
+    case ApiErrorType::MissingAuthenticationToken:
+      return "MissingAuthenticationTokenException";
+    case ApiErrorType::IncompleteSignature:
+      return "IncompleteSignatureException";
+    case ApiErrorType::InvalidSignature:
+      return "InvalidSignatureException";
+    case ApiErrorType::UnrecognizedClient:
+      return "UnrecognizedClientException";
   }
   return "ServiceException";
 }
@@ -39,7 +47,12 @@ int http_status(ApiErrorType type) {
     case ApiErrorType::InvalidParameterValue:
     case ApiErrorType::InvalidRequestContent:
     case ApiErrorType::CodeStorageExceeded:
+    case ApiErrorType::IncompleteSignature:
       return 400;
+    case ApiErrorType::MissingAuthenticationToken:
+    case ApiErrorType::InvalidSignature:
+    case ApiErrorType::UnrecognizedClient:
+      return 403;
     case ApiErrorType::ResourceNotFound:
     case ApiErrorType::UnknownOperation:
       return 404;

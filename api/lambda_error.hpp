@@ -24,6 +24,11 @@ enum class ApiErrorType {
   UnknownOperation,     // 404: no Lambda operation has this method and path (AWS's gateway)
   NotImplemented,       // 501: a Lambda operation runtimed does not implement
   CodeStorageExceeded,  // 400: the code store is full (Lambda's CodeStorageExceededException)
+  // Authentication (SigV4), as AWS's front end answers them (docs/security.md):
+  MissingAuthenticationToken,  // 403: no signature at all
+  IncompleteSignature,         // 400: an Authorization header missing a part
+  InvalidSignature,            // 403: a signature that does not match, or out of the clock window
+  UnrecognizedClient,          // 403: an access key id nobody issued
 };
 
 // "InvalidParameterValueException", ...
@@ -51,6 +56,9 @@ struct ApiError {
   static ApiError unknown_operation(std::string message);
   static ApiError not_implemented(std::string message);
   static ApiError code_storage_exceeded(std::string message);
+  static ApiError auth(ApiErrorType type, std::string message) {
+    return ApiError(type, std::move(message));
+  }
 
   bool operator==(const ApiError&) const = default;
 };

@@ -163,6 +163,10 @@ void ClientRoutes::on_blocking_pool(const std::string& request_id, api::Reply re
 
 void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
   const std::string request_id = common::new_request_id();
+  if (authenticate_) {
+    if (auto who = authenticate_(request); !who)
+      return reply(api::to_http(who.error(), request_id));
+  }
   auto match = routes_.find(request.method, request.path);
   if (match.route && (match.method_matches || match.route->handler.answers_other_methods)) {
     const Handler& handler = match.route->handler;

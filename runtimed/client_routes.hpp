@@ -41,6 +41,12 @@ class ClientRoutes {
   // the blocking pool, as the route says.
   void handle(api::HttpRequest&& request, api::Reply reply);
 
+  // Checks every request before its route runs (SigV4 with --credentials): the access key id, or
+  // the error to answer with. Unset, requests are not authenticated. Set before serving.
+  using Authenticator =
+      std::function<std::expected<std::string, api::ApiError>(const api::HttpRequest&)>;
+  void set_authenticator(Authenticator authenticate) { authenticate_ = std::move(authenticate); }
+
   // Finishes the requests already on the blocking pool and stops it. Idempotent.
   void stop() { blocking_.join(); }
 
@@ -58,6 +64,7 @@ class ClientRoutes {
   };
 
   void add_routes();
+  Authenticator authenticate_;
   template <typename Work>
   void on_blocking_pool(const std::string& request_id, api::Reply reply, Work work);
 

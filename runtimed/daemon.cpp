@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "api/request_limits.hpp"
+#include "api/sigv4.hpp"
 #include "common/ids.hpp"
 #include "runtimed/async/async_policy.hpp"
 #include "runtimed/install_paths.hpp"
@@ -47,6 +48,26 @@ std::expected<ListenAddress, std::string> parse_loopback_listen(const std::strin
                            ": requests are not authenticated yet, so runtimed serves loopback "
                            "(127.0.0.0/8) only");
   }
+  return address;
+}
+
+std::expected<ListenAddress, std::string> parse_listen(const std::string& listen,
+                                                       bool authenticated) {
+  auto loopback = parse_loopback_listen(listen);
+  if (loopback || !authenticated) {
+    if (!loopback && loopback.error().starts_with("refusing"))
+      return std::unexpected(loopback.error() + "; give --credentials to serve other addresses");
+    return loopback;
+  }
+  if (loopback.error().find("bad port") != std::string::npos ||
+      loopback.error().find("HOST:PORT") != std::string::npos)
+    return loopback;
+  const auto colon = listen.rfind(':');
+  ListenAddress address{.host = listen.substr(0, colon)};
+  in_addr addr{};
+  if (::inet_pton(AF_INET, address.host.c_str(), &addr) != 1)
+    return std::unexpected("--listen: " + address.host + " is not an IPv4 address");
+  address.port = static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)));
   return address;
 }
 
@@ -105,6 +126,7 @@ struct Daemon::Opened {
   std::unique_ptr<sandbox::SandboxHost> sandboxes;
   std::unique_ptr<FunctionStore> store;
   std::vector<std::chrono::milliseconds> retry_delays;
+  std::unique_ptr<CredentialStore> credentials;
 };
 
 std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptions& o) {
@@ -116,6 +138,20 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
   if (ec) {
     return start_error(
         2, fmt::format("cannot create state dir {}: {}", state_dir.string(), ec.message()));
+  }
+  if (!o.credentials.empty()) {
+    auto credentials = CredentialStore::open(o.credentials);
+    if (!credentials) return start_error(2, credentials.error());
+    opened.credentials = std::move(*credentials);
+    // Accounts are not apart yet: every key acts in this daemon's one account, so a key naming
+    // another would see functions it must not.
+    auto keys = load_credentials(o.credentials);
+    for (const auto& [id, key] : *keys)
+      if (key.account_id != o.account_id)
+        return start_error(2, fmt::format("credentials: key {} belongs to account {}, but this "
+                                          "daemon serves account {} (--account-id); several "
+                                          "accounts on one daemon are not supported yet",
+                                          id, key.account_id, o.account_id));
   }
   sandbox::SandboxOptions so;
   so.state_dir = state_dir;
@@ -161,6 +197,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
     : options_(o),
       state_dir_(std::move(opened.state_dir)),
       identity_{o.region, o.account_id},
+      credentials_(std::move(opened.credentials)),
       sandboxes_(std::move(opened.sandboxes)),
       store_(std::move(opened.store)),
       logs_(state_dir_ / "logs"),
@@ -185,6 +222,18 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),
                runtimed_init_path().string());
+  if (credentials_) {
+    client_routes_.set_authenticator([this](const api::HttpRequest& request) {
+      const api::SigV4Policy policy{identity_.region, "lambda", std::chrono::seconds(300),
+                                    std::chrono::system_clock::now()};
+      return api::verify_sigv4(request, policy,
+                               [this](const std::string& key) -> std::optional<std::string> {
+                                 auto found = credentials_->find(key);
+                                 if (!found) return std::nullopt;
+                                 return found->secret_access_key;
+                               });
+    });
+  }
   settings_.on_reserved_changed = [this](const std::string& name, std::optional<int> reserved) {
     controller_.set_reserved_concurrency(name, reserved);
   };
@@ -199,9 +248,17 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
 
 Daemon::~Daemon() { shutdown(); }
 
+void Daemon::reload_credentials() {
+  if (!credentials_) return;
+  if (auto n = credentials_->reload(); n)
+    spdlog::info("credentials: reloaded {} key(s) from {}", *n, credentials_->path().string());
+  else
+    spdlog::error("credentials: kept the keys in force: {}", n.error());
+}
+
 std::expected<void, StartError> Daemon::start() {
   if (auto started = dispatcher_.start(); !started) return start_error(1, started.error());
-  const auto listen = parse_loopback_listen(options_.listen);
+  const auto listen = parse_listen(options_.listen, credentials_ != nullptr);
   if (!listen) return start_error(2, listen.error());
   const std::string& host = listen->host;
   const uint16_t port = listen->port;
@@ -255,7 +312,7 @@ void Daemon::shutdown() {
 
 int run_serve_command(const ServeOptions& o) {
   spdlog::set_level(spdlog::level::from_str(o.log_level));
-  const auto listen = parse_loopback_listen(o.listen);
+  const auto listen = parse_listen(o.listen, !o.credentials.empty());
   if (!listen) {
     std::fprintf(stderr, "runtimed serve: %s\n", listen.error().c_str());
     return 2;
@@ -265,6 +322,7 @@ int run_serve_command(const ServeOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -280,7 +338,7 @@ int run_serve_command(const ServeOptions& o) {
   std::fprintf(stderr, "runtimed: listening on http://%s:%u (state dir %s)\n", listen->host.c_str(),
                static_cast<unsigned>((*daemon)->port()), (*daemon)->state_dir().c_str());
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*daemon)->reload_credentials();
   std::fprintf(stderr, "runtimed: %s, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*daemon)->shutdown();
   return 0;

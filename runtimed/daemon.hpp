@@ -26,6 +26,7 @@
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/controller/sandbox_environment_factory.hpp"
+#include "runtimed/credentials.hpp"
 #include "runtimed/store/function_settings.hpp"
 #include "runtimed/store/function_store.hpp"
 
@@ -68,6 +69,9 @@ struct ServeOptions {
   std::vector<uint16_t> allow_host_ports;
   std::vector<std::string> egress_allow;  // CIDRs; empty: everything but what is always blocked
   std::filesystem::path resolv_conf = "/etc/resolv.conf";
+  // Access keys (docs/security.md): when set, every client-API request must be SigV4-signed by
+  // one of them, and serve may listen beyond loopback.
+  std::filesystem::path credentials;
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
@@ -94,6 +98,8 @@ class Daemon {
 
   // Starts the async dispatcher and listens on the client API's address.
   std::expected<void, StartError> start();
+  // SIGHUP: reads --credentials again (the keys in force stay if the file is bad).
+  void reload_credentials();
   // The client API's port (useful with --listen HOST:0); 0 before start().
   uint16_t port() const;
   const std::filesystem::path& state_dir() const { return state_dir_; }
@@ -109,6 +115,7 @@ class Daemon {
   const ServeOptions options_;
   const std::filesystem::path state_dir_;
   const HostIdentity identity_;
+  std::unique_ptr<CredentialStore> credentials_;  // null: requests are not authenticated
   // Members are declared in the order they depend on each other, so they are destroyed in
   // reverse: first what takes requests (the client routes' blocking pool, the dispatcher's
   // threads), then the controller that runs invocations, the HTTP server whose io threads carry
@@ -147,6 +154,9 @@ struct ListenAddress {
   uint16_t port = 0;
 };
 std::expected<ListenAddress, std::string> parse_loopback_listen(const std::string& listen);
+// As above, but any IPv4 address when requests are authenticated (--credentials).
+std::expected<ListenAddress, std::string> parse_listen(const std::string& listen,
+                                                       bool authenticated);
 
 std::filesystem::path default_state_dir();
 

@@ -116,6 +116,9 @@ int main(int argc, char** argv) {
                    "Only these CIDRs are reachable (comma-separated or repeated; default: all "
                    "but the host, other environments and 169.254.0.0/16)")
       ->delimiter(',');
+  serve_cmd->add_option("--credentials", serve.credentials,
+                        "Access keys (INI, mode 600; SIGHUP reloads): every request must be "
+                        "SigV4-signed by one, and --listen may be any address (docs/security.md)");
   serve_cmd->add_option("--resolv-conf", serve.resolv_conf,
                         "The host resolver configuration environments' /etc/resolv.conf is made "
                         "from");

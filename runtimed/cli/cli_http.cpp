@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/percent_decode.hpp"
+#include "api/sigv4.hpp"
+
 namespace runtimed {
 
 namespace {
@@ -73,7 +76,33 @@ httplib::Request DaemonClient::to_request(const HttpCall& call) const {
     req.headers.emplace("Content-Type", call.content_type);
     req.body = call.body;
   }
+  sign(req);
   return req;
+}
+
+void DaemonClient::sign(httplib::Request& req) const {
+  // As the AWS CLI finds its keys: the environment (profiles and ~/.aws are not read yet).
+  const char* key = std::getenv("AWS_ACCESS_KEY_ID");
+  const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+  if (key == nullptr || secret == nullptr || *key == '\0') return;
+  const char* region = std::getenv("AWS_REGION");
+  if (region == nullptr) region = std::getenv("AWS_DEFAULT_REGION");
+  api::HttpRequest signed_request;
+  signed_request.method = req.method;
+  const auto q = req.path.find('?');
+  signed_request.raw_path = req.path.substr(0, q);
+  if (q != std::string::npos)
+    signed_request.query = api::parse_query(std::string_view(req.path).substr(q + 1));
+  for (const auto& [k, v] : req.headers) signed_request.headers.emplace(k, v);
+  const auto scheme = endpoint_.find("://");
+  const std::string host = scheme == std::string::npos ? endpoint_ : endpoint_.substr(scheme + 3);
+  signed_request.headers.emplace("Host", host);
+  signed_request.body = req.body;
+  api::sign_sigv4(signed_request, key, secret, region ? region : "us-east-1", "lambda",
+                  std::chrono::system_clock::now());
+  req.set_header("Host", host);
+  req.set_header("X-Amz-Date", signed_request.header("X-Amz-Date"));
+  req.set_header("Authorization", signed_request.header("Authorization"));
 }
 
 std::string DaemonClient::unreachable(httplib::Error error) const {

@@ -38,6 +38,9 @@ class DaemonClient {
 
  private:
   httplib::Request to_request(const HttpCall& call) const;
+  // SigV4-signs the request when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set (region from
+  // AWS_REGION or AWS_DEFAULT_REGION, else us-east-1), for a daemon run with --credentials.
+  void sign(httplib::Request& req) const;
   std::string unreachable(httplib::Error error) const;
   std::string invalid_endpoint() const;
 
