@@ -81,6 +81,8 @@ Result<std::unique_ptr<SandboxHost>> SandboxHost::open(SandboxOptions options) {
   for (const auto& entry : std::filesystem::directory_iterator(options.state_dir / "envs", ec)) {
     std::filesystem::remove_all(entry.path(), ec);
   }
+  // Formatted /tmp templates are remade by this binary's mkfs (an upgrade may change it).
+  std::filesystem::remove_all(options.state_dir / "disk-templates", ec);
   auto host_cgroups = CgroupHost::detect();
   if (!host_cgroups) return std::unexpected(host_cgroups.error());
   CgroupManager::Options cg;
@@ -197,8 +199,9 @@ Result<std::unique_ptr<Environment>> SandboxHost::prepare_on_spawn_thread(
   env->uid_ = std::move(*uid);
 
   // /tmp first: the init's mount namespace is a copy taken at clone time.
-  auto scratch = ScratchDisk::create(env->dir_.path / "tmp.img", env->dir_.path / "tmp",
-                                     options.tmp_mb, options_.tmp_kind);
+  auto scratch =
+      ScratchDisk::create(env->dir_.path / "tmp.img", env->dir_.path / "tmp", options.tmp_mb,
+                          options_.tmp_kind, options_.state_dir / "disk-templates");
   if (!scratch) return std::unexpected(scratch.error());
   env->scratch_.emplace(std::move(*scratch));
 

@@ -16,6 +16,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -99,6 +100,59 @@ Result<void> format_ext4(const std::filesystem::path& image) {
   return {};
 }
 
+// <dir>/ext4-<size>M.img: an empty formatted image of that size, made once (mkfs into a private
+// name, then renamed, so a reader never sees half of one) and opened read-only.
+Result<UniqueFd> formatted_template(const std::filesystem::path& dir, uint64_t size_mb) {
+  static std::mutex mu;  // one maker per size at a time within the process
+  std::lock_guard lock(mu);
+  const auto path = dir / ("ext4-" + std::to_string(size_mb) + "M.img");
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd) return fd;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const auto partial = dir / (path.filename().string() + ".partial-" + std::to_string(::getpid()));
+  {
+    UniqueFd out(
+        ::open(partial.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!out) return fail("create image template", errno, partial);
+    if (::ftruncate(out.get(), static_cast<off_t>(size_mb) << 20) != 0)
+      return fail("ftruncate image template", errno, partial);
+  }
+  if (auto formatted = format_ext4(partial); !formatted) {
+    std::filesystem::remove(partial, ec);
+    return std::unexpected(formatted.error());
+  }
+  if (::rename(partial.c_str(), path.c_str()) != 0)
+    return fail("rename image template", errno, path);
+  fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return fail("open image template", errno, path);
+  return fd;
+}
+
+// Copies the data extents of `from` into `to` (already of the same size, all hole), leaving the
+// holes holes: the copy is as sparse as the template.
+Result<void> copy_data_extents(int from, int to) {
+  const off_t end = ::lseek(from, 0, SEEK_END);
+  off_t data = 0;
+  while (data < end) {
+    data = ::lseek(from, data, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // no data after this point
+      return fail("SEEK_DATA image template", errno);
+    }
+    off_t hole = ::lseek(from, data, SEEK_HOLE);
+    if (hole < 0) return fail("SEEK_HOLE image template", errno);
+    loff_t in = data, out = data;
+    while (in < hole) {
+      const ssize_t n = ::copy_file_range(from, &in, to, &out, static_cast<size_t>(hole - in), 0);
+      if (n < 0) return fail("copy image template", errno);
+      if (n == 0) break;
+    }
+    data = hole;
+  }
+  return {};
+}
+
 // Binds the image to a free loop device with autoclear; the returned fd keeps it attached until
 // something else (the mount) holds it.
 Result<UniqueFd> attach_loop(int image_fd, std::string& device) {
@@ -127,7 +181,7 @@ Result<UniqueFd> attach_loop(int image_fd, std::string& device) {
 
 Result<ScratchDisk> ScratchDisk::create(const std::filesystem::path& image_path,
                                         const std::filesystem::path& mount_point, uint64_t size_mb,
-                                        Kind kind) {
+                                        Kind kind, const std::filesystem::path& template_dir) {
   if (size_mb == 0) return fail("scratch disk size", EINVAL, "0 MB");
   // Partial progress is undone by the destructor of `disk` on any early return.
   ScratchDisk disk;
@@ -153,8 +207,15 @@ Result<ScratchDisk> ScratchDisk::create(const std::filesystem::path& image_path,
     // Sparse: blocks are allocated on the host only as the function writes them.
     if (::ftruncate(image.get(), static_cast<off_t>(size_mb) << 20) != 0)
       return fail("ftruncate image", errno, image_path);
-    if (auto formatted = format_ext4(image_path); !formatted)
-      return std::unexpected(formatted.error());
+    if (template_dir.empty()) {
+      if (auto formatted = format_ext4(image_path); !formatted)
+        return std::unexpected(formatted.error());
+    } else {
+      auto formatted = formatted_template(template_dir, size_mb);
+      if (!formatted) return std::unexpected(formatted.error());
+      if (auto copied = copy_data_extents(formatted->get(), image.get()); !copied)
+        return std::unexpected(copied.error());
+    }
 
     std::string device;
     auto loop = attach_loop(image.get(), device);

@@ -93,6 +93,29 @@ TEST_F(ScratchDiskTest, WritingPastTheCapFailsWithEnospc) {
   EXPECT_LE(written, 64ull * (1 << 20));
 }
 
+// Disks copied from a formatted template: each is its own sparse ext4 with the full cap, made by
+// one mkfs for the size; what one environment writes the next never sees.
+TEST_F(ScratchDiskTest, DisksFromATemplateAreSparseCappedAndApart) {
+  const fs::path templates = dir_.path() / "templates";
+  auto first = ScratchDisk::create(image_, mount_, 64, ScratchDisk::Kind::LoopExt4, templates);
+  ASSERT_TRUE(first.has_value()) << first.error().to_string();
+  std::ofstream(mount_ / "left-behind") << "secret";
+  const fs::path image2 = dir_.path() / "tmp2.img", mount2 = dir_.path() / "tmp2";
+  auto second = ScratchDisk::create(image2, mount2, 64, ScratchDisk::Kind::LoopExt4, templates);
+  ASSERT_TRUE(second.has_value()) << second.error().to_string();
+  EXPECT_FALSE(fs::exists(mount2 / "left-behind"));
+  EXPECT_TRUE(fs::exists(templates / "ext4-64M.img"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(templates), fs::directory_iterator()), 1);
+  struct stat st {};
+  ASSERT_EQ(::stat(image2.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 64 << 20);
+  EXPECT_LT(st.st_blocks * 512, 8 << 20) << "the copy is not sparse";
+  int err = 0;
+  const uint64_t written = fill_until_enospc(mount2, err);
+  EXPECT_EQ(err, ENOSPC);
+  EXPECT_GE(written, 64ull * (1 << 20) * 9 / 10);
+}
+
 TEST_F(ScratchDiskTest, TmpfsKindAlsoCaps) {
   auto disk = ScratchDisk::create(image_, mount_, 16, ScratchDisk::Kind::Tmpfs);
   ASSERT_TRUE(disk.has_value()) << disk.error().to_string();
