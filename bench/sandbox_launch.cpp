@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
   int runs = 200;
   Bench b;
   bool tmpfs = false;
+  bool mkfs_each = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc)
@@ -178,14 +179,17 @@ int main(int argc, char** argv) {
       tmpfs = true;
     else if (a == "--network")
       b.network = true;
+    else if (a == "--mkfs-each")
+      mkfs_each = true;
     else {
       std::fprintf(
           stderr,
           "usage: bench_sandbox_launch [--runs N] [--batch N] [--tmp-mb N] [--tmpfs-tmp] "
-          "[--network]\n"
+          "[--network] [--mkfs-each]\n"
           "  N launches per scenario (default 200); environments are prepared N at a time\n"
           "  (default 20) before the timed launches. --network gives each an eth0 on a bridge\n"
-          "  of the bench's own (10.233.0.0/16), as serve's default does.\n");
+          "  of the bench's own (10.233.0.0/16), as serve's default does. --mkfs-each formats\n"
+          "  every /tmp with mkfs.ext4 instead of copying the formatted template.\n");
       return 2;
     }
   }
@@ -205,6 +209,7 @@ int main(int argc, char** argv) {
   o.cgroup_parent = "rt-bench-" + common::random_hex(8);
   o.init_path = bin + "/runtimed-init";
   o.tmp_kind = tmpfs ? sandbox::ScratchDisk::Kind::Tmpfs : sandbox::ScratchDisk::Kind::LoopExt4;
+  o.disk_templates = !mkfs_each;
   if (b.network) {
     sandbox::NetworkOptions net;
     net.bridge = "rtbench" + common::random_hex(4);

@@ -199,9 +199,9 @@ Result<std::unique_ptr<Environment>> SandboxHost::prepare_on_spawn_thread(
   env->uid_ = std::move(*uid);
 
   // /tmp first: the init's mount namespace is a copy taken at clone time.
-  auto scratch =
-      ScratchDisk::create(env->dir_.path / "tmp.img", env->dir_.path / "tmp", options.tmp_mb,
-                          options_.tmp_kind, options_.state_dir / "disk-templates");
+  auto scratch = ScratchDisk::create(
+      env->dir_.path / "tmp.img", env->dir_.path / "tmp", options.tmp_mb, options_.tmp_kind,
+      options_.disk_templates ? options_.state_dir / "disk-templates" : std::filesystem::path());
   if (!scratch) return std::unexpected(scratch.error());
   env->scratch_.emplace(std::move(*scratch));
 

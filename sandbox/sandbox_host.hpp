@@ -34,6 +34,9 @@ struct SandboxOptions {
   bool cpu_quota = false;
   ScratchDisk::Kind tmp_kind = ScratchDisk::Kind::LoopExt4;
   bool seccomp = true;
+  // /tmp images copied from a formatted template per size (false: mkfs.ext4 for each; the
+  // benchmark's baseline).
+  bool disk_templates = true;
   // Environments prepared with PrepareOptions::network get an eth0 on this bridge; unset, every
   // environment has only `lo`.
   std::optional<NetworkOptions> network;
