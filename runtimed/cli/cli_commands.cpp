@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/base64.hpp"
+#include "runtimed/cli/aws_credentials.hpp"
 #include "runtimed/cli/cli_http.hpp"
 #include "runtimed/cli/cli_requests.hpp"
 
@@ -160,6 +161,15 @@ CLI::App* add_command(CLI::App& app, const char* name, const char* help, ClientO
                       bool takes_name) {
   auto* cmd = app.add_subcommand(name, help);
   cmd->add_option("--endpoint", o.endpoint, "URL of the runtimed daemon")->capture_default_str();
+  // The keys to sign with, from the shared credentials file (docs/security.md).
+  cmd->add_option_function<std::string>(
+         "--profile", [](const std::string& profile) { set_cli_profile(profile); },
+         "Sign with this profile of ~/.aws/credentials")
+      ->check([](const std::string& profile) -> std::string {
+        set_cli_profile(profile);
+        auto keys = find_aws_credentials();
+        return keys ? "" : keys.error();
+      });
   if (takes_name) cmd->add_option("name", o.name, "Function name or ARN")->required();
   return cmd;
 }

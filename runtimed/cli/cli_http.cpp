@@ -7,6 +7,7 @@
 
 #include "api/percent_decode.hpp"
 #include "api/sigv4.hpp"
+#include "runtimed/cli/aws_credentials.hpp"
 
 namespace runtimed {
 
@@ -81,10 +82,12 @@ httplib::Request DaemonClient::to_request(const HttpCall& call) const {
 }
 
 void DaemonClient::sign(httplib::Request& req) const {
-  // As the AWS CLI finds its keys: the environment (profiles and ~/.aws are not read yet).
-  const char* key = std::getenv("AWS_ACCESS_KEY_ID");
-  const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
-  if (key == nullptr || secret == nullptr || *key == '\0') return;
+  // As the AWS CLI finds its keys (aws_credentials.hpp). A named profile that is missing was
+  // reported before the request (cli_commands' option check), so here it only means unsigned.
+  auto keys = find_aws_credentials();
+  if (!keys || !*keys) return;
+  const std::string key = (*keys)->access_key_id;
+  const std::string secret = (*keys)->secret_access_key;
   const char* region = std::getenv("AWS_REGION");
   if (region == nullptr) region = std::getenv("AWS_DEFAULT_REGION");
   api::HttpRequest signed_request;

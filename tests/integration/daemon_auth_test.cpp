@@ -181,6 +181,23 @@ TEST_F(DaemonAuthTest, TheRuntimedCliSignsWithTheAwsEnvironmentKeys) {
   EXPECT_EQ(unsigned_list.status, 2) << unsigned_list;
   EXPECT_NE(unsigned_list.err.find("MissingAuthenticationTokenException"), std::string::npos)
       << unsigned_list;
+
+  // A profile of the shared credentials file, as the AWS CLI reads it.
+  const auto shared = dir_.path() / "aws-credentials";
+  std::ofstream(shared) << "[default]\naws_access_key_id = AKIAMALLORY\naws_secret_access_key = x\n"
+                        << "[alice]\naws_access_key_id = AKIAALICE\n"
+                        << "aws_secret_access_key = alice-secret\n";
+  const std::vector<std::string> file_env = {"AWS_SHARED_CREDENTIALS_FILE=" + shared.string()};
+  auto by_profile = testsupport::run_command(
+      {bin, "list", "--endpoint", endpoint, "--profile", "alice"}, file_env);
+  EXPECT_EQ(by_profile.status, 0) << by_profile;
+  auto by_default = testsupport::run_command({bin, "list", "--endpoint", endpoint}, file_env);
+  EXPECT_EQ(by_default.status, 2) << by_default;
+  EXPECT_NE(by_default.err.find("UnrecognizedClientException"), std::string::npos) << by_default;
+  auto missing = testsupport::run_command(
+      {bin, "list", "--endpoint", endpoint, "--profile", "nobody"}, file_env);
+  EXPECT_EQ(missing.status, 64) << missing;
+  EXPECT_NE(missing.err.find("profile nobody is not in"), std::string::npos) << missing;
 }
 
 TEST(DaemonAuthStart, RefusesReadableCredentialsOtherAccountsAndUnauthenticatedNonLoopback) {
