@@ -74,6 +74,11 @@ void GaugeFamily::set(const Labels& labels, double value) {
   series_[labels] = value;
 }
 
+void GaugeFamily::replace(std::map<Labels, double> series) {
+  std::lock_guard lock(mu_);
+  series_ = std::move(series);
+}
+
 void GaugeFamily::expose(std::string& out) const {
   header(out, "gauge");
   std::lock_guard lock(mu_);

@@ -50,6 +50,9 @@ class GaugeFamily final : public Family {
  public:
   using Family::Family;
   void set(const Labels& labels, double value);
+  // Every series at once (what a scrape read): series absent from `series` go away, so a gauge
+  // read from elsewhere never keeps a stale value. One lock, so a scrape sees all or nothing.
+  void replace(std::map<Labels, double> series);
   void expose(std::string& out) const override;
 
  private:
@@ -85,6 +88,15 @@ class Registry {
   GaugeFamily& gauge(std::string name, std::string help, std::vector<std::string> label_names = {});
   HistogramFamily& histogram(std::string name, std::string help,
                              std::vector<std::string> label_names, std::vector<double> bounds);
+  // A family of the caller's own kind (one whose hot path needs no lock or map, say); it lives as
+  // long as the registry.
+  template <typename F>
+  F& add(std::unique_ptr<F> family) {
+    auto& ref = *family;
+    std::lock_guard lock(mu_);
+    families_.push_back(std::move(family));
+    return ref;
+  }
   // Runs before every exposition: sets gauges read from elsewhere at scrape time.
   void on_scrape(std::function<void()> refresh);
   // Every family in registration order, in the text format.

@@ -35,7 +35,7 @@ std::optional<uint64_t> parse_count(std::string_view text) {
 
 ClientRoutes::ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis,
                            FunctionLogs& logs, api::FunctionCatalog& catalog,
-                           const HostIdentity& host, const common::metrics::Registry& metrics)
+                           const HostIdentity& host, common::metrics::Registry& metrics)
     : controller_(controller),
       dispatcher_(dispatcher),
       apis_(apis),
@@ -44,6 +44,12 @@ ClientRoutes::ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, 
       host_(host),
       metrics_(metrics) {
   add_routes();
+  std::vector<std::string> route_labels;
+  for (const auto& route : routes_.routes()) {
+    route_labels.push_back((route.method == "*" ? "ANY" : route.method) + " " +
+                           route.pattern.text());
+  }
+  http_metrics_.emplace(metrics_, route_labels);
 }
 
 void ClientRoutes::add_routes() {
@@ -118,8 +124,8 @@ void ClientRoutes::add_routes() {
               {[this](const api::HttpRequest&, const api::PathParams&, const std::string& id,
                       api::Reply& reply) { reply(health(id)); },
                true});
-  // Prometheus scrapes: counters and gauges read under short locks.
-  routes_.add("GET", "/metrics", io,
+  // Prometheus scrapes: counters under short locks, the async queue's depth from SQLite.
+  routes_.add("GET", "/metrics", blocking,
               {[this](const api::HttpRequest&, const api::PathParams&, const std::string&,
                       api::Reply& reply) {
                  api::HttpResponse response{.status = 200, .body = metrics_.expose()};
@@ -163,12 +169,22 @@ void ClientRoutes::on_blocking_pool(const std::string& request_id, api::Reply re
 
 void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
   const std::string request_id = common::new_request_id();
+  auto match = routes_.find(request.method, request.path);
+  const bool routed =
+      match.route && (match.method_matches || match.route->handler.answers_other_methods);
+  // Counted by route pattern and status when answered (a refused signature included).
+  reply = [reply = std::move(reply), metrics = &*http_metrics_,
+           series = routed ? static_cast<size_t>(match.route - routes_.routes().data())
+                           : http_metrics_->unmatched(),
+           started = std::chrono::steady_clock::now()](api::HttpResponse response) {
+    metrics->observe(series, response.status, std::chrono::steady_clock::now() - started);
+    reply(std::move(response));
+  };
   if (authenticate_) {
     if (auto who = authenticate_(request); !who)
       return reply(api::to_http(who.error(), request_id));
   }
-  auto match = routes_.find(request.method, request.path);
-  if (match.route && (match.method_matches || match.route->handler.answers_other_methods)) {
+  if (routed) {
     const Handler& handler = match.route->handler;
     if (match.route->execution == RouteExecution::kIoThread)
       return handler.run(request, match.params, request_id, reply);

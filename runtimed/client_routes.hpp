@@ -5,6 +5,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "api/concurrency_api.hpp"
@@ -19,6 +20,7 @@
 #include "runtimed/async/queue_routes.hpp"
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
+#include "runtimed/http_metrics.hpp"
 
 namespace runtimed {
 
@@ -33,7 +35,7 @@ class ClientRoutes {
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
                api::FunctionCatalog& catalog, const HostIdentity& host,
-               const common::metrics::Registry& metrics);
+               common::metrics::Registry& metrics);
   ClientRoutes(const ClientRoutes&) = delete;
   ClientRoutes& operator=(const ClientRoutes&) = delete;
 
@@ -85,8 +87,9 @@ class ClientRoutes {
   FunctionLogs& logs_;
   api::FunctionCatalog& catalog_;
   HostIdentity host_;
-  const common::metrics::Registry& metrics_;
+  common::metrics::Registry& metrics_;
   api::RouteTable<Handler> routes_;
+  std::optional<HttpMetrics> http_metrics_;  // one series per route of routes_, made after it
   // Durable writes wait here, not on io threads; enough threads that concurrent Event invocations
   // share one group commit (StateDb::write) instead of queueing behind each other.
   boost::asio::thread_pool blocking_{16};

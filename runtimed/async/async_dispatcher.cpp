@@ -38,7 +38,9 @@ AsyncDispatcher::AsyncDispatcher(AsyncDispatcherOptions options, AsyncQueue& que
       controller_(controller),
       catalog_(catalog),
       settings_(settings),
-      logs_(logs) {}
+      logs_(logs),
+      metrics_(options_.metrics ? *options_.metrics : own_metrics_, options_.metrics_function_limit,
+               queue) {}
 
 AsyncDispatcher::~AsyncDispatcher() {
   stop();
@@ -151,6 +153,7 @@ Millis AsyncDispatcher::pump() {
                     function);
         settle(event, {});
       } else if (event.expired) {
+        metrics_.expired(function);
         fail(event, FailureCondition::EventAgeExceeded, event.last_status ? event.last_status : 429,
              event.last_error.empty() ? "Event age exceeded before the event could run"
                                       : event.last_error,
@@ -222,6 +225,8 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
     const int64_t next = next_attempt_ms(now, retry_delay(options_.policy, errors), expiry);
     if (auto ok = queue_.requeue(event.id, next, true, 200, result.payload); !ok)
       log()->error("requeue {}: {}", event.request_id, ok.error());
+    else
+      metrics_.retry(event.function, "function_error");
     return;
   }
   const int status = result.api_error ? api::http_status(result.api_error->type) : 500;
@@ -236,12 +241,15 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
       next_attempt_ms(now, throttle_backoff(options_.policy, event.throttles + 1), expiry);
   if (auto ok = queue_.requeue(event.id, next, false, status, error); !ok)
     log()->error("requeue {}: {}", event.request_id, ok.error());
+  else
+    metrics_.retry(event.function, status == 429 ? "throttled" : "platform_error");
 }
 
-std::vector<AsyncDispatcher::Delivery> AsyncDispatcher::deliveries_to(const std::string& arn,
-                                                                      const std::string& body) {
-  if (auto queue = sqs_queue_name(arn)) return {Delivery{*queue, "", body, {}, ""}};
-  if (auto function = lambda_function_name(arn)) return {Delivery{"", *function, body, {}, ""}};
+std::vector<AsyncDispatcher::Delivery> AsyncDispatcher::deliveries_to(
+    const std::string& arn, const std::string& body, std::string_view destination) {
+  if (auto queue = sqs_queue_name(arn)) return {Delivery{*queue, "", body, {}, "", destination}};
+  if (auto function = lambda_function_name(arn))
+    return {Delivery{"", *function, body, {}, "", destination}};
   log()->warn("cannot deliver to {}: not a local queue or function ARN", arn);
   return {};
 }
@@ -258,7 +266,7 @@ void AsyncDispatcher::succeed(const AsyncEvent& event, const std::string& respon
     r.request_payload = event.payload;
     r.response = response;
     r.timestamp = std::chrono::system_clock::now();
-    deliveries = deliveries_to(*config.on_success, record_text(r));
+    deliveries = deliveries_to(*config.on_success, record_text(r), "on_success");
   }
   settle(event, deliveries);
 }
@@ -272,7 +280,7 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
       deliveries.push_back(
           Delivery{*queue, "", event.payload,
                    dead_letter_attributes(event.request_id, status, error_message_of(error)),
-                   event.function});
+                   event.function, "dead_letter_queue"});
     }
   }
   if (config.on_failure) {
@@ -286,7 +294,7 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
     r.function_error = status == 200;
     r.response = status == 200 ? error : "";
     r.timestamp = std::chrono::system_clock::now();
-    auto more = deliveries_to(*config.on_failure, record_text(r));
+    auto more = deliveries_to(*config.on_failure, record_text(r), "on_failure");
     deliveries.insert(deliveries.end(), more.begin(), more.end());
   }
   if (deliveries.empty()) {
@@ -317,7 +325,11 @@ void AsyncDispatcher::settle(const AsyncEvent& event, const std::vector<Delivery
     return queue_.remove_locked(event.id);
   });
   // Left in flight, the event runs again after the next start (at least once).
-  if (!ok) log()->error("settling async event {}: {}", event.request_id, ok.error());
+  if (!ok) {
+    log()->error("settling async event {}: {}", event.request_id, ok.error());
+    return;
+  }
+  for (const auto& d : deliveries) metrics_.destination_send(event.function, d.destination);
   if (!deliveries.empty()) wake();
 }
 

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "api/function_catalog.hpp"
+#include "runtimed/async/async_metrics.hpp"
 #include "runtimed/async/async_policy.hpp"
 #include "runtimed/async/async_queue.hpp"
 #include "runtimed/async/message_queues.hpp"
@@ -27,6 +28,10 @@ struct AsyncDispatcherOptions {
   AsyncPolicy policy;
   HostIdentity host;
   size_t max_in_flight = 1000;  // attempts running at once, across functions
+  // Where the queue's metrics go (null: a registry of its own, unexposed); how many functions
+  // they name.
+  common::metrics::Registry* metrics = nullptr;
+  size_t metrics_function_limit = 100;
 };
 
 class AsyncDispatcher {
@@ -58,8 +63,9 @@ class AsyncDispatcher {
     std::string queue;     // an SQS queue name, or
     std::string function;  // a function that gets the body as an event
     std::string body;
-    nlohmann::json attributes;    // queue messages only
-    std::string source_function;  // dead letters: redrive sends them back here
+    nlohmann::json attributes;     // queue messages only
+    std::string source_function;   // dead letters: redrive sends them back here
+    std::string_view destination;  // for metrics: dead_letter_queue, on_failure, on_success
   };
 
   void loop();
@@ -73,7 +79,8 @@ class AsyncDispatcher {
             const std::string& error, const api::EventInvokeConfig& config);
   // Delivers and removes the event in one transaction.
   void settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries);
-  std::vector<Delivery> deliveries_to(const std::string& arn, const std::string& body);
+  std::vector<Delivery> deliveries_to(const std::string& arn, const std::string& body,
+                                      std::string_view destination);
   void wake();
 
   AsyncDispatcherOptions options_;
@@ -83,6 +90,8 @@ class AsyncDispatcher {
   api::FunctionCatalog& catalog_;
   FunctionSettings& settings_;
   FunctionLogs& logs_;
+  common::metrics::Registry own_metrics_;  // when options_.metrics is null
+  AsyncMetrics metrics_;
   boost::asio::thread_pool outcomes_{4};  // DB work of finished attempts, off the io threads
 
   std::mutex mu_;

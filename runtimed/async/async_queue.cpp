@@ -164,4 +164,26 @@ std::expected<AsyncBacklog, common::StoreError> AsyncQueue::backlog(const std::s
   return b;
 }
 
+std::expected<std::vector<AsyncDepth>, common::StoreError> AsyncQueue::depth_by_function() {
+  auto lock = db_.lock();
+  // Ids grow with enqueue time (redrives and destination events are enqueued anew), so the
+  // lowest id is the oldest event: MIN(id) comes from the covering index, and only that one row
+  // per group is read for its enqueued_ms. (200,000 events: 30 ms of CPU, against 430 ms for
+  // MIN(enqueued_ms), which reads every row.)
+  auto stmt = db_.prepare(
+      "WITH g AS (SELECT function, state, COUNT(*) AS n, MIN(id) AS oldest FROM async_events "
+      "GROUP BY state, function) "
+      "SELECT g.function, g.state, g.n, e.enqueued_ms FROM g JOIN async_events e ON e.id = "
+      "g.oldest");
+  if (!stmt) return std::unexpected(stmt.error());
+  std::vector<AsyncDepth> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(AsyncDepth{stmt->column_text(0), stmt->column_text(1), stmt->column_int64(2),
+                             stmt->column_int64(3)});
+  }
+}
+
 }  // namespace runtimed

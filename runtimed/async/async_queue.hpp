@@ -36,6 +36,14 @@ struct AsyncBacklog {
   std::optional<int64_t> oldest_enqueued_ms;
 };
 
+// Unfinished events of one function in one state, and when the oldest of them was enqueued.
+struct AsyncDepth {
+  std::string function;
+  std::string state;  // queued, in_flight
+  int64_t count = 0;
+  int64_t oldest_enqueued_ms = 0;
+};
+
 class AsyncQueue {
  public:
   explicit AsyncQueue(StateDb& db) : db_(db) {}
@@ -71,6 +79,9 @@ class AsyncQueue {
   // The earliest next_ms of a queued event.
   std::expected<std::optional<int64_t>, common::StoreError> next_due_ms();
   std::expected<AsyncBacklog, common::StoreError> backlog(const std::string& function);
+  // Every function's unfinished events by state, for the metrics scrape: one pass over the
+  // (state, function) index, without reading a row per event.
+  std::expected<std::vector<AsyncDepth>, common::StoreError> depth_by_function();
 
   StateDb& db() { return db_; }
 

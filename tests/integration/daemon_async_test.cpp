@@ -67,6 +67,16 @@ httplib::Result invoke_async(const DaemonProcess& d, const std::string& name,
   return d.invoke(name, payload, {{"X-Amz-Invocation-Type", "Event"}});
 }
 
+// The value of sample `series` (name and labels) in the daemon's GET /metrics, -1 when absent.
+double metric(const DaemonProcess& d, const std::string& series) {
+  auto r = d.client().Get("/metrics");
+  if (!r || r->status != 200) return -1;
+  const std::string text = "\n" + r->body;
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
 httplib::Result put_json(const DaemonProcess& d, const std::string& path, const json& body) {
   return d.client().Put(path, body.dump(), "application/json");
 }
@@ -206,6 +216,13 @@ TEST_F(DaemonAsyncTest, FailingEventIsTriedThreeTimesThenDeadLetteredByteForByte
   auto backlog = d.client().Get("/runtimed/v1/functions/fails/async");
   ASSERT_EQ(backlog->status, 200);
   EXPECT_EQ(json::parse(backlog->body)["Queued"], 0);
+  // Two retries after the first attempt's error, then one dead letter; the queue holds nothing.
+  EXPECT_EQ(metric(d, R"(runtimed_async_retries_total{function="fails",reason="function_error"})"),
+            2);
+  EXPECT_EQ(metric(d, R"(runtimed_async_destination_sends_total{function="fails",)"
+                      R"(destination="dead_letter_queue"})"),
+            1);
+  EXPECT_EQ(metric(d, R"(runtimed_async_queue_depth{function="fails",state="queued"})"), -1);
 
   // Received messages stay hidden for their visibility timeout; deleted ones are gone.
   EXPECT_EQ(depth(d, "dlq"), 0);
@@ -263,7 +280,15 @@ TEST_F(DaemonAsyncTest, EventOlderThanItsMaximumAgeGoesToTheFailureDestination) 
   auto event = invoke_async(d, "busy", R"({"late":true})");
   ASSERT_EQ(event->status, 202);
   const auto t0 = Clock::now();
+  // Waiting for the slot, the event shows in the queue's depth and age.
+  EXPECT_EQ(metric(d, R"(runtimed_async_queue_depth{function="busy",state="queued"})"), 1);
+  EXPECT_GE(metric(d, R"(runtimed_async_oldest_event_age_seconds{function="busy"})"), 0);
   ASSERT_TRUE(eventually([&] { return depth(d, "too-old") == 1; }, std::chrono::seconds(6)));
+  EXPECT_EQ(metric(d, R"(runtimed_async_expired_events_total{function="busy"})"), 1);
+  EXPECT_EQ(
+      metric(d,
+             R"(runtimed_async_destination_sends_total{function="busy",destination="on_failure"})"),
+      1);
   EXPECT_GE(std::chrono::duration<double>(Clock::now() - t0).count(), 1.5);
   const auto m = receive(d, "too-old");
   ASSERT_EQ(m.size(), 1u);

@@ -148,7 +148,22 @@ TEST_F(BenchTest, DrainDiscardsWarmEnvironmentsAndAnswersHowMany) {
 TEST_F(BenchTest, MetricsPassPromtoolAndCountInvocationsByOutcome) {
   ASSERT_EQ(daemon_->create_function("noop"), 201);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(daemon_->invoke("noop", "{}")->status, 200);
+  EXPECT_EQ(daemon_->client().Get("/2015-03-31/functions/no-such-fn")->status, 404);
+  EXPECT_EQ(daemon_->client().Get("/no/such/route")->status, 404);
   const std::string text = metrics();
+  // Requests by route pattern and status, never by raw path.
+  EXPECT_EQ(sample(text, R"(runtimed_http_requests_total{route="POST /2015-03-31/functions/)"
+                         R"({name...}/invocations",code="200"})"),
+            3)
+      << text;
+  EXPECT_EQ(sample(text, R"(runtimed_http_requests_total{route="GET /2015-03-31/functions/{name}",)"
+                         R"(code="404"})"),
+            1);
+  EXPECT_EQ(sample(text, R"(runtimed_http_requests_total{route="unmatched",code="404"})"), 1);
+  EXPECT_EQ(text.find("no-such"), std::string::npos);
+  EXPECT_EQ(sample(text, R"(runtimed_http_request_duration_seconds_count{route="POST )"
+                         R"(/2015-03-31/functions/{name...}/invocations"})"),
+            3);
   EXPECT_EQ(sample(text, "runtimed_invocations_total{function=\"noop\",outcome=\"success\"}"), 3)
       << text;
   EXPECT_GT(sample(text, "runtimed_memory_budget_bytes"), 0) << text;

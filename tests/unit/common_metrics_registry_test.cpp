@@ -88,6 +88,18 @@ TEST(MetricsRegistry, ScrapeTimeGaugesAreRefreshedBeforeEachExposition) {
   EXPECT_NE(registry.expose().find("runtimed_environments{state=\"busy\"} 1\n"), std::string::npos);
 }
 
+TEST(MetricsRegistry, ReplacedGaugeKeepsNoSeriesThatTheNewReadLacks) {
+  Registry registry;
+  auto& depth = registry.gauge("runtimed_async_queue_depth", "Depth.", {"function"});
+  depth.replace({{{"a"}, 2}, {{"b"}, 1}});
+  EXPECT_NE(registry.expose().find("runtimed_async_queue_depth{function=\"b\"} 1\n"),
+            std::string::npos);
+  depth.replace({{{"a"}, 5}});
+  const std::string text = registry.expose();
+  EXPECT_NE(text.find("runtimed_async_queue_depth{function=\"a\"} 5\n"), std::string::npos);
+  EXPECT_EQ(text.find("function=\"b\""), std::string::npos) << text;
+}
+
 TEST(MetricsRegistry, ValuesFormatAsPrometheusReadsThem) {
   EXPECT_EQ(format_value(0.25), "0.25");
   EXPECT_EQ(format_value(3), "3");
