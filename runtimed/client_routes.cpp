@@ -176,8 +176,13 @@ void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
   reply = [reply = std::move(reply), metrics = &*http_metrics_,
            series = routed ? static_cast<size_t>(match.route - routes_.routes().data())
                            : http_metrics_->unmatched(),
-           started = std::chrono::steady_clock::now()](api::HttpResponse response) {
-    metrics->observe(series, response.status, std::chrono::steady_clock::now() - started);
+           started = std::chrono::steady_clock::now(),
+           counted = false](api::HttpResponse response) mutable {
+    // Once: the blocking pool's exception path may call a reply already sent (then a no-op).
+    if (!counted) {
+      counted = true;
+      metrics->observe(series, response.status, std::chrono::steady_clock::now() - started);
+    }
     reply(std::move(response));
   };
   if (authenticate_) {
