@@ -72,10 +72,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
   // The settings' errors as Lambda's; the one thing missing can be the function (worded with its
   // ARN).
   auto store_failure = [&](const common::StoreError& error) {
-    ApiError e = to_api_error(error);
-    if (error.kind == common::StoreErrorKind::NotFound)
-      e.message = function_not_found_message(functions_.function_arn(*name));
-    return to_http(e, request_id);
+    return to_http(functions_.from_catalog(error, *name), request_id);
   };
   if (m == "GET") {
     auto r = settings_.reserved(*name);
@@ -86,10 +83,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
   }
   if (m == "DELETE") {
     if (auto ok = settings_.delete_reserved(*name); !ok) return store_failure(ok.error());
-    HttpResponse r;
-    r.status = 204;
-    r.set_header("x-amzn-RequestId", request_id);
-    return r;
+    return no_content_response(request_id);
   }
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object())
