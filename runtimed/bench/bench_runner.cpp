@@ -48,7 +48,7 @@ std::unique_ptr<httplib::Client> client_for(const std::string& endpoint) {
 // One invocation with its log tail; the sample's start and latency are the caller's.
 Sample invoke_once(httplib::Client& client, const Target& target, const std::string& payload) {
   Sample sample;
-  httplib::Headers headers{{"X-Amz-Log-Type", "Tail"}};
+  httplib::Headers headers{{"X-Amz-Log-Type", "Tail"}, {kPhasesRequestHeader, "1"}};
   auto response = client.Post(target.invoke_path, headers, payload, "application/json");
   if (!response) {
     sample.error_type = "transport: " + httplib::to_string(response.error());
@@ -74,6 +74,8 @@ Sample invoke_once(httplib::Client& client, const Target& target, const std::str
     sample.report = parse_report_line(*tail);
     sample.cold = sample.report && sample.report->init_duration_ms.has_value();
   }
+  if (response->has_header(kPhasesResponseHeader))
+    sample.phases = parse_cold_phases(response->get_header_value(kPhasesResponseHeader));
   return sample;
 }
 
