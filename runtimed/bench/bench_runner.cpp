@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -105,6 +106,15 @@ void on_workers(size_t workers, const std::string& endpoint, size_t total,
 
 }  // namespace
 
+size_t rate_total(double rps, double duration_s, bool ramp) {
+  return static_cast<size_t>(rps * duration_s / (ramp ? 2 : 1));
+}
+
+double rate_due_s(size_t i, double rps, double duration_s, bool ramp) {
+  const auto n = static_cast<double>(i);
+  return ramp ? std::sqrt(2 * duration_s * n / rps) : n / rps;
+}
+
 std::expected<Mode, std::string> parse_mode(const std::string& name) {
   if (name == "warm") return Mode::Warm;
   if (name == "cold") return Mode::Cold;
@@ -201,21 +211,21 @@ std::expected<BenchRun, std::string> run_bench(
       break;
     }
     case Mode::Rate: {
-      const auto total = static_cast<size_t>(
-          options.rps * std::chrono::duration<double>(options.duration).count());
+      const double duration_s = std::chrono::duration<double>(options.duration).count();
+      const size_t total = rate_total(options.rps, duration_s, options.ramp);
       expected_total = total;
-      const auto interval = std::chrono::duration<double>(1.0 / options.rps);
       const auto start = Clock::now() + std::chrono::milliseconds(50);
-      on_workers(options.rate_workers, options.endpoint, total,
-                 [&](size_t i, httplib::Client& client) {
-                   const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                                interval * static_cast<double>(i));
-                   std::this_thread::sleep_until(due);
-                   Sample s = invoke_once(client, target, options.payload);
-                   s.start_ms = ms_since(begin, due);
-                   s.latency_ms = ms_since(due, Clock::now());
-                   record(std::move(s));
-                 });
+      on_workers(
+          options.rate_workers, options.endpoint, total, [&](size_t i, httplib::Client& client) {
+            const auto due =
+                start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                            rate_due_s(i, options.rps, duration_s, options.ramp)));
+            std::this_thread::sleep_until(due);
+            Sample s = invoke_once(client, target, options.payload);
+            s.start_ms = ms_since(begin, due);
+            s.latency_ms = ms_since(due, Clock::now());
+            record(std::move(s));
+          });
       break;
     }
   }

@@ -176,6 +176,27 @@ TEST_F(BenchTest, RateModeHoldsItsArrivalRate) {
   EXPECT_NEAR(last_start, 2000, 100);
 }
 
+TEST_F(BenchTest, RampModeRisesLinearlyToItsRate) {
+  ASSERT_EQ(daemon_->create_function("noop"), 201);
+  const auto json = scratch_.path() / "ramp.json";
+  auto run = bench({"rate", "--ramp", "--function", "noop", "--rps", "400", "--duration", "2",
+                    "--json", json.string(), "--check", "errors==0"});
+  ASSERT_EQ(run.status, 0) << run;
+  const auto result = read_json(json);
+  // 0 → 400/s over 2 s: 400 calls, a quarter of them due in the first second.
+  ASSERT_EQ(result["samples"].size(), 400u);
+  size_t first_half = 0;
+  double last_start = 0;
+  for (const auto& s : result["samples"]) {
+    const double start = s["startMs"].get<double>();
+    // Times count from the run's start; the schedule starts 50 ms later.
+    if (start < 1050) ++first_half;
+    last_start = std::max(last_start, start);
+  }
+  EXPECT_NEAR(static_cast<double>(first_half), 100, 10);
+  EXPECT_NEAR(last_start, 2050, 100);
+}
+
 TEST_F(BenchTest, DrainDiscardsWarmEnvironmentsAndAnswersHowMany) {
   ASSERT_EQ(daemon_->create_function("noop"), 201);
   ASSERT_EQ(daemon_->invoke("noop", "{}")->status, 200);

@@ -5,6 +5,7 @@
 
 #include "runtimed/bench/bench_check.hpp"
 #include "runtimed/bench/bench_output.hpp"
+#include "runtimed/bench/bench_runner.hpp"
 #include "runtimed/bench/bench_summary.hpp"
 #include "runtimed/bench/cold_phases.hpp"
 #include "runtimed/bench/report_line.hpp"
@@ -88,6 +89,19 @@ TEST(BenchColdPhases, TheSummaryBreaksColdLatencyDownByPhase) {
   EXPECT_EQ(json["summary"]["coldPhases"]["init"]["p50"], 30);
   EXPECT_EQ(json["samples"][0]["phases"]["launchMs"], 5);
   EXPECT_FALSE(json["samples"][1].contains("phases"));
+}
+
+TEST(BenchRate, AConstantRateIsEvenlySpacedAndARampRisesLinearly) {
+  EXPECT_EQ(rate_total(100, 10, false), 1000u);
+  EXPECT_DOUBLE_EQ(rate_due_s(250, 100, 10, false), 2.5);
+  // Ramp to 100/s over 10 s: 500 calls; the last is due at the end; a quarter arrive in the
+  // first half; gaps shrink as the rate rises.
+  EXPECT_EQ(rate_total(100, 10, true), 500u);
+  EXPECT_DOUBLE_EQ(rate_due_s(0, 100, 10, true), 0);
+  EXPECT_NEAR(rate_due_s(500, 100, 10, true), 10, 1e-9);
+  EXPECT_NEAR(rate_due_s(125, 100, 10, true), 5, 1e-9);
+  EXPECT_GT(rate_due_s(2, 100, 10, true) - rate_due_s(1, 100, 10, true),
+            rate_due_s(400, 100, 10, true) - rate_due_s(399, 100, 10, true));
 }
 
 TEST(BenchSummary, NearestRankPercentiles) {
