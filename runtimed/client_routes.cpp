@@ -31,18 +31,29 @@ std::optional<uint64_t> parse_count(std::string_view text) {
   return v;
 }
 
+// A method label from a fixed set: a client may send any token as its method.
+std::string_view method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"})
+    if (method == known) return known;
+  return "other";
+}
+
 }  // namespace
 
 ClientRoutes::ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis,
                            FunctionLogs& logs, api::FunctionCatalog& catalog,
-                           const HostIdentity& host, const common::metrics::Registry& metrics)
+                           const HostIdentity& host, common::metrics::Registry& metrics)
     : controller_(controller),
       dispatcher_(dispatcher),
       apis_(apis),
       logs_(logs),
       catalog_(catalog),
       host_(host),
-      metrics_(metrics) {
+      metrics_(metrics),
+      http_requests_(
+          metrics.counter("runtimed_http_requests_total",
+                          "Client API requests answered, by method, route pattern and HTTP status.",
+                          {"method", "route", "status"})) {
   add_routes();
 }
 
@@ -119,7 +130,8 @@ void ClientRoutes::add_routes() {
                       api::Reply& reply) { reply(health(id)); },
                true});
   // Prometheus scrapes: counters and gauges read under short locks.
-  routes_.add("GET", "/metrics", io,
+  // Scrapes read the async queue's backlog from SQLite: on the blocking pool.
+  routes_.add("GET", "/metrics", blocking,
               {[this](const api::HttpRequest&, const api::PathParams&, const std::string&,
                       api::Reply& reply) {
                  api::HttpResponse response{.status = 200, .body = metrics_.expose()};
@@ -163,11 +175,18 @@ void ClientRoutes::on_blocking_pool(const std::string& request_id, api::Reply re
 
 void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
   const std::string request_id = common::new_request_id();
+  auto match = routes_.find(request.method, request.path);
+  // Counted when answered, under the route's pattern ("none" when no route has the path).
+  reply = [this, inner = std::move(reply), method = method_label(request.method),
+           route = match.route ? std::string_view(match.route->pattern.text())
+                               : std::string_view("none")](api::HttpResponse response) {
+    http_requests_.inc({std::string(method), std::string(route), std::to_string(response.status)});
+    inner(std::move(response));
+  };
   if (authenticate_) {
     if (auto who = authenticate_(request); !who)
       return reply(api::to_http(who.error(), request_id));
   }
-  auto match = routes_.find(request.method, request.path);
   if (match.route && (match.method_matches || match.route->handler.answers_other_methods)) {
     const Handler& handler = match.route->handler;
     if (match.route->execution == RouteExecution::kIoThread)

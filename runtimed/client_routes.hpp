@@ -33,7 +33,7 @@ class ClientRoutes {
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
                api::FunctionCatalog& catalog, const HostIdentity& host,
-               const common::metrics::Registry& metrics);
+               common::metrics::Registry& metrics);
   ClientRoutes(const ClientRoutes&) = delete;
   ClientRoutes& operator=(const ClientRoutes&) = delete;
 
@@ -86,6 +86,9 @@ class ClientRoutes {
   api::FunctionCatalog& catalog_;
   HostIdentity host_;
   const common::metrics::Registry& metrics_;
+  // runtimed_http_requests_total{method,route,status}: `route` is the matched route's pattern
+  // (never the raw path), so the label set stays bounded.
+  common::metrics::CounterFamily& http_requests_;
   api::RouteTable<Handler> routes_;
   // Durable writes wait here, not on io threads; enough threads that concurrent Event invocations
   // share one group commit (StateDb::write) instead of queueing behind each other.

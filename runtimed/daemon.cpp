@@ -110,9 +110,11 @@ ControllerOptions controller_options(const ServeOptions& o, const HostIdentity& 
 }
 
 AsyncDispatcherOptions dispatcher_options(const ServeOptions& o, const HostIdentity& identity,
-                                          std::vector<std::chrono::milliseconds> retry_delays) {
+                                          std::vector<std::chrono::milliseconds> retry_delays,
+                                          common::metrics::Registry& metrics) {
   AsyncDispatcherOptions ao;
   ao.host = identity;
+  ao.metrics = &metrics;
   ao.policy.retry_delays = std::move(retry_delays);
   ao.policy.initial_backoff = std::chrono::seconds(o.async_backoff_s);
   ao.max_in_flight = o.concurrency_limit;
@@ -212,8 +214,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       environments_(*sandboxes_, o.prepared_pool, common::kDefaultEphemeralStorageMb),
       controller_(controller_options(o, identity_, metrics_), environments_, server_, *store_,
                   logs_),
-      dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays)), async_events_,
-                  message_queues_, controller_, *store_, settings_, logs_),
+      dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
+                  async_events_, message_queues_, controller_, *store_, settings_, logs_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_),
       client_routes_(controller_, dispatcher_,
                      ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_,
@@ -234,6 +236,12 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                                });
     });
   }
+  settings_.host_limits = [this] {
+    const ControllerStats s = controller_.stats();
+    return api::HostLimits{static_cast<int64_t>(s.concurrency_limit),
+                           static_cast<int64_t>(s.memory_budget_mb),
+                           static_cast<int64_t>(s.memory_used_mb)};
+  };
   settings_.on_reserved_changed = [this](const std::string& name, std::optional<int> reserved) {
     controller_.set_reserved_concurrency(name, reserved);
   };

@@ -38,7 +38,9 @@ AsyncDispatcher::AsyncDispatcher(AsyncDispatcherOptions options, AsyncQueue& que
       controller_(controller),
       catalog_(catalog),
       settings_(settings),
-      logs_(logs) {}
+      logs_(logs) {
+  if (options_.metrics) metrics_.emplace(*options_.metrics, queue_);
+}
 
 AsyncDispatcher::~AsyncDispatcher() {
   stop();
@@ -222,6 +224,8 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
     const int64_t next = next_attempt_ms(now, retry_delay(options_.policy, errors), expiry);
     if (auto ok = queue_.requeue(event.id, next, true, 200, result.payload); !ok)
       log()->error("requeue {}: {}", event.request_id, ok.error());
+    else if (metrics_)
+      metrics_->retry();
     return;
   }
   const int status = result.api_error ? api::http_status(result.api_error->type) : 500;
@@ -318,6 +322,11 @@ void AsyncDispatcher::settle(const AsyncEvent& event, const std::vector<Delivery
   });
   // Left in flight, the event runs again after the next start (at least once).
   if (!ok) log()->error("settling async event {}: {}", event.request_id, ok.error());
+  if (ok && metrics_) {
+    // Dead letters are the queue deliveries that name the function they came from.
+    for (const auto& d : deliveries)
+      if (!d.queue.empty() && !d.source_function.empty()) metrics_->dead_letter_sent();
+  }
   if (!deliveries.empty()) wake();
 }
 

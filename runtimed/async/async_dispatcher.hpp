@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <expected>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
 
 #include "api/function_catalog.hpp"
+#include "runtimed/async/async_metrics.hpp"
 #include "runtimed/async/async_policy.hpp"
 #include "runtimed/async/async_queue.hpp"
 #include "runtimed/async/message_queues.hpp"
@@ -26,7 +28,8 @@ namespace runtimed {
 struct AsyncDispatcherOptions {
   AsyncPolicy policy;
   HostIdentity host;
-  size_t max_in_flight = 1000;  // attempts running at once, across functions
+  size_t max_in_flight = 1000;                   // attempts running at once, across functions
+  common::metrics::Registry* metrics = nullptr;  // where AsyncMetrics registers, if anywhere
 };
 
 class AsyncDispatcher {
@@ -83,6 +86,7 @@ class AsyncDispatcher {
   api::FunctionCatalog& catalog_;
   FunctionSettings& settings_;
   FunctionLogs& logs_;
+  std::optional<AsyncMetrics> metrics_;
   boost::asio::thread_pool outcomes_{4};  // DB work of finished attempts, off the io threads
 
   std::mutex mu_;

@@ -71,6 +71,8 @@ class AsyncQueue {
   // The earliest next_ms of a queued event.
   std::expected<std::optional<int64_t>, common::StoreError> next_due_ms();
   std::expected<AsyncBacklog, common::StoreError> backlog(const std::string& function);
+  // The same over every function (the metrics' queue depth and oldest event age).
+  std::expected<AsyncBacklog, common::StoreError> total_backlog();
 
   StateDb& db() { return db_; }
 
