@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "api/function_name.hpp"
@@ -49,17 +50,28 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
                      request_id);
     auto s = settings_.account_settings();
     if (!s) return to_http(to_api_error(s.error()), request_id);
-    return json_response(
-        200,
-        {{"AccountLimit",
-          {{"ConcurrentExecutions", s->concurrent_executions},
-           {"UnreservedConcurrentExecutions", s->unreserved_concurrent_executions},
-           {"CodeSizeUnzipped", kCodeSizeUnzipped},
-           {"CodeSizeZipped", kCodeSizeZipped},
-           {"TotalCodeSize", kTotalCodeSize}}},
-         {"AccountUsage",
-          {{"FunctionCount", s->function_count}, {"TotalCodeSize", s->total_code_size}}}},
-        request_id);
+    nlohmann::json body{
+        {"AccountLimit",
+         {{"ConcurrentExecutions", s->concurrent_executions},
+          {"UnreservedConcurrentExecutions", s->unreserved_concurrent_executions},
+          {"CodeSizeUnzipped", kCodeSizeUnzipped},
+          {"CodeSizeZipped", kCodeSizeZipped},
+          {"TotalCodeSize", kTotalCodeSize}}},
+        {"AccountUsage",
+         {{"FunctionCount", s->function_count}, {"TotalCodeSize", s->total_code_size}}}};
+    if (s->host) {
+      // runtimed's own: how many environments of each size the memory budget holds (SDKs ignore
+      // fields they do not know).
+      nlohmann::json fit = nlohmann::json::object();
+      for (int64_t mb : {128, 512, 1024, 3008, 10240})
+        fit[std::to_string(mb)] =
+            std::min(s->host->concurrency_limit, s->host->memory_budget_mb / mb);
+      body["RuntimedHostLimits"] = {{"ConcurrencyLimit", s->host->concurrency_limit},
+                                    {"MemoryBudgetMB", s->host->memory_budget_mb},
+                                    {"MemoryUsedMB", s->host->memory_used_mb},
+                                    {"ConcurrentExecutionsByMemoryMB", fit}};
+    }
+    return json_response(200, body, request_id);
   }
   const std::string id = *function_id(request.path);
   const bool put_path = request.path.starts_with(kPut);
@@ -72,10 +84,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
   // The settings' errors as Lambda's; the one thing missing can be the function (worded with its
   // ARN).
   auto store_failure = [&](const common::StoreError& error) {
-    ApiError e = to_api_error(error);
-    if (error.kind == common::StoreErrorKind::NotFound)
-      e.message = function_not_found_message(functions_.function_arn(*name));
-    return to_http(e, request_id);
+    return to_http(functions_.from_catalog(error, *name), request_id);
   };
   if (m == "GET") {
     auto r = settings_.reserved(*name);
@@ -86,10 +95,7 @@ HttpResponse ConcurrencyApi::handle(const HttpRequest& request, const std::strin
   }
   if (m == "DELETE") {
     if (auto ok = settings_.delete_reserved(*name); !ok) return store_failure(ok.error());
-    HttpResponse r;
-    r.status = 204;
-    r.set_header("x-amzn-RequestId", request_id);
-    return r;
+    return no_content_response(request_id);
   }
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object())

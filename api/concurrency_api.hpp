@@ -18,11 +18,21 @@ inline constexpr int64_t kCodeSizeUnzipped = 262144000;
 inline constexpr int64_t kCodeSizeZipped = 52428800;
 inline constexpr int64_t kTotalCodeSize = 80530636800;
 
+// What this host enforces, beside Lambda's fields (GetAccountSettings' RuntimedHostLimits).
+struct HostLimits {
+  int64_t concurrency_limit = 0;  // --concurrency-limit, as admission enforces it
+  int64_t memory_budget_mb = 0;   // environments' memory in all (--memory-budget-mb)
+  int64_t memory_used_mb = 0;
+};
+
 struct AccountSettings {
+  // The most invocations that can run at once: the concurrency limit, and no more environments
+  // than the memory budget holds at the smallest memory size.
   int64_t concurrent_executions = 0;
   int64_t unreserved_concurrent_executions = 0;
   int64_t function_count = 0;
   int64_t total_code_size = 0;
+  std::optional<HostLimits> host;
 };
 
 // Names are plain function names; errors are the store's. A missing function is NotFound (the API

@@ -114,9 +114,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   // The configs' errors as Lambda's; the one thing missing can be the function (worded with its
   // ARN).
   auto store_failure = [&](const common::StoreError& error) {
-    ApiError e = to_api_error(error);
-    if (error.kind == common::StoreErrorKind::NotFound) e.message = function_not_found_message(arn);
-    return fail(e);
+    return fail(functions_.from_catalog(error, *name));
   };
   auto answer = [&](const EventInvokeConfig& c) {
     json body = {
@@ -139,10 +137,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   if (m == "DELETE") {
     if (!*existing) return no_config();
     if (auto ok = configs_.remove(*name); !ok) return store_failure(ok.error());
-    HttpResponse r;
-    r.status = 204;
-    r.set_header("x-amzn-RequestId", request_id);
-    return r;
+    return no_content_response(request_id);
   }
   // PUT replaces the whole configuration; POST (Update) changes only what it names.
   if (m == "POST" && !*existing) return no_config();

@@ -657,10 +657,7 @@ HttpResponse FunctionApi::delete_function(const HttpRequest& request, const std:
   auto removed = catalog_.remove(*name);
   if (!removed) return error_response(from_catalog(removed.error(), *name), request_id);
   logger()->info("deleted function {}", *name);
-  HttpResponse resp;
-  resp.status = 204;
-  resp.set_header("x-amzn-RequestId", request_id);
-  return resp;
+  return no_content_response(request_id);
 }
 
 }  // namespace api

@@ -43,9 +43,11 @@ class FunctionApi {
     reserved_concurrency_ = std::move(source);
   }
 
- private:
-  // A catalog error as Lambda's, a missing function worded as Lambda does (with the ARN).
+  // A catalog (or settings) error as Lambda's, a missing function worded as Lambda does (with its
+  // ARN): the one wording every API that names a function answers with.
   ApiError from_catalog(const common::StoreError& error, const std::string& name) const;
+
+ private:
   HttpResponse dispatch(const HttpRequest& request, const std::string& request_id);
   HttpResponse create_function(const HttpRequest& request, const std::string& request_id);
   HttpResponse list_functions(const HttpRequest& request, const std::string& request_id);

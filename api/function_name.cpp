@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "common/function_config.hpp"
@@ -81,9 +82,12 @@ ApiError bad_function_name(std::string_view id) {
 
 }  // namespace
 
-std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
-                                                           std::string_view query_qualifier,
-                                                           const LambdaIdentity& identity) {
+bool is_version_qualifier(std::string_view qualifier) {
+  return qualifier.size() <= 1024 && all_digits(qualifier);
+}
+
+std::expected<QualifiedFunctionName, ApiError> resolve_qualified_function_name(
+    std::string_view id, std::string_view query_qualifier, const LambdaIdentity& identity) {
   if (id.empty() || id.size() > kMaxFunctionIdLength) return std::unexpected(bad_function_name(id));
   const auto parts = split_colons(id);
   std::string_view name;
@@ -128,11 +132,20 @@ std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
   if ((partition && *partition != "aws") || (region && *region != identity.region) ||
       (account && *account != identity.account_id))
     return std::unexpected(ApiError::not_found(function_not_found_message(id)));
-  const std::string arn = function_arn(identity, name);
-  if (qualifier && *qualifier != "$LATEST")
-    return std::unexpected(
-        ApiError::not_found(function_not_found_message(fmt::format("{}:{}", arn, *qualifier))));
-  return std::string(name);
+  QualifiedFunctionName resolved{std::string(name), std::nullopt};
+  if (qualifier) resolved.qualifier = std::string(*qualifier);
+  return resolved;
+}
+
+std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
+                                                           std::string_view query_qualifier,
+                                                           const LambdaIdentity& identity) {
+  auto resolved = resolve_qualified_function_name(id, query_qualifier, identity);
+  if (!resolved) return std::unexpected(std::move(resolved.error()));
+  if (resolved->qualifier && *resolved->qualifier != "$LATEST")
+    return std::unexpected(ApiError::not_found(function_not_found_message(
+        fmt::format("{}:{}", function_arn(identity, resolved->name), *resolved->qualifier))));
+  return std::move(resolved->name);
 }
 
 }  // namespace api

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,16 +25,32 @@ bool valid_function_name(std::string_view name);
 using common::function_arn;
 using common::function_not_found_message;
 
+// A FunctionName resolved to this daemon's function and the qualifier it names, if any
+// ($LATEST, a version number or an alias name), taken from the name or from ?Qualifier=.
+struct QualifiedFunctionName {
+  std::string name;
+  std::optional<std::string> qualifier;  // nullopt: unqualified (Lambda treats it as $LATEST)
+};
+
+// A published version's qualifier: 1-1024 decimal digits (Lambda's Version pattern, [0-9]+);
+// any other qualifier but $LATEST names an alias.
+bool is_version_qualifier(std::string_view qualifier);
+
 // `id` is the path's {FunctionName}, `query_qualifier` the ?Qualifier= (empty when absent).
 // Accepted, as Lambda documents ("Name formats"):
 //   NAME[:QUALIFIER]
 //   ACCOUNT:function:NAME[:QUALIFIER]                       (partial ARN)
 //   arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-// Answers the plain function name, or:
+// Answers the function name and its qualifier, or:
 //   400 InvalidParameterValueException for a value that is none of these;
 //   400 when the name's qualifier and ?Qualifier= disagree (Lambda's wording);
-//   404 ResourceNotFoundException for another partition, region or account, and for any
-//   qualifier but $LATEST (runtimed has no versions or aliases yet).
+//   404 ResourceNotFoundException for another partition, region or account.
+// Whether the qualifier's version or alias exists is the caller's question (the catalog's).
+std::expected<QualifiedFunctionName, ApiError> resolve_qualified_function_name(
+    std::string_view id, std::string_view query_qualifier, const LambdaIdentity& identity);
+
+// resolve_qualified_function_name for routes that act on the unpublished function only: any
+// qualifier but $LATEST is 404 ResourceNotFoundException naming the qualified ARN.
 std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
                                                            std::string_view query_qualifier,
                                                            const LambdaIdentity& identity);

@@ -739,8 +739,10 @@ std::expected<ListenerId, std::string> HttpServer::start_listener(std::shared_pt
     l->id = next_id_++;
     listeners_.emplace(l->id, l);
   }
-  asio::post(l->home->ioc, [l] { accept_next(l); });
-  return l->id;
+  const ListenerId id = l->id;
+  auto& ioc = l->home->ioc;
+  asio::post(ioc, [l = std::move(l)] { accept_next(l); });
+  return id;
 }
 
 size_t HttpServer::connection_count(ListenerId id) const {

@@ -44,6 +44,7 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
         "' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
         "[Event, RequestResponse, DryRun]"));
   }
+  req.want_phases = http.header("X-Runtimed-Phases", "") == "1";
   const std::string log_type = http.header("X-Amz-Log-Type", "None");
   if (log_type == "Tail") {
     req.tail_log = req.type == InvocationType::RequestResponse;
@@ -101,6 +102,8 @@ HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
     r.set_header("Content-Type",
                  result.content_type.empty() ? "application/json" : result.content_type);
     if (result.function_error) r.set_header("X-Amz-Function-Error", "Unhandled");
+    if (!result.cold_start_phases.empty())
+      r.set_header("X-Runtimed-Cold-Start-Phases", result.cold_start_phases);
     if (request.tail_log) {
       std::string_view tail = result.log_tail;
       if (tail.size() > kLogTailBytes) tail = tail.substr(tail.size() - kLogTailBytes);

@@ -11,4 +11,11 @@ HttpResponse json_response(int status, const nlohmann::json& body, const std::st
   return response;
 }
 
+HttpResponse no_content_response(const std::string& request_id) {
+  HttpResponse response;
+  response.status = 204;
+  response.set_header("x-amzn-RequestId", request_id);
+  return response;
+}
+
 }  // namespace api

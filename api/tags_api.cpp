@@ -19,13 +19,6 @@ namespace {
 
 constexpr std::string_view kPrefix = "/2017-03-31/tags/";
 
-HttpResponse no_content(const std::string& request_id) {
-  HttpResponse r;
-  r.status = 204;
-  r.set_header("x-amzn-RequestId", request_id);
-  return r;
-}
-
 }  // namespace
 
 HttpResponse TagsApi::handle(const HttpRequest& request, const std::string& request_id) {
@@ -44,10 +37,7 @@ HttpResponse TagsApi::handle(const HttpRequest& request, const std::string& requ
   auto name = functions_.resolve_name(request, resource);
   if (!name) return to_http(name.error(), request_id);
   auto store_failure = [&](const common::StoreError& error) {
-    ApiError e = to_api_error(error);
-    if (error.kind == common::StoreErrorKind::NotFound)
-      e.message = function_not_found_message(functions_.function_arn(*name));
-    return to_http(e, request_id);
+    return to_http(functions_.from_catalog(error, *name), request_id);
   };
 
   if (m == "GET") {
@@ -67,7 +57,7 @@ HttpResponse TagsApi::handle(const HttpRequest& request, const std::string& requ
                          "constraint: Member must not be null"),
                      request_id);
     if (auto ok = catalog_.update_tags(*name, {}, keys); !ok) return store_failure(ok.error());
-    return no_content(request_id);
+    return no_content_response(request_id);
   }
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object())
@@ -88,7 +78,7 @@ HttpResponse TagsApi::handle(const HttpRequest& request, const std::string& requ
       return to_http(ApiError::invalid_parameter(updated.error().message), request_id);
     return store_failure(updated.error());
   }
-  return no_content(request_id);
+  return no_content_response(request_id);
 }
 
 }  // namespace api

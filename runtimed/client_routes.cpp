@@ -250,10 +250,11 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
     return;
   }
   auto shared_request = std::make_shared<api::InvokeRequest>(request);
-  controller_.invoke(std::move(request), request_id,
-                     [reply = std::move(reply), shared_request, request_id](api::InvokeResult r) {
-                       reply(api::to_http(r, *shared_request, request_id));
-                     });
+  controller_.invoke(
+      std::move(request), request_id,
+      [reply = std::move(reply), shared_request, request_id](const api::InvokeResult& r) {
+        reply(api::to_http(r, *shared_request, request_id));
+      });
 }
 
 api::ApiError ClientRoutes::function_error(const std::string& name,

@@ -236,6 +236,12 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                                });
     });
   }
+  settings_.host_limits = [this] {
+    const ControllerStats s = controller_.stats();
+    return api::HostLimits{static_cast<int64_t>(s.concurrency_limit),
+                           static_cast<int64_t>(s.memory_budget_mb),
+                           static_cast<int64_t>(s.memory_used_mb)};
+  };
   settings_.on_reserved_changed = [this](const std::string& name, std::optional<int> reserved) {
     controller_.set_reserved_concurrency(name, reserved);
   };

@@ -10,6 +10,8 @@ cmake --build "$build" -j"$(nproc)"
 BUILD_DIR="$build" scripts/lint.sh
 # Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp).
 BUILD_DIR="$build" scripts/thread_safety.sh
+# clang-tidy (.clang-tidy) on the C++ files changed since TIDY_BASE (default HEAD~1).
+BUILD_DIR="$build" scripts/tidy.sh
 # AWS's own runtime interface client (npm, cached): built before ctest so its compatibility test
 # does not spend its time limit compiling.
 scripts/build-aws-lambda-ric.sh >/dev/null || echo "test: aws-lambda-ric unavailable; its test will say why"

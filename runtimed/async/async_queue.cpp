@@ -144,14 +144,19 @@ std::expected<std::optional<int64_t>, common::StoreError> AsyncQueue::next_due_m
   return stmt->column_int64(0);
 }
 
-std::expected<AsyncBacklog, common::StoreError> AsyncQueue::backlog(const std::string& function) {
-  auto lock = db_.lock();
-  auto stmt = db_.prepare(
-      "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'in_flight'), 0), "
-      "COALESCE(SUM(state = 'queued' AND (function_errors + throttles) > 0), 0), "
-      "MIN(enqueued_ms) FROM async_events WHERE function = ?1");
+namespace {
+
+std::expected<AsyncBacklog, common::StoreError> read_backlog(StateDb& db,
+                                                             const std::string* function) {
+  auto lock = db.lock();
+  auto stmt = db.prepare(
+      std::string(
+          "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'in_flight'), 0), "
+          "COALESCE(SUM(state = 'queued' AND (function_errors + throttles) > 0), 0), "
+          "MIN(enqueued_ms) FROM async_events") +
+      (function ? " WHERE function = ?1" : ""));
   if (!stmt) return std::unexpected(stmt.error());
-  stmt->bind(1, function);
+  if (function) stmt->bind(1, *function);
   auto row = stmt->step();
   if (!row) return std::unexpected(row.error());
   AsyncBacklog b;
@@ -162,6 +167,12 @@ std::expected<AsyncBacklog, common::StoreError> AsyncQueue::backlog(const std::s
     if (!stmt->column_is_null(3)) b.oldest_enqueued_ms = stmt->column_int64(3);
   }
   return b;
+}
+
+}  // namespace
+
+std::expected<AsyncBacklog, common::StoreError> AsyncQueue::backlog(const std::string& function) {
+  return read_backlog(db_, &function);
 }
 
 std::expected<std::vector<AsyncDepth>, common::StoreError> AsyncQueue::depth_by_function() {

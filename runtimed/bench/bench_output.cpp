@@ -45,6 +45,13 @@ std::string summary_table(const Summary& summary, const std::vector<Threshold>& 
   out += latency_row("cold", summary.cold);
   out += latency_row("warm", summary.warm);
   out += latency_row("all", summary.all);
+  if (summary.cold_launch.count > 0) {
+    out += "cold start phases (runtimed):\n";
+    out += latency_row(" launch", summary.cold_launch);
+    out += latency_row(" init", summary.cold_init);
+    out += latency_row(" invoke", summary.cold_invoke);
+    out += latency_row(" other", summary.cold_other);
+  }
   out += fmt::format(
       "\ncold {:.1f}%   errors {} ({:.2f}%)   429s {} ({:.2f}%)   {:.1f} calls/s over {:.2f} s"
       "   {:.6f} GB-s\n",
@@ -73,6 +80,12 @@ std::string samples_json(const std::vector<Sample>& samples, const Summary& summ
       {"throttles", summary.throttles},        {"throttlesByReason", summary.throttles_by_reason},
       {"coldRatio", summary.cold_ratio},       {"gbSeconds", summary.gb_seconds},
       {"durationSeconds", summary.duration_s}, {"rate", summary.rate}};
+  if (summary.cold_launch.count > 0) {
+    out["summary"]["coldPhases"] = {{"launch", latency_json(summary.cold_launch)},
+                                    {"init", latency_json(summary.cold_init)},
+                                    {"invoke", latency_json(summary.cold_invoke)},
+                                    {"other", latency_json(summary.cold_other)}};
+  }
   auto& list = out["samples"] = nlohmann::json::array();
   for (const Sample& s : samples) {
     nlohmann::json j{{"startMs", s.start_ms},
@@ -88,6 +101,11 @@ std::string samples_json(const std::vector<Sample>& samples, const Summary& summ
       j["maxMemoryUsedMB"] = s.report->max_memory_used_mb;
       if (s.report->init_duration_ms) j["initDurationMs"] = *s.report->init_duration_ms;
     }
+    if (s.phases) {
+      j["phases"] = {{"launchMs", s.phases->launch_ms},
+                     {"initMs", s.phases->init_ms},
+                     {"invokeMs", s.phases->invoke_ms}};
+    }
     list.push_back(std::move(j));
   }
   return out.dump(2) + "\n";
@@ -96,18 +114,24 @@ std::string samples_json(const std::vector<Sample>& samples, const Summary& summ
 std::string samples_csv(const std::vector<Sample>& samples) {
   std::string out =
       "start_ms,latency_ms,status,cold,error_type,throttle_reason,duration_ms,billed_duration_ms,"
-      "init_duration_ms,memory_size_mb,max_memory_used_mb\n";
+      "init_duration_ms,memory_size_mb,max_memory_used_mb,launch_ms,init_ms,invoke_ms\n";
   for (const Sample& s : samples) {
     out += fmt::format("{:.3f},{:.3f},{},{},{},{},", s.start_ms, s.latency_ms, s.status,
                        s.cold ? 1 : 0, csv_field(s.error_type), csv_field(s.throttle_reason));
     if (s.report) {
       out += fmt::format(
-          "{:.2f},{:.0f},{},{},{}\n", s.report->duration_ms, s.report->billed_duration_ms,
+          "{:.2f},{:.0f},{},{},{}", s.report->duration_ms, s.report->billed_duration_ms,
           s.report->init_duration_ms ? fmt::format("{:.2f}", *s.report->init_duration_ms)
                                      : std::string(),
           s.report->memory_size_mb, s.report->max_memory_used_mb);
     } else {
-      out += ",,,,\n";
+      out += ",,,,";
+    }
+    if (s.phases) {
+      out += fmt::format(",{:.2f},{:.2f},{:.2f}\n", s.phases->launch_ms, s.phases->init_ms,
+                         s.phases->invoke_ms);
+    } else {
+      out += ",,,\n";
     }
   }
   return out;

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -48,7 +49,7 @@ std::unique_ptr<httplib::Client> client_for(const std::string& endpoint) {
 // One invocation with its log tail; the sample's start and latency are the caller's.
 Sample invoke_once(httplib::Client& client, const Target& target, const std::string& payload) {
   Sample sample;
-  httplib::Headers headers{{"X-Amz-Log-Type", "Tail"}};
+  httplib::Headers headers{{"X-Amz-Log-Type", "Tail"}, {kPhasesRequestHeader, "1"}};
   auto response = client.Post(target.invoke_path, headers, payload, "application/json");
   if (!response) {
     sample.error_type = "transport: " + httplib::to_string(response.error());
@@ -74,6 +75,8 @@ Sample invoke_once(httplib::Client& client, const Target& target, const std::str
     sample.report = parse_report_line(*tail);
     sample.cold = sample.report && sample.report->init_duration_ms.has_value();
   }
+  if (response->has_header(kPhasesResponseHeader))
+    sample.phases = parse_cold_phases(response->get_header_value(kPhasesResponseHeader));
   return sample;
 }
 
@@ -102,6 +105,15 @@ void on_workers(size_t workers, const std::string& endpoint, size_t total,
 }
 
 }  // namespace
+
+size_t rate_total(double rps, double duration_s, bool ramp) {
+  return static_cast<size_t>(rps * duration_s / (ramp ? 2 : 1));
+}
+
+double rate_due_s(size_t i, double rps, double duration_s, bool ramp) {
+  const auto n = static_cast<double>(i);
+  return ramp ? std::sqrt(2 * duration_s * n / rps) : n / rps;
+}
 
 std::expected<Mode, std::string> parse_mode(const std::string& name) {
   if (name == "warm") return Mode::Warm;
@@ -199,21 +211,21 @@ std::expected<BenchRun, std::string> run_bench(
       break;
     }
     case Mode::Rate: {
-      const auto total = static_cast<size_t>(
-          options.rps * std::chrono::duration<double>(options.duration).count());
+      const double duration_s = std::chrono::duration<double>(options.duration).count();
+      const size_t total = rate_total(options.rps, duration_s, options.ramp);
       expected_total = total;
-      const auto interval = std::chrono::duration<double>(1.0 / options.rps);
       const auto start = Clock::now() + std::chrono::milliseconds(50);
-      on_workers(options.rate_workers, options.endpoint, total,
-                 [&](size_t i, httplib::Client& client) {
-                   const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                                interval * static_cast<double>(i));
-                   std::this_thread::sleep_until(due);
-                   Sample s = invoke_once(client, target, options.payload);
-                   s.start_ms = ms_since(begin, due);
-                   s.latency_ms = ms_since(due, Clock::now());
-                   record(std::move(s));
-                 });
+      on_workers(
+          options.rate_workers, options.endpoint, total, [&](size_t i, httplib::Client& client) {
+            const auto due =
+                start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                            rate_due_s(i, options.rps, duration_s, options.ramp)));
+            std::this_thread::sleep_until(due);
+            Sample s = invoke_once(client, target, options.payload);
+            s.start_ms = ms_since(begin, due);
+            s.latency_ms = ms_since(due, Clock::now());
+            record(std::move(s));
+          });
       break;
     }
   }

@@ -7,7 +7,8 @@
 //   burst  --concurrency N             N calls at once from a drained function
 //   rate   --rps R --duration D        an open model: calls are due at fixed times and each one's
 //                                      latency counts from when it was due, so a server that makes
-//                                      calls queue cannot hide it (no coordinated omission)
+//                                      calls queue cannot hide it (no coordinated omission);
+//                                      with --ramp the rate rises linearly from 0 to R over D
 #pragma once
 
 #include <chrono>
@@ -32,7 +33,14 @@ struct BenchOptions {
   double rps = 100;
   std::chrono::milliseconds duration{10000};
   size_t rate_workers = 64;  // calls in flight at most in rate mode
+  bool ramp = false;         // rate: arrivals rise linearly from 0 to `rps` over `duration`
 };
+
+// Rate mode's schedule: how many calls a run makes, and when call `i` is due (seconds after the
+// start). Constant: i / R. Ramp: the rate at t is R·t/D, so N(t) = R·t²/(2D) calls have arrived
+// by t and call i is due at sqrt(2·D·i / R); R·D/2 calls in all.
+size_t rate_total(double rps, double duration_s, bool ramp);
+double rate_due_s(size_t i, double rps, double duration_s, bool ramp);
 
 struct BenchRun {
   std::vector<Sample> samples;  // in order of start

@@ -31,6 +31,7 @@ LatencySummary summarize_latency(std::vector<double> latencies_ms) {
 Summary summarize(const std::vector<Sample>& samples, double duration_s) {
   Summary s;
   std::vector<double> all, cold, warm;
+  std::vector<double> launch, init, invoke, other;
   size_t answered = 0;
   for (const Sample& sample : samples) {
     if (sample.status == 429) {
@@ -43,6 +44,13 @@ Summary summarize(const std::vector<Sample>& samples, double duration_s) {
     ++answered;
     all.push_back(sample.latency_ms);
     (sample.cold ? cold : warm).push_back(sample.latency_ms);
+    if (sample.cold && sample.phases) {
+      const ColdPhases& p = *sample.phases;
+      launch.push_back(p.launch_ms);
+      init.push_back(p.init_ms);
+      invoke.push_back(p.invoke_ms);
+      other.push_back(std::max(0.0, sample.latency_ms - p.launch_ms - p.init_ms - p.invoke_ms));
+    }
     if (sample.report) {
       s.gb_seconds += sample.report->billed_duration_ms / 1000.0 *
                       static_cast<double>(sample.report->memory_size_mb) / 1024.0;
@@ -51,6 +59,10 @@ Summary summarize(const std::vector<Sample>& samples, double duration_s) {
   s.all = summarize_latency(std::move(all));
   s.cold = summarize_latency(std::move(cold));
   s.warm = summarize_latency(std::move(warm));
+  s.cold_launch = summarize_latency(std::move(launch));
+  s.cold_init = summarize_latency(std::move(init));
+  s.cold_invoke = summarize_latency(std::move(invoke));
+  s.cold_other = summarize_latency(std::move(other));
   const auto total = static_cast<double>(samples.size());
   if (answered > 0)
     s.cold_ratio = static_cast<double>(s.cold.count) / static_cast<double>(answered);

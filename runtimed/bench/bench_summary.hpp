@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtimed/bench/cold_phases.hpp"
 #include "runtimed/bench/report_line.hpp"
 
 namespace runtimed::bench {
@@ -21,6 +22,7 @@ struct Sample {
   std::string throttle_reason;  // a 429's Reason
   bool cold = false;            // its REPORT has an Init Duration
   std::optional<ReportLine> report;
+  std::optional<ColdPhases> phases;  // cold starts on runtimed (X-Runtimed-Cold-Start-Phases)
 };
 
 struct LatencySummary {
@@ -30,6 +32,10 @@ struct LatencySummary {
 
 struct Summary {
   LatencySummary all, cold, warm;
+  // Cold latency broken down, over the cold samples that told their phases: sandbox launch,
+  // runtime init, first invocation, and the rest of the client's latency (HTTP, queueing, the
+  // bench itself).
+  LatencySummary cold_launch, cold_init, cold_invoke, cold_other;
   size_t errors = 0;     // neither 200 nor 429, or a function error
   size_t throttles = 0;  // 429
   std::map<std::string, size_t> throttles_by_reason;

@@ -144,6 +144,8 @@ void add_bench_commands(CLI::App& app, BenchCommands& commands) {
   b->add_option("--duration", s.duration_s, "Seconds (rate)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));
+  b->add_flag("--ramp", s.options.ramp,
+              "Rate: arrivals rise linearly from 0 to --rps over --duration");
   b->add_option("--json", s.json_file, "Write every sample and the summary as JSON");
   b->add_option("--csv", s.csv_file, "Write every sample as CSV");
   b->add_option("--check", s.check,

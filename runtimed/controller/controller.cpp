@@ -102,6 +102,7 @@ struct Controller::Env {
   bool launched = false;  // sandbox and endpoint are set
   bool watched = false;
   bool destroy_posted = false;
+  Clock::time_point admitted;  // cold starts: when admission created it
   Clock::time_point launch_started;
   Clock::time_point idle_since;
   std::optional<double> init_duration_ms;  // reported with the first invocation only
@@ -278,6 +279,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
           thread >= 0 ? static_cast<size_t>(thread) : env->id % server_.thread_count();
       admission_.add_memory(need);
       env->tmp_lease = std::move(*tmp_lease);
+      env->admitted = Clock::now();
       envs_.emplace(env->id, env);
       ++cold_starts_;
       cold = true;
@@ -678,9 +680,16 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
     if (env->sandbox)
       report.max_memory_used_mb = (env->sandbox->memory_peak_bytes() + (1 << 20) - 1) >> 20;
   }
+  double launch_ms = 0;
   {
     common::MutexLock lock(mu_);
     report.init_duration_ms = std::exchange(env->init_duration_ms, std::nullopt);
+    if (report.init_duration_ms) launch_ms = ms_between(env->admitted, env->launch_started);
+  }
+  // The cold start's phases (sandbox launch, runtime init, first invocation), when asked for.
+  if (report.init_duration_ms && pending->request.want_phases) {
+    result.cold_start_phases = fmt::format("launch={:.1f};init={:.1f};invoke={:.1f}", launch_ms,
+                                           *report.init_duration_ms, report.duration_ms);
   }
   metrics_.invocation(env->fn->config.name, outcome, report.duration_ms / 1000);
   std::string tail = env->output->end(pending->request_id, report);

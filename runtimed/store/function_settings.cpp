@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+
+#include "common/function_config.hpp"
 
 namespace runtimed {
 
@@ -97,7 +100,14 @@ std::expected<api::AccountSettings, StoreError> FunctionSettings::account_settin
     return std::unexpected(db_error("account settings", StoreError::internal("no row")));
   api::AccountSettings s;
   s.concurrent_executions = static_cast<int64_t>(limit_);
-  s.unreserved_concurrent_executions = static_cast<int64_t>(limit_) - stmt->column_int64(0);
+  if (host_limits) {
+    s.host = host_limits();
+    // No more invocations run at once than environments of the smallest size fit the budget.
+    s.concurrent_executions =
+        std::min(s.host->concurrency_limit, s.host->memory_budget_mb / common::kMinMemoryMb);
+  }
+  s.unreserved_concurrent_executions =
+      std::max<int64_t>(0, s.concurrent_executions - stmt->column_int64(0));
   s.function_count = stmt->column_int64(1);
   s.total_code_size = stmt->column_int64(2);
   return s;

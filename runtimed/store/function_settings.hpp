@@ -36,6 +36,10 @@ class FunctionSettings final : public api::ConcurrencySettings, public api::Even
   // Every reservation, to seed the controller at startup.
   std::expected<std::map<std::string, int>, std::string> all_reserved();
 
+  // The host's enforced limits (the controller's admission), read for GetAccountSettings; unset,
+  // the account's limit is the concurrency limit alone.
+  std::function<api::HostLimits()> host_limits;
+
   // Called after a reservation changes (nullopt: removed), so admission follows it.
   std::function<void(const std::string& name, std::optional<int> reserved)> on_reserved_changed;
 

@@ -107,6 +107,14 @@ StoreError not_found(const std::string& name) {
   return StoreError::not_found(name, "Function not found: " + name);
 }
 
+// A version number as stored, or nullopt for anything but 1-18 decimal digits.
+std::optional<int64_t> version_number(const std::string& version) {
+  if (version.empty() || version.size() > 18) return std::nullopt;
+  for (char c : version)
+    if (c < '0' || c > '9') return std::nullopt;
+  return std::stoll(version);
+}
+
 // Stamps a change: a new RevisionId and LastModified.
 void touch(FunctionConfig& c) {
   c.revision_id = common::new_request_id();
@@ -206,7 +214,8 @@ void FunctionStore::collect_garbage() {
   }
   {
     auto lock = db_->lock();
-    auto stmt = db_->prepare("SELECT DISTINCT code_dir_key FROM functions");
+    auto stmt = db_->prepare(
+        "SELECT code_dir_key FROM functions UNION SELECT code_dir_key FROM function_versions");
     if (!stmt) return (void)db_error("list code keys", stmt.error());
     while (true) {
       auto row = stmt->step();
@@ -350,7 +359,8 @@ std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
       cache_.erase(name);
       // The function's settings and pending async events go with it, as in Lambda.
       for (const char* sql :
-           {"DELETE FROM function_concurrency WHERE name = ?1",
+           {"DELETE FROM function_versions WHERE name = ?1",
+            "DELETE FROM function_concurrency WHERE name = ?1",
             "DELETE FROM event_invoke_configs WHERE name = ?1",
             "DELETE FROM async_events WHERE function = ?1 AND state = 'queued'"}) {
         auto settings = db_->prepare(sql);
@@ -363,6 +373,137 @@ std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
   }
   logger()->info("deleted function {}", name);
   notify(name);
+  return {};
+}
+
+std::expected<FunctionConfig, StoreError> FunctionStore::publish_version(
+    const std::string& name, const std::optional<std::string>& expected_sha256,
+    const std::optional<std::string>& expected_revision_id,
+    const std::optional<std::string>& description) {
+  std::lock_guard change(change_mutex_);
+  auto latest = load(name);
+  if (!latest) return latest;
+  if (auto ok = check_revision(*latest, expected_revision_id); !ok)
+    return std::unexpected(ok.error());
+  if (expected_sha256 && *expected_sha256 != latest->code_sha256)
+    return std::unexpected(StoreError::invalid_value(
+        fmt::format("CodeSHA256 ({}) is different from current CodeSHA256 in $LATEST ({}). "
+                    "Please try again with the current CodeSHA256.",
+                    *expected_sha256, latest->code_sha256)));
+  auto lock = db_->lock();
+  // Unchanged since the last publish: that version, not a new one. A snapshot keeps the
+  // RevisionId of the $LATEST it was taken from under "published_from".
+  int64_t last = 0;
+  {
+    auto stmt = db_->prepare(
+        "SELECT f.last_version, v.config FROM functions f LEFT JOIN function_versions v "
+        "ON v.name = f.name AND v.version = f.last_version WHERE f.name = ?1");
+    if (!stmt) return std::unexpected(db_error("publish version", stmt.error()));
+    stmt->bind(1, name);
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("publish version", row.error()));
+    if (!*row) return std::unexpected(not_found(name));
+    last = stmt->column_int64(0);
+    if (!stmt->column_is_null(1)) {
+      const json previous = json::parse(stmt->column_text(1));
+      if (previous.value("published_from", "") == latest->revision_id &&
+          (!description || *description == previous.value("description", "")))
+        return from_row(previous);
+    }
+  }
+  FunctionConfig version = *latest;
+  version.version = std::to_string(last + 1);
+  if (description) version.description = *description;
+  touch(version);
+  version.last_modified = latest->last_modified;  // Lambda keeps $LATEST's LastModified
+  json row = to_row(version);
+  row["published_from"] = latest->revision_id;
+  auto tx = Transaction::begin(*db_);
+  if (!tx) return std::unexpected(db_error("publish version", tx.error()));
+  auto insert = db_->prepare(
+      "INSERT INTO function_versions (name, version, config, code_dir_key) VALUES (?1, ?2, ?3, "
+      "?4)");
+  if (!insert) return std::unexpected(db_error("publish version", insert.error()));
+  insert->bind(1, name).bind(2, last + 1).bind(3, row.dump()).bind(4, version.code_dir_key);
+  if (auto ok = insert->run(); !ok) return std::unexpected(db_error("publish version", ok.error()));
+  auto bump = db_->prepare("UPDATE functions SET last_version = ?2 WHERE name = ?1");
+  if (!bump) return std::unexpected(db_error("publish version", bump.error()));
+  if (auto ok = bump->bind(1, name).bind(2, last + 1).run(); !ok)
+    return std::unexpected(db_error("publish version", ok.error()));
+  if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("publish version", ok.error()));
+  logger()->info("published {} version {}", name, version.version);
+  return version;
+}
+
+std::expected<FunctionConfig, StoreError> FunctionStore::get_version(const std::string& name,
+                                                                     const std::string& version) {
+  const auto number = version_number(version);
+  const std::string qualified = name + ":" + version;
+  if (!number) return std::unexpected(not_found(qualified));
+  auto lock = db_->lock();
+  auto stmt = db_->prepare("SELECT config FROM function_versions WHERE name = ?1 AND version = ?2");
+  if (!stmt) return std::unexpected(db_error("select version", stmt.error()));
+  stmt->bind(1, name).bind(2, *number);
+  auto row = stmt->step();
+  if (!row) return std::unexpected(db_error("select version", row.error()));
+  if (!*row) return std::unexpected(not_found(qualified));
+  return from_row(json::parse(stmt->column_text(0)));
+}
+
+std::expected<api::FunctionPage, StoreError> FunctionStore::list_versions(
+    const std::string& name, const std::optional<std::string>& marker, int max_items) {
+  api::FunctionPage page;
+  // $LATEST sorts before every number: no marker (or a marker of $LATEST's) starts there.
+  int64_t after = -1;
+  if (marker && *marker != "$LATEST") {
+    const auto number = version_number(*marker);
+    if (!number) return std::unexpected(StoreError::invalid_value("Invalid marker: " + *marker));
+    after = *number;
+  }
+  auto latest = get(name);
+  if (!latest) return std::unexpected(latest.error());
+  if (!marker) page.functions.push_back(*latest);
+  if (marker && *marker == "$LATEST") after = 0;
+  auto lock = db_->lock();
+  auto stmt = db_->prepare(
+      "SELECT config FROM function_versions WHERE name = ?1 AND version > ?2 ORDER BY version "
+      "LIMIT ?3");
+  if (!stmt) return std::unexpected(db_error("list versions", stmt.error()));
+  stmt->bind(1, name).bind(2, after).bind(3, int64_t{max_items} + 1);
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("list versions", row.error()));
+    if (!*row) break;
+    if (static_cast<int>(page.functions.size()) >= max_items) {
+      page.next_marker = page.functions.back().version;  // more follow
+      break;
+    }
+    page.functions.push_back(from_row(json::parse(stmt->column_text(0))));
+  }
+  return page;
+}
+
+std::expected<void, StoreError> FunctionStore::remove_version(const std::string& name,
+                                                              const std::string& version) {
+  const auto number = version_number(version);
+  if (!number) return std::unexpected(not_found(name + ":" + version));
+  {
+    std::lock_guard change(change_mutex_);
+    {
+      auto lock = db_->lock();
+      auto stmt = db_->prepare(
+          "DELETE FROM function_versions WHERE name = ?1 AND version = ?2 RETURNING version");
+      if (!stmt) return std::unexpected(db_error("delete version", stmt.error()));
+      stmt->bind(1, name).bind(2, *number);
+      auto row = stmt->step();
+      if (!row) return std::unexpected(db_error("delete version", row.error()));
+      if (!*row) return std::unexpected(not_found(name + ":" + version));
+      if (auto done = stmt->run(); !done)
+        return std::unexpected(db_error("delete version", done.error()));
+    }
+    collect_garbage();
+  }
+  logger()->info("deleted {} version {}", name, version);
   return {};
 }
 

@@ -41,6 +41,25 @@ class FunctionStore final : public api::FunctionCatalog {
       const std::vector<std::string>& remove) override;
   std::expected<void, common::StoreError> remove(const std::string& name) override;
   std::filesystem::path code_dir(const common::FunctionConfig& config) const override;
+
+  // PublishVersion: snapshots $LATEST as the next version number (never reused). Unchanged since
+  // the last published version, it answers that version instead (as Lambda). `expected_sha256`
+  // (CodeSha256) must match $LATEST's code (else InvalidValue), `expected_revision_id` its
+  // RevisionId (else RevisionMismatch). `description`, when set, is the version's Description.
+  std::expected<common::FunctionConfig, common::StoreError> publish_version(
+      const std::string& name, const std::optional<std::string>& expected_sha256,
+      const std::optional<std::string>& expected_revision_id,
+      const std::optional<std::string>& description);
+  // A published version ("1", "2", ...); NotFound when the function or the version is not there.
+  std::expected<common::FunctionConfig, common::StoreError> get_version(const std::string& name,
+                                                                        const std::string& version);
+  // ListVersionsByFunction: $LATEST, then the versions in ascending order, paged; the marker is
+  // the last version of the previous page.
+  std::expected<api::FunctionPage, common::StoreError> list_versions(
+      const std::string& name, const std::optional<std::string>& marker, int max_items);
+  // DeleteFunction with a version Qualifier: the version only; its code goes once unreferenced.
+  std::expected<void, common::StoreError> remove_version(const std::string& name,
+                                                         const std::string& version);
   std::shared_ptr<void> hold_code(const common::FunctionConfig& config) override;
 
   StateDb& db() { return *db_; }

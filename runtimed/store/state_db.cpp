@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -79,6 +79,20 @@ constexpr std::array<std::string_view, 2> kMigrations = {
       );
       CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_ms);
       CREATE INDEX queue_messages_handle ON queue_messages (receipt_handle);
+    )sql",
+    // v3: published versions, immutable snapshots of a function's configuration and code (the
+    // code_dir_key column keeps their code from garbage collection). last_version on the function
+    // numbers them: Lambda never reuses a number, even after a version is deleted.
+    R"sql(
+      CREATE TABLE function_versions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        code_dir_key TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+      ) WITHOUT ROWID;
+      CREATE INDEX function_versions_code_dir_key ON function_versions (code_dir_key);
+      ALTER TABLE functions ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 

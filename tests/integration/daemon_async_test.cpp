@@ -53,6 +53,14 @@ int64_t depth(const DaemonProcess& d, const std::string& queue) {
   return 0;
 }
 
+// The value of sample `name` (with its labels) in GET /metrics (-1 when absent).
+double metric(const DaemonProcess& d, const std::string& name) {
+  auto r = d.client().Get("/metrics");
+  if (!r || r->status != 200) return -1;
+  const auto at = r->body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(r->body.substr(at + name.size() + 2));
+}
+
 json receive(const DaemonProcess& d, const std::string& queue, int max = 10000,
              int visibility = 600) {
   auto r = d.client().Post("/runtimed/v1/queues/" + queue + "/receive?max=" + std::to_string(max) +
@@ -67,21 +75,36 @@ httplib::Result invoke_async(const DaemonProcess& d, const std::string& name,
   return d.invoke(name, payload, {{"X-Amz-Invocation-Type", "Event"}});
 }
 
-// The value of sample `series` (name and labels) in the daemon's GET /metrics, -1 when absent.
-double metric(const DaemonProcess& d, const std::string& series) {
-  auto r = d.client().Get("/metrics");
-  if (!r || r->status != 200) return -1;
-  const std::string text = "\n" + r->body;
-  const auto at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + series.size() + 2));
-}
-
 httplib::Result put_json(const DaemonProcess& d, const std::string& path, const json& body) {
   return d.client().Put(path, body.dump(), "application/json");
 }
 
 class DaemonAsyncTest : public testsupport::DaemonTest {};
+
+TEST_F(DaemonAsyncTest, AccountSettingsReportTheLimitsTheHostEnforces) {
+  // 2 GB holds sixteen 128 MB environments or two of 1 GB: below the concurrency limit of 50.
+  start({"--memory-budget-mb", "2048", "--concurrency-limit", "50"});
+  auto& d = *daemon_;
+  auto account = d.client().Get("/2016-08-19/account-settings");
+  ASSERT_EQ(account->status, 200);
+  const auto a = json::parse(account->body);
+  EXPECT_EQ(a["AccountLimit"]["ConcurrentExecutions"], 16) << a.dump();
+  EXPECT_EQ(a["AccountLimit"]["UnreservedConcurrentExecutions"], 16) << a.dump();
+  const auto& host = a["RuntimedHostLimits"];
+  EXPECT_EQ(host["ConcurrencyLimit"], 50);
+  EXPECT_EQ(host["MemoryBudgetMB"], 2048);
+  EXPECT_EQ(host["MemoryUsedMB"], 0);
+  EXPECT_EQ(host["ConcurrentExecutionsByMemoryMB"]["128"], 16);
+  EXPECT_EQ(host["ConcurrentExecutionsByMemoryMB"]["1024"], 2);
+  EXPECT_EQ(host["ConcurrentExecutionsByMemoryMB"]["10240"], 0);
+
+  // With a budget that holds more than the limit, the limit is what applies.
+  testsupport::expect_clean_stop(d);
+  start({"--memory-budget-mb", "65536", "--concurrency-limit", "50"});
+  account = daemon_->client().Get("/2016-08-19/account-settings");
+  ASSERT_EQ(account->status, 200);
+  EXPECT_EQ(json::parse(account->body)["AccountLimit"]["ConcurrentExecutions"], 50);
+}
 
 TEST_F(DaemonAsyncTest, ReservedConcurrencyRefusesTheBurstBeyondItAtOnce) {
   start();
@@ -98,8 +121,13 @@ TEST_F(DaemonAsyncTest, ReservedConcurrencyRefusesTheBurstBeyondItAtOnce) {
   auto account = d.client().Get("/2016-08-19/account-settings/");
   ASSERT_EQ(account->status, 200);
   const auto a = json::parse(account->body);
-  EXPECT_EQ(a["AccountLimit"]["ConcurrentExecutions"], 1000);
-  EXPECT_EQ(a["AccountLimit"]["UnreservedConcurrentExecutions"], 998);
+  // The host's limit is the concurrency limit, or fewer if the default memory budget holds fewer
+  // 128 MB environments.
+  const int64_t budget = a["RuntimedHostLimits"]["MemoryBudgetMB"].get<int64_t>();
+  ASSERT_GT(budget, 0) << a.dump();
+  const int64_t limit = std::min<int64_t>(1000, budget / 128);
+  EXPECT_EQ(a["AccountLimit"]["ConcurrentExecutions"], limit);
+  EXPECT_EQ(a["AccountLimit"]["UnreservedConcurrentExecutions"], limit - 2);
   EXPECT_EQ(a["AccountLimit"]["CodeSizeUnzipped"], 262144000);
   EXPECT_EQ(a["AccountUsage"]["FunctionCount"], 1);
   EXPECT_GT(a["AccountUsage"]["TotalCodeSize"].get<int64_t>(), 0);
@@ -216,12 +244,16 @@ TEST_F(DaemonAsyncTest, FailingEventIsTriedThreeTimesThenDeadLetteredByteForByte
   auto backlog = d.client().Get("/runtimed/v1/functions/fails/async");
   ASSERT_EQ(backlog->status, 200);
   EXPECT_EQ(json::parse(backlog->body)["Queued"], 0);
-  // Two retries after the first attempt's error, then one dead letter; the queue holds nothing.
+  // Two retries after the first attempt's error, then one dead letter (counted once its
+  // delivery commits); the queue holds nothing.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metric(d, R"(runtimed_async_destination_sends_total{function="fails",)"
+                         R"(destination="dead_letter_queue"})") == 1;
+      },
+      std::chrono::seconds(5)));
   EXPECT_EQ(metric(d, R"(runtimed_async_retries_total{function="fails",reason="function_error"})"),
             2);
-  EXPECT_EQ(metric(d, R"(runtimed_async_destination_sends_total{function="fails",)"
-                      R"(destination="dead_letter_queue"})"),
-            1);
   EXPECT_EQ(metric(d, R"(runtimed_async_queue_depth{function="fails",state="queued"})"), -1);
 
   // Received messages stay hidden for their visibility timeout; deleted ones are gone.
@@ -284,7 +316,9 @@ TEST_F(DaemonAsyncTest, EventOlderThanItsMaximumAgeGoesToTheFailureDestination) 
   EXPECT_EQ(metric(d, R"(runtimed_async_queue_depth{function="busy",state="queued"})"), 1);
   EXPECT_GE(metric(d, R"(runtimed_async_oldest_event_age_seconds{function="busy"})"), 0);
   ASSERT_TRUE(eventually([&] { return depth(d, "too-old") == 1; }, std::chrono::seconds(6)));
-  EXPECT_EQ(metric(d, R"(runtimed_async_expired_events_total{function="busy"})"), 1);
+  EXPECT_TRUE(eventually(
+      [&] { return metric(d, R"(runtimed_async_expired_events_total{function="busy"})") == 1; },
+      std::chrono::seconds(5)));
   EXPECT_EQ(
       metric(d,
              R"(runtimed_async_destination_sends_total{function="busy",destination="on_failure"})"),

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "runtimed/bench/cold_phases.hpp"
 #include "tests/integration/daemon_test.hpp"
 
 namespace {
@@ -97,6 +98,49 @@ TEST_F(BenchTest, AnInitSleepOf200MsIsReportedAsItsInitDuration) {
   EXPECT_LE(slow - base, 200 * 1.1) << "with sleep " << slow << " ms, without " << base << " ms";
 }
 
+TEST_F(BenchTest, AColdStartTellsItsPhasesWhenAskedAndTheBenchBreaksColdLatencyDown) {
+  ASSERT_EQ(daemon_->create_function(
+                "slowinit", {{"Environment", {{"Variables", {{"INIT_SLEEP_MS", "100"}}}}}}),
+            201);
+  auto first = daemon_->invoke("slowinit", "{}", {{"X-Runtimed-Phases", "1"}});
+  ASSERT_EQ(first->status, 200);
+  const auto phases =
+      runtimed::bench::parse_cold_phases(first->get_header_value("X-Runtimed-Cold-Start-Phases"));
+  ASSERT_TRUE(phases) << first->get_header_value("X-Runtimed-Cold-Start-Phases");
+  EXPECT_GE(phases->init_ms, 100);
+  EXPECT_GT(phases->launch_ms, 0);
+  // Warm: no phases; cold but not asked: none either.
+  auto warm = daemon_->invoke("slowinit", "{}", {{"X-Runtimed-Phases", "1"}});
+  EXPECT_FALSE(warm->has_header("X-Runtimed-Cold-Start-Phases"));
+  ASSERT_EQ(daemon_->client().Post("/runtimed/v1/functions/slowinit/drain")->status, 200);
+  auto unasked = daemon_->invoke("slowinit", "{}");
+  EXPECT_FALSE(unasked->has_header("X-Runtimed-Cold-Start-Phases"));
+
+  const auto json = scratch_.path() / "phases.json";
+  const auto csv = scratch_.path() / "phases.csv";
+  auto run = bench({"cold", "--function", "slowinit", "--count", "3", "--json", json.string(),
+                    "--csv", csv.string()});
+  ASSERT_EQ(run.status, 0) << run;
+  EXPECT_NE(run.out.find("cold start phases"), std::string::npos) << run;
+  const auto result = read_json(json);
+  ASSERT_EQ(result["samples"].size(), 3u);
+  for (const auto& s : result["samples"]) {
+    ASSERT_TRUE(s.contains("phases")) << s.dump();
+    const auto& p = s["phases"];
+    // Init is REPORT's Init Duration, invoke its Duration; all three fit in the client's latency.
+    EXPECT_NEAR(p["initMs"].get<double>(), s["initDurationMs"].get<double>(), 0.1) << s.dump();
+    EXPECT_NEAR(p["invokeMs"].get<double>(), s["durationMs"].get<double>(), 0.1) << s.dump();
+    EXPECT_LE(p["launchMs"].get<double>() + p["initMs"].get<double>() + p["invokeMs"].get<double>(),
+              s["latencyMs"].get<double>())
+        << s.dump();
+  }
+  EXPECT_EQ(result["summary"]["coldPhases"]["init"]["count"], 3);
+  std::ifstream csv_in(csv);
+  std::string header;
+  std::getline(csv_in, header);
+  EXPECT_TRUE(header.ends_with("launch_ms,init_ms,invoke_ms")) << header;
+}
+
 TEST_F(BenchTest, CheckExitsOneWhenAThresholdFailsAndZeroWhenAllHold) {
   ASSERT_EQ(daemon_->create_function("noop"), 201);
   auto pass = bench({"warm", "--function", "noop", "--count", "20", "--concurrency", "2", "--check",
@@ -130,6 +174,27 @@ TEST_F(BenchTest, RateModeHoldsItsArrivalRate) {
   EXPECT_EQ(rows, 400u);
   // Intended send times span the 2 s: 400 arrivals at 200/s, the last due at ~1995 ms.
   EXPECT_NEAR(last_start, 2000, 100);
+}
+
+TEST_F(BenchTest, RampModeRisesLinearlyToItsRate) {
+  ASSERT_EQ(daemon_->create_function("noop"), 201);
+  const auto json = scratch_.path() / "ramp.json";
+  auto run = bench({"rate", "--ramp", "--function", "noop", "--rps", "400", "--duration", "2",
+                    "--json", json.string(), "--check", "errors==0"});
+  ASSERT_EQ(run.status, 0) << run;
+  const auto result = read_json(json);
+  // 0 → 400/s over 2 s: 400 calls, a quarter of them due in the first second.
+  ASSERT_EQ(result["samples"].size(), 400u);
+  size_t first_half = 0;
+  double last_start = 0;
+  for (const auto& s : result["samples"]) {
+    const double start = s["startMs"].get<double>();
+    // Times count from the run's start; the schedule starts 50 ms later.
+    if (start < 1050) ++first_half;
+    last_start = std::max(last_start, start);
+  }
+  EXPECT_NEAR(static_cast<double>(first_half), 100, 10);
+  EXPECT_NEAR(last_start, 2050, 100);
 }
 
 TEST_F(BenchTest, DrainDiscardsWarmEnvironmentsAndAnswersHowMany) {
@@ -167,6 +232,7 @@ TEST_F(BenchTest, MetricsPassPromtoolAndCountInvocationsByOutcome) {
   EXPECT_EQ(sample(text, "runtimed_invocations_total{function=\"noop\",outcome=\"success\"}"), 3)
       << text;
   EXPECT_GT(sample(text, "runtimed_memory_budget_bytes"), 0) << text;
+  EXPECT_EQ(text.find("functions/noop/invocations"), std::string::npos) << text;
   const auto file = scratch_.path() / "metrics.txt";
   std::ofstream(file) << text;
   auto check =

@@ -64,8 +64,10 @@ class DaemonProcess {
  public:
   // `state_dir` and `cgroup_parent` default to fresh ones (a restart test passes the same twice);
   // `binary` to this build's runtimed (the install test runs an installed one).
-  explicit DaemonProcess(std::vector<std::string> extra = {}, std::filesystem::path state_dir = {},
-                         std::string cgroup_parent = {}, std::filesystem::path binary = {})
+  explicit DaemonProcess(std::vector<std::string> extra = {},
+                         const std::filesystem::path& state_dir = {},
+                         const std::string& cgroup_parent = {},
+                         const std::filesystem::path& binary = {})
       : state_("rt-daemon-state") {
     port_ = free_port();
     state_dir_ = state_dir.empty() ? state_.path() : state_dir;
@@ -88,6 +90,7 @@ class DaemonProcess {
       extra.insert(extra.end(), {"--network", "none"});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     log_path_ = state_.path().string() + ".log";
@@ -141,7 +144,8 @@ class DaemonProcess {
   }
 
   // CreateFunction with the C test runtime; returns the HTTP status.
-  int create_function(const std::string& name, nlohmann::json extra = nlohmann::json::object(),
+  int create_function(const std::string& name,
+                      const nlohmann::json& extra = nlohmann::json::object(),
                       const std::string& zip = function_zip()) {
     nlohmann::json body = {{"FunctionName", name},
                            {"Runtime", "provided.al2023"},
@@ -153,7 +157,7 @@ class DaemonProcess {
   }
 
   httplib::Result invoke(const std::string& name, const std::string& payload,
-                         httplib::Headers headers = {}) const {
+                         const httplib::Headers& headers = {}) const {
     return client().Post("/2015-03-31/functions/" + name + "/invocations", headers, payload,
                          "application/json");
   }

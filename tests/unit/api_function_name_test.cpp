@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,51 @@ TEST(FunctionName, MalformedNamesAreInvalidParameterValue) {
     EXPECT_EQ(name.error().type, ApiErrorType::InvalidParameterValue) << id;
     EXPECT_THAT(name.error().message, HasSubstr("at 'functionName' failed to satisfy constraint"));
   }
+}
+
+TEST(FunctionName, QualifiedResolutionKeepsVersionsAndAliasesFromEveryFormat) {
+  struct Case {
+    const char* id;
+    const char* query;
+    std::optional<std::string> qualifier;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"foo", "", std::nullopt},
+           {"foo:$LATEST", "", "$LATEST"},
+           {"foo:3", "", "3"},
+           {"foo", "prod", "prod"},
+           {"foo:prod", "prod", "prod"},
+           {"123456789012:function:foo:7", "", "7"},
+           {"arn:aws:lambda:eu-central-1:123456789012:function:foo:live-2", "", "live-2"},
+           {"arn:aws:lambda:eu-central-1:123456789012:function:foo", "12", "12"},
+       }) {
+    auto r = api::resolve_qualified_function_name(c.id, c.query, kHere);
+    ASSERT_TRUE(r) << c.id << ": " << r.error().message;
+    EXPECT_EQ(r->name, "foo") << c.id;
+    EXPECT_EQ(r->qualifier, c.qualifier) << c.id;
+  }
+}
+
+TEST(FunctionName, QualifiedResolutionStillRefusesWhatIsNotHereOrMalformed) {
+  auto other = api::resolve_qualified_function_name(
+      "arn:aws:lambda:eu-west-1:123456789012:function:foo:1", "", kHere);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().type, ApiErrorType::ResourceNotFound);
+  auto disagree = api::resolve_qualified_function_name("foo:1", "2", kHere);
+  ASSERT_FALSE(disagree);
+  EXPECT_EQ(disagree.error().type, ApiErrorType::InvalidParameterValue);
+  auto bad = api::resolve_qualified_function_name("foo:a.b", "", kHere);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().type, ApiErrorType::InvalidParameterValue);
+}
+
+TEST(FunctionName, VersionQualifiersAreDigitsOnly) {
+  EXPECT_TRUE(api::is_version_qualifier("1"));
+  EXPECT_TRUE(api::is_version_qualifier("42"));
+  EXPECT_FALSE(api::is_version_qualifier("$LATEST"));
+  EXPECT_FALSE(api::is_version_qualifier("prod"));
+  EXPECT_FALSE(api::is_version_qualifier("1a"));
+  EXPECT_FALSE(api::is_version_qualifier(""));
 }
 
 TEST(FunctionName, ArnIsBuiltFromTheIdentity) {

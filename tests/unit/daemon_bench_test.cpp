@@ -1,9 +1,13 @@
 // The bench's pure parts: REPORT parsing, percentiles and the summary, --check thresholds, CSV.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "runtimed/bench/bench_check.hpp"
 #include "runtimed/bench/bench_output.hpp"
+#include "runtimed/bench/bench_runner.hpp"
 #include "runtimed/bench/bench_summary.hpp"
+#include "runtimed/bench/cold_phases.hpp"
 #include "runtimed/bench/report_line.hpp"
 
 namespace runtimed::bench {
@@ -46,6 +50,58 @@ TEST(BenchReportLine, FiguresNoNumberHoldsAreLeftOut) {
   ASSERT_TRUE(partial);
   EXPECT_EQ(partial->memory_size_mb, 0);
   EXPECT_EQ(partial->max_memory_used_mb, 0);
+}
+
+TEST(BenchColdPhases, ReadsTheThreePhasesAndRefusesAnythingElse) {
+  const auto phases = parse_cold_phases("launch=1.2;init=30.1;invoke=0.4");
+  ASSERT_TRUE(phases);
+  EXPECT_DOUBLE_EQ(phases->launch_ms, 1.2);
+  EXPECT_DOUBLE_EQ(phases->init_ms, 30.1);
+  EXPECT_DOUBLE_EQ(phases->invoke_ms, 0.4);
+  // Unknown phases are skipped, in any order.
+  EXPECT_TRUE(parse_cold_phases("invoke=1;later=5;init=2;launch=3"));
+  EXPECT_FALSE(parse_cold_phases(""));
+  EXPECT_FALSE(parse_cold_phases("launch=1;init=2"));
+  EXPECT_FALSE(parse_cold_phases("launch=1;init=2;invoke=nan"));
+  EXPECT_FALSE(parse_cold_phases("launch=-1;init=2;invoke=3"));
+  EXPECT_FALSE(parse_cold_phases("launch=1;launch=1;init=2;invoke=3"));
+  EXPECT_FALSE(parse_cold_phases("launch=1;init=2;invoke=3ms"));
+  EXPECT_FALSE(parse_cold_phases("launch;init=2;invoke=3"));
+}
+
+TEST(BenchColdPhases, TheSummaryBreaksColdLatencyDownByPhase) {
+  Sample cold{.latency_ms = 50, .status = 200, .cold = true};
+  cold.phases = ColdPhases{.launch_ms = 5, .init_ms = 30, .invoke_ms = 10};
+  Sample warm{.latency_ms = 1, .status = 200};
+  const Summary s = summarize({cold, warm}, 1);
+  EXPECT_EQ(s.cold_launch.count, 1u);
+  EXPECT_EQ(s.cold_launch.p50, 5);
+  EXPECT_EQ(s.cold_init.p50, 30);
+  EXPECT_EQ(s.cold_invoke.p50, 10);
+  EXPECT_EQ(s.cold_other.p50, 5);  // 50 - 5 - 30 - 10
+  const std::string table = summary_table(s, {}, {});
+  EXPECT_NE(table.find(" launch"), std::string::npos) << table;
+  EXPECT_NE(table.find(" init"), std::string::npos) << table;
+  const std::string csv = samples_csv({cold, warm});
+  EXPECT_NE(csv.find("launch_ms,init_ms,invoke_ms\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",5.00,30.00,10.00\n"), std::string::npos) << csv;
+  const auto json = nlohmann::json::parse(samples_json({cold, warm}, s));
+  EXPECT_EQ(json["summary"]["coldPhases"]["init"]["p50"], 30);
+  EXPECT_EQ(json["samples"][0]["phases"]["launchMs"], 5);
+  EXPECT_FALSE(json["samples"][1].contains("phases"));
+}
+
+TEST(BenchRate, AConstantRateIsEvenlySpacedAndARampRisesLinearly) {
+  EXPECT_EQ(rate_total(100, 10, false), 1000u);
+  EXPECT_DOUBLE_EQ(rate_due_s(250, 100, 10, false), 2.5);
+  // Ramp to 100/s over 10 s: 500 calls; the last is due at the end; a quarter arrive in the
+  // first half; gaps shrink as the rate rises.
+  EXPECT_EQ(rate_total(100, 10, true), 500u);
+  EXPECT_DOUBLE_EQ(rate_due_s(0, 100, 10, true), 0);
+  EXPECT_NEAR(rate_due_s(500, 100, 10, true), 10, 1e-9);
+  EXPECT_NEAR(rate_due_s(125, 100, 10, true), 5, 1e-9);
+  EXPECT_GT(rate_due_s(2, 100, 10, true) - rate_due_s(1, 100, 10, true),
+            rate_due_s(400, 100, 10, true) - rate_due_s(399, 100, 10, true));
 }
 
 TEST(BenchSummary, NearestRankPercentiles) {
@@ -116,7 +172,7 @@ TEST(BenchOutput, CsvHasOneRowPerSampleWithItsReport) {
   Sample odd;
   odd.error_type = "transport: Connection, refused";
   const std::string csv = samples_csv({cold, odd});
-  EXPECT_NE(csv.find("\n0.000,210.500,200,1,,,0.00,2,200.50,256,0\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n0.000,210.500,200,1,,,0.00,2,200.50,256,0,,,\n"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\"transport: Connection, refused\""), std::string::npos) << csv;
 }
 

@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 2);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 3);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -240,6 +240,120 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   ASSERT_TRUE(rows && rows->step().value_or(false));
   EXPECT_EQ(rows->column_int64(0), db.schema_version());
   EXPECT_TRUE(fs::exists(tmp.path() / "runtimed.db"));
+}
+
+TEST_F(FunctionStoreTest, PublishSnapshotsLatestAsNumberedVersions) {
+  const auto c = create("fn");
+  auto v1 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(v1) << v1.error().message;
+  EXPECT_EQ(v1->version, "1");
+  EXPECT_EQ(v1->code_sha256, c.code_sha256);
+  EXPECT_NE(v1->revision_id, c.revision_id);
+  // Nothing changed since: the same version again, not a new one.
+  auto again = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *v1);
+  // New code, a new version; the first keeps its code and configuration.
+  ASSERT_TRUE(store->update_code("fn", zip_v2(), std::nullopt));
+  auto v2 = store->publish_version("fn", std::nullopt, std::nullopt, std::string("second"));
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->version, "2");
+  EXPECT_EQ(v2->description, "second");
+  EXPECT_NE(v2->code_sha256, v1->code_sha256);
+  auto got1 = store->get_version("fn", "1");
+  ASSERT_TRUE(got1);
+  EXPECT_EQ(*got1, *v1);
+  EXPECT_TRUE(fs::exists(store->code_dir(*got1) / "bootstrap"));
+  EXPECT_EQ(store->get("fn")->version, "$LATEST");
+  EXPECT_EQ(store->get_version("fn", "3").error().kind, StoreErrorKind::NotFound);
+  EXPECT_EQ(store->get_version("fn", "prod").error().kind, StoreErrorKind::NotFound);
+  EXPECT_EQ(store->publish_version("nope", std::nullopt, std::nullopt, std::nullopt).error().kind,
+            StoreErrorKind::NotFound);
+}
+
+TEST_F(FunctionStoreTest, PublishHonoursCodeSha256AndRevisionIdPreconditions) {
+  const auto c = create("fn");
+  auto stale_sha = store->publish_version("fn", std::string("AAAA"), std::nullopt, std::nullopt);
+  ASSERT_FALSE(stale_sha);
+  EXPECT_EQ(stale_sha.error().kind, StoreErrorKind::InvalidValue);
+  EXPECT_THAT(stale_sha.error().message,
+              ::testing::HasSubstr("is different from current CodeSHA256 in $LATEST"));
+  auto stale_rev = store->publish_version("fn", std::nullopt, std::string("x"), std::nullopt);
+  ASSERT_FALSE(stale_rev);
+  EXPECT_EQ(stale_rev.error().kind, StoreErrorKind::RevisionMismatch);
+  auto ok = store->publish_version("fn", c.code_sha256, c.revision_id, std::nullopt);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->version, "1");
+}
+
+TEST_F(FunctionStoreTest, VersionNumbersAreNeverReusedAndListPages) {
+  create("fn");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store->update_configuration("fn", api::ConfigurationPatch{.memory_mb = 128 + i},
+                                            std::nullopt));
+    ASSERT_TRUE(store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt));
+  }
+  ASSERT_TRUE(store->remove_version("fn", "3"));
+  EXPECT_EQ(store->remove_version("fn", "3").error().kind, StoreErrorKind::NotFound);
+  ASSERT_TRUE(
+      store->update_configuration("fn", api::ConfigurationPatch{.memory_mb = 512}, std::nullopt));
+  auto v4 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->version, "4");
+  std::vector<std::string> seen;
+  std::optional<std::string> marker;
+  do {
+    auto page = store->list_versions("fn", marker, 2);
+    ASSERT_TRUE(page) << page.error().message;
+    ASSERT_LE(page->functions.size(), 2u);
+    for (const auto& f : page->functions) seen.push_back(f.version);
+    marker = page->next_marker;
+  } while (marker);
+  EXPECT_EQ(seen, (std::vector<std::string>{"$LATEST", "1", "2", "4"}));
+  EXPECT_EQ(store->list_versions("nope", std::nullopt, 10).error().kind, StoreErrorKind::NotFound);
+}
+
+TEST_F(FunctionStoreTest, VersionCodeOutlivesLatestUntilVersionOrFunctionIsDeleted) {
+  create("fn");
+  auto v1 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(v1);
+  ASSERT_TRUE(store->update_code("fn", zip_v2(), std::nullopt));
+  EXPECT_TRUE(fs::exists(store->code_dir(*v1)));  // $LATEST moved on; version 1 still holds it
+  ASSERT_TRUE(store->remove_version("fn", "1"));
+  EXPECT_FALSE(fs::exists(store->code_dir(*v1)));
+  ASSERT_TRUE(store->update_code("fn", zip_v1(), std::nullopt));
+  auto again = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->version, "2");
+  ASSERT_TRUE(store->remove("fn"));
+  EXPECT_FALSE(fs::exists(store->code_dir(*again)));
+  create("fn");  // a new function of the same name starts from version 1
+  auto fresh = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->version, "1");
+}
+
+TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
+  const auto c = create("fn");
+  {
+    // Back to what a v2 daemon left: no versions table, no counter, two migrations recorded.
+    auto& db = store->db();
+    auto lock = db.lock();
+    ASSERT_TRUE(
+        db.exec("DROP TABLE function_versions; ALTER TABLE functions DROP COLUMN "
+                "last_version; DELETE FROM schema_version WHERE version > 2;"));
+  }
+  store.reset();
+  store = open();
+  {
+    auto& db = store->db();
+    auto lock = db.lock();
+    EXPECT_EQ(db.schema_version(), 3);
+  }
+  EXPECT_EQ(*store->get("fn"), c);
+  auto v1 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(v1) << v1.error().message;
+  EXPECT_EQ(v1->version, "1");
 }
 
 TEST(StateDbTest, ReopeningDoesNotRerunMigrations) {
