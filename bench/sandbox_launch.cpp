@@ -156,6 +156,7 @@ void row(const std::string& name, const std::vector<double>& v, const Stats& bas
 
 std::vector<double> pick(const std::vector<Sample>& v, double Sample::*field) {
   std::vector<double> out;
+  out.reserve(v.size());
   for (const auto& s : v) out.push_back(s.*field);
   return out;
 }
@@ -231,6 +232,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<Sample> bare;
+  bare.reserve(static_cast<size_t>(runs));
   for (int i = 0; i < runs; ++i) bare.push_back(bare_run(probe));
   const auto b2b = env_scenario(b, runs, std::chrono::milliseconds(0));
   const auto spaced = env_scenario(b, runs, std::chrono::milliseconds(20));

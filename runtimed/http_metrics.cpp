@@ -12,8 +12,11 @@ using Series = std::vector<HttpMetrics::RouteSeries>;
 
 constexpr std::array<int64_t, HttpMetrics::kBounds.size()> bounds_ns() {
   std::array<int64_t, HttpMetrics::kBounds.size()> out{};
-  for (size_t i = 0; i < out.size(); ++i)
+  for (size_t i = 0; i < out.size(); ++i) {
+    // Positive bounds: + 0.5 rounds them right, and llround is not constexpr in GCC 12.
+    // NOLINTNEXTLINE(bugprone-incorrect-roundings)
     out[i] = static_cast<int64_t>(HttpMetrics::kBounds[i] * 1e9 + 0.5);
+  }
   return out;
 }
 constexpr auto kBoundsNs = bounds_ns();

@@ -148,10 +148,10 @@ Result<void> NetlinkRoute::set_port_isolated(int ifindex) {
   ifinfomsg info{};
   info.ifi_family = AF_BRIDGE;
   info.ifi_index = ifindex;
-  nlattr* protinfo = nullptr;
-  if (nlmsg_append(msg.get(), &info, sizeof info, NLMSG_ALIGNTO) < 0 ||
-      (protinfo = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED)) == nullptr ||
-      nla_put_u8(msg.get(), IFLA_BRPORT_ISOLATED, 1) < 0)
+  if (nlmsg_append(msg.get(), &info, sizeof info, NLMSG_ALIGNTO) < 0)
+    return fail("build bridge port message", ENOMEM);
+  nlattr* protinfo = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED);
+  if (protinfo == nullptr || nla_put_u8(msg.get(), IFLA_BRPORT_ISOLATED, 1) < 0)
     return fail("build bridge port message", ENOMEM);
   nla_nest_end(msg.get(), protinfo);
   // nl_send_sync frees the message.

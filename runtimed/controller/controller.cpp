@@ -347,7 +347,7 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
   env->endpoint->deliver(std::move(event));
 }
 
-void Controller::start_cold(std::shared_ptr<Env> env, FunctionEntryPtr fn) {
+void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntryPtr& fn) {
   auto entry = find_entrypoint(fn->config, fn->code_dir, options_.runtimes_dir);
   if (!entry) {
     fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint, entry.error(), false);
@@ -521,8 +521,8 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
           "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
       break;
   }
-  finish(env, std::move(pending), std::move(result),
-         result.function_error ? "function_error" : "success");
+  const char* metric_outcome = result.function_error ? "function_error" : "success";
+  finish(env, std::move(pending), std::move(result), metric_outcome);
   if (stale) destroy_later(env);
 }
 

@@ -105,7 +105,7 @@ class Controller {
   std::expected<FunctionEntryPtr, api::ApiError> function_entry(const std::string& name);
   // Admission and placement of one invocation (warm environment, cold start, or 429).
   void admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn);
-  void start_cold(std::shared_ptr<Env> env, FunctionEntryPtr fn);
+  void start_cold(const std::shared_ptr<Env>& env, const FunctionEntryPtr& fn);
   void deliver(const std::shared_ptr<Env>& env);
   // The live environment with this id, or null.
   std::shared_ptr<Env> find_env(uint64_t env_id);

@@ -273,7 +273,9 @@ TEST_F(DaemonApiHardeningTest, CodePackagesPastTheLimitsAre400WithLambdasMessage
            {"symlink outside", testzip::make({testzip::symlink("l", "/etc/shadow")}),
             "points outside"},
            {"unzipped over 250 MB",
-            testzip::make({testzip::file("zeros", std::string(262144001, '\0'))}),
+            // One byte over Lambda's limit, on purpose.
+            testzip::make({testzip::file(
+                "zeros", std::string(262144001, '\0'))}),  // NOLINT(bugprone-string-constructor)
             "Unzipped size must be smaller than 262144000 bytes"},
        }) {
     SCOPED_TRACE(k.what);

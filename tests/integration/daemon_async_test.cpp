@@ -13,7 +13,6 @@
 namespace {
 
 using nlohmann::json;
-using testsupport::body_json;
 using testsupport::DaemonProcess;
 using testsupport::header;
 using Clock = std::chrono::steady_clock;

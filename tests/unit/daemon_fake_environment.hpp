@@ -40,7 +40,7 @@ class FakeEnvironment final : public ExecutionEnvironment {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    (void)::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     ::listen(listen_.get(), 16);
     socklen_t len = sizeof addr;
     ::getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
