@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/function_name.hpp"
+#include "api/json_body.hpp"
 #include "api/json_response.hpp"
 #include "api/store_error_mapping.hpp"
 
@@ -141,10 +142,9 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   }
   // PUT replaces the whole configuration; POST (Update) changes only what it names.
   if (m == "POST" && !*existing) return no_config();
-  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object())
-    return fail(ApiError::invalid_request_content(
-        "Could not parse request body into json: the body must be a JSON object"));
+  const auto parsed = parse_json_object_body(request);
+  if (!parsed) return fail(parsed.error());
+  const json& body = *parsed;
   EventInvokeConfig c = m == "POST" ? **existing : EventInvokeConfig{};
   if (auto it = body.find("MaximumRetryAttempts"); it != body.end() && !it->is_null()) {
     if (auto ok = check_range("maximumRetryAttempts", *it, 0, 2); !ok) return fail(ok.error());

@@ -11,6 +11,7 @@
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_name.hpp"
 #include "api/function_tags.hpp"
+#include "api/json_body.hpp"
 #include "api/json_response.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/base64.hpp"
@@ -84,14 +85,6 @@ std::expected<std::string, ApiError> decode_zip_file(std::string_view in) {
     return std::unexpected(ApiError::invalid_parameter(
         "Could not decode Code.ZipFile: it must be the zip file's bytes in base64"));
   return std::move(*bytes);
-}
-
-std::expected<json, ApiError> parse_body(const HttpRequest& request) {
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object())
-    return std::unexpected(ApiError::invalid_request_content(
-        "Could not parse request body into json: the body must be a JSON object"));
-  return body;
 }
 
 ApiError wrong_type(std::string_view field, std::string_view expected) {
@@ -440,7 +433,7 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
       return std::unexpected(ApiError::too_large(
           fmt::format("Request must be smaller than {} bytes for the CreateFunction operation",
                       kMaxCodeRequestBytes)));
-    auto body = parse_body(request);
+    auto body = parse_json_object_body(request);
     if (!body) return std::unexpected(body.error());
     CreateFunctionRequest out;
     common::FunctionConfig& c = out.config;
@@ -584,7 +577,7 @@ HttpResponse FunctionApi::update_code(const HttpRequest& request, const std::str
             "Request must be smaller than {} bytes for the UpdateFunctionCode operation",
             kMaxCodeRequestBytes)),
         request_id);
-  auto body = parse_body(request);
+  auto body = parse_json_object_body(request);
   if (!body) return error_response(body.error(), request_id);
   auto revision = opt_string(*body, "RevisionId");
   if (!revision) return error_response(revision.error(), request_id);
@@ -611,7 +604,7 @@ HttpResponse FunctionApi::update_configuration(const HttpRequest& request, const
   if (!name) return error_response(name.error(), request_id);
   auto build =
       [&]() -> std::expected<std::pair<ConfigurationPatch, std::optional<std::string>>, ApiError> {
-    auto body = parse_body(request);
+    auto body = parse_json_object_body(request);
     if (!body) return std::unexpected(body.error());
     ConfigurationPatch patch;
     auto revision = opt_string(*body, "RevisionId");

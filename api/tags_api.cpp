@@ -8,6 +8,7 @@
 
 #include "api/function_name.hpp"
 #include "api/function_tags.hpp"
+#include "api/json_body.hpp"
 #include "api/json_response.hpp"
 #include "api/store_error_mapping.hpp"
 
@@ -59,11 +60,9 @@ HttpResponse TagsApi::handle(const HttpRequest& request, const std::string& requ
     if (auto ok = catalog_.update_tags(*name, {}, keys); !ok) return store_failure(ok.error());
     return no_content_response(request_id);
   }
-  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object())
-    return to_http(ApiError::invalid_request_content(
-                       "Could not parse request body into json: the body must be a JSON object"),
-                   request_id);
+  const auto parsed = parse_json_object_body(request);
+  if (!parsed) return to_http(parsed.error(), request_id);
+  const json& body = *parsed;
   auto it = body.find("Tags");
   if (it == body.end() || it->is_null())
     return to_http(ApiError::invalid_parameter(
