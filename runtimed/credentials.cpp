@@ -85,8 +85,9 @@ std::expected<std::map<std::string, AccessKey>, std::string> load_credentials(
 }
 
 std::expected<std::unique_ptr<CredentialStore>, std::string> CredentialStore::open(
-    std::filesystem::path path) {
-  std::unique_ptr<CredentialStore> store(new CredentialStore(std::move(path)));
+    std::filesystem::path path, std::string account_id) {
+  std::unique_ptr<CredentialStore> store(
+      new CredentialStore(std::move(path), std::move(account_id)));
   if (auto loaded = store->reload(); !loaded) return std::unexpected(loaded.error());
   return store;
 }
@@ -94,6 +95,12 @@ std::expected<std::unique_ptr<CredentialStore>, std::string> CredentialStore::op
 std::expected<size_t, std::string> CredentialStore::reload() {
   auto keys = load_credentials(path_);
   if (!keys) return std::unexpected(keys.error());
+  for (const auto& [id, key] : *keys)
+    if (key.account_id != account_id_)
+      return std::unexpected(fmt::format(
+          "credentials: key {} belongs to account {}, but this daemon serves account {} "
+          "(--account-id); several accounts on one daemon are not supported yet",
+          id, key.account_id, account_id_));
   const size_t n = keys->size();
   auto snapshot = std::make_shared<const std::map<std::string, AccessKey>>(std::move(*keys));
   std::lock_guard lock(mu_);

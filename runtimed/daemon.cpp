@@ -142,18 +142,9 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
         2, fmt::format("cannot create state dir {}: {}", state_dir.string(), ec.message()));
   }
   if (!o.credentials.empty()) {
-    auto credentials = CredentialStore::open(o.credentials);
+    auto credentials = CredentialStore::open(o.credentials, o.account_id);
     if (!credentials) return start_error(2, credentials.error());
     opened.credentials = std::move(*credentials);
-    // Accounts are not apart yet: every key acts in this daemon's one account, so a key naming
-    // another would see functions it must not.
-    auto keys = load_credentials(o.credentials);
-    for (const auto& [id, key] : *keys)
-      if (key.account_id != o.account_id)
-        return start_error(2, fmt::format("credentials: key {} belongs to account {}, but this "
-                                          "daemon serves account {} (--account-id); several "
-                                          "accounts on one daemon are not supported yet",
-                                          id, key.account_id, o.account_id));
   }
   sandbox::SandboxOptions so;
   so.state_dir = state_dir;

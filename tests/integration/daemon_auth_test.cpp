@@ -167,6 +167,15 @@ TEST_F(DaemonAuthTest, SighupReloadsTheKeys) {
   auto still = raw("GET", list, "", "AKIACAROL", "carol-secret", std::chrono::system_clock::now());
   ASSERT_TRUE(still);
   EXPECT_EQ(still->status, 200);
+  // A key of another account is refused at reload as at start: the keys in force stay.
+  write_credentials({{"AKIAOTHER", "other-secret"}}, "111111111111");
+  ::kill(daemon_->pid(), SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  expect_denied(raw("GET", list, "", "AKIAOTHER", "other-secret", std::chrono::system_clock::now()),
+                403, "UnrecognizedClientException", "invalid");
+  auto kept = raw("GET", list, "", "AKIACAROL", "carol-secret", std::chrono::system_clock::now());
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->status, 200);
 }
 
 TEST_F(DaemonAuthTest, TheRuntimedCliSignsWithTheAwsEnvironmentKeys) {
