@@ -12,6 +12,7 @@
 #include "api/function_tags.hpp"
 #include "api/json_body.hpp"
 #include "api/json_response.hpp"
+#include "api/layer_arn.hpp"
 #include "api/list_paging.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/base64.hpp"
@@ -235,7 +236,32 @@ HttpResponse error_response(const ApiError& error, const std::string& request_id
 
 // The settings CreateFunction and UpdateFunctionConfiguration share, each set in `patch` only when
 // the body gives it; the first invalid one is the answer.
-std::expected<void, ApiError> parse_shared_settings(const json& body, ConfigurationPatch& patch) {
+// Layers: at most 5 layer version ARNs of this region and account, one version per layer.
+std::expected<std::optional<std::vector<common::LayerRef>>, ApiError> parse_layers(
+    const json& body, const LambdaIdentity& identity) {
+  auto it = body.find("Layers");
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_array()) return std::unexpected(wrong_type("Layers", "a list of layer version ARNs"));
+  if (it->size() > 5)
+    return std::unexpected(ApiError::invalid_parameter("Cannot reference more than 5 layers."));
+  std::vector<common::LayerRef> layers;
+  for (const auto& arn : *it) {
+    if (!arn.is_string()) return std::unexpected(wrong_type("Layers", "a list of strings"));
+    auto layer = parse_layer_version_arn(arn.get<std::string>(), identity);
+    if (!layer) return std::unexpected(layer.error());
+    for (const auto& other : layers)
+      if (other.name == layer->name)
+        return std::unexpected(ApiError::invalid_parameter(
+            "Two different versions of the same layer are not allowed to be referenced in the "
+            "same function. " +
+            other.arn + " and " + layer->arn + " are versions of the same layer."));
+    layers.push_back(std::move(*layer));
+  }
+  return layers;
+}
+
+std::expected<void, ApiError> parse_shared_settings(const json& body, ConfigurationPatch& patch,
+                                                    const LambdaIdentity& identity) {
   auto description = opt_string(body, "Description");
   if (!description) return std::unexpected(description.error());
   if (*description) {
@@ -291,10 +317,9 @@ std::expected<void, ApiError> parse_shared_settings(const json& body, Configurat
             "runtimed:network=none to give it loopback only"));
     }
   }
-  auto layers = body.find("Layers");
-  if (layers != body.end() && !layers->is_null() && !(layers->is_array() && layers->empty()))
-    return std::unexpected(
-        ApiError::invalid_parameter("Layers are not supported in this version of runtimed"));
+  auto layers = parse_layers(body, identity);
+  if (!layers) return std::unexpected(layers.error());
+  patch.layers = std::move(*layers);
   return {};
 }
 
@@ -347,6 +372,11 @@ json FunctionApi::configuration_json(const common::FunctionConfig& c,
   if (!c.handler.empty()) j["Handler"] = c.handler;
   if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
   if (c.dead_letter_target_arn) j["DeadLetterConfig"] = {{"TargetArn", *c.dead_letter_target_arn}};
+  if (!c.layers.empty()) {
+    json layers = json::array();
+    for (const auto& l : c.layers) layers.push_back({{"Arn", l.arn}, {"CodeSize", l.code_size}});
+    j["Layers"] = std::move(layers);
+  }
   return j;
 }
 
@@ -476,7 +506,8 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
     }
 
     ConfigurationPatch settings;
-    if (auto ok = parse_shared_settings(*body, settings); !ok) return std::unexpected(ok.error());
+    if (auto ok = parse_shared_settings(*body, settings, {region_, account_id_}); !ok)
+      return std::unexpected(ok.error());
     settings.apply_to(c);
 
     auto arch = body->find("Architectures");
@@ -621,7 +652,8 @@ HttpResponse FunctionApi::update_configuration(const HttpRequest& request, const
             "Member must not be empty"));
       patch.role = **role;
     }
-    if (auto ok = parse_shared_settings(*body, patch); !ok) return std::unexpected(ok.error());
+    if (auto ok = parse_shared_settings(*body, patch, {region_, account_id_}); !ok)
+      return std::unexpected(ok.error());
     return std::pair{std::move(patch), *revision};
   };
 

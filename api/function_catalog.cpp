@@ -15,6 +15,7 @@ void ConfigurationPatch::apply_to(common::FunctionConfig& c) const {
   if (timeout_s) c.timeout_s = *timeout_s;
   if (environment) c.environment = *environment;
   if (ephemeral_storage_mb) c.ephemeral_storage_mb = *ephemeral_storage_mb;
+  if (layers) c.layers = *layers;
   if (dead_letter_target_arn) {
     if (dead_letter_target_arn->empty())
       c.dead_letter_target_arn.reset();

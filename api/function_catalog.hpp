@@ -36,6 +36,9 @@ struct ConfigurationPatch {
   std::optional<std::map<std::string, std::string>> environment;  // replaces the whole map
   std::optional<int> ephemeral_storage_mb;
   std::optional<std::string> dead_letter_target_arn;  // "" removes it
+  // Layers: ARN, name and version set (the catalog fills the code fields; an unknown version is
+  // InvalidValue). An empty list removes them.
+  std::optional<std::vector<common::LayerRef>> layers;
 
   // Sets the fields of `config` that this patch sets.
   void apply_to(common::FunctionConfig& config) const;
@@ -88,8 +91,11 @@ class FunctionCatalog {
 
   // The directory holding the function's unpacked code.
   virtual std::filesystem::path code_dir(const common::FunctionConfig& config) const = 0;
-  // Keeps config's code directory on disk while the returned handle lives, even after an update
-  // or a delete made it unreferenced: environments still running that code keep their files.
+  // The directory holding a layer version's unpacked content.
+  virtual std::filesystem::path layer_dir(const common::LayerRef& layer) const = 0;
+  // Keeps config's code directory (and its layers') on disk while the returned handle lives, even
+  // after an update or a delete made it unreferenced: environments still running that code keep
+  // their files.
   virtual std::shared_ptr<void> hold_code(const common::FunctionConfig& config) = 0;
 
   // Called after a successful update or delete (outside any lock) with the qualified name of what

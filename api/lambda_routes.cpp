@@ -21,12 +21,7 @@ constexpr auto kUnimplemented = std::to_array<Route>({
     {"POST", "/2015-03-31/functions/{}/policy", "AddPermission"},
     {"GET", "/2015-03-31/functions/{}/policy", "GetPolicy"},
     {"DELETE", "/2015-03-31/functions/{}/policy/{}", "RemovePermission"},
-    // Layers.
-    {"GET", "/2018-10-31/layers", "ListLayers"},  // also GetLayerVersionByArn (?find=LayerVersion)
-    {"GET", "/2018-10-31/layers/{}/versions", "ListLayerVersions"},
-    {"POST", "/2018-10-31/layers/{}/versions", "PublishLayerVersion"},
-    {"GET", "/2018-10-31/layers/{}/versions/{}", "GetLayerVersion"},
-    {"DELETE", "/2018-10-31/layers/{}/versions/{}", "DeleteLayerVersion"},
+    // Layer permissions.
     {"GET", "/2018-10-31/layers/{}/versions/{}/policy", "GetLayerVersionPolicy"},
     {"POST", "/2018-10-31/layers/{}/versions/{}/policy", "AddLayerVersionPermission"},
     {"DELETE", "/2018-10-31/layers/{}/versions/{}/policy/{}", "RemoveLayerVersionPermission"},

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace common {
 
@@ -26,10 +27,24 @@ inline constexpr size_t kMaxHandlerLength = 128;
 inline constexpr size_t kMaxDescriptionLength = 256;
 inline constexpr size_t kMaxEnvironmentBytes = 4096;  // sum of key and value bytes
 
+// A layer version a function uses: its ARN as the function's configuration shows it, and where
+// its unpacked content is.
+struct LayerRef {
+  std::string arn;  // arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION
+  std::string name;
+  int64_t version = 0;
+  std::string code_dir_key;  // filled by the catalog
+  int64_t code_size = 0;     // the layer zip's bytes (Lambda shows it)
+
+  bool operator==(const LayerRef&) const = default;
+};
+
 struct FunctionConfig {
   std::string name;
   std::string runtime;
   std::string handler;
+  // The layer versions merged read-only at /opt, in order (a later layer's file wins).
+  std::vector<LayerRef> layers;
   std::string role;
   std::string description;
   int memory_mb = kDefaultMemoryMb;

@@ -126,6 +126,29 @@ void ClientRoutes::add_routes() {
            operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
              return c.apis_.aliases.remove(r, p.get("name"), p.get("alias"), id);  // DeleteAlias
            }));
+  // Layers; {name} may be a layer ARN, one percent-encoded segment.
+  const Handler list_layers =
+      operation([](ClientRoutes& c, const auto& r, const auto&, const auto& id) {
+        return c.apis_.layers.list_layers(r, id);  // ListLayers, GetLayerVersionByArn
+      });
+  routes_.add("GET", "/2018-10-31/layers", blocking, list_layers)
+      .add("GET", "/2018-10-31/layers/", blocking, list_layers)
+      .add("POST", "/2018-10-31/layers/{name}/versions", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.layers.publish(r, p.get("name"), id);  // PublishLayerVersion
+           }))
+      .add("GET", "/2018-10-31/layers/{name}/versions", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.layers.list_versions(r, p.get("name"), id);  // ListLayerVersions
+           }))
+      .add("GET", "/2018-10-31/layers/{name}/versions/{version}", blocking,
+           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
+             return c.apis_.layers.get(p.get("name"), p.get("version"), id);  // GetLayerVersion
+           }))
+      .add("DELETE", "/2018-10-31/layers/{name}/versions/{version}", blocking,
+           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
+             return c.apis_.layers.remove(p.get("name"), p.get("version"), id);
+           }));
 
   // The resource ARN is one percent-encoded segment; decoded it may hold '/'.
   routes_

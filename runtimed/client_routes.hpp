@@ -14,6 +14,7 @@
 #include "api/function_api.hpp"
 #include "api/function_catalog.hpp"
 #include "api/http_types.hpp"
+#include "api/layer_api.hpp"
 #include "api/route_table.hpp"
 #include "api/tags_api.hpp"
 #include "api/version_api.hpp"
@@ -35,6 +36,7 @@ class ClientRoutes {
     api::TagsApi& tags;
     api::VersionApi& versions;
     api::AliasApi& aliases;
+    api::LayerApi& layers;
     QueueRoutes& queues;
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,

@@ -106,6 +106,7 @@ ControllerOptions controller_options(const ServeOptions& o, const HostIdentity& 
   co.cpu_quota = o.cpu_quota;
   co.disk_reserve_mb = o.disk_reserve_mb;
   co.runtimes_dir = o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir;
+  co.layer_mounts_dir = (o.state_dir.empty() ? default_state_dir() : o.state_dir) / "layer-mounts";
   return co;
 }
 
@@ -201,6 +202,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       tags_api_(*store_, function_api_),
       version_api_(*store_, function_api_),
       alias_api_(*store_, function_api_),
+      layer_api_(*store_, {o.region, o.account_id}),
       async_events_(store_->db()),
       message_queues_(store_->db(), o.region, o.account_id),
       server_(o.io_threads, std::chrono::microseconds(o.io_spin_us)),
@@ -210,10 +212,11 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_),
-      client_routes_(controller_, dispatcher_,
-                     ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_,
-                                        tags_api_, version_api_, alias_api_, queue_routes_},
-                     logs_, *store_, identity_, metrics_) {
+      client_routes_(
+          controller_, dispatcher_,
+          ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_, tags_api_,
+                             version_api_, alias_api_, layer_api_, queue_routes_},
+          logs_, *store_, identity_, metrics_) {
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),
                runtimed_init_path().string());

@@ -135,6 +135,7 @@ class Daemon {
   api::TagsApi tags_api_;
   api::VersionApi version_api_;
   api::AliasApi alias_api_;
+  api::LayerApi layer_api_;
   AsyncQueue async_events_;
   MessageQueues message_queues_;
   api::HttpServer server_;

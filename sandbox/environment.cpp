@@ -126,6 +126,12 @@ Result<void> Environment::launch(const LaunchSpec& spec) {
     if (!tree) return std::unexpected(tree.error());
     runtime_dir = std::move(*tree);
   }
+  UniqueFd opt_dir;
+  if (!spec.opt_dir.empty()) {
+    auto tree = detached_read_only_tree(spec.opt_dir);
+    if (!tree) return std::unexpected(tree.error());
+    opt_dir = std::move(*tree);
+  }
   UniqueFd dev_null;
   int stdin_fd = spec.stdin_fd;
   if (stdin_fd < 0) {
@@ -146,12 +152,16 @@ Result<void> Environment::launch(const LaunchSpec& spec) {
     w.u32(static_cast<uint32_t>(l.resource)).u64(l.soft).u64(l.hard);
   w.str(std::string_view(reinterpret_cast<const char*>(program.data()),
                          program.size() * sizeof(sock_filter)))
-      .u32(runtime_dir ? 1 : 0);
+      .u32(runtime_dir ? 1 : 0)
+      .u32(opt_dir ? 1 : 0);
 
-  int fds[5] = {stdin_fd, spec.stdout_fd, spec.stderr_fd, code->get(), runtime_dir.get()};
-  const size_t nfds = runtime_dir ? 5 : 4;
+  // stdin, stdout, stderr, the code, then the optional trees in order.
+  int fds[6] = {stdin_fd, spec.stdout_fd, spec.stderr_fd, code->get()};
+  size_t nfds = 4;
+  if (runtime_dir) fds[nfds++] = runtime_dir.get();
+  if (opt_dir) fds[nfds++] = opt_dir.get();
   iovec iov{const_cast<char*>(w.bytes().data()), w.bytes().size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 5)]{};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 6)]{};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;

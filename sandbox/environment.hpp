@@ -48,6 +48,7 @@ std::vector<ResourceLimit> lambda_rlimits();
 struct LaunchSpec {
   std::filesystem::path code_dir;     // host directory bound read-only at /var/task
   std::filesystem::path runtime_dir;  // host directory bound read-only at /var/runtime (optional)
+  std::filesystem::path opt_dir;      // host directory bound read-only at /opt (optional: layers)
   std::vector<std::string> argv;      // argv[0] is a path inside the sandbox
   std::vector<std::string> env;       // "KEY=VALUE"
   std::string cwd = "/var/task";

@@ -168,6 +168,7 @@ struct LaunchMessage {
   std::vector<Limit> rlimits;  // set in the runtime before it drops privileges
   std::string seccomp;         // raw sock_filter array
   bool has_runtime_dir = false;
+  bool has_opt_dir = false;
 };
 
 // More rlimits than Linux has resources is a forged message.
@@ -201,6 +202,7 @@ inline bool decode_launch(Reader& r, LaunchMessage& out) {
   }
   out.seccomp = r.str();
   out.has_runtime_dir = r.u32() != 0;
+  out.has_opt_dir = r.u32() != 0;
   // uid or gid 0 would leave the runtime root: refused rather than run so.
   if (out.uid == 0 || out.gid == 0) return false;
   // A seccomp program is whole 8-byte sock_filter instructions, at most BPF_MAXINSNS (4096) of

@@ -74,8 +74,9 @@ struct Controller::FunctionEntry {
   common::FunctionConfig config;  // config.version: the version its environments run
   std::string pool_key;           // api::pool_key(name, version): its warm pool and cache key
   std::filesystem::path code_dir;
-  std::shared_ptr<void> code_hold;  // environments of this entry keep its code on disk
-  std::string arn;                  // unqualified
+  std::shared_ptr<void> code_hold;        // environments of this entry keep its code on disk
+  std::string arn;                        // unqualified
+  std::shared_ptr<const LayerMount> opt;  // the function's layers, bound at /opt; null without
 };
 
 struct Controller::Pending {
@@ -128,6 +129,7 @@ Controller::Controller(ControllerOptions options, EnvironmentFactory& environmen
       catalog_(catalog),
       logs_(logs),
       disk_budget_(environments.disk_dir(), options_.disk_reserve_mb),
+      layer_mounts_(options_.layer_mounts_dir),
       metrics_(options_.metrics ? *options_.metrics : own_metrics_, options_.metrics_function_limit,
                [this] { return stats(); }),
       admission_(options_.concurrency_limit, memory_budget_or_default(options_.memory_budget_mb)),
@@ -183,6 +185,17 @@ std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_
     auto entry = std::make_shared<FunctionEntry>();
     entry->config = std::move(*config);
     entry->pool_key = key;
+    if (!entry->config.layers.empty()) {
+      std::vector<std::filesystem::path> dirs;
+      for (const auto& layer : entry->config.layers) dirs.push_back(catalog_.layer_dir(layer));
+      auto opt = layer_mounts_.merged(dirs);
+      if (!opt) {
+        log()->error("layers of {}: {}", key, opt.error());
+        return std::unexpected(
+            api::ApiError::service("The function's layers could not be mounted: " + opt.error()));
+      }
+      entry->opt = std::move(*opt);
+    }
     entry->code_dir = catalog_.code_dir(entry->config);
     entry->code_hold = catalog_.hold_code(entry->config);
     entry->arn = function_arn(options_.host, name);
@@ -377,7 +390,8 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
 }
 
 void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntryPtr& fn) {
-  auto entry = find_entrypoint(fn->config, fn->code_dir, options_.runtimes_dir);
+  const std::filesystem::path opt_dir = fn->opt ? fn->opt->dir() : std::filesystem::path();
+  auto entry = find_entrypoint(fn->config, fn->code_dir, options_.runtimes_dir, opt_dir);
   if (!entry) {
     fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint, entry.error(), false);
     return;
@@ -417,6 +431,7 @@ void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntry
   // the monitor drains it as soon as data arrives.
   auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
                               new_log_stream_name(fn->config.version), options_.cpu_quota);
+  spec.opt_dir = opt_dir;
   spec.stdout_fd = output_write.get();
   spec.stderr_fd = output_write.get();
   const uint64_t id = env->id;

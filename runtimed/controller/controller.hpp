@@ -27,6 +27,7 @@
 #include "runtimed/controller/execution_environment.hpp"
 #include "runtimed/controller/function_launch.hpp"
 #include "runtimed/controller/function_log.hpp"
+#include "runtimed/controller/layer_mounts.hpp"
 #include "runtimed/store/disk_budget.hpp"
 
 namespace runtimed {
@@ -40,7 +41,11 @@ struct ControllerOptions {
   std::chrono::milliseconds init_timeout{10 * 1000};
   bool cpu_quota = false;
   std::filesystem::path runtimes_dir;  // managed runtimes' bootstraps
-  uint64_t disk_reserve_mb = 1024;     // free disk no environment's /tmp may be promised
+  // Where the merged /opt of functions with several layers is mounted (layer_mounts.hpp): the
+  // daemon's own (under its state dir), since what is found there at start is unmounted. Empty:
+  // a function with several layers cannot run.
+  std::filesystem::path layer_mounts_dir;
+  uint64_t disk_reserve_mb = 1024;  // free disk no environment's /tmp may be promised
   // Where the controller's metrics go (null: a registry of its own, unexposed), and how many
   // functions get their own label value.
   common::metrics::Registry* metrics = nullptr;
@@ -149,6 +154,7 @@ class Controller {
   api::FunctionCatalog& catalog_;
   FunctionLogs& logs_;
   DiskBudget disk_budget_;
+  LayerMounts layer_mounts_;
   common::metrics::Registry own_metrics_;  // when options_.metrics is null
   ControllerMetrics metrics_;
 

@@ -57,9 +57,15 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
   // Lambda names the managed runtime; a provided* runtime gets no AWS_EXECUTION_ENV.
   if (const auto* rt = common::find_runtime(config.runtime); rt && !rt->language.empty()) {
     env.push_back("AWS_EXECUTION_ENV=AWS_Lambda_" + config.runtime);
-    if (rt->language == "nodejs")
-      env.push_back(
-          "NODE_PATH=/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task");
+    // Where layers put libraries for each language, as Lambda's runtimes look for them.
+    if (rt->language == "nodejs") {
+      const std::string major = config.runtime.substr(0, config.runtime.find('.'));  // nodejs20
+      env.push_back("NODE_PATH=/opt/nodejs/node" + major.substr(std::string("nodejs").size()) +
+                    "/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/"
+                    "runtime:/var/task");
+    } else if (rt->language == "python") {
+      env.push_back("PYTHONPATH=/opt/python/lib/" + config.runtime + "/site-packages");
+    }
   }
   for (const auto& [key, value] : config.environment) env.push_back(key + "=" + value);
   return env;
@@ -67,10 +73,14 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
 
 std::expected<Entrypoint, std::string> find_entrypoint(const common::FunctionConfig& config,
                                                        const std::filesystem::path& code_dir,
-                                                       const std::filesystem::path& runtimes_dir) {
+                                                       const std::filesystem::path& runtimes_dir,
+                                                       const std::filesystem::path& opt_dir) {
   if (config.is_provided_runtime()) {
+    // The function's own bootstrap first, then a layer's, as Lambda looks for them.
     const auto bootstrap = code_dir / "bootstrap";
     if (::access(bootstrap.c_str(), X_OK) == 0) return Entrypoint{{"/var/task/bootstrap"}, {}};
+    if (!opt_dir.empty() && ::access((opt_dir / "bootstrap").c_str(), X_OK) == 0)
+      return Entrypoint{{"/opt/bootstrap"}, {}};
     return std::unexpected(
         ::access(bootstrap.c_str(), F_OK) == 0
             ? "Couldn't find valid bootstrap(s): [/var/task/bootstrap] is not executable"

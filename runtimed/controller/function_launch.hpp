@@ -31,9 +31,12 @@ struct Entrypoint {
   std::filesystem::path runtime_dir;  // host directory bound at /var/runtime, may be empty
 };
 // `runtimes_dir` holds the managed runtimes' bootstraps (runtimes/<language>/ in the source tree).
+// `opt_dir`: the host directory bound at /opt (the function's layers), empty without layers; a
+// provided runtime's bootstrap may come from it (/opt/bootstrap), as on Lambda.
 std::expected<Entrypoint, std::string> find_entrypoint(const common::FunctionConfig& config,
                                                        const std::filesystem::path& code_dir,
-                                                       const std::filesystem::path& runtimes_dir);
+                                                       const std::filesystem::path& runtimes_dir,
+                                                       const std::filesystem::path& opt_dir = {});
 
 sandbox::LaunchSpec launch_spec_for(const common::FunctionConfig& config,
                                     const std::filesystem::path& code_dir,

@@ -52,6 +52,7 @@ class CodeStore {
  public:
   // `root` is created if missing; unpacking leftovers from a previous run are removed.
   explicit CodeStore(std::filesystem::path root, CodeLimits limits = {});
+  const CodeLimits& limits() const { return limits_; }
 
   // Unpacks `zip` into its directory, or reuses the directory when the same zip was stored before.
   // Safe to call concurrently; a failed unpack leaves nothing behind.

@@ -52,6 +52,16 @@ json to_row(const FunctionConfig& c) {
   };
   if (c.dead_letter_target_arn) j["dead_letter_target_arn"] = *c.dead_letter_target_arn;
   if (!c.tags.empty()) j["tags"] = c.tags;
+  if (!c.layers.empty()) {
+    json layers = json::array();
+    for (const auto& l : c.layers)
+      layers.push_back({{"arn", l.arn},
+                        {"name", l.name},
+                        {"version", l.version},
+                        {"code_dir_key", l.code_dir_key},
+                        {"code_size", l.code_size}});
+    j["layers"] = std::move(layers);
+  }
   return j;
 }
 
@@ -75,6 +85,11 @@ FunctionConfig from_row(const json& j) {
   if (auto it = j.find("dead_letter_target_arn"); it != j.end() && it->is_string())
     c.dead_letter_target_arn = it->get<std::string>();
   c.tags = j.value("tags", std::map<std::string, std::string>{});
+  if (auto it = j.find("layers"); it != j.end() && it->is_array()) {
+    for (const auto& l : *it)
+      c.layers.push_back({l.value("arn", ""), l.value("name", ""), l.value("version", int64_t{0}),
+                          l.value("code_dir_key", ""), l.value("code_size", int64_t{0})});
+  }
   return c;
 }
 
@@ -105,6 +120,46 @@ api::AliasConfig alias_from_row(const std::string& function, const std::string& 
 StoreError alias_not_found(const std::string& function, const std::string& alias) {
   const std::string qualified = function + ":" + alias;
   return StoreError::not_found(qualified, "Alias not found: " + qualified);
+}
+
+json layer_row(const api::LayerVersion& l) {
+  return {{"description", l.description},
+          {"compatible_runtimes", l.compatible_runtimes},
+          {"compatible_architectures", l.compatible_architectures},
+          {"license_info", l.license_info},
+          {"created_date", l.created_date},
+          {"code_sha256", l.code_sha256},
+          {"code_size", l.code_size}};
+}
+
+api::LayerVersion layer_from_row(const std::string& name, int64_t version,
+                                 const std::string& code_dir_key, const json& j) {
+  api::LayerVersion l{.layer_name = name, .version = version};
+  l.description = j.value("description", "");
+  l.compatible_runtimes = j.value("compatible_runtimes", std::vector<std::string>{});
+  l.compatible_architectures = j.value("compatible_architectures", std::vector<std::string>{});
+  l.license_info = j.value("license_info", "");
+  l.created_date = j.value("created_date", "");
+  l.code_sha256 = j.value("code_sha256", "");
+  l.code_size = j.value("code_size", int64_t{0});
+  l.code_dir_key = code_dir_key;
+  return l;
+}
+
+bool lists_runtime(const api::LayerVersion& l, const std::optional<std::string>& runtime) {
+  return !runtime || std::find(l.compatible_runtimes.begin(), l.compatible_runtimes.end(),
+                               *runtime) != l.compatible_runtimes.end();
+}
+
+// Bytes of the regular files under `dir` (the unzipped size of code or a layer).
+uint64_t directory_bytes(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
+  }
+  return total;
 }
 
 // A database failure, logged with SQLite's message; the caller sees only that it failed.
@@ -219,12 +274,15 @@ std::expected<FunctionConfig, StoreError> FunctionStore::store_code(FunctionConf
 }
 
 std::shared_ptr<void> FunctionStore::hold_code(const FunctionConfig& config) {
-  const std::string key = config.code_dir_key;
+  std::vector<std::string> keys{config.code_dir_key};
+  for (const auto& layer : config.layers) keys.push_back(layer.code_dir_key);
   {
     std::lock_guard holds(holds_mutex_);
-    ++code_holds_[key];
+    for (const auto& key : keys) ++code_holds_[key];
   }
-  return std::shared_ptr<void>(nullptr, [this, key](void*) { release_code(key); });
+  return std::shared_ptr<void>(nullptr, [this, keys](void*) {
+    for (const auto& key : keys) release_code(key);
+  });
 }
 
 void FunctionStore::release_code(const std::string& key) {
@@ -245,8 +303,14 @@ void FunctionStore::collect_garbage() {
   }
   {
     auto lock = db_->lock();
+    // Code of functions and versions, layer versions, and the layers functions and versions use
+    // (which stay after their layer version is deleted).
     auto stmt = db_->prepare(
-        "SELECT code_dir_key FROM functions UNION SELECT code_dir_key FROM function_versions");
+        "SELECT code_dir_key FROM functions UNION SELECT code_dir_key FROM function_versions "
+        "UNION SELECT code_dir_key FROM layer_versions "
+        "UNION SELECT l.value ->> '$.code_dir_key' FROM functions f, json_each(f.config, "
+        "'$.layers') l UNION SELECT l.value ->> '$.code_dir_key' FROM function_versions v, "
+        "json_each(v.config, '$.layers') l");
     if (!stmt) return (void)db_error("list code keys", stmt.error());
     while (true) {
       auto row = stmt->step();
@@ -273,6 +337,10 @@ std::expected<FunctionConfig, StoreError> FunctionStore::create(
 
   auto config = store_code(std::move(request.config), request.zip);
   if (!config) return config;
+  if (auto ok = resolve_layers(*config); !ok) {
+    collect_garbage();
+    return std::unexpected(ok.error());
+  }
   config->version = "$LATEST";
   touch(*config);
   if (auto ok = save(*config); !ok) {
@@ -351,6 +419,7 @@ std::expected<FunctionConfig, StoreError> FunctionStore::update_configuration(
   return change(name, expected_revision_id,
                 [&](FunctionConfig& c) -> std::expected<void, StoreError> {
                   patch.apply_to(c);
+                  if (patch.layers) return resolve_layers(c);
                   return {};
                 });
 }
@@ -703,6 +772,162 @@ std::expected<void, StoreError> FunctionStore::remove_alias(const std::string& f
   std::unique_lock cached(cache_mutex_);
   aliases_.erase({function, alias});
   logger()->info("deleted alias {}:{}", function, alias);
+  return {};
+}
+
+std::filesystem::path FunctionStore::layer_dir(const common::LayerRef& layer) const {
+  return code_->dir(layer.code_dir_key);
+}
+
+std::expected<void, StoreError> FunctionStore::resolve_layers(FunctionConfig& config) {
+  if (config.layers.empty()) return {};
+  uint64_t unzipped = directory_bytes(code_->dir(config.code_dir_key));
+  for (auto& layer : config.layers) {
+    auto version = get_layer_version(layer.name, layer.version);
+    if (!version) {
+      if (version.error().kind != StoreErrorKind::NotFound) return std::unexpected(version.error());
+      return std::unexpected(
+          StoreError::invalid_value("Layer version " + layer.arn + " does not exist."));
+    }
+    layer.code_dir_key = version->code_dir_key;
+    layer.code_size = version->code_size;
+    unzipped += directory_bytes(code_->dir(layer.code_dir_key));
+  }
+  const uint64_t limit = code_->limits().max_unzipped_bytes;
+  if (unzipped > limit)
+    return std::unexpected(StoreError::invalid_value(fmt::format(
+        "Function code combined with layers exceeds the maximum allowed size of {} bytes. The "
+        "actual size is {} bytes.",
+        limit, unzipped)));
+  return {};
+}
+
+std::expected<api::LayerVersion, StoreError> FunctionStore::publish_layer_version(
+    api::LayerVersion layer, std::string zip) {
+  std::lock_guard change(change_mutex_);
+  auto stored = code_->put(zip);
+  if (!stored) return std::unexpected(from_code_error(stored.error()));
+  layer.code_sha256 = stored->sha256_base64;
+  layer.code_size = static_cast<int64_t>(stored->zip_size);
+  layer.code_dir_key = stored->key;
+  layer.created_date = common::lambda_timestamp(std::chrono::system_clock::now());
+  auto published = db_->write([&]() -> std::expected<void, StoreError> {
+    auto bump = db_->prepare(
+        "INSERT INTO layers (name, last_version) VALUES (?1, 1) ON CONFLICT (name) DO UPDATE SET "
+        "last_version = last_version + 1 RETURNING last_version");
+    if (!bump) return std::unexpected(bump.error());
+    bump->bind(1, layer.layer_name);
+    auto row = bump->step();
+    if (!row) return std::unexpected(row.error());
+    layer.version = bump->column_int64(0);
+    if (auto done = bump->run(); !done) return std::unexpected(done.error());
+    auto insert = db_->prepare(
+        "INSERT INTO layer_versions (name, version, config, code_dir_key) VALUES (?1, ?2, ?3, "
+        "?4)");
+    if (!insert) return std::unexpected(insert.error());
+    return insert->bind(1, layer.layer_name)
+        .bind(2, layer.version)
+        .bind(3, layer_row(layer).dump())
+        .bind(4, layer.code_dir_key)
+        .run();
+  });
+  if (!published) {
+    collect_garbage();
+    return std::unexpected(db_error("publish layer version", published.error()));
+  }
+  logger()->info("published layer {} version {}", layer.layer_name, layer.version);
+  return layer;
+}
+
+std::expected<api::LayerVersion, StoreError> FunctionStore::get_layer_version(
+    const std::string& name, int64_t version) {
+  auto lock = db_->lock();
+  auto stmt = db_->prepare(
+      "SELECT config, code_dir_key FROM layer_versions WHERE name = ?1 AND version = ?2");
+  if (!stmt) return std::unexpected(db_error("select layer version", stmt.error()));
+  stmt->bind(1, name).bind(2, version);
+  auto row = stmt->step();
+  if (!row) return std::unexpected(db_error("select layer version", row.error()));
+  const std::string qualified = name + ":" + std::to_string(version);
+  if (!*row)
+    return std::unexpected(
+        StoreError::not_found(qualified, "Layer version not found: " + qualified));
+  return layer_from_row(name, version, stmt->column_text(1), json::parse(stmt->column_text(0)));
+}
+
+std::expected<api::LayerVersionPage, StoreError> FunctionStore::list_layer_versions(
+    const std::string& name, const std::optional<std::string>& compatible_runtime,
+    const std::optional<std::string>& marker, int max_items) {
+  int64_t before = INT64_MAX;
+  if (marker) {
+    const auto number = version_number(*marker);
+    if (!number) return std::unexpected(StoreError::invalid_value("Invalid marker: " + *marker));
+    before = *number;
+  }
+  auto lock = db_->lock();
+  auto stmt = db_->prepare(
+      "SELECT version, config, code_dir_key FROM layer_versions WHERE name = ?1 AND version < ?2 "
+      "ORDER BY version DESC");
+  if (!stmt) return std::unexpected(db_error("list layer versions", stmt.error()));
+  stmt->bind(1, name).bind(2, before);
+  api::LayerVersionPage page;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("list layer versions", row.error()));
+    if (!*row) break;
+    auto l = layer_from_row(name, stmt->column_int64(0), stmt->column_text(2),
+                            json::parse(stmt->column_text(1)));
+    if (!lists_runtime(l, compatible_runtime)) continue;
+    if (static_cast<int>(page.versions.size()) == max_items) {
+      page.next_marker = std::to_string(page.versions.back().version);
+      break;
+    }
+    page.versions.push_back(std::move(l));
+  }
+  return page;
+}
+
+std::expected<api::LayerVersionPage, StoreError> FunctionStore::list_layers(
+    const std::optional<std::string>& compatible_runtime, const std::optional<std::string>& marker,
+    int max_items) {
+  auto lock = db_->lock();
+  auto stmt = db_->prepare(
+      "SELECT name, version, config, code_dir_key FROM layer_versions WHERE name > ?1 ORDER BY "
+      "name, version DESC");
+  if (!stmt) return std::unexpected(db_error("list layers", stmt.error()));
+  stmt->bind(1, marker.value_or(""));
+  api::LayerVersionPage page;
+  std::string last_name;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("list layers", row.error()));
+    if (!*row) break;
+    const std::string name = stmt->column_text(0);
+    if (!page.versions.empty() && page.versions.back().layer_name == name) continue;
+    auto l = layer_from_row(name, stmt->column_int64(1), stmt->column_text(3),
+                            json::parse(stmt->column_text(2)));
+    if (!lists_runtime(l, compatible_runtime)) continue;  // an older version may match
+    if (static_cast<int>(page.versions.size()) == max_items) {
+      page.next_marker = page.versions.back().layer_name;
+      break;
+    }
+    page.versions.push_back(std::move(l));
+  }
+  return page;
+}
+
+std::expected<void, StoreError> FunctionStore::remove_layer_version(const std::string& name,
+                                                                    int64_t version) {
+  std::lock_guard change(change_mutex_);
+  {
+    auto lock = db_->lock();
+    auto stmt = db_->prepare("DELETE FROM layer_versions WHERE name = ?1 AND version = ?2");
+    if (!stmt) return std::unexpected(db_error("delete layer version", stmt.error()));
+    if (auto ok = stmt->bind(1, name).bind(2, version).run(); !ok)
+      return std::unexpected(db_error("delete layer version", ok.error()));
+  }
+  collect_garbage();
+  logger()->info("deleted layer {} version {}", name, version);
   return {};
 }
 

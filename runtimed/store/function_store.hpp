@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/layer_catalog.hpp"
 #include "api/version_catalog.hpp"
 #include "common/store_error.hpp"
 #include "runtimed/store/code_store.hpp"
@@ -18,7 +19,7 @@
 
 namespace runtimed {
 
-class FunctionStore final : public api::VersionCatalog {
+class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog {
  public:
   // The database at <state_dir>/runtimed.db, code under <state_dir>/code/.
   static std::expected<std::unique_ptr<FunctionStore>, std::string> open(
@@ -41,6 +42,7 @@ class FunctionStore final : public api::VersionCatalog {
       const std::vector<std::string>& remove) override;
   std::expected<void, common::StoreError> remove(const std::string& name) override;
   std::filesystem::path code_dir(const common::FunctionConfig& config) const override;
+  std::filesystem::path layer_dir(const common::LayerRef& layer) const override;
 
   std::expected<common::FunctionConfig, common::StoreError> publish_version(
       const std::string& name, const std::optional<std::string>& expected_sha256,
@@ -68,6 +70,19 @@ class FunctionStore final : public api::VersionCatalog {
 
   std::shared_ptr<void> hold_code(const common::FunctionConfig& config) override;
 
+  std::expected<api::LayerVersion, common::StoreError> publish_layer_version(
+      api::LayerVersion layer, std::string zip) override;
+  std::expected<api::LayerVersion, common::StoreError> get_layer_version(const std::string& name,
+                                                                         int64_t version) override;
+  std::expected<api::LayerVersionPage, common::StoreError> list_layer_versions(
+      const std::string& name, const std::optional<std::string>& compatible_runtime,
+      const std::optional<std::string>& marker, int max_items) override;
+  std::expected<api::LayerVersionPage, common::StoreError> list_layers(
+      const std::optional<std::string>& compatible_runtime,
+      const std::optional<std::string>& marker, int max_items) override;
+  std::expected<void, common::StoreError> remove_layer_version(const std::string& name,
+                                                               int64_t version) override;
+
   StateDb& db() { return *db_; }
   CodeStore& code() { return *code_; }
 
@@ -89,6 +104,9 @@ class FunctionStore final : public api::VersionCatalog {
   void collect_garbage();
   void release_code(const std::string& key);
   void notify(const std::string& name);
+  // Fills each of config's layers from its layer version (InvalidValue when one does not exist)
+  // and checks that code and layers unzipped stay within the unzipped-size limit.
+  std::expected<void, common::StoreError> resolve_layers(common::FunctionConfig& config);
   // Loads every alias into aliases_ (at open: the invoke path never reads them from the database).
   void load_aliases();
   // With change_mutex_ held: each version of `routing` exists (NotFound names the first missing).

@@ -94,8 +94,9 @@ constexpr std::array<std::string_view, 4> kMigrations = {
       CREATE INDEX function_versions_code_dir_key ON function_versions (code_dir_key);
       ALTER TABLE functions ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
     )sql",
-    // v4: aliases (a name for a version, with an optional traffic split), and the qualifier an
-    // asynchronous invocation was made with ('' for none), resolved when it runs.
+    // v4: aliases (a name for a version, with an optional traffic split); the qualifier an
+    // asynchronous invocation was made with ('' for none), resolved when it runs; layer versions
+    // (content in the code store, numbered per layer by layers.last_version, never reused).
     R"sql(
       CREATE TABLE function_aliases (
         name TEXT NOT NULL,
@@ -104,6 +105,17 @@ constexpr std::array<std::string_view, 4> kMigrations = {
         PRIMARY KEY (name, alias)
       ) WITHOUT ROWID;
       ALTER TABLE async_events ADD COLUMN qualifier TEXT NOT NULL DEFAULT '';
+      CREATE TABLE layers (
+        name TEXT PRIMARY KEY,
+        last_version INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE layer_versions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        code_dir_key TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+      ) WITHOUT ROWID;
     )sql",
 };
 

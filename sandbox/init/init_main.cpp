@@ -296,11 +296,12 @@ int main() {
         LaunchPlan p;
         const bool decoded = ip::decode_launch(r, p);
         const bool has_runtime_dir = p.has_runtime_dir;
-        // fds: stdin, stdout, stderr, code tree, [runtime tree] (detached mounts from open_tree)
+        // fds: stdin, stdout, stderr, code tree, [runtime tree], [/opt tree] (detached mounts from
+        // open_tree)
         auto close_fds = [&] {
           for (int fd : fds) ::close(fd);
         };
-        const size_t want = 4 + (has_runtime_dir ? 1 : 0);
+        const size_t want = 4 + (has_runtime_dir ? 1 : 0) + (p.has_opt_dir ? 1 : 0);
         if (!decoded || fds.size() != want || runtime > 0) {
           close_fds();
           send_failed("decode launch", EINVAL, "");
@@ -315,6 +316,7 @@ int main() {
         };
         if (!attach(fds[3], "/var/task")) continue;
         if (has_runtime_dir && !attach(fds[4], "/var/runtime")) continue;
+        if (p.has_opt_dir && !attach(fds[has_runtime_dir ? 5 : 4], "/opt")) continue;
         for (size_t i = 3; i < fds.size(); ++i) ::close(fds[i]);
         fds.resize(3);
         if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) != 0) {

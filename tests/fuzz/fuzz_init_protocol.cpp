@@ -33,10 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         w.u32(static_cast<uint32_t>(m.rlimits.size()));
         for (const auto& l : m.rlimits)
           w.u32(l.resource).u64(l.value.rlim_cur).u64(l.value.rlim_max);
-        w.str(m.seccomp).u32(m.has_runtime_dir ? 1 : 0);
-        // has_runtime_dir is any non-zero u32 on the wire; only 1 round-trips.
-        if (input.size() >= 4 && input.substr(input.size() - 4) == std::string("\1\0\0\0", 4) &&
-            w.bytes() != input)
+        w.str(m.seccomp).u32(m.has_runtime_dir ? 1 : 0).u32(m.has_opt_dir ? 1 : 0);
+        // A flag is any non-zero u32 on the wire; only 1 round-trips.
+        const std::string one("\1\0\0\0", 4);
+        if (input.size() >= 8 && input.substr(input.size() - 8, 4) == one &&
+            input.substr(input.size() - 4) == one && w.bytes() != input)
           std::abort();
       }
     }

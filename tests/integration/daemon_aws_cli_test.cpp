@@ -209,4 +209,14 @@ TEST_F(DaemonAwsCliTest, PublishesAVersionAliasesItAndInvokesIt) {
       << gone;
 }
 
+TEST_F(DaemonAwsCliTest, Boto3PublishesLayersThatPythonNodeAndACustomRuntimeUse) {
+  const auto run = testsupport::run_command(
+      {"/usr/bin/python3", testsupport::source_path("tests/integration/clients/boto3_layers.py"),
+       "http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
+      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
+                               "PATH=/usr/bin:/bin"});
+  EXPECT_EQ(run.status, 0) << run;
+  EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
+}
+
 }  // namespace

@@ -97,6 +97,9 @@ class FakeCatalog : public api::VersionCatalog {
   std::filesystem::path code_dir(const FunctionConfig& c) const override {
     return "/var/lib/runtimed/code/" + c.code_dir_key;
   }
+  std::filesystem::path layer_dir(const common::LayerRef& layer) const override {
+    return "/var/lib/runtimed/code/" + layer.code_dir_key;
+  }
   std::shared_ptr<void> hold_code(const FunctionConfig&) override { return nullptr; }
 
   std::expected<FunctionConfig, StoreError> publish_version(

@@ -74,6 +74,9 @@ class MemoryCatalog final : public api::FunctionCatalog {
     return it->second;
   }
   std::filesystem::path code_dir(const common::FunctionConfig&) const override { return code_dir_; }
+  std::filesystem::path layer_dir(const common::LayerRef& layer) const override {
+    return code_dir_.parent_path() / ("layer-" + layer.name);
+  }
   std::shared_ptr<void> hold_code(const common::FunctionConfig&) override {
     return std::make_shared<int>(0);
   }
