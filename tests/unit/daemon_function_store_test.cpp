@@ -341,7 +341,8 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
     auto& db = store->db();
     auto lock = db.lock();
     ASSERT_TRUE(
-        db.exec("DROP TABLE function_versions; DROP TABLE function_aliases; ALTER TABLE "
+        db.exec("DROP TABLE function_versions; DROP TABLE function_aliases; DROP TABLE layers; "
+                "DROP TABLE layer_versions; ALTER TABLE "
                 "functions DROP COLUMN last_version; ALTER TABLE async_events DROP COLUMN "
                 "qualifier; DELETE FROM schema_version WHERE version > 2;"));
   }
@@ -450,6 +451,41 @@ TEST_F(FunctionStoreTest, AliasedVersionCannotGoAndDeletesNotifyEachPool) {
   // A new function of the same name starts with no aliases.
   create("fn");
   EXPECT_EQ(store->list_aliases("fn", std::nullopt, std::nullopt, 50)->aliases.size(), 0u);
+}
+
+TEST_F(FunctionStoreTest, LayerVersionsAreNumberedAndFunctionsKeepTheirContentAfterADelete) {
+  api::LayerVersion layer{.layer_name = "lib", .description = "d"};
+  auto v1 = store->publish_layer_version(layer, zip_v1());
+  ASSERT_TRUE(v1) << v1.error().message;
+  EXPECT_EQ(v1->version, 1);
+  auto v2 = store->publish_layer_version(layer, zip_v2());
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->version, 2);
+  EXPECT_EQ(store->list_layer_versions("lib", std::nullopt, std::nullopt, 50)->versions.size(), 2u);
+
+  auto request_with_layers = request("fn", testzip::make({testzip::file("app.py", "x", 0644)}));
+  request_with_layers.config.layers = {{.arn = "arn:...:lib:1", .name = "lib", .version = 1}};
+  auto fn = store->create(request_with_layers);
+  ASSERT_TRUE(fn) << fn.error().message;
+  ASSERT_EQ(fn->layers.size(), 1u);
+  EXPECT_EQ(fn->layers[0].code_dir_key, v1->code_dir_key);
+  EXPECT_EQ(fn->layers[0].code_size, v1->code_size);
+
+  // The layer version goes; the function's copy of its content stays until nothing uses it.
+  ASSERT_TRUE(store->remove_layer_version("lib", 1));
+  EXPECT_EQ(store->get_layer_version("lib", 1).error().kind, StoreErrorKind::NotFound);
+  EXPECT_TRUE(fs::exists(store->layer_dir(fn->layers[0]) / "bootstrap"));
+  ASSERT_TRUE(store->remove("fn"));
+  EXPECT_FALSE(fs::exists(store->layer_dir(fn->layers[0])));
+  // A deleted number is never reused.
+  EXPECT_EQ(store->publish_layer_version(layer, zip_v1())->version, 3);
+
+  auto missing = request("other", zip_v1());
+  missing.config.layers = {{.arn = "arn:...:lib:1", .name = "lib", .version = 1}};
+  auto refused = store->create(missing);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, StoreErrorKind::InvalidValue);
+  EXPECT_EQ(refused.error().message, "Layer version arn:...:lib:1 does not exist.");
 }
 
 TEST(StateDbTest, ReopeningDoesNotRerunMigrations) {
