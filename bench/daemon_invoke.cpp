@@ -67,6 +67,45 @@ void alias_hot_path(Connection& api, int runs) {
   }
 }
 
+// Cold starts of the same function with and without two layers (an overlay at /opt), forced by
+// draining its idle environment, interleaved so both see the same machine.
+void layered_cold_start(testsupport::DaemonProcess& daemon, Connection& api, int runs) {
+  std::string body;
+  for (const char* layer : {"first", "second"}) {
+    const std::string zip = testsupport::zip_of(
+        {{std::string("lib/") + layer + ".txt", layer}, {"python/shared.py", layer}});
+    const nlohmann::json publish = {{"Content", {{"ZipFile", common::base64_encode(zip)}}}};
+    if (api.request("POST", std::string("/2018-10-31/layers/") + layer + "/versions",
+                    publish.dump(), &body) != 201)
+      die("publish layer: " + body);
+  }
+  const nlohmann::json layers = {{"Layers",
+                                  {"arn:aws:lambda:us-east-1:000000000000:layer:first:1",
+                                   "arn:aws:lambda:us-east-1:000000000000:layer:second:1"}}};
+  if (daemon.create_function("plain") != 201) die("create plain");
+  if (daemon.create_function("layered", layers) != 201) die("create layered");
+  std::vector<double> plain, layered;
+  for (int i = 0; i < runs; ++i) {
+    for (auto [name, samples] : {std::pair{"plain", &plain}, std::pair{"layered", &layered}}) {
+      if (api.request("POST", std::string("/runtimed/v1/functions/") + name + "/drain", "",
+                      &body) != 200)
+        die("drain: " + body);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const auto t0 = Clock::now();
+      if (api.request("POST", std::string("/2015-03-31/functions/") + name + "/invocations", "{}",
+                      &body) != 200)
+        die("cold invoke: " + body);
+      samples->push_back(us(Clock::now() - t0));
+    }
+  }
+  const Stats p = stats(plain), l = stats(layered);
+  std::printf("\n%-44s %10s %10s %12s\n", "cold start, drained (interleaved)", "p50 µs", "p99 µs",
+              "p50 - plain");
+  std::printf("%-44s %10.1f %10.1f %12s\n", "no layers", p.p50, p.p99, "");
+  std::printf("%-44s %10.1f %10.1f %12.1f\n", "two layers (overlay at /opt)", l.p50, l.p99,
+              l.p50 - p.p50);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,5 +175,6 @@ int main(int argc, char** argv) {
     warm_throughput_row(concurrency, daemon.port(), bare.port(), invoke_path);
 
   alias_hot_path(api, runs);
+  layered_cold_start(daemon, api, cold_runs);
   return 0;
 }
