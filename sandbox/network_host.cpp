@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -102,15 +103,25 @@ Result<std::unique_ptr<NetworkHost>> NetworkHost::open(NetworkOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(options.lock_dir, ec);
   const std::string lock_name = "net-" + options.bridge + ".lock";
-  host->lock_.reset(
-      ::open((options.lock_dir / lock_name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!host->lock_)
-    return fail("open network lock", errno, (options.lock_dir / lock_name).string());
-  if (::flock(host->lock_.get(), LOCK_EX | LOCK_NB) != 0)
-    return fail("network bridge in use", errno,
-                options.bridge +
-                    " belongs to another running runtimed; give this one its own "
-                    "--network-bridge and --network-cidr, or --network none");
+  const std::filesystem::path lock_path = options.lock_dir / lock_name;
+  // The holder unlinks the file when it is done (so locks of bridges that no longer exist do not
+  // pile up): a lock taken on a file that is no longer at the path is no lock, so try again.
+  for (int attempt = 0;; ++attempt) {
+    host->lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!host->lock_) return fail("open network lock", errno, lock_path.string());
+    if (::flock(host->lock_.get(), LOCK_EX | LOCK_NB) != 0)
+      return fail("network bridge in use", errno,
+                  options.bridge +
+                      " belongs to another running runtimed; give this one its own "
+                      "--network-bridge and --network-cidr, or --network none");
+    struct stat held {
+    }, at_path{};
+    if (::fstat(host->lock_.get(), &held) == 0 && ::stat(lock_path.c_str(), &at_path) == 0 &&
+        held.st_ino == at_path.st_ino && held.st_dev == at_path.st_dev)
+      break;
+    if (attempt == 10) return fail("network lock keeps moving", EAGAIN, lock_path.string());
+  }
+  host->lock_path_ = lock_path;
   host->table_ = "runtimed_" + options.bridge;
   host->forwarding_record_ = options.lock_dir / ("net-" + options.bridge + ".forwarding");
 
@@ -217,6 +228,9 @@ NetworkHost::~NetworkHost() {
       (void)run_nft("table inet " + guard + " {}\ndelete table inet " + guard + "\n");
     }
   }
+  // Still holding the lock: a daemon that opens the path from now on gets a new file.
+  std::error_code ec;
+  std::filesystem::remove(lock_path_, ec);
 }
 
 Result<void> NetworkHost::attach(const EnvironmentLink& link, int netns_fd) {

@@ -68,6 +68,7 @@ class NetworkHost {
   NetworkOptions options_;
   std::string table_;
   UniqueFd lock_;
+  std::filesystem::path lock_path_;  // unlinked by the destructor, lock still held
   std::unique_ptr<Ipv4AddressPool> addresses_;
   std::mutex netlink_mu_;  // the host socket is used from the spawn thread and at start/stop
   std::unique_ptr<NetlinkRoute> host_netlink_;

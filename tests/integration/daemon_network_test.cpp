@@ -288,6 +288,8 @@ class DaemonNetworkTest : public ::testing::Test {
   void expect_no_network_left(const std::vector<std::string>& ports = {}) {
     EXPECT_FALSE(bridge_exists()) << bridge_ << " is left";
     EXPECT_FALSE(table_exists()) << "table inet runtimed_" << bridge_ << " is left";
+    const std::string lock = "/run/runtimed/net-" + bridge_ + ".lock";
+    EXPECT_FALSE(std::filesystem::exists(lock)) << lock << " is left";
     for (const auto& port : ports) EXPECT_TRUE(link_goes_away(port)) << port << " is left";
   }
   // The kernel removes a veth when its namespace goes, a moment (its cleanup work) after the
