@@ -87,6 +87,7 @@ std::string latency_over_time(const std::vector<Sample>& samples) {
       warm.points.push_back(p);
     }
   }
+  if (warm_latencies.size() <= 500) warm.radius = 2.5;
   if (stride > 1) warm.name = fmt::format("warm (every {}th, and the slowest 1%)", stride);
   ChartSpec c{.title = "Latency over time (from each call's intended start)",
               .x = {.label = "seconds since the run began"},

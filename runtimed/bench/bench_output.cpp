@@ -12,8 +12,8 @@ namespace runtimed::bench {
 namespace {
 
 std::string latency_row(const char* name, const LatencySummary& s) {
-  if (s.count == 0) return fmt::format("{:<6} {:>7}\n", name, 0);
-  return fmt::format("{:<6} {:>7} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", name,
+  if (s.count == 0) return fmt::format("{:<7} {:>6}\n", name, 0);
+  return fmt::format("{:<7} {:>6} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", name,
                      s.count, s.p50, s.p90, s.p99, s.p999, s.max);
 }
 
@@ -42,7 +42,7 @@ std::string progress_line(size_t done, size_t total, double elapsed_s,
 
 std::string summary_table(const Summary& summary, const std::vector<Threshold>& thresholds,
                           const std::vector<Threshold>& failed) {
-  std::string out = fmt::format("{:<6} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "ms", "count",
+  std::string out = fmt::format("{:<7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "ms", "count",
                                 "p50", "p90", "p99", "p99.9", "max");
   out += latency_row("cold", summary.cold);
   out += latency_row("warm", summary.warm);
@@ -183,9 +183,9 @@ std::string memory_table(const std::vector<MemoryPoint>& points) {
                     p.gb_seconds, p.usd_per_million);
   }
   out += fmt::format(
-      "(ms; duration and billed: REPORT's, mean of the warm calls; cost at ${}/GB-s + "
-      "${}/request)\n",
-      kUsdPerGbSecond, kUsdPerRequest);
+      "(ms; duration and billed: REPORT's, mean of the warm calls; cost at ${:.10f}/GB-s + "
+      "${:.2f} per 1M requests)\n",
+      kUsdPerGbSecond, kUsdPerRequest * 1e6);
   return out;
 }
 

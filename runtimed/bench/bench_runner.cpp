@@ -245,7 +245,7 @@ std::expected<BenchRun, std::string> run_bench(
     const std::function<void(const Progress&, const std::vector<Sample>&)>& progress) {
   BenchRun result;
   if (options.baseline || options.mode == Mode::Overhead) {
-    auto overhead = measure_client_overhead(2000, std::min<size_t>(options.rate_workers, 8),
+    auto overhead = measure_client_overhead(1000, std::min<size_t>(options.rate_workers, 8),
                                             std::chrono::milliseconds(1000));
     if (!overhead) return std::unexpected(overhead.error());
     result.overhead = *overhead;

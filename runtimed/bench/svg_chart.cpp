@@ -152,6 +152,7 @@ std::vector<std::pair<double, double>> cdf_points(std::vector<double> values, si
   if (values.empty() || max_points < 2) return out;
   std::sort(values.begin(), values.end());
   const auto n = static_cast<double>(values.size());
+  out.emplace_back(values.front(), 0);  // the step up at the first value starts from zero
   if (values.size() <= max_points) {
     for (size_t i = 0; i < values.size(); ++i)
       out.emplace_back(values[i], static_cast<double>(i + 1) / n);

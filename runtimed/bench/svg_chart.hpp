@@ -48,8 +48,8 @@ std::vector<double> log_ticks(double lo, double hi);
 std::string tick_text(double value);
 // Text made safe inside XML/HTML elements and attributes.
 std::string xml_escape(std::string_view text);
-// The empirical CDF of `values` as step points (x = value, y = fraction ≤ x), at most `max_points`
-// of them (every sample's step is kept while they fit; past that, evenly spaced quantiles).
+// The empirical CDF of `values` as step points (x = value, y = fraction ≤ x) from (min, 0), then at
+// most `max_points` (every sample's step while they fit; past that, evenly spaced quantiles).
 std::vector<std::pair<double, double>> cdf_points(std::vector<double> values, size_t max_points);
 
 }  // namespace runtimed::bench

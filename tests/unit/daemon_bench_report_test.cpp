@@ -35,15 +35,16 @@ TEST(BenchSvg, TicksAreRoundAndCoverTheRange) {
 
 TEST(BenchSvg, TheCdfStepsThroughEverySampleOrEvenQuantiles) {
   const auto small = cdf_points({3, 1, 2, 4}, 100);
-  ASSERT_EQ(small.size(), 4u);
-  EXPECT_EQ(small[0], (std::pair<double, double>{1, 0.25}));
-  EXPECT_EQ(small[3], (std::pair<double, double>{4, 1.0}));
+  ASSERT_EQ(small.size(), 5u);
+  EXPECT_EQ(small[0], (std::pair<double, double>{1, 0}));
+  EXPECT_EQ(small[1], (std::pair<double, double>{1, 0.25}));
+  EXPECT_EQ(small[4], (std::pair<double, double>{4, 1.0}));
   std::vector<double> many;
   for (int i = 1; i <= 1000; ++i) many.push_back(i);
   const auto cut = cdf_points(many, 10);
-  ASSERT_EQ(cut.size(), 10u);
-  EXPECT_EQ(cut[4], (std::pair<double, double>{500, 0.5}));
-  EXPECT_EQ(cut[9], (std::pair<double, double>{1000, 1.0}));
+  ASSERT_EQ(cut.size(), 11u);
+  EXPECT_EQ(cut[5], (std::pair<double, double>{500, 0.5}));
+  EXPECT_EQ(cut[10], (std::pair<double, double>{1000, 1.0}));
   EXPECT_TRUE(cdf_points({}, 10).empty());
 }
 
