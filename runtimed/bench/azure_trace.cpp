@@ -91,6 +91,18 @@ std::expected<Trace, std::string> parse_azure_trace(std::istream& in, size_t kee
   return trace;
 }
 
+uint64_t replay_size(const Trace& trace, const ReplayOptions& options) {
+  uint64_t total = 0;
+  for (const TraceFunction& f : trace.busiest) {
+    const auto& counts = f.per_minute;
+    const size_t end = options.minutes == 0
+                           ? counts.size()
+                           : std::min(counts.size(), options.first_minute + options.minutes);
+    for (size_t m = options.first_minute; m < end; ++m) total += counts[m];
+  }
+  return total;
+}
+
 std::vector<Arrival> replay_schedule(const Trace& trace, const ReplayOptions& options) {
   std::vector<Arrival> out;
   std::mt19937_64 random(options.seed);

@@ -42,6 +42,9 @@ struct ReplayOptions {
   size_t minutes = 0;       // 0: to the end of the trace
 };
 
+// How many calls replay_schedule would make (to refuse a schedule too big to hold).
+uint64_t replay_size(const Trace& trace, const ReplayOptions& options);
+
 // Every invocation of `trace.busiest` in the chosen minutes, spread within its minute (evenly:
 // c calls at (i + ½)·60/c s; randomly: uniform over the minute), compressed by the speedup and
 // sorted by due time.

@@ -207,6 +207,15 @@ std::expected<void, std::string> run_replay(Run& run, const std::vector<Target>&
   if (!trace) return std::unexpected(o.trace_file + ": " + trace.error());
   ReplayOptions replay = o.replay;
   replay.targets = targets.size();
+  if (replay.first_minute >= trace->minutes)
+    return std::unexpected(fmt::format("--first-minute {}: the trace has {} minutes",
+                                       replay.first_minute, trace->minutes));
+  // 16 bytes a call: past this the schedule alone would take more than 800 MB.
+  constexpr uint64_t kMaxCalls = 50'000'000;
+  if (const uint64_t calls = replay_size(*trace, replay); calls > kMaxCalls)
+    return std::unexpected(fmt::format(
+        "the replay would make {} calls (at most {}): narrow it with --minutes or --functions",
+        calls, kMaxCalls));
   const auto arrivals = replay_schedule(*trace, replay);
   const size_t minutes = replay.minutes == 0
                              ? trace->minutes - std::min(trace->minutes, replay.first_minute)

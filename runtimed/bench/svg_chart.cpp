@@ -176,7 +176,21 @@ std::string svg_chart(const ChartSpec& chart) {
     }
   }
   const Scale sx = scale_for(chart.x, xs, kLeft, w - kRight);
-  const Scale sy = scale_for(chart.y, ys, h - kBottom, kTop);
+  // Head room for a legend at the top of a linear, data-sized y axis, so it covers no line.
+  size_t legend_rows = 0;
+  for (const Series& s : chart.series) legend_rows += s.name.empty() ? 0 : 1;
+  const double legend_px = legend_rows == 0 ? 0 : 24 + 15 * static_cast<double>(legend_rows);
+  double plot_top = kTop;
+  if (!chart.legend_bottom && !chart.y.log && !(chart.y.lo < chart.y.hi))
+    plot_top = std::min(kTop + legend_px, (h - kBottom + kTop) / 2);
+  Scale sy = scale_for(chart.y, ys, h - kBottom, plot_top);
+  if (plot_top > kTop) {
+    // Stretch the scale back over the whole frame: the data keep their pixels, the axis grows.
+    sy = scale_for(
+        Axis{.lo = sy.lo,
+             .hi = sy.lo + (sy.hi - sy.lo) * (h - kBottom - kTop) / (h - kBottom - plot_top)},
+        {}, h - kBottom, kTop);
+  }
   std::string out = fmt::format(
       "<svg class=\"chart\" width=\"{0}\" height=\"{1}\" "
       "viewBox=\"0 0 {0} {1}\" role=\"img\" aria-label=\"{2}\" font-family=\"sans-serif\" "
