@@ -234,8 +234,10 @@ std::string run_report(const BenchRun& run, const Summary& summary,
   if (const std::string functions = function_table(run.samples); !functions.empty())
     out += functions + "\n";
   if (!run.samples.empty() || run.duration_s > 0) out += summary_table(summary, thresholds, failed);
-  if (run.overhead)
-    out += "\n" + overhead_table(*run.overhead, run.samples.empty() ? nullptr : &summary);
+  if (run.overhead) {
+    if (!out.empty()) out += "\n";
+    out += overhead_table(*run.overhead, run.samples.empty() ? nullptr : &summary);
+  }
   return out;
 }
 
