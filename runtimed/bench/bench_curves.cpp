@@ -71,7 +71,7 @@ std::vector<MemoryPoint> memory_sweep(const std::vector<Sample>& samples) {
       p.usd_per_million = 1e6 * (p.gb_seconds * kUsdPerGbSecond + kUsdPerRequest);
     }
     if (sums.reported_cold > 0) p.init_ms = sums.init / static_cast<double>(sums.reported_cold);
-    points.push_back(std::move(p));
+    points.push_back(p);
   }
   return points;
 }
