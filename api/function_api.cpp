@@ -4,7 +4,6 @@
 
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <string_view>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "api/function_tags.hpp"
 #include "api/json_body.hpp"
 #include "api/json_response.hpp"
+#include "api/list_paging.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/base64.hpp"
 #include "common/module_logger.hpp"
@@ -85,45 +85,6 @@ std::expected<std::string, ApiError> decode_zip_file(std::string_view in) {
     return std::unexpected(ApiError::invalid_parameter(
         "Could not decode Code.ZipFile: it must be the zip file's bytes in base64"));
   return std::move(*bytes);
-}
-
-ApiError wrong_type(std::string_view field, std::string_view expected) {
-  return ApiError::invalid_request_content(fmt::format(
-      "Could not parse request body into json: field '{}' must be {}", field, expected));
-}
-
-// Typed optional fields: absent or null is nullopt; a wrong type is InvalidRequestContent.
-std::expected<std::optional<std::string>, ApiError> opt_string(const json& obj,
-                                                               std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) return std::unexpected(wrong_type(key, "a string"));
-  return it->get<std::string>();
-}
-
-std::expected<std::optional<int64_t>, ApiError> opt_int(const json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (it->is_number_unsigned()) {
-    const auto v = it->get<uint64_t>();
-    return v > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(v);
-  }
-  if (!it->is_number_integer()) return std::unexpected(wrong_type(key, "an integer"));
-  return it->get<int64_t>();
-}
-
-std::expected<std::optional<bool>, ApiError> opt_bool(const json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (!it->is_boolean()) return std::unexpected(wrong_type(key, "a boolean"));
-  return it->get<bool>();
-}
-
-std::expected<const json*, ApiError> opt_object(const json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  if (!it->is_object()) return std::unexpected(wrong_type(key, "an object"));
-  return &*it;
 }
 
 std::expected<void, ApiError> check_range(std::string_view field, int64_t v, int64_t lo,
@@ -339,7 +300,7 @@ std::expected<void, ApiError> parse_shared_settings(const json& body, Configurat
 
 }  // namespace
 
-FunctionApi::FunctionApi(FunctionCatalog& catalog, std::string region, std::string account_id)
+FunctionApi::FunctionApi(VersionCatalog& catalog, std::string region, std::string account_id)
     : catalog_(catalog), region_(std::move(region)), account_id_(std::move(account_id)) {}
 
 bool FunctionApi::matches(const HttpRequest& request) {
@@ -353,10 +314,16 @@ std::string FunctionApi::function_arn(const std::string& name) const {
   return fmt::format("arn:aws:lambda:{}:{}:function:{}", region_, account_id_, name);
 }
 
-json FunctionApi::configuration_json(const common::FunctionConfig& c) const {
+json FunctionApi::configuration_json(const common::FunctionConfig& c,
+                                     const std::string& qualifier) const {
+  std::string arn = function_arn(c.name);
+  if (!qualifier.empty())
+    arn += ":" + qualifier;
+  else if (c.version != "$LATEST")
+    arn += ":" + c.version;
   json j = {
       {"FunctionName", c.name},
-      {"FunctionArn", function_arn(c.name)},
+      {"FunctionArn", arn},
       {"Runtime", c.runtime},
       {"Role", c.role},
       {"CodeSize", c.code_size},
@@ -387,6 +354,35 @@ std::expected<std::string, ApiError> FunctionApi::resolve_name(const HttpRequest
                                                                const std::string& id) const {
   return resolve_function_name(id, request.query_param("Qualifier"),
                                LambdaIdentity{region_, account_id_});
+}
+
+std::expected<QualifiedFunctionName, ApiError> FunctionApi::resolve_qualified(
+    const HttpRequest& request, const std::string& id) const {
+  return resolve_qualified_function_name(id, request.query_param("Qualifier"),
+                                         LambdaIdentity{region_, account_id_});
+}
+
+std::expected<common::FunctionConfig, ApiError> FunctionApi::configuration_of(
+    const QualifiedFunctionName& function) {
+  const std::string& name = function.name;
+  std::string version = function.qualifier.value_or("$LATEST");
+  if (version != "$LATEST" && !is_version_qualifier(version)) {
+    auto alias = catalog_.get_alias(name, version);
+    if (!alias) return std::unexpected(from_catalog(alias.error(), name + ":" + version));
+    version = alias->routing.function_version;
+  }
+  auto config = version == "$LATEST" ? catalog_.get(name) : catalog_.get_version(name, version);
+  if (!config) return std::unexpected(from_catalog(config.error(), pool_key(name, version)));
+  return std::move(*config);
+}
+
+HttpResponse FunctionApi::publish_after(const common::FunctionConfig& latest, int status,
+                                        const std::string& request_id) {
+  auto version =
+      catalog_.publish_version(latest.name, std::nullopt, latest.revision_id, std::nullopt);
+  if (!version) return error_response(from_catalog(version.error(), latest.name), request_id);
+  logger()->info("published {} version {}", latest.name, version->version);
+  return json_response(status, configuration_json(*version), request_id);
 }
 
 ApiError FunctionApi::from_catalog(const common::StoreError& error, const std::string& name) const {
@@ -487,8 +483,9 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
     if (arch != body->end() && !arch->is_null() && *arch != json::array({"x86_64"}))
       return std::unexpected(ApiError::invalid_parameter(
           "Architectures: only [\"x86_64\"] is supported in this version of runtimed"));
-    if (auto ok = refuse_true(*body, "Publish", "Publishing versions"); !ok)
-      return std::unexpected(ok.error());
+    auto publish = opt_bool(*body, "Publish");
+    if (!publish) return std::unexpected(publish.error());
+    out.publish = publish->value_or(false);
 
     auto tags = opt_object(*body, "Tags");
     if (!tags) return std::unexpected(tags.error());
@@ -513,32 +510,19 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
   auto create = build();
   if (!create) return error_response(create.error(), request_id);
   const std::string name = create->config.name;
+  const bool publish = create->publish;
   auto created = catalog_.create(std::move(*create));
   if (!created) return error_response(from_catalog(created.error(), name), request_id);
   logger()->info("created function {} (revision {})", name, created->revision_id);
+  if (publish) return publish_after(*created, 201, request_id);
   return json_response(201, configuration_json(*created), request_id);
 }
 
 HttpResponse FunctionApi::list_functions(const HttpRequest& request,
                                          const std::string& request_id) {
-  int max_items = kDefaultListMaxItems;
-  if (auto it = request.query.find("MaxItems"); it != request.query.end()) {
-    const std::string& s = it->second;
-    int n = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc() || end != s.data() + s.size() || n < 1 || n > kMaxListMaxItems)
-      return error_response(
-          ApiError::invalid_parameter(
-              fmt::format("1 validation error detected: Value '{}' at 'maxItems' failed to satisfy "
-                          "constraint: Member must be an integer between 1 and {}",
-                          s, kMaxListMaxItems)),
-          request_id);
-    max_items = n;
-  }
-  std::optional<std::string> marker;
-  if (auto it = request.query.find("Marker"); it != request.query.end() && !it->second.empty())
-    marker = it->second;
-  auto page = catalog_.list(marker, max_items);
+  auto paging = parse_list_paging(request);
+  if (!paging) return error_response(paging.error(), request_id);
+  auto page = catalog_.list(paging->marker, paging->max_items);
   if (!page) return error_response(to_api_error(page.error()), request_id);
   json functions = json::array();
   for (const auto& c : page->functions) functions.push_back(configuration_json(c));
@@ -549,19 +533,23 @@ HttpResponse FunctionApi::list_functions(const HttpRequest& request,
 
 HttpResponse FunctionApi::get_function(const HttpRequest& request, const std::string& id,
                                        bool config_only, const std::string& request_id) {
-  auto name = resolve_name(request, id);
-  if (!name) return error_response(name.error(), request_id);
-  auto config = catalog_.get(*name);
-  if (!config) return error_response(from_catalog(config.error(), *name), request_id);
-  if (config_only) return json_response(200, configuration_json(*config), request_id);
+  auto function = resolve_qualified(request, id);
+  if (!function) return error_response(function.error(), request_id);
+  auto config = configuration_of(*function);
+  if (!config) return error_response(config.error(), request_id);
+  // An alias's FunctionArn names the alias; a version's, its number.
+  const std::string arn_qualifier =
+      function->qualifier && *function->qualifier != "$LATEST" ? *function->qualifier : "";
+  const json configuration = configuration_json(*config, arn_qualifier);
+  if (config_only) return json_response(200, configuration, request_id);
   json body = {
-      {"Configuration", configuration_json(*config)},
+      {"Configuration", configuration},
       {"Code",
        {{"RepositoryType", "S3"}, {"Location", "file://" + catalog_.code_dir(*config).string()}}},
       {"Tags", config->tags},
   };
   if (reserved_concurrency_) {
-    if (auto reserved = reserved_concurrency_(*name))
+    if (auto reserved = reserved_concurrency_(function->name))
       body["Concurrency"] = {{"ReservedConcurrentExecutions", *reserved}};
   }
   return json_response(200, body, request_id);
@@ -581,9 +569,10 @@ HttpResponse FunctionApi::update_code(const HttpRequest& request, const std::str
   if (!body) return error_response(body.error(), request_id);
   auto revision = opt_string(*body, "RevisionId");
   if (!revision) return error_response(revision.error(), request_id);
-  for (auto [key, what] :
-       {std::pair{"Publish", "Publishing versions"}, std::pair{"DryRun", "DryRun"}})
-    if (auto ok = refuse_true(*body, key, what); !ok) return error_response(ok.error(), request_id);
+  if (auto ok = refuse_true(*body, "DryRun", "DryRun"); !ok)
+    return error_response(ok.error(), request_id);
+  auto publish = opt_bool(*body, "Publish");
+  if (!publish) return error_response(publish.error(), request_id);
   auto arch = body->find("Architectures");
   if (arch != body->end() && !arch->is_null() && *arch != json::array({"x86_64"}))
     return error_response(ApiError::invalid_parameter("Architectures: only [\"x86_64\"] is "
@@ -595,6 +584,7 @@ HttpResponse FunctionApi::update_code(const HttpRequest& request, const std::str
   auto updated = catalog_.update_code(*name, std::move(*zip), *revision);
   if (!updated) return error_response(from_catalog(updated.error(), *name), request_id);
   logger()->info("updated code of {} (revision {})", *name, updated->revision_id);
+  if (publish->value_or(false)) return publish_after(*updated, 200, request_id);
   return json_response(200, configuration_json(*updated), request_id);
 }
 
@@ -645,11 +635,35 @@ HttpResponse FunctionApi::update_configuration(const HttpRequest& request, const
 
 HttpResponse FunctionApi::delete_function(const HttpRequest& request, const std::string& id,
                                           const std::string& request_id) {
-  auto name = resolve_name(request, id);
-  if (!name) return error_response(name.error(), request_id);
-  auto removed = catalog_.remove(*name);
-  if (!removed) return error_response(from_catalog(removed.error(), *name), request_id);
-  logger()->info("deleted function {}", *name);
+  auto function = resolve_qualified(request, id);
+  if (!function) return error_response(function.error(), request_id);
+  const std::string& name = function->name;
+  if (function->qualifier && *function->qualifier != "$LATEST") {
+    const std::string& version = *function->qualifier;
+    // Lambda deletes versions this way, never aliases (DeleteAlias does); a qualifier that is
+    // neither is a function that does not exist.
+    if (!is_version_qualifier(version)) {
+      if (auto alias = catalog_.get_alias(name, version); !alias)
+        return error_response(from_catalog(alias.error(), name + ":" + version), request_id);
+      return error_response(
+          ApiError::invalid_parameter(fmt::format(
+              "Deleting an alias ({}) through DeleteFunction is not supported; use DeleteAlias",
+              version)),
+          request_id);
+    }
+    auto removed = catalog_.remove_version(name, version);
+    if (!removed)
+      return error_response(from_catalog(removed.error(), name + ":" + version), request_id);
+    logger()->info("deleted function {} version {}", name, version);
+    return no_content_response(request_id);
+  }
+  if (function->qualifier)  // $LATEST goes only with the function
+    return error_response(ApiError::invalid_parameter(
+                              "$LATEST version cannot be deleted without deleting the function."),
+                          request_id);
+  auto removed = catalog_.remove(name);
+  if (!removed) return error_response(from_catalog(removed.error(), name), request_id);
+  logger()->info("deleted function {}", name);
   return no_content_response(request_id);
 }
 

@@ -6,9 +6,10 @@
 #include <optional>
 #include <string>
 
-#include "api/function_catalog.hpp"
+#include "api/function_name.hpp"
 #include "api/http_types.hpp"
 #include "api/lambda_error.hpp"
+#include "api/version_catalog.hpp"
 #include "common/function_config.hpp"
 #include "common/store_error.hpp"
 
@@ -16,12 +17,10 @@ namespace api {
 
 // Lambda's request-size limit for CreateFunction and UpdateFunctionCode (50 MiB zip, base64'd).
 inline constexpr size_t kMaxCodeRequestBytes = 69905067;
-inline constexpr int kDefaultListMaxItems = 50;
-inline constexpr int kMaxListMaxItems = 10000;
 
 class FunctionApi {
  public:
-  FunctionApi(FunctionCatalog& catalog, std::string region, std::string account_id);
+  FunctionApi(VersionCatalog& catalog, std::string region, std::string account_id);
 
   // Answers one request (every response carries x-amzn-RequestId); never throws.
   HttpResponse handle(const HttpRequest& request, const std::string& request_id);
@@ -32,8 +31,18 @@ class FunctionApi {
 
   // "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
   std::string function_arn(const std::string& name) const;
-  // The Configuration object Create/Get/List/Update return.
-  nlohmann::json configuration_json(const common::FunctionConfig& config) const;
+  // The Configuration object Create/Get/List/Update return. Its FunctionArn carries `qualifier`
+  // when given (an alias's name), else the version's number (none for $LATEST).
+  nlohmann::json configuration_json(const common::FunctionConfig& config,
+                                    const std::string& qualifier = "") const;
+  // A path's {name} with the ?Qualifier= → name and qualifier (see
+  // resolve_qualified_function_name).
+  std::expected<QualifiedFunctionName, ApiError> resolve_qualified(const HttpRequest& request,
+                                                                   const std::string& id) const;
+  // The configuration a qualified name stands for: $LATEST's, a published version's, or that of
+  // the version an alias points to (its primary one). Not found is worded with the qualified ARN.
+  std::expected<common::FunctionConfig, ApiError> configuration_of(
+      const QualifiedFunctionName& function);
   // A path's {name} (name, partial or full ARN, optional qualifier) → the plain function name.
   std::expected<std::string, ApiError> resolve_name(const HttpRequest& request,
                                                     const std::string& id) const;
@@ -60,7 +69,11 @@ class FunctionApi {
   HttpResponse delete_function(const HttpRequest& request, const std::string& id,
                                const std::string& request_id);
 
-  FunctionCatalog& catalog_;
+  // Publish: true on CreateFunction and UpdateFunctionCode: the new version's configuration.
+  HttpResponse publish_after(const common::FunctionConfig& latest, int status,
+                             const std::string& request_id);
+
+  VersionCatalog& catalog_;
   std::string region_;
   std::string account_id_;
   std::function<std::optional<int>(const std::string& name)> reserved_concurrency_;

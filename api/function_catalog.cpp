@@ -2,6 +2,10 @@
 
 namespace api {
 
+std::string pool_key(const std::string& name, const std::string& version) {
+  return version == "$LATEST" ? name : name + ":" + version;
+}
+
 void ConfigurationPatch::apply_to(common::FunctionConfig& c) const {
   if (runtime) c.runtime = *runtime;
   if (handler) c.handler = *handler;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/alias_routing.hpp"
 #include "common/function_config.hpp"
 #include "common/store_error.hpp"
 
@@ -21,6 +22,7 @@ namespace api {
 struct CreateFunctionRequest {
   common::FunctionConfig config;
   std::string zip;
+  bool publish = false;  // Publish: the API publishes version 1 once created
 };
 
 // A validated UpdateFunctionConfiguration: only the fields that are set change.
@@ -43,6 +45,10 @@ struct FunctionPage {
   std::vector<common::FunctionConfig> functions;
   std::optional<std::string> next_marker;  // set only when more functions follow
 };
+
+// The key of one version's warm pool and cached configuration: NAME for $LATEST, else
+// NAME:VERSION.
+std::string pool_key(const std::string& name, const std::string& version);
 
 // Names are plain function names (already resolved from ARNs by the API). Errors are the store's
 // (common::StoreError); the API maps them (store_error_mapping.hpp). A missing function is
@@ -71,15 +77,25 @@ class FunctionCatalog {
       const std::vector<std::string>& remove) = 0;
   virtual std::expected<void, common::StoreError> remove(const std::string& name) = 0;
 
+  // A published version ("1", "2", ...); NotFound (resource NAME:VERSION) when the function or
+  // the version is not there. Versions never change, so callers may keep what they read.
+  virtual std::expected<common::FunctionConfig, common::StoreError> get_version(
+      const std::string& name, const std::string& version) = 0;
+  // The routing of alias ALIAS of function NAME, from memory: invocations resolve aliases without
+  // the database. NotFound (resource NAME:ALIAS) when there is no such alias.
+  virtual std::expected<AliasRouting, common::StoreError> alias_routing(
+      const std::string& name, const std::string& alias) = 0;
+
   // The directory holding the function's unpacked code.
   virtual std::filesystem::path code_dir(const common::FunctionConfig& config) const = 0;
   // Keeps config's code directory on disk while the returned handle lives, even after an update
   // or a delete made it unreferenced: environments still running that code keep their files.
   virtual std::shared_ptr<void> hold_code(const common::FunctionConfig& config) = 0;
 
-  // Called with the function's name after a successful update or delete (outside any lock), so
-  // the controller can retire warm environments running the old configuration.
-  std::function<void(const std::string& name)> on_changed;
+  // Called after a successful update or delete (outside any lock) with the qualified name of what
+  // changed or went (pool_key: NAME for $LATEST, NAME:VERSION for a published version; deleting
+  // a function calls it for each), so the controller can retire warm environments running it.
+  std::function<void(const std::string& qualified_name)> on_changed;
 };
 
 }  // namespace api

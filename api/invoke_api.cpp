@@ -29,9 +29,11 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
   }
   const std::string id =
       http.path.substr(kPrefix.size(), http.path.size() - kPrefix.size() - kSuffix.size());
-  auto name = resolve_function_name(id, http.query_param("Qualifier"), identity);
-  if (!name) return std::unexpected(name.error());
-  req.function_name = std::move(*name);
+  auto function = resolve_qualified_function_name(id, http.query_param("Qualifier"), identity);
+  if (!function) return std::unexpected(function.error());
+  req.function_name = std::move(function->name);
+  if (function->qualifier && *function->qualifier != "$LATEST")
+    req.qualifier = std::move(function->qualifier);
 
   const std::string type = http.header("X-Amz-Invocation-Type", "RequestResponse");
   if (type == "RequestResponse") {
@@ -100,7 +102,7 @@ HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
   r.status = result.status;
   r.set_header("x-amzn-RequestId", request_id);
   if (result.status == 200) {
-    r.set_header("X-Amz-Executed-Version", "$LATEST");
+    r.set_header("X-Amz-Executed-Version", result.executed_version);
     r.set_header("Content-Type",
                  result.content_type.empty() ? "application/json" : result.content_type);
     if (result.function_error) r.set_header("X-Amz-Function-Error", "Unhandled");

@@ -20,7 +20,10 @@ inline constexpr size_t kMaxClientContext = 3583;           // base64 bytes
 inline constexpr size_t kLogTailBytes = 4096;
 
 struct InvokeRequest {
-  std::string function_name;  // resolved from a name, name:$LATEST or an ARN
+  std::string function_name;  // resolved from a name or an ARN, without its qualifier
+  // The version or alias invoked (from NAME:QUALIFIER, an ARN's or ?Qualifier=); nullopt for an
+  // unqualified call, which runs $LATEST.
+  std::optional<std::string> qualifier;
   InvocationType type = InvocationType::RequestResponse;
   bool tail_log = false;
   std::string payload;
@@ -44,6 +47,7 @@ struct InvokeResult {
   // A warm invocation that first thawed its frozen environment, when asked for phases: how long
   // the thaw took, sent as X-Runtimed-Thawed (milliseconds).
   std::optional<double> thaw_ms;
+  std::string executed_version = "$LATEST";  // X-Amz-Executed-Version
 };
 
 // True for the invocations path (any method: a wrong one is refused by parse).

@@ -17,14 +17,6 @@ struct Route {
 };
 
 constexpr auto kUnimplemented = std::to_array<Route>({
-    // Versions and aliases.
-    {"POST", "/2015-03-31/functions/{}/versions", "PublishVersion"},
-    {"GET", "/2015-03-31/functions/{}/versions", "ListVersionsByFunction"},
-    {"POST", "/2015-03-31/functions/{}/aliases", "CreateAlias"},
-    {"GET", "/2015-03-31/functions/{}/aliases", "ListAliases"},
-    {"GET", "/2015-03-31/functions/{}/aliases/{}", "GetAlias"},
-    {"PUT", "/2015-03-31/functions/{}/aliases/{}", "UpdateAlias"},
-    {"DELETE", "/2015-03-31/functions/{}/aliases/{}", "DeleteAlias"},
     // Resource-based policy.
     {"POST", "/2015-03-31/functions/{}/policy", "AddPermission"},
     {"GET", "/2015-03-31/functions/{}/policy", "GetPolicy"},

@@ -11,6 +11,7 @@ ApiErrorType api_type(common::StoreErrorKind kind) {
     case StoreErrorKind::NotFound:
       return ApiErrorType::ResourceNotFound;
     case StoreErrorKind::AlreadyExists:
+    case StoreErrorKind::Conflict:
       return ApiErrorType::ResourceConflict;
     case StoreErrorKind::RevisionMismatch:
       return ApiErrorType::PreconditionFailed;

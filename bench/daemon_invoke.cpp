@@ -26,6 +26,47 @@ void warm_throughput_row(int concurrency, int daemon_port, int bare_port, const 
   if (refused > 0) std::printf("  (%llu non-2xx answers)\n", (unsigned long long)refused.load());
 }
 
+// The cost of resolving a qualifier on the invoke path: unqualified, NAME:1 and NAME:ALIAS (an
+// 80/20 split between two versions), each warm, measured in interleaved blocks so drift in the
+// machine's load falls on all three alike.
+void alias_hot_path(Connection& api, int runs) {
+  std::string body;
+  const std::string base = "/2015-03-31/functions/noop";
+  if (api.request("POST", base + "/versions", "{}", &body) != 201) die("publish: " + body);
+  if (api.request("PUT", base + "/configuration", R"({"Description":"v2"})", &body) != 200)
+    die("update: " + body);
+  if (api.request("POST", base + "/versions", "{}", &body) != 201) die("publish: " + body);
+  const std::string alias =
+      R"({"Name":"live","FunctionVersion":"1","RoutingConfig":{"AdditionalVersionWeights":{"2":0.2}}})";
+  if (api.request("POST", base + "/aliases", alias, &body) != 201) die("alias: " + body);
+  const std::vector<std::pair<std::string, std::string>> targets = {
+      {"unqualified ($LATEST)", base + "/invocations"},
+      {"version (noop:1)", base + ":1/invocations"},
+      {"alias 80/20 (noop:live)", base + ":live/invocations"}};
+  std::vector<std::vector<double>> samples(targets.size());
+  for (const auto& [label, path] : targets)
+    for (int i = 0; i < 100; ++i) api.request("POST", path, "{}");  // warm each pool
+  constexpr int kBlock = 100;
+  for (int done = 0; done < runs; done += kBlock) {
+    for (size_t t = 0; t < targets.size(); ++t) {
+      for (int i = 0; i < kBlock; ++i) {
+        const auto t0 = Clock::now();
+        if (api.request("POST", targets[t].second, "{}", &body) != 200)
+          die("qualified invoke: " + body);
+        samples[t].push_back(us(Clock::now() - t0));
+      }
+    }
+  }
+  const Stats unqualified = stats(samples[0]);
+  std::printf("\n%-44s %10s %10s %12s\n", "qualified invoke (warm, interleaved)", "p50 µs",
+              "p99 µs", "p50 - unqual");
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const Stats s = stats(samples[t]);
+    std::printf("%-44s %10.1f %10.1f %12.1f\n", targets[t].first.c_str(), s.p50, s.p99,
+                s.p50 - unqualified.p50);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,5 +134,7 @@ int main(int argc, char** argv) {
   std::printf("\n%-44s %12s %12s\n", "warm throughput", "invokes/s", "vs bare");
   for (int concurrency : {1, 8, 32})
     warm_throughput_row(concurrency, daemon.port(), bare.port(), invoke_path);
+
+  alias_hot_path(api, runs);
   return 0;
 }

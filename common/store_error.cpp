@@ -11,6 +11,8 @@ std::string_view kind_name(StoreErrorKind kind) {
       return "NotFound";
     case StoreErrorKind::AlreadyExists:
       return "AlreadyExists";
+    case StoreErrorKind::Conflict:
+      return "Conflict";
     case StoreErrorKind::RevisionMismatch:
       return "RevisionMismatch";
     case StoreErrorKind::InvalidValue:
@@ -30,6 +32,9 @@ StoreError StoreError::not_found(std::string resource, std::string message) {
 }
 StoreError StoreError::already_exists(std::string resource, std::string message) {
   return {StoreErrorKind::AlreadyExists, std::move(message), std::move(resource)};
+}
+StoreError StoreError::conflict(std::string resource, std::string message) {
+  return {StoreErrorKind::Conflict, std::move(message), std::move(resource)};
 }
 StoreError StoreError::revision_mismatch(std::string resource, std::string message) {
   return {StoreErrorKind::RevisionMismatch, std::move(message), std::move(resource)};

@@ -13,6 +13,7 @@ namespace common {
 enum class StoreErrorKind {
   NotFound,          // the named function, queue, message or setting does not exist
   AlreadyExists,     // a create found the name taken
+  Conflict,          // the resource is in use by another (a version an alias routes to)
   RevisionMismatch,  // the caller's expected revision is not the current one
   InvalidValue,      // the value cannot be stored as given (a bad zip, a reservation too large)
   TooLarge,          // the value is over a size limit
@@ -33,6 +34,7 @@ struct StoreError {
 
   static StoreError not_found(std::string resource, std::string message);
   static StoreError already_exists(std::string resource, std::string message);
+  static StoreError conflict(std::string resource, std::string message);
   static StoreError revision_mismatch(std::string resource, std::string message);
   static StoreError invalid_value(std::string message);
   static StoreError too_large(std::string message);

@@ -88,6 +88,45 @@ void ClientRoutes::add_routes() {
       .add("PUT", "/2015-03-31/functions/{name}/configuration", blocking, functions)
       .add("PUT", "/2015-03-31/functions/{name}/code", blocking, functions);  // UpdateFunctionCode
 
+  // Versions and aliases: each operation its own handler, given the path's captures.
+  using Operation = api::HttpResponse (*)(ClientRoutes&, const api::HttpRequest&,
+                                          const api::PathParams&, const std::string&);
+  auto operation = [this](Operation op) {
+    return Handler{
+        [this, op](const api::HttpRequest& r, const api::PathParams& params, const std::string& id,
+                   api::Reply& reply) { reply(op(*this, r, params, id)); },
+        false};
+  };
+  routes_
+      .add("POST", "/2015-03-31/functions/{name}/versions", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.versions.publish(r, p.get("name"), id);  // PublishVersion
+           }))
+      .add("GET", "/2015-03-31/functions/{name}/versions", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.versions.list(r, p.get("name"), id);  // ListVersionsByFunction
+           }))
+      .add("POST", "/2015-03-31/functions/{name}/aliases", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.aliases.create(r, p.get("name"), id);  // CreateAlias
+           }))
+      .add("GET", "/2015-03-31/functions/{name}/aliases", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.aliases.list(r, p.get("name"), id);  // ListAliases
+           }))
+      .add("GET", "/2015-03-31/functions/{name}/aliases/{alias}", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.aliases.get(r, p.get("name"), p.get("alias"), id);  // GetAlias
+           }))
+      .add("PUT", "/2015-03-31/functions/{name}/aliases/{alias}", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.aliases.update(r, p.get("name"), p.get("alias"), id);  // UpdateAlias
+           }))
+      .add("DELETE", "/2015-03-31/functions/{name}/aliases/{alias}", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.aliases.remove(r, p.get("name"), p.get("alias"), id);  // DeleteAlias
+           }));
+
   // The resource ARN is one percent-encoded segment; decoded it may hold '/'.
   routes_
       .add("GET", "/2017-03-31/tags/{arn...}", blocking, tags)      // ListTags
@@ -221,11 +260,9 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
   if (request.type == api::InvocationType::DryRun) {
     on_blocking_pool(
         request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
-          auto config = catalog_.get(request.function_name);
-          if (!config) {
-            return reply(
-                api::to_http(function_error(request.function_name, config.error()), request_id));
-          }
+          auto config =
+              apis_.functions.configuration_of({request.function_name, request.qualifier});
+          if (!config) return reply(api::to_http(config.error(), request_id));
           reply(api::to_http(api::InvokeResult{.status = 204}, request, request_id));
         });
     return;
@@ -234,11 +271,11 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
     // 202 only once the event is committed to the state database (synchronous=FULL).
     on_blocking_pool(
         request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
-          if (auto config = catalog_.get(request.function_name); !config) {
-            return reply(
-                api::to_http(function_error(request.function_name, config.error()), request_id));
-          }
-          if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id);
+          auto config =
+              apis_.functions.configuration_of({request.function_name, request.qualifier});
+          if (!config) return reply(api::to_http(config.error(), request_id));
+          if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id,
+                                            request.qualifier.value_or(""));
               !ok) {
             spdlog::error("storing async event {}: {}", request_id, ok.error());
             return reply(api::to_http(
@@ -255,15 +292,6 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
       [reply = std::move(reply), shared_request, request_id](const api::InvokeResult& r) {
         reply(api::to_http(r, *shared_request, request_id));
       });
-}
-
-api::ApiError ClientRoutes::function_error(const std::string& name,
-                                           const common::StoreError& error) const {
-  api::ApiError api_error = api::to_api_error(error);
-  if (api_error.type == api::ApiErrorType::ResourceNotFound) {
-    api_error.message = common::function_not_found_message(common::function_arn(host_, name));
-  }
-  return api_error;
 }
 
 std::expected<std::string, api::ApiError> ClientRoutes::existing_function(const std::string& id) {

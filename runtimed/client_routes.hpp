@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "api/alias_api.hpp"
 #include "api/concurrency_api.hpp"
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_api.hpp"
@@ -15,6 +16,7 @@
 #include "api/http_types.hpp"
 #include "api/route_table.hpp"
 #include "api/tags_api.hpp"
+#include "api/version_api.hpp"
 #include "common/metrics_registry.hpp"
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/async/queue_routes.hpp"
@@ -31,6 +33,8 @@ class ClientRoutes {
     api::ConcurrencyApi& concurrency;
     api::EventInvokeConfigApi& event_invoke_configs;
     api::TagsApi& tags;
+    api::VersionApi& versions;
+    api::AliasApi& aliases;
     QueueRoutes& queues;
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
@@ -72,8 +76,6 @@ class ClientRoutes {
 
   void invoke(const api::HttpRequest& http, const std::string& request_id, api::Reply& reply);
   api::HttpResponse health(const std::string& request_id);
-  // The API error for a failed read of function `name` (a missing one worded with its ARN).
-  api::ApiError function_error(const std::string& name, const common::StoreError& error) const;
   // The function a route's {name} (a name or an ARN) names, if it exists.
   std::expected<std::string, api::ApiError> existing_function(const std::string& id);
   // Discards the function's idle environments (`runtimed drain`, `runtimed bench cold`).

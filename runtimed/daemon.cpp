@@ -199,6 +199,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       concurrency_api_(settings_, function_api_),
       event_invoke_config_api_(settings_, function_api_, o.async_min_event_age_s),
       tags_api_(*store_, function_api_),
+      version_api_(*store_, function_api_),
+      alias_api_(*store_, function_api_),
       async_events_(store_->db()),
       message_queues_(store_->db(), o.region, o.account_id),
       server_(o.io_threads, std::chrono::microseconds(o.io_spin_us)),
@@ -210,7 +212,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_),
       client_routes_(controller_, dispatcher_,
                      ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_,
-                                        tags_api_, queue_routes_},
+                                        tags_api_, version_api_, alias_api_, queue_routes_},
                      logs_, *store_, identity_, metrics_) {
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),

@@ -133,6 +133,8 @@ class Daemon {
   api::ConcurrencyApi concurrency_api_;
   api::EventInvokeConfigApi event_invoke_config_api_;
   api::TagsApi tags_api_;
+  api::VersionApi version_api_;
+  api::AliasApi alias_api_;
   AsyncQueue async_events_;
   MessageQueues message_queues_;
   api::HttpServer server_;

@@ -60,8 +60,10 @@ std::expected<void, std::string> AsyncDispatcher::start() {
 
 std::expected<void, common::StoreError> AsyncDispatcher::enqueue(const std::string& function,
                                                                  const std::string& payload,
-                                                                 const std::string& request_id) {
-  if (auto ok = queue_.enqueue(function, payload, request_id, now_epoch_ms()); !ok) return ok;
+                                                                 const std::string& request_id,
+                                                                 const std::string& qualifier) {
+  if (auto ok = queue_.enqueue(function, payload, request_id, now_epoch_ms(), qualifier); !ok)
+    return ok;
   wake();
   return {};
 }
@@ -182,6 +184,7 @@ void AsyncDispatcher::dispatch(AsyncEvent event) {
   }
   api::InvokeRequest request;
   request.function_name = event.function;
+  if (!event.qualifier.empty()) request.qualifier = event.qualifier;
   request.payload = event.payload;
   const std::string request_id = event.request_id;  // Lambda keeps it across retries
   controller_.invoke(

@@ -47,9 +47,11 @@ class AsyncDispatcher {
   // Puts attempts a crash cut off back in the queue, then starts dispatching.
   std::expected<void, std::string> start();
   // Stores the event durably (committed) and wakes the dispatcher.
+  // `qualifier`: the version or alias invoked ("" for none), resolved when the event runs.
   std::expected<void, common::StoreError> enqueue(const std::string& function,
                                                   const std::string& payload,
-                                                  const std::string& request_id);
+                                                  const std::string& request_id,
+                                                  const std::string& qualifier = "");
   // The queue's dead letters become new events for their functions (new request ids, fresh
   // attempts); returns how many.
   std::expected<int64_t, common::StoreError> redrive(const std::string& queue);

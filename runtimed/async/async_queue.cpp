@@ -6,19 +6,27 @@ namespace runtimed {
 std::expected<void, common::StoreError> AsyncQueue::enqueue_locked(const std::string& function,
                                                                    const std::string& payload,
                                                                    const std::string& request_id,
-                                                                   int64_t now_ms) {
+                                                                   int64_t now_ms,
+                                                                   const std::string& qualifier) {
   auto stmt = db_.prepare(
-      "INSERT INTO async_events (request_id, function, payload, enqueued_ms, next_ms, state) "
-      "VALUES (?1, ?2, ?3, ?4, ?4, 'queued')");
+      "INSERT INTO async_events (request_id, function, payload, enqueued_ms, next_ms, state, "
+      "qualifier) VALUES (?1, ?2, ?3, ?4, ?4, 'queued', ?5)");
   if (!stmt) return std::unexpected(stmt.error());
-  return stmt->bind(1, request_id).bind(2, function).bind(3, payload).bind(4, now_ms).run();
+  return stmt->bind(1, request_id)
+      .bind(2, function)
+      .bind(3, payload)
+      .bind(4, now_ms)
+      .bind(5, qualifier)
+      .run();
 }
 
 std::expected<void, common::StoreError> AsyncQueue::enqueue(const std::string& function,
                                                             const std::string& payload,
                                                             const std::string& request_id,
-                                                            int64_t now_ms) {
-  return db_.write([&] { return enqueue_locked(function, payload, request_id, now_ms); });
+                                                            int64_t now_ms,
+                                                            const std::string& qualifier) {
+  return db_.write(
+      [&] { return enqueue_locked(function, payload, request_id, now_ms, qualifier); });
 }
 
 std::expected<std::vector<std::pair<std::string, int64_t>>, common::StoreError> AsyncQueue::due(
@@ -49,12 +57,13 @@ std::expected<std::vector<AsyncEvent>, common::StoreError> AsyncQueue::claim(
       auto select = db_.prepare(
           expired
               ? "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
-                "function_errors, throttles, last_status, last_error FROM async_events WHERE "
-                "state = 'queued' AND function = ?1 AND enqueued_ms <= ?2 ORDER BY id LIMIT 1000"
+                "function_errors, throttles, last_status, last_error, qualifier FROM async_events "
+                "WHERE state = 'queued' AND function = ?1 AND enqueued_ms <= ?2 ORDER BY id "
+                "LIMIT 1000"
               : "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
-                "function_errors, throttles, last_status, last_error FROM async_events WHERE "
-                "state = 'queued' AND function = ?1 AND enqueued_ms > ?2 AND next_ms <= ?3 "
-                "ORDER BY next_ms, id LIMIT ?4");
+                "function_errors, throttles, last_status, last_error, qualifier FROM async_events "
+                "WHERE state = 'queued' AND function = ?1 AND enqueued_ms > ?2 AND next_ms <= "
+                "?3 ORDER BY next_ms, id LIMIT ?4");
       if (!select) return std::unexpected(select.error());
       select->bind(1, function).bind(2, too_old);
       if (!expired) select->bind(3, now_ms).bind(4, max);
@@ -74,6 +83,7 @@ std::expected<std::vector<AsyncEvent>, common::StoreError> AsyncQueue::claim(
         e.throttles = static_cast<int>(select->column_int64(7));
         e.last_status = static_cast<int>(select->column_int64(8));
         e.last_error = select->column_text(9);
+        e.qualifier = select->column_text(10);
         e.expired = expired;
         events.push_back(std::move(e));
       }

@@ -18,6 +18,7 @@ struct AsyncEvent {
   int64_t id = 0;
   std::string request_id;
   std::string function;
+  std::string qualifier;  // the version or alias it was invoked with; "" for none ($LATEST)
   std::string payload;
   int64_t enqueued_ms = 0;
   int64_t next_ms = 0;
@@ -51,12 +52,14 @@ class AsyncQueue {
   // Stores a new event and commits (synchronous=FULL) before returning.
   std::expected<void, common::StoreError> enqueue(const std::string& function,
                                                   const std::string& payload,
-                                                  const std::string& request_id, int64_t now_ms);
+                                                  const std::string& request_id, int64_t now_ms,
+                                                  const std::string& qualifier = "");
   // The same inside the caller's transaction (db lock held).
   std::expected<void, common::StoreError> enqueue_locked(const std::string& function,
                                                          const std::string& payload,
                                                          const std::string& request_id,
-                                                         int64_t now_ms);
+                                                         int64_t now_ms,
+                                                         const std::string& qualifier = "");
 
   // Functions with events due at `now_ms`, and how many each. (An event is always due by its
   // expiry: next_ms is never set past it.)

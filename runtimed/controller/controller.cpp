@@ -11,6 +11,8 @@
 #include <boost/asio/post.hpp>
 #include <fstream>
 
+#include "api/alias_routing.hpp"
+#include "api/function_name.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/function_error_types.hpp"
 #include "common/ids.hpp"
@@ -69,14 +71,16 @@ uint64_t default_memory_budget_mb(std::optional<uint64_t> cgroup_limit_bytes) {
 }
 
 struct Controller::FunctionEntry {
-  common::FunctionConfig config;
+  common::FunctionConfig config;  // config.version: the version its environments run
+  std::string pool_key;           // api::pool_key(name, version): its warm pool and cache key
   std::filesystem::path code_dir;
   std::shared_ptr<void> code_hold;  // environments of this entry keep its code on disk
-  std::string arn;
+  std::string arn;                  // unqualified
 };
 
 struct Controller::Pending {
   api::InvokeRequest request;
+  std::string version;  // what the qualifier resolved to ($LATEST, or a published version)
   std::string request_id;
   Clock::time_point start;
   Clock::time_point deadline;
@@ -145,26 +149,43 @@ Controller::~Controller() {
   blocking_.join();
 }
 
+std::expected<std::string, api::ApiError> Controller::resolve_version(
+    const api::InvokeRequest& request) {
+  if (!request.qualifier || api::is_version_qualifier(*request.qualifier))
+    return request.qualifier.value_or("$LATEST");
+  // An alias: its routing from the catalog's memory, and a draw for a weighted split.
+  auto routing = catalog_.alias_routing(request.function_name, *request.qualifier);
+  if (!routing) {
+    return std::unexpected(api::ApiError::not_found(common::function_not_found_message(
+        function_arn(options_.host, request.function_name) + ":" + *request.qualifier)));
+  }
+  return routing->additional_version ? routing->choose(api::routing_draw())
+                                     : routing->function_version;
+}
+
 std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_entry(
-    const std::string& name) {
+    const std::string& name, const std::string& version) {
+  const std::string key = api::pool_key(name, version);
   for (;;) {
     uint64_t changes_seen;
     {
       common::MutexLock lock(mu_);
-      auto it = functions_.find(name);
+      auto it = functions_.find(key);
       if (it != functions_.end()) return it->second;
       changes_seen = function_changes_;
     }
-    auto config = catalog_.get(name);
+    auto config = version == "$LATEST" ? catalog_.get(name) : catalog_.get_version(name, version);
     if (!config) {
       api::ApiError error = api::to_api_error(config.error());
       if (error.type == api::ApiErrorType::ResourceNotFound) {
-        error.message = common::function_not_found_message(function_arn(options_.host, name));
+        error.message = common::function_not_found_message(
+            function_arn(options_.host, name) + (version == "$LATEST" ? "" : ":" + version));
       }
       return std::unexpected(std::move(error));
     }
     auto entry = std::make_shared<FunctionEntry>();
     entry->config = std::move(*config);
+    entry->pool_key = key;
     entry->code_dir = catalog_.code_dir(entry->config);
     entry->code_hold = catalog_.hold_code(entry->config);
     entry->arn = function_arn(options_.host, name);
@@ -172,18 +193,24 @@ std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_
     // A change that landed while we read may have been erased before we insert: read again
     // rather than cache what may already be stale.
     if (function_changes_ != changes_seen) continue;
-    return functions_.emplace(name, std::move(entry)).first->second;
+    return functions_.emplace(key, std::move(entry)).first->second;
   }
 }
 
 void Controller::invoke(api::InvokeRequest request, std::string request_id, Done done) {
-  auto fn = function_entry(request.function_name);
+  auto version = resolve_version(request);
+  if (!version) {
+    done(api::InvokeResult{.api_error = std::move(version.error())});
+    return;
+  }
+  auto fn = function_entry(request.function_name, *version);
   if (!fn) {
     done(api::InvokeResult{.api_error = std::move(fn.error())});
     return;
   }
   auto pending = std::make_unique<Pending>();
   pending->request = std::move(request);
+  pending->version = std::move(*version);
   pending->request_id = std::move(request_id);
   pending->done = std::move(done);
   admit(std::move(pending), std::move(*fn));
@@ -217,7 +244,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
       return;
     }
     // A warm environment of this function's current revision, preferably served by this io thread.
-    auto& idle = idle_[fn->config.name];
+    auto& idle = idle_[fn->pool_key];
     for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
       if ((*it)->fn != fn) continue;
       if (!env || static_cast<long>((*it)->thread_index) == thread) {
@@ -277,7 +304,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
       env = std::make_shared<Env>();
       env->id = next_env_id_++;
       env->fn = fn;
-      env->output = std::make_unique<InvocationLog>(logs_.get(fn->config.name));
+      env->output = std::make_unique<InvocationLog>(logs_.get(fn->config.name), fn->config.version);
       env->thread_index =
           thread >= 0 ? static_cast<size_t>(thread) : env->id % server_.thread_count();
       admission_.add_memory(need);
@@ -334,7 +361,9 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
     if (!env->pending || env->state == Env::State::Dead) return;
     const Pending& p = *env->pending;
     event.request_id = p.request_id;
-    event.invoked_function_arn = env->fn->arn;
+    // The ARN the caller invoked: with its qualifier, as Lambda passes it.
+    event.invoked_function_arn =
+        p.request.qualifier ? env->fn->arn + ":" + *p.request.qualifier : env->fn->arn;
     event.trace_id = p.request.trace_id;
     event.client_context = p.request.client_context;
     event.payload = p.request.payload;
@@ -392,7 +421,7 @@ void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntry
   // The runtime rarely blocks on its stdout: the write end blocks only when 1 MiB is unread, and
   // the monitor drains it as soon as data arrives.
   auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
-                              new_log_stream_name(), options_.cpu_quota);
+                              new_log_stream_name(fn->config.version), options_.cpu_quota);
   spec.stdout_fd = output_write.get();
   spec.stderr_fd = output_write.get();
   const uint64_t id = env->id;
@@ -498,11 +527,11 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
     }
     pending = std::move(env->pending);
     env->idle_since = Clock::now();
-    if (auto current = functions_.find(env->fn->config.name);
+    if (auto current = functions_.find(env->fn->pool_key);
         current != functions_.end() && current->second == env->fn) {
       leave_busy_locked(*env);
       env->state = Env::State::Idle;
-      idle_[env->fn->config.name].push_back(env);
+      idle_[env->fn->pool_key].push_back(env);
     } else {
       // The function changed while this invocation ran: this environment runs stale code.
       // (unlink_locked leaves the busy count too: once, not twice.)
@@ -576,7 +605,7 @@ void Controller::on_exit(uint64_t env_id) {
       env->endpoint->events_handed_out() == *pending->warm_handed_before) {
     // The runtime exited between invocations (after an unhandled error, say) before it took
     // this one: as on Lambda, the invocation runs on a fresh environment instead of failing.
-    if (auto fn = function_entry(pending->request.function_name)) {
+    if (auto fn = function_entry(pending->request.function_name, pending->version)) {
       pending->start = {};
       pending->warm_handed_before.reset();
       admit(std::move(pending), std::move(*fn));
@@ -627,7 +656,7 @@ bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
   if (env->state == Env::State::Dead || !envs_.count(env->id)) return false;
   if (env->state == Env::State::Busy) leave_busy_locked(*env);
   if (env->state == Env::State::Idle) {
-    auto& list = idle_[env->fn->config.name];
+    auto& list = idle_[env->fn->pool_key];
     list.erase(std::remove(list.begin(), list.end(), env), list.end());
   }
   env->state = Env::State::Dead;
@@ -699,6 +728,7 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
                                            *report.init_duration_ms, report.duration_ms);
   }
   metrics_.invocation(env->fn->config.name, outcome, report.duration_ms / 1000);
+  result.executed_version = env->fn->config.version;
   std::string tail = env->output->end(pending->request_id, report);
   if (pending->request.tail_log) result.log_tail = std::move(tail);
   pending->done(std::move(result));
@@ -817,26 +847,39 @@ void Controller::sweep(Clock::time_point now) {
   }
 }
 
-void Controller::function_changed(const std::string& name) {
+void Controller::function_changed(const std::string& qualified_name) {
+  std::vector<std::shared_ptr<Env>> retired;
   {
     common::MutexLock lock(mu_);
-    functions_.erase(name);
+    functions_.erase(qualified_name);
     ++function_changes_;
+    retire_idle_locked(qualified_name, retired);
   }
-  drain(name);
+  for (auto& env : retired) destroy_later(env);
+}
+
+void Controller::retire_idle_locked(const std::string& key,
+                                    std::vector<std::shared_ptr<Env>>& retired) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return;
+  auto list = it->second;  // unlink_locked edits the pool
+  for (auto& env : list) {
+    if (unlink_locked(env)) retired.push_back(env);
+  }
 }
 
 size_t Controller::drain(const std::string& name) {
   std::vector<std::shared_ptr<Env>> retired;
   {
     common::MutexLock lock(mu_);
-    auto it = idle_.find(name);
-    if (it != idle_.end()) {
-      auto list = it->second;
-      for (auto& env : list) {
-        if (unlink_locked(env)) retired.push_back(env);
-      }
+    // Every version's pool: NAME, and NAME:VERSION.
+    std::vector<std::string> keys;
+    for (const auto& [key, list] : idle_) {
+      if (key == name ||
+          (key.starts_with(name) && key.size() > name.size() && key[name.size()] == ':'))
+        keys.push_back(key);
     }
+    for (const auto& key : keys) retire_idle_locked(key, retired);
   }
   for (auto& env : retired) destroy_later(env);
   return retired.size();

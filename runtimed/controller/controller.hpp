@@ -76,8 +76,9 @@ class Controller {
 
   // A synchronous invocation; `done` is called exactly once, from any thread.
   void invoke(api::InvokeRequest request, std::string request_id, Done done);
-  // The function was updated or deleted: its environments are retired.
-  void function_changed(const std::string& name);
+  // A function's $LATEST changed or went (NAME), or a published version went (NAME:VERSION): the
+  // environments running it are retired.
+  void function_changed(const std::string& qualified_name);
   // Discards the function's idle (warm and frozen) environments, so its next invocation starts
   // cold (`runtimed drain`, the bench's cold mode); busy ones finish. Returns how many went.
   size_t drain(const std::string& name);
@@ -101,8 +102,15 @@ class Controller {
   struct FunctionEntry;
   using FunctionEntryPtr = std::shared_ptr<const FunctionEntry>;
 
-  // The function's current revision (cached until function_changed), or why it cannot run.
-  std::expected<FunctionEntryPtr, api::ApiError> function_entry(const std::string& name);
+  // The version an invocation runs: $LATEST, the version it names, or its alias's choice.
+  std::expected<std::string, api::ApiError> resolve_version(const api::InvokeRequest& request);
+  // A version's configuration, cached until function_changed (for $LATEST, its current revision),
+  // or why it cannot run.
+  std::expected<FunctionEntryPtr, api::ApiError> function_entry(const std::string& name,
+                                                                const std::string& version);
+  // Moves the idle environments of pool `key` to `retired`, unlinked.
+  void retire_idle_locked(const std::string& key, std::vector<std::shared_ptr<Env>>& retired)
+      REQUIRES(mu_);
   // Admission and placement of one invocation (warm environment, cold start, or 429).
   void admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn);
   void start_cold(const std::shared_ptr<Env>& env, const FunctionEntryPtr& fn);

@@ -13,13 +13,13 @@
 
 namespace runtimed {
 
-std::string new_log_stream_name() {
+std::string new_log_stream_name(const std::string& version) {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   ::gmtime_r(&now, &utc);
   char date[16];
   std::strftime(date, sizeof date, "%Y/%m/%d", &utc);
-  return std::string(date) + "/[$LATEST]" + common::random_hex(32);
+  return std::string(date) + "/[" + version + "]" + common::random_hex(32);
 }
 
 namespace {
@@ -37,7 +37,7 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
   std::vector<std::string> env = {
       "AWS_LAMBDA_FUNCTION_NAME=" + config.name,
       "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + std::to_string(config.memory_mb),
-      "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+      "AWS_LAMBDA_FUNCTION_VERSION=" + config.version,
       "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
       "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + config.name,
       "AWS_LAMBDA_LOG_STREAM_NAME=" + log_stream,

@@ -18,7 +18,7 @@ using HostIdentity = common::LambdaIdentity;
 using common::function_arn;
 
 // "2026/11/24/[$LATEST]<32 hex>", new per environment.
-std::string new_log_stream_name();
+std::string new_log_stream_name(const std::string& version);
 
 // The runtime's environment, in Lambda's order: the platform's variables, then the function's.
 std::vector<std::string> lambda_environment(const common::FunctionConfig& config,

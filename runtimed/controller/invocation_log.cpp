@@ -36,7 +36,7 @@ void InvocationLog::pump(bool end_of_invocation) {
 void InvocationLog::start(const std::string& request_id, bool capture) {
   common::MutexLock lock(mu_);
   pump_locked(false);
-  const std::string line = "START RequestId: " + request_id + " Version: $LATEST\n";
+  const std::string line = "START RequestId: " + request_id + " Version: " + version_ + "\n";
   // A line left unfinished before this invocation (init, a background thread) ends before START.
   log_->append(lines_.flush() + line);
   capture_ = capture;

@@ -29,7 +29,9 @@ std::string end_and_report_lines(const std::string& request_id, const Invocation
 
 class InvocationLog {
  public:
-  explicit InvocationLog(std::shared_ptr<FunctionLog> log) : log_(std::move(log)) {}
+  // `version`: the function version its environment runs, named in START lines.
+  InvocationLog(std::shared_ptr<FunctionLog> log, std::string version)
+      : log_(std::move(log)), version_(std::move(version)) {}
 
   // The read end of the runtime's output pipe (non-blocking).
   void attach_output(sandbox::UniqueFd read_end);
@@ -55,6 +57,7 @@ class InvocationLog {
   void write_locked(const std::string& lines) REQUIRES(mu_);
 
   std::shared_ptr<FunctionLog> log_;
+  const std::string version_;
   common::Mutex mu_;  // one reader of the pipe at a time keeps lines in order
   sandbox::UniqueFd output_read_ GUARDED_BY(mu_);
   // Kept here, not on the invocation, so text read by the monitor just as the invocation ends

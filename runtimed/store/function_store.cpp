@@ -78,6 +78,35 @@ FunctionConfig from_row(const json& j) {
   return c;
 }
 
+json alias_row(const api::AliasConfig& a) {
+  json j = {{"description", a.description},
+            {"function_version", a.routing.function_version},
+            {"revision_id", a.revision_id}};
+  if (a.routing.additional_version) {
+    j["additional_version"] = *a.routing.additional_version;
+    j["additional_weight"] = a.routing.additional_weight;
+  }
+  return j;
+}
+
+api::AliasConfig alias_from_row(const std::string& function, const std::string& name,
+                                const json& j) {
+  api::AliasConfig a{.function_name = function, .name = name};
+  a.description = j.value("description", "");
+  a.routing.function_version = j.value("function_version", "$LATEST");
+  if (auto it = j.find("additional_version"); it != j.end() && it->is_string()) {
+    a.routing.additional_version = it->get<std::string>();
+    a.routing.additional_weight = j.value("additional_weight", 0.0);
+  }
+  a.revision_id = j.value("revision_id", "");
+  return a;
+}
+
+StoreError alias_not_found(const std::string& function, const std::string& alias) {
+  const std::string qualified = function + ":" + alias;
+  return StoreError::not_found(qualified, "Alias not found: " + qualified);
+}
+
 // A database failure, logged with SQLite's message; the caller sees only that it failed.
 StoreError db_error(const std::string& what, const StoreError& error) {
   logger()->error("{}: {}", what, error.message);
@@ -139,7 +168,9 @@ std::expected<std::unique_ptr<FunctionStore>, std::string> FunctionStore::open(
 }
 
 FunctionStore::FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code)
-    : db_(std::move(db)), code_(std::move(code)) {}
+    : db_(std::move(db)), code_(std::move(code)) {
+  load_aliases();
+}
 
 std::filesystem::path FunctionStore::code_dir(const FunctionConfig& config) const {
   return code_->dir(config.code_dir_key);
@@ -343,6 +374,7 @@ std::expected<FunctionConfig, StoreError> FunctionStore::update_tags(
 }
 
 std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
+  std::vector<std::string> gone{name};  // the pools of $LATEST and of each version
   {
     std::lock_guard change(change_mutex_);
     {
@@ -355,11 +387,25 @@ std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
       if (!*row) return std::unexpected(not_found(name));
       if (auto done = stmt->run(); !done)
         return std::unexpected(db_error("delete function", done.error()));
-      std::unique_lock cached(cache_mutex_);
-      cache_.erase(name);
-      // The function's settings and pending async events go with it, as in Lambda.
+      auto versions = db_->prepare("SELECT version FROM function_versions WHERE name = ?1");
+      if (!versions) return std::unexpected(db_error("delete function", versions.error()));
+      versions->bind(1, name);
+      while (true) {
+        auto version = versions->step();
+        if (!version) return std::unexpected(db_error("delete function", version.error()));
+        if (!*version) break;
+        gone.push_back(api::pool_key(name, std::to_string(versions->column_int64(0))));
+      }
+      {
+        std::unique_lock cached(cache_mutex_);
+        cache_.erase(name);
+        std::erase_if(aliases_, [&](const auto& entry) { return entry.first.first == name; });
+      }
+      // The function's versions, aliases, settings and pending async events go with it, as in
+      // Lambda.
       for (const char* sql :
            {"DELETE FROM function_versions WHERE name = ?1",
+            "DELETE FROM function_aliases WHERE name = ?1",
             "DELETE FROM function_concurrency WHERE name = ?1",
             "DELETE FROM event_invoke_configs WHERE name = ?1",
             "DELETE FROM async_events WHERE function = ?1 AND state = 'queued'"}) {
@@ -372,7 +418,7 @@ std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
     collect_garbage();
   }
   logger()->info("deleted function {}", name);
-  notify(name);
+  for (const auto& key : gone) notify(key);
   return {};
 }
 
@@ -489,6 +535,20 @@ std::expected<void, StoreError> FunctionStore::remove_version(const std::string&
   if (!number) return std::unexpected(not_found(name + ":" + version));
   {
     std::lock_guard change(change_mutex_);
+    std::string aliased;
+    {
+      std::shared_lock cached(cache_mutex_);
+      for (const auto& [key, alias] : aliases_) {
+        if (key.first == name && (alias.routing.function_version == version ||
+                                  alias.routing.additional_version == version))
+          aliased += (aliased.empty() ? "" : ", ") + alias.name;
+      }
+    }
+    if (!aliased.empty())
+      return std::unexpected(StoreError::conflict(
+          name + ":" + version,
+          "Unable to delete version because the following aliases reference it: [" + aliased +
+              "]"));
     {
       auto lock = db_->lock();
       auto stmt = db_->prepare(
@@ -504,6 +564,145 @@ std::expected<void, StoreError> FunctionStore::remove_version(const std::string&
     collect_garbage();
   }
   logger()->info("deleted {} version {}", name, version);
+  notify(api::pool_key(name, version));
+  return {};
+}
+
+void FunctionStore::load_aliases() {
+  auto lock = db_->lock();
+  auto stmt = db_->prepare("SELECT name, alias, config FROM function_aliases");
+  if (!stmt) return (void)db_error("load aliases", stmt.error());
+  std::unique_lock cached(cache_mutex_);
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return (void)db_error("load aliases", row.error());
+    if (!*row) break;
+    const std::string function = stmt->column_text(0), alias = stmt->column_text(1);
+    aliases_[{function, alias}] =
+        alias_from_row(function, alias, json::parse(stmt->column_text(2)));
+  }
+}
+
+std::expected<void, StoreError> FunctionStore::check_versions_exist(
+    const std::string& name, const api::AliasRouting& routing) {
+  if (auto latest = load(name); !latest) return std::unexpected(latest.error());
+  for (const auto* version :
+       {&routing.function_version,
+        routing.additional_version ? &*routing.additional_version : nullptr}) {
+    if (version == nullptr || *version == "$LATEST") continue;
+    if (auto found = get_version(name, *version); !found) return std::unexpected(found.error());
+  }
+  return {};
+}
+
+std::expected<void, StoreError> FunctionStore::save_alias(const api::AliasConfig& alias) {
+  auto lock = db_->lock();
+  auto stmt = db_->prepare(
+      "INSERT INTO function_aliases (name, alias, config) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (name, alias) DO UPDATE SET config = excluded.config");
+  if (!stmt) return std::unexpected(db_error("save alias", stmt.error()));
+  stmt->bind(1, alias.function_name).bind(2, alias.name).bind(3, alias_row(alias).dump());
+  if (auto ok = stmt->run(); !ok) return std::unexpected(db_error("save alias", ok.error()));
+  std::unique_lock cached(cache_mutex_);
+  aliases_[{alias.function_name, alias.name}] = alias;
+  return {};
+}
+
+std::expected<api::AliasConfig, StoreError> FunctionStore::create_alias(api::AliasConfig alias) {
+  std::lock_guard change(change_mutex_);
+  if (auto ok = check_versions_exist(alias.function_name, alias.routing); !ok)
+    return std::unexpected(ok.error());
+  {
+    std::shared_lock cached(cache_mutex_);
+    if (aliases_.contains({alias.function_name, alias.name})) {
+      const std::string qualified = alias.function_name + ":" + alias.name;
+      return std::unexpected(
+          StoreError::already_exists(qualified, "Alias already exists: " + qualified));
+    }
+  }
+  alias.revision_id = common::new_request_id();
+  if (auto ok = save_alias(alias); !ok) return std::unexpected(ok.error());
+  logger()->info("created alias {}:{} -> {}", alias.function_name, alias.name,
+                 alias.routing.function_version);
+  return alias;
+}
+
+std::expected<api::AliasConfig, StoreError> FunctionStore::get_alias(const std::string& function,
+                                                                     const std::string& alias) {
+  std::lock_guard change(change_mutex_);
+  return find_alias(function, alias);
+}
+
+std::expected<api::AliasConfig, StoreError> FunctionStore::find_alias(const std::string& function,
+                                                                      const std::string& alias) {
+  {
+    std::shared_lock cached(cache_mutex_);
+    if (auto it = aliases_.find({function, alias}); it != aliases_.end()) return it->second;
+  }
+  // A missing function is its own error, as in Lambda.
+  if (auto latest = load(function); !latest) return std::unexpected(latest.error());
+  return std::unexpected(alias_not_found(function, alias));
+}
+
+std::expected<api::AliasRouting, StoreError> FunctionStore::alias_routing(
+    const std::string& name, const std::string& alias) {
+  std::shared_lock cached(cache_mutex_);
+  if (auto it = aliases_.find({name, alias}); it != aliases_.end()) return it->second.routing;
+  return std::unexpected(alias_not_found(name, alias));
+}
+
+std::expected<api::AliasPage, StoreError> FunctionStore::list_aliases(
+    const std::string& function, const std::optional<std::string>& function_version,
+    const std::optional<std::string>& marker, int max_items) {
+  if (auto latest = get(function); !latest) return std::unexpected(latest.error());
+  api::AliasPage page;
+  std::shared_lock cached(cache_mutex_);
+  for (auto it = aliases_.upper_bound({function, marker.value_or("")});
+       it != aliases_.end() && it->first.first == function; ++it) {
+    const api::AliasRouting& routing = it->second.routing;
+    if (function_version && routing.function_version != *function_version &&
+        routing.additional_version != *function_version)
+      continue;
+    if (static_cast<int>(page.aliases.size()) == max_items) {
+      page.next_marker = page.aliases.back().name;
+      break;
+    }
+    page.aliases.push_back(it->second);
+  }
+  return page;
+}
+
+std::expected<api::AliasConfig, StoreError> FunctionStore::update_alias(
+    api::AliasConfig alias, const std::optional<std::string>& expected_revision_id) {
+  std::lock_guard change(change_mutex_);
+  auto current = find_alias(alias.function_name, alias.name);
+  if (!current) return current;
+  if (expected_revision_id && *expected_revision_id != current->revision_id)
+    return std::unexpected(StoreError::revision_mismatch(alias.function_name + ":" + alias.name,
+                                                         std::string(kStaleRevision)));
+  if (auto ok = check_versions_exist(alias.function_name, alias.routing); !ok)
+    return std::unexpected(ok.error());
+  alias.revision_id = common::new_request_id();
+  if (auto ok = save_alias(alias); !ok) return std::unexpected(ok.error());
+  logger()->info("updated alias {}:{} -> {}", alias.function_name, alias.name,
+                 alias.routing.function_version);
+  return alias;
+}
+
+std::expected<void, StoreError> FunctionStore::remove_alias(const std::string& function,
+                                                            const std::string& alias) {
+  std::lock_guard change(change_mutex_);
+  if (auto current = find_alias(function, alias); !current) return std::unexpected(current.error());
+  {
+    auto lock = db_->lock();
+    auto stmt = db_->prepare("DELETE FROM function_aliases WHERE name = ?1 AND alias = ?2");
+    if (!stmt) return std::unexpected(db_error("delete alias", stmt.error()));
+    if (auto ok = stmt->bind(1, function).bind(2, alias).run(); !ok)
+      return std::unexpected(db_error("delete alias", ok.error()));
+  }
+  std::unique_lock cached(cache_mutex_);
+  aliases_.erase({function, alias});
+  logger()->info("deleted alias {}:{}", function, alias);
   return {};
 }
 

@@ -11,14 +11,14 @@
 #include <string>
 #include <unordered_map>
 
-#include "api/function_catalog.hpp"
+#include "api/version_catalog.hpp"
 #include "common/store_error.hpp"
 #include "runtimed/store/code_store.hpp"
 #include "runtimed/store/state_db.hpp"
 
 namespace runtimed {
 
-class FunctionStore final : public api::FunctionCatalog {
+class FunctionStore final : public api::VersionCatalog {
  public:
   // The database at <state_dir>/runtimed.db, code under <state_dir>/code/.
   static std::expected<std::unique_ptr<FunctionStore>, std::string> open(
@@ -42,24 +42,30 @@ class FunctionStore final : public api::FunctionCatalog {
   std::expected<void, common::StoreError> remove(const std::string& name) override;
   std::filesystem::path code_dir(const common::FunctionConfig& config) const override;
 
-  // PublishVersion: snapshots $LATEST as the next version number (never reused). Unchanged since
-  // the last published version, it answers that version instead (as Lambda). `expected_sha256`
-  // (CodeSha256) must match $LATEST's code (else InvalidValue), `expected_revision_id` its
-  // RevisionId (else RevisionMismatch). `description`, when set, is the version's Description.
   std::expected<common::FunctionConfig, common::StoreError> publish_version(
       const std::string& name, const std::optional<std::string>& expected_sha256,
       const std::optional<std::string>& expected_revision_id,
-      const std::optional<std::string>& description);
-  // A published version ("1", "2", ...); NotFound when the function or the version is not there.
-  std::expected<common::FunctionConfig, common::StoreError> get_version(const std::string& name,
-                                                                        const std::string& version);
-  // ListVersionsByFunction: $LATEST, then the versions in ascending order, paged; the marker is
-  // the last version of the previous page.
+      const std::optional<std::string>& description) override;
+  std::expected<common::FunctionConfig, common::StoreError> get_version(
+      const std::string& name, const std::string& version) override;
   std::expected<api::FunctionPage, common::StoreError> list_versions(
-      const std::string& name, const std::optional<std::string>& marker, int max_items);
-  // DeleteFunction with a version Qualifier: the version only; its code goes once unreferenced.
+      const std::string& name, const std::optional<std::string>& marker, int max_items) override;
   std::expected<void, common::StoreError> remove_version(const std::string& name,
-                                                         const std::string& version);
+                                                         const std::string& version) override;
+
+  std::expected<api::AliasConfig, common::StoreError> create_alias(api::AliasConfig alias) override;
+  std::expected<api::AliasConfig, common::StoreError> get_alias(const std::string& function,
+                                                                const std::string& alias) override;
+  std::expected<api::AliasPage, common::StoreError> list_aliases(
+      const std::string& function, const std::optional<std::string>& function_version,
+      const std::optional<std::string>& marker, int max_items) override;
+  std::expected<api::AliasConfig, common::StoreError> update_alias(
+      api::AliasConfig alias, const std::optional<std::string>& expected_revision_id) override;
+  std::expected<void, common::StoreError> remove_alias(const std::string& function,
+                                                       const std::string& alias) override;
+  std::expected<api::AliasRouting, common::StoreError> alias_routing(
+      const std::string& name, const std::string& alias) override;
+
   std::shared_ptr<void> hold_code(const common::FunctionConfig& config) override;
 
   StateDb& db() { return *db_; }
@@ -83,6 +89,15 @@ class FunctionStore final : public api::FunctionCatalog {
   void collect_garbage();
   void release_code(const std::string& key);
   void notify(const std::string& name);
+  // Loads every alias into aliases_ (at open: the invoke path never reads them from the database).
+  void load_aliases();
+  // With change_mutex_ held: each version of `routing` exists (NotFound names the first missing).
+  std::expected<void, common::StoreError> check_versions_exist(const std::string& name,
+                                                               const api::AliasRouting& routing);
+  std::expected<void, common::StoreError> save_alias(const api::AliasConfig& alias);
+  // With change_mutex_ held: the alias, else NotFound for it (or for its function).
+  std::expected<api::AliasConfig, common::StoreError> find_alias(const std::string& function,
+                                                                 const std::string& alias);
 
   std::unique_ptr<StateDb> db_;
   std::unique_ptr<CodeStore> code_;
@@ -94,6 +109,8 @@ class FunctionStore final : public api::FunctionCatalog {
   std::mutex holds_mutex_;
   std::map<std::string, int> code_holds_;  // code_dir_key -> live hold_code() handles
   std::unordered_map<std::string, common::FunctionConfig> cache_;
+  // Every alias, by (function, alias): written under change_mutex_ and cache_mutex_.
+  std::map<std::pair<std::string, std::string>, api::AliasConfig> aliases_;
 };
 
 }  // namespace runtimed

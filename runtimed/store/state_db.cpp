@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -93,6 +93,17 @@ constexpr std::array<std::string_view, 3> kMigrations = {
       ) WITHOUT ROWID;
       CREATE INDEX function_versions_code_dir_key ON function_versions (code_dir_key);
       ALTER TABLE functions ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    // v4: aliases (a name for a version, with an optional traffic split), and the qualifier an
+    // asynchronous invocation was made with ('' for none), resolved when it runs.
+    R"sql(
+      CREATE TABLE function_aliases (
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (name, alias)
+      ) WITHOUT ROWID;
+      ALTER TABLE async_events ADD COLUMN qualifier TEXT NOT NULL DEFAULT '';
     )sql",
 };
 

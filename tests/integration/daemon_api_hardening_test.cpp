@@ -135,9 +135,6 @@ TEST_F(DaemonApiHardeningTest, UnimplementedLambdaOperationsAre501AndUnknownPath
     std::string method, path, operation;
   };
   for (const Case& k : std::vector<Case>{
-           {"POST", "/2015-03-31/functions/fn/versions", "PublishVersion"},
-           {"GET", "/2015-03-31/functions/fn/versions", "ListVersionsByFunction"},
-           {"GET", "/2015-03-31/functions/fn/aliases", "ListAliases"},
            {"GET", "/2015-03-31/functions/fn/policy", "GetPolicy"},
            {"GET", "/2018-10-31/layers", "ListLayers"},
            {"GET", "/2021-10-31/functions/fn/url", "GetFunctionUrlConfig"},

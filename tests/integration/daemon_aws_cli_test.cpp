@@ -161,4 +161,52 @@ TEST_F(DaemonAwsCliTest, Boto3SeesLambdasShapesAndErrors) {
   EXPECT_EQ(run.out, "OK\n") << run;
 }
 
+TEST_F(DaemonAwsCliTest, Boto3PublishesVersionsRoutesAnAliasAndInvokesQualifiedNames) {
+  const auto run = testsupport::run_command(
+      {"/usr/bin/python3", testsupport::source_path("tests/integration/clients/boto3_versions.py"),
+       "http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
+      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
+                               "PATH=/usr/bin:/bin"});
+  EXPECT_EQ(run.status, 0) << run;
+  EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
+}
+
+// The CLI's own commands for versions and aliases; the log tail's START line names the version.
+TEST_F(DaemonAwsCliTest, PublishesAVersionAliasesItAndInvokesIt) {
+  aws_json({"create-function", "--function-name", "cli-ver", "--runtime", "provided.al2023",
+            "--handler", "unused", "--role", "arn:aws:iam::000000000000:role/test", "--zip-file",
+            "fileb://" + path("fn.zip")});
+  auto published = aws_json({"publish-version", "--function-name", "cli-ver"});
+  EXPECT_EQ(published["Version"], "1");
+  EXPECT_EQ(published["FunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:cli-ver:1");
+  auto alias = aws_json({"create-alias", "--function-name", "cli-ver", "--name", "prod",
+                         "--function-version", "1", "--description", "production"});
+  EXPECT_EQ(alias["AliasArn"], "arn:aws:lambda:us-east-1:000000000000:function:cli-ver:prod");
+  EXPECT_EQ(aws_json({"get-alias", "--function-name", "cli-ver", "--name", "prod"})["Description"],
+            "production");
+  auto invoked = aws_json({"invoke", "--function-name", "cli-ver", "--qualifier", "prod",
+                           "--cli-binary-format", "raw-in-base64-out", "--payload", R"({"v":1})",
+                           "--log-type", "Tail", path("out.json")});
+  EXPECT_EQ(invoked["ExecutedVersion"], "1");
+  const std::string tail =
+      common::base64_decode(invoked.value("LogResult", std::string())).value_or("");
+  EXPECT_NE(tail.find(" Version: 1\n"), std::string::npos) << tail;
+  auto listed = aws_json({"list-versions-by-function", "--function-name", "cli-ver"});
+  ASSERT_EQ(listed["Versions"].size(), 2u) << listed.dump();
+  auto aliases = aws_json({"list-aliases", "--function-name", "cli-ver"});
+  ASSERT_EQ(aliases["Aliases"].size(), 1u) << aliases.dump();
+  // A version an alias routes to cannot go; once the alias is gone, it can.
+  auto refused = aws({"delete-function", "--function-name", "cli-ver", "--qualifier", "1"});
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.err.find("ResourceConflictException"), std::string::npos) << refused;
+  EXPECT_EQ(aws({"delete-alias", "--function-name", "cli-ver", "--name", "prod"}).status, 0);
+  EXPECT_EQ(aws({"delete-function", "--function-name", "cli-ver", "--qualifier", "1"}).status, 0);
+  auto gone = aws({"invoke", "--function-name", "cli-ver:1", path("gone.json")});
+  EXPECT_NE(gone.status, 0);
+  EXPECT_NE(gone.err.find("Function not found: arn:aws:lambda:us-east-1:000000000000:function:"
+                          "cli-ver:1"),
+            std::string::npos)
+      << gone;
+}
+
 }  // namespace

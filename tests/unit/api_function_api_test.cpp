@@ -6,8 +6,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "api/alias_api.hpp"
 #include "api/function_api.hpp"
 #include "api/lambda_error.hpp"
+#include "api/version_api.hpp"
+#include "api/version_catalog.hpp"
 
 namespace {
 
@@ -19,10 +22,13 @@ using common::StoreError;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-// Keeps functions in a map; code fields are derived trivially from the zip bytes.
-class FakeCatalog : public api::FunctionCatalog {
+// Keeps functions in a map; code fields are derived trivially from the zip bytes. (The real
+// store's versions and aliases are tested in daemon_function_store_test.)
+class FakeCatalog : public api::VersionCatalog {
  public:
   std::map<std::string, FunctionConfig> functions;
+  std::map<std::string, FunctionConfig> versions;  // NAME:VERSION
+  std::map<std::pair<std::string, std::string>, api::AliasConfig> aliases;
   std::string last_zip;
   api::ConfigurationPatch last_patch;
   int revisions = 0;
@@ -92,6 +98,87 @@ class FakeCatalog : public api::FunctionCatalog {
     return "/var/lib/runtimed/code/" + c.code_dir_key;
   }
   std::shared_ptr<void> hold_code(const FunctionConfig&) override { return nullptr; }
+
+  std::expected<FunctionConfig, StoreError> publish_version(
+      const std::string& name, const std::optional<std::string>&,
+      const std::optional<std::string>& rev, const std::optional<std::string>&) override {
+    auto c = checked(name, rev);
+    if (!c) return c;
+    int number = 1;
+    while (versions.contains(name + ":" + std::to_string(number))) ++number;
+    c->version = std::to_string(number);
+    return versions[name + ":" + c->version] = *c;
+  }
+  std::expected<FunctionConfig, StoreError> get_version(const std::string& name,
+                                                        const std::string& version) override {
+    auto it = versions.find(name + ":" + version);
+    if (it == versions.end())
+      return std::unexpected(StoreError::not_found(name + ":" + version, "x"));
+    return it->second;
+  }
+  std::expected<api::FunctionPage, StoreError> list_versions(const std::string& name,
+                                                             const std::optional<std::string>&,
+                                                             int) override {
+    auto latest = get(name);
+    if (!latest) return std::unexpected(latest.error());
+    api::FunctionPage page{{*latest}, std::nullopt};
+    for (const auto& [key, c] : versions)
+      if (c.name == name) page.functions.push_back(c);
+    return page;
+  }
+  std::expected<void, StoreError> remove_version(const std::string& name,
+                                                 const std::string& version) override {
+    for (const auto& [key, a] : aliases)
+      if (key.first == name && a.routing.function_version == version)
+        return std::unexpected(StoreError::conflict(name + ":" + version, "aliased"));
+    if (!versions.erase(name + ":" + version))
+      return std::unexpected(StoreError::not_found(name + ":" + version, "x"));
+    return {};
+  }
+  std::expected<api::AliasConfig, StoreError> create_alias(api::AliasConfig alias) override {
+    if (!functions.contains(alias.function_name))
+      return std::unexpected(StoreError::not_found(alias.function_name, "x"));
+    const auto& v = alias.routing.function_version;
+    if (v != "$LATEST" && !versions.contains(alias.function_name + ":" + v))
+      return std::unexpected(StoreError::not_found(alias.function_name + ":" + v, "x"));
+    if (aliases.contains({alias.function_name, alias.name}))
+      return std::unexpected(StoreError::already_exists(alias.name, "x"));
+    alias.revision_id = "alias-rev-" + std::to_string(++revisions);
+    return aliases[{alias.function_name, alias.name}] = alias;
+  }
+  std::expected<api::AliasConfig, StoreError> get_alias(const std::string& function,
+                                                        const std::string& alias) override {
+    auto it = aliases.find({function, alias});
+    if (it == aliases.end())
+      return std::unexpected(StoreError::not_found(function + ":" + alias, "x"));
+    return it->second;
+  }
+  std::expected<api::AliasPage, StoreError> list_aliases(const std::string& function,
+                                                         const std::optional<std::string>&,
+                                                         const std::optional<std::string>&,
+                                                         int) override {
+    api::AliasPage page;
+    for (const auto& [key, a] : aliases)
+      if (key.first == function) page.aliases.push_back(a);
+    return page;
+  }
+  std::expected<api::AliasConfig, StoreError> update_alias(
+      api::AliasConfig alias, const std::optional<std::string>&) override {
+    alias.revision_id = "alias-rev-" + std::to_string(++revisions);
+    return aliases[{alias.function_name, alias.name}] = alias;
+  }
+  std::expected<void, StoreError> remove_alias(const std::string& function,
+                                               const std::string& alias) override {
+    if (!aliases.erase({function, alias}))
+      return std::unexpected(StoreError::not_found(function + ":" + alias, "x"));
+    return {};
+  }
+  std::expected<api::AliasRouting, StoreError> alias_routing(const std::string& function,
+                                                             const std::string& alias) override {
+    auto a = get_alias(function, alias);
+    if (!a) return std::unexpected(a.error());
+    return a->routing;
+  }
 
  private:
   void stamp(FunctionConfig& c, const std::string& zip) {
@@ -310,7 +397,7 @@ std::vector<CreateCase> create_cases() {
        400, ipv, "4KB"},
       {"environment not an object", [](json& b) { b["Environment"] = "x"; }, 400, irc,
        "Environment"},
-      {"publish refused", [](json& b) { b["Publish"] = true; }, 400, ipv, "Publishing"},
+      {"publish not a boolean", [](json& b) { b["Publish"] = "yes"; }, 400, irc, "Publish"},
       {"arm64 refused", [](json& b) { b["Architectures"] = {"arm64"}; }, 400, ipv, "x86_64"},
   };
 }
@@ -611,6 +698,151 @@ TEST_F(FunctionApiTest, DeleteFunctionAnswers204ThenGetIs404) {
   EXPECT_TRUE(r.body.empty());
   expect_error(call("GET", "/2015-03-31/functions/fn"), 404, "ResourceNotFoundException", "fn");
   expect_error(call("DELETE", "/2015-03-31/functions/fn"), 404, "ResourceNotFoundException", "fn");
+}
+
+// ---- versions and aliases ----
+
+class VersionsAndAliasesTest : public FunctionApiTest {
+ protected:
+  api::VersionApi versions{catalog, fapi};
+  api::AliasApi aliases{catalog, fapi};
+
+  static HttpRequest request(std::string body = {},
+                             std::multimap<std::string, std::string> query = {}) {
+    HttpRequest r;
+    r.body = std::move(body);
+    r.query = std::move(query);
+    return r;
+  }
+  HttpResponse create_alias(const json& body) {
+    return aliases.create(request(body.dump()), "fn", "req-2");
+  }
+  void SetUp() override {
+    ASSERT_EQ(create(valid_create_body()).status, 201);
+    ASSERT_EQ(versions.publish(request(), "fn", "r").status, 201);  // version 1
+    ASSERT_EQ(versions.publish(request(), "fn", "r").status, 201);  // version 2
+  }
+};
+
+TEST_F(VersionsAndAliasesTest, PublishOnCreateAnswersTheVersionWithAQualifiedArn) {
+  json body = valid_create_body();
+  body["FunctionName"] = "other";
+  body["Publish"] = true;
+  auto r = create(body);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["Version"], "1");
+  EXPECT_EQ(j["FunctionArn"], std::string(kArnPrefix) + "other:1");
+  auto listed = versions.list(request(), "other", "r");
+  ASSERT_EQ(listed.status, 200);
+  const json list = json::parse(listed.body);
+  ASSERT_EQ(list["Versions"].size(), 2u);
+  EXPECT_EQ(list["Versions"][0]["Version"], "$LATEST");
+  EXPECT_EQ(list["Versions"][0]["FunctionArn"], std::string(kArnPrefix) + "other");
+  EXPECT_EQ(list["Versions"][1]["Version"], "1");
+}
+
+TEST_F(VersionsAndAliasesTest, GetByVersionOrAliasAndMissingQualifiersNameTheirArn) {
+  ASSERT_EQ(create_alias({{"Name", "live"}, {"FunctionVersion", "2"}}).status, 201);
+  auto by_version = call("GET", "/2015-03-31/functions/fn:1/configuration");
+  ASSERT_EQ(by_version.status, 200) << by_version.body;
+  EXPECT_EQ(json::parse(by_version.body)["FunctionArn"], std::string(kArnPrefix) + "fn:1");
+  auto by_alias = call("GET", "/2015-03-31/functions/fn", "", {{"Qualifier", "live"}});
+  ASSERT_EQ(by_alias.status, 200) << by_alias.body;
+  const json j = json::parse(by_alias.body)["Configuration"];
+  EXPECT_EQ(j["Version"], "2");
+  EXPECT_EQ(j["FunctionArn"], std::string(kArnPrefix) + "fn:live");
+  expect_error(call("GET", "/2015-03-31/functions/fn:9"), 404, "ResourceNotFoundException",
+               std::string("Function not found: ") + kArnPrefix + "fn:9");
+  expect_error(call("GET", "/2015-03-31/functions/fn:nope"), 404, "ResourceNotFoundException",
+               std::string("Function not found: ") + kArnPrefix + "fn:nope");
+}
+
+TEST_F(VersionsAndAliasesTest, DeleteFunctionWithQualifierDeletesOnlyAnUnaliasedVersion) {
+  ASSERT_EQ(create_alias({{"Name", "live"}, {"FunctionVersion", "1"}}).status, 201);
+  expect_error(call("DELETE", "/2015-03-31/functions/fn", "", {{"Qualifier", "$LATEST"}}), 400,
+               "InvalidParameterValueException", "$LATEST version cannot be deleted");
+  expect_error(call("DELETE", "/2015-03-31/functions/fn:live"), 400,
+               "InvalidParameterValueException", "DeleteAlias");
+  expect_error(call("DELETE", "/2015-03-31/functions/fn:1"), 409, "ResourceConflictException",
+               "aliased");
+  EXPECT_EQ(call("DELETE", "/2015-03-31/functions/fn:2").status, 204);
+  expect_error(call("DELETE", "/2015-03-31/functions/fn:2"), 404, "ResourceNotFoundException",
+               std::string(kArnPrefix) + "fn:2");
+  EXPECT_EQ(call("GET", "/2015-03-31/functions/fn").status, 200);  // $LATEST stays
+}
+
+TEST_F(VersionsAndAliasesTest, CreateAliasValidatesAsLambda) {
+  const std::string ipv = "InvalidParameterValueException";
+  expect_error(create_alias({{"Name", "123"}, {"FunctionVersion", "1"}}), 400, ipv, "name");
+  expect_error(create_alias({{"Name", "a.b"}, {"FunctionVersion", "1"}}), 400, ipv, "name");
+  expect_error(create_alias({{"Name", "live"}}), 400, ipv, "functionVersion");
+  expect_error(create_alias({{"Name", "live"}, {"FunctionVersion", "x"}}), 400, ipv,
+               "functionVersion");
+  expect_error(create_alias({{"Name", "live"},
+                             {"FunctionVersion", "1"},
+                             {"RoutingConfig", {{"AdditionalVersionWeights", {{"2", 1.5}}}}}}),
+               400, ipv, "additionalVersionWeights");
+  expect_error(
+      create_alias({{"Name", "live"},
+                    {"FunctionVersion", "1"},
+                    {"RoutingConfig", {{"AdditionalVersionWeights", {{"2", 0.1}, {"3", 0.1}}}}}}),
+      400, ipv, "cannot be greater than 1");
+  expect_error(create_alias({{"Name", "live"},
+                             {"FunctionVersion", "$LATEST"},
+                             {"RoutingConfig", {{"AdditionalVersionWeights", {{"2", 0.5}}}}}}),
+               400, ipv, "$LATEST is not supported");
+  expect_error(create_alias({{"Name", "live"}, {"FunctionVersion", "7"}}), 404,
+               "ResourceNotFoundException", std::string(kArnPrefix) + "fn:7");
+  expect_error(
+      aliases.create(request(json{{"Name", "live"}, {"FunctionVersion", "1"}}.dump()), "nope", "r"),
+      404, "ResourceNotFoundException", std::string(kArnPrefix) + "nope");
+}
+
+TEST_F(VersionsAndAliasesTest, AliasLifecycleInLambdasShapes) {
+  auto created = create_alias({{"Name", "live"},
+                               {"FunctionVersion", "1"},
+                               {"Description", "prod"},
+                               {"RoutingConfig", {{"AdditionalVersionWeights", {{"2", 0.2}}}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  json j = json::parse(created.body);
+  EXPECT_EQ(j["AliasArn"], std::string(kArnPrefix) + "fn:live");
+  EXPECT_EQ(j["Name"], "live");
+  EXPECT_EQ(j["FunctionVersion"], "1");
+  EXPECT_EQ(j["Description"], "prod");
+  EXPECT_EQ(j["RoutingConfig"]["AdditionalVersionWeights"]["2"], 0.2);
+  EXPECT_FALSE(j["RevisionId"].get<std::string>().empty());
+  expect_error(create_alias({{"Name", "live"}, {"FunctionVersion", "1"}}), 409,
+               "ResourceConflictException",
+               std::string("Alias already exists: ") + kArnPrefix + "fn:live");
+
+  // An update without RoutingConfig keeps the split; with an empty one it clears it.
+  auto updated =
+      aliases.update(request(json{{"Description", "still prod"}}.dump()), "fn", "live", "r");
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  j = json::parse(updated.body);
+  EXPECT_EQ(j["Description"], "still prod");
+  EXPECT_EQ(j["RoutingConfig"]["AdditionalVersionWeights"]["2"], 0.2);
+  // Moving the primary onto the additional version is refused, as Lambda does.
+  expect_error(aliases.update(request(json{{"FunctionVersion", "2"}}.dump()), "fn", "live", "r"),
+               400, "InvalidParameterValueException", "already included");
+  updated = aliases.update(
+      request(json{{"FunctionVersion", "2"}, {"RoutingConfig", json::object()}}.dump()), "fn",
+      "live", "r");
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  j = json::parse(updated.body);
+  EXPECT_EQ(j["FunctionVersion"], "2");
+  EXPECT_FALSE(j.contains("RoutingConfig"));
+
+  auto got = aliases.get(request(), "fn", "live", "r");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(json::parse(got.body)["FunctionVersion"], "2");
+  auto listed = aliases.list(request(), "fn", "r");
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(json::parse(listed.body)["Aliases"].size(), 1u);
+  EXPECT_EQ(aliases.remove(request(), "fn", "live", "r").status, 204);
+  expect_error(aliases.get(request(), "fn", "live", "r"), 404, "ResourceNotFoundException",
+               std::string("Alias not found: ") + kArnPrefix + "fn:live");
 }
 
 // ---- routing ----

@@ -1,6 +1,7 @@
 // The controller against fake environments (daemon_fake_environment.hpp): placement, warm reuse,
 // admission, timeouts, crashes, retirement and shutdown, with real HTTP between the controller's
 // Runtime API and the fake runtimes, and no root.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <sys/stat.h>
@@ -36,6 +37,34 @@ class MemoryCatalog final : public api::FunctionCatalog {
     config.timeout_s = timeout_s;
     std::lock_guard lock(mu_);
     functions_[name] = config;
+  }
+
+  // Publishes $LATEST of `name` as `version`.
+  void put_version(const std::string& name, const std::string& version) {
+    std::lock_guard lock(mu_);
+    common::FunctionConfig config = functions_.at(name);
+    config.version = version;
+    versions_[name + ":" + version] = config;
+  }
+  void put_alias(const std::string& name, const std::string& alias, api::AliasRouting routing) {
+    std::lock_guard lock(mu_);
+    aliases_[name + ":" + alias] = std::move(routing);
+  }
+  std::expected<common::FunctionConfig, common::StoreError> get_version(
+      const std::string& name, const std::string& version) override {
+    std::lock_guard lock(mu_);
+    auto it = versions_.find(name + ":" + version);
+    if (it == versions_.end())
+      return std::unexpected(common::StoreError::not_found(name + ":" + version, ""));
+    return it->second;
+  }
+  std::expected<api::AliasRouting, common::StoreError> alias_routing(
+      const std::string& name, const std::string& alias) override {
+    std::lock_guard lock(mu_);
+    auto it = aliases_.find(name + ":" + alias);
+    if (it == aliases_.end())
+      return std::unexpected(common::StoreError::not_found(name + ":" + alias, ""));
+    return it->second;
   }
 
   std::expected<common::FunctionConfig, common::StoreError> get(const std::string& name) override {
@@ -78,6 +107,8 @@ class MemoryCatalog final : public api::FunctionCatalog {
   std::filesystem::path code_dir_;
   std::mutex mu_;
   std::map<std::string, common::FunctionConfig> functions_;
+  std::map<std::string, common::FunctionConfig> versions_;  // NAME:VERSION
+  std::map<std::string, api::AliasRouting> aliases_;        // NAME:ALIAS
 };
 
 class ControllerTest : public ::testing::Test {
@@ -104,13 +135,16 @@ class ControllerTest : public ::testing::Test {
     return *controller_;
   }
 
+  // `function`: NAME or NAME:QUALIFIER.
   std::future<api::InvokeResult> invoke_async(const std::string& payload,
                                               const std::string& function = "fn",
                                               bool tail_log = false) {
     auto promise = std::make_shared<std::promise<api::InvokeResult>>();
     auto future = promise->get_future();
     api::InvokeRequest request;
-    request.function_name = function;
+    request.function_name = function.substr(0, function.find(':'));
+    if (auto colon = function.find(':'); colon != std::string::npos)
+      request.qualifier = function.substr(colon + 1);
     request.payload = payload;
     request.tail_log = tail_log;
     controller_->invoke(std::move(request), "req-" + std::to_string(++requests_),
@@ -272,6 +306,54 @@ TEST_F(ControllerTest, AChangedFunctionRetiresItsIdleEnvironments) {
   EXPECT_EQ(controller_->stats().environments, 0u);
   invoke(R"("b")");
   EXPECT_EQ(factory_.counters.launched, 2);
+}
+
+TEST_F(ControllerTest, EachVersionHasItsOwnWarmPoolAndSaysWhichVersionRan) {
+  catalog_.put_version("fn", "1");
+  controller();
+  auto latest = invoke(R"("a")");
+  EXPECT_EQ(latest.executed_version, "$LATEST");
+  auto v1 = invoke(R"("b")", "fn:1");
+  EXPECT_EQ(v1.executed_version, "1");
+  EXPECT_EQ(factory_.counters.launched, 2);  // the versions do not share environments
+  invoke(R"("c")", "fn:1");
+  invoke(R"("d")");
+  EXPECT_EQ(factory_.counters.launched, 2);
+  EXPECT_THAT(log_text(), ::testing::HasSubstr("Version: 1\n"));
+  EXPECT_THAT(log_text(), ::testing::HasSubstr("Version: $LATEST\n"));
+
+  auto missing = invoke("{}", "fn:7");
+  ASSERT_TRUE(missing.api_error);
+  EXPECT_EQ(missing.api_error->message,
+            "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:7");
+
+  // A change to $LATEST leaves version 1's environment warm; deleting version 1 retires it.
+  controller_->function_changed("fn");
+  EXPECT_EQ(controller_->stats().idle, 1u);
+  controller_->function_changed("fn:1");
+  EXPECT_EQ(controller_->stats().idle, 0u);
+}
+
+TEST_F(ControllerTest, AnAliasRoutesByItsWeightsAndDrainTakesEveryVersionsPool) {
+  catalog_.put_version("fn", "1");
+  catalog_.put_version("fn", "2");
+  catalog_.put_alias("fn", "live", api::AliasRouting{"1", "2", 0.25});
+  controller();
+  std::map<std::string, int> ran;
+  constexpr int kCalls = 400;
+  for (int i = 0; i < kCalls; ++i) ++ran[invoke("{}", "fn:live").executed_version];
+  EXPECT_EQ(ran["1"] + ran["2"], kCalls);
+  // 25% of 400 is 100; a binomial's 5 standard deviations is about 43.
+  EXPECT_NEAR(ran["2"], 100, 43);
+  EXPECT_EQ(factory_.counters.launched, 2);
+
+  auto missing = invoke("{}", "fn:nope");
+  ASSERT_TRUE(missing.api_error);
+  EXPECT_EQ(missing.api_error->type, api::ApiErrorType::ResourceNotFound);
+  EXPECT_THAT(missing.api_error->message, ::testing::HasSubstr("function:fn:nope"));
+
+  EXPECT_EQ(controller_->drain("fn"), 2u);
+  EXPECT_EQ(controller_->stats().environments, 0u);
 }
 
 TEST_F(ControllerTest, DrainDiscardsIdleEnvironmentsSoTheNextInvocationStartsCold) {

@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 3);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 4);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -336,24 +336,120 @@ TEST_F(FunctionStoreTest, VersionCodeOutlivesLatestUntilVersionOrFunctionIsDelet
 TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
   const auto c = create("fn");
   {
-    // Back to what a v2 daemon left: no versions table, no counter, two migrations recorded.
+    // Back to what a v2 daemon left: no versions or aliases tables, no counter, no async
+    // qualifier, two migrations recorded.
     auto& db = store->db();
     auto lock = db.lock();
     ASSERT_TRUE(
-        db.exec("DROP TABLE function_versions; ALTER TABLE functions DROP COLUMN "
-                "last_version; DELETE FROM schema_version WHERE version > 2;"));
+        db.exec("DROP TABLE function_versions; DROP TABLE function_aliases; ALTER TABLE "
+                "functions DROP COLUMN last_version; ALTER TABLE async_events DROP COLUMN "
+                "qualifier; DELETE FROM schema_version WHERE version > 2;"));
   }
   store.reset();
   store = open();
   {
     auto& db = store->db();
     auto lock = db.lock();
-    EXPECT_EQ(db.schema_version(), 3);
+    EXPECT_EQ(db.schema_version(), 4);
   }
   EXPECT_EQ(*store->get("fn"), c);
   auto v1 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
   ASSERT_TRUE(v1) << v1.error().message;
   EXPECT_EQ(v1->version, "1");
+}
+
+TEST_F(FunctionStoreTest, AliasesRouteToExistingVersionsAndSurviveReopen) {
+  create("fn");
+  ASSERT_TRUE(store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt));
+  ASSERT_TRUE(store->update_code("fn", zip_v2(), std::nullopt));
+  ASSERT_TRUE(store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt));
+
+  api::AliasConfig live{.function_name = "fn", .name = "live", .description = "prod"};
+  live.routing = {"1", "2", 0.2};
+  auto created = store->create_alias(live);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_FALSE(created->revision_id.empty());
+  EXPECT_EQ(store->create_alias(live).error().kind, StoreErrorKind::AlreadyExists);
+
+  api::AliasConfig missing{.function_name = "fn", .name = "next"};
+  missing.routing = {"7", std::nullopt, 0};
+  auto refused = store->create_alias(missing);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, StoreErrorKind::NotFound);
+  EXPECT_EQ(refused.error().resource, "fn:7");
+  api::AliasConfig on_missing_function{.function_name = "nope", .name = "live"};
+  EXPECT_EQ(store->create_alias(on_missing_function).error().resource, "nope");
+
+  // The routing is read from memory, and is still there after a restart.
+  store.reset();
+  store = open();
+  auto routing = store->alias_routing("fn", "live");
+  ASSERT_TRUE(routing);
+  EXPECT_EQ(*routing, (api::AliasRouting{"1", "2", 0.2}));
+  EXPECT_EQ(store->alias_routing("fn", "other").error().kind, StoreErrorKind::NotFound);
+  EXPECT_EQ(store->get_alias("fn", "live")->description, "prod");
+  EXPECT_EQ(store->get_alias("nope", "live").error().resource, "nope");
+  EXPECT_EQ(store->get_alias("fn", "other").error().resource, "fn:other");
+}
+
+TEST_F(FunctionStoreTest, AliasUpdateChecksRevisionAndListFilters) {
+  create("fn");
+  ASSERT_TRUE(store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt));
+  for (const char* name : {"b", "a", "c"}) {
+    api::AliasConfig alias{.function_name = "fn", .name = name};
+    alias.routing = {std::string(name) == "c" ? "$LATEST" : "1", std::nullopt, 0};
+    ASSERT_TRUE(store->create_alias(alias));
+  }
+  auto page = store->list_aliases("fn", std::nullopt, std::nullopt, 2);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->aliases.size(), 2u);
+  EXPECT_EQ(page->aliases[0].name, "a");
+  EXPECT_EQ(page->next_marker, "b");
+  page = store->list_aliases("fn", std::nullopt, "b", 2);
+  ASSERT_EQ(page->aliases.size(), 1u);
+  EXPECT_EQ(page->aliases[0].name, "c");
+  EXPECT_FALSE(page->next_marker);
+  EXPECT_EQ(store->list_aliases("fn", "1", std::nullopt, 50)->aliases.size(), 2u);
+  EXPECT_EQ(store->list_aliases("nope", std::nullopt, std::nullopt, 50).error().kind,
+            StoreErrorKind::NotFound);
+
+  auto a = *store->get_alias("fn", "a");
+  a.routing.function_version = "$LATEST";
+  EXPECT_EQ(store->update_alias(a, "stale").error().kind, StoreErrorKind::RevisionMismatch);
+  auto updated = store->update_alias(a, a.revision_id);
+  ASSERT_TRUE(updated);
+  EXPECT_NE(updated->revision_id, a.revision_id);
+  EXPECT_EQ(store->alias_routing("fn", "a")->function_version, "$LATEST");
+
+  ASSERT_TRUE(store->remove_alias("fn", "a"));
+  EXPECT_EQ(store->remove_alias("fn", "a").error().kind, StoreErrorKind::NotFound);
+  EXPECT_FALSE(store->alias_routing("fn", "a"));
+}
+
+TEST_F(FunctionStoreTest, AliasedVersionCannotGoAndDeletesNotifyEachPool) {
+  create("fn");
+  ASSERT_TRUE(store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt));
+  ASSERT_TRUE(store->update_code("fn", zip_v2(), std::nullopt));
+  ASSERT_TRUE(store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt));
+  api::AliasConfig live{.function_name = "fn", .name = "live"};
+  live.routing = {"1", std::nullopt, 0};
+  ASSERT_TRUE(store->create_alias(live));
+
+  auto refused = store->remove_version("fn", "1");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, StoreErrorKind::Conflict);
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("[live]"));
+
+  changed.clear();
+  ASSERT_TRUE(store->remove_version("fn", "2"));
+  EXPECT_EQ(changed, (std::vector<std::string>{"fn:2"}));
+  changed.clear();
+  ASSERT_TRUE(store->remove("fn"));
+  EXPECT_EQ(changed, (std::vector<std::string>{"fn", "fn:1"}));
+  EXPECT_FALSE(store->alias_routing("fn", "live"));
+  // A new function of the same name starts with no aliases.
+  create("fn");
+  EXPECT_EQ(store->list_aliases("fn", std::nullopt, std::nullopt, 50)->aliases.size(), 0u);
 }
 
 TEST(StateDbTest, ReopeningDoesNotRerunMigrations) {

@@ -15,7 +15,7 @@ class InvocationLogTest : public ::testing::Test {
       : dir_(std::filesystem::temp_directory_path() /
              ("invocation-log-test-" + std::to_string(::getpid()))),
         log_(std::make_shared<FunctionLog>(dir_, 1 << 20, 2)),
-        output_(log_) {
+        output_(log_, "$LATEST") {
     int fds[2];
     EXPECT_EQ(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
     output_.attach_output(sandbox::UniqueFd(fds[0]));
