@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include "runtimed/bench/bench_curves.hpp"
 #include "runtimed/bench/bench_output.hpp"
 #include "runtimed/bench/svg_chart.hpp"
@@ -95,6 +97,33 @@ std::string latency_over_time(const std::vector<Sample>& samples) {
               .legend_right = true};
   for (Series* s : {&warm, &cold, &failed})
     if (!s->points.empty()) c.series.push_back(std::move(*s));
+  return svg_chart(c);
+}
+
+// Replay: the calls due in each second, per function (the trace's shape as replayed).
+std::string arrivals_chart(const std::vector<Sample>& samples) {
+  std::map<std::string, std::map<int64_t, double>> per_second;
+  int64_t last = 0;
+  for (const Sample& s : samples) {
+    if (s.function.empty()) continue;
+    const auto second = static_cast<int64_t>(s.start_ms / 1000);
+    per_second[s.function][second] += 1;
+    last = std::max(last, second);
+  }
+  ChartSpec c{.title = "Calls due per second, by function",
+              .x = {.label = "seconds since the run began"},
+              .y = {.label = "calls per second"},
+              .legend_right = true};
+  const std::vector<std::string> colors{kWarm, kThawed, kWarmIdle, kOther, kCold, kFailed};
+  size_t i = 0;
+  for (const auto& [name, counts] : per_second) {
+    Series series{.name = name, .color = colors[i++ % colors.size()], .style = Series::Style::Step};
+    for (int64_t t = 0; t <= last + 1; ++t) {
+      const auto it = counts.find(t);
+      series.points.emplace_back(static_cast<double>(t), it == counts.end() ? 0 : it->second);
+    }
+    c.series.push_back(std::move(series));
+  }
   return svg_chart(c);
 }
 
@@ -241,7 +270,8 @@ std::string html_report(const BenchRun& run, const Summary& summary, const HtmlH
            "</div>\n<pre>" + xml_escape(memory_table(memory)) + "</pre>\n";
   }
   if (const std::string functions = function_table(run.samples); !functions.empty())
-    out += "<h2>By function</h2>\n<pre>" + xml_escape(functions) + "</pre>\n";
+    out += "<h2>By function</h2>\n<div class=\"charts\">\n" + arrivals_chart(run.samples) +
+           "</div>\n<pre>" + xml_escape(functions) + "</pre>\n";
   if (run.overhead) {
     out += "<h2>The bench's own cost</h2>\n<pre>" +
            xml_escape(overhead_table(*run.overhead, run.samples.empty() ? nullptr : &summary)) +

@@ -202,5 +202,20 @@ TEST(BenchHtml, ThePageStandsAloneWithAChartPerPartOfTheRun) {
   EXPECT_EQ(html.find("url("), std::string::npos);
 }
 
+TEST(BenchHtml, AReplayOntoSeveralFunctionsChartsTheCallsDuePerSecondOfEach) {
+  BenchRun run;
+  for (int i = 0; i < 30; ++i) {
+    Sample s = call(1, false);
+    s.start_ms = i * 100;  // 10 a second for 3 s
+    s.function = i % 3 == 0 ? "fb" : "fa";
+    run.samples.push_back(s);
+  }
+  const std::string html = html_report(run, summarize(run.samples, 3), {"replay", "fa,fb", "", ""});
+  EXPECT_NE(html.find("Calls due per second, by function"), std::string::npos);
+  EXPECT_NE(html.find("data-name=\"fa\""), std::string::npos);
+  EXPECT_NE(html.find("data-name=\"fb\""), std::string::npos);
+  EXPECT_EQ(count_of(html, "<svg "), 3u);  // CDF, over time, calls per second
+}
+
 }  // namespace
 }  // namespace runtimed::bench
