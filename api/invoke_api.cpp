@@ -1,6 +1,8 @@
 // The Invoke API's parsing and answers (see invoke_api.hpp).
 #include "api/invoke_api.hpp"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/base64.hpp"
@@ -106,6 +108,7 @@ HttpResponse to_http(const InvokeResult& result, const InvokeRequest& request,
     if (result.function_error) r.set_header("X-Amz-Function-Error", "Unhandled");
     if (!result.cold_start_phases.empty())
       r.set_header("X-Runtimed-Cold-Start-Phases", result.cold_start_phases);
+    if (result.thaw_ms) r.set_header("X-Runtimed-Thawed", fmt::format("{:.2f}", *result.thaw_ms));
     if (request.tail_log) {
       std::string_view tail = result.log_tail;
       if (tail.size() > kLogTailBytes) tail = tail.substr(tail.size() - kLogTailBytes);

@@ -44,6 +44,9 @@ struct InvokeResult {
   // A cold start's phases when asked for (InvokeRequest::want_phases), in milliseconds:
   // "launch=1.2;init=30.1;invoke=0.4", sent as X-Runtimed-Cold-Start-Phases.
   std::string cold_start_phases;
+  // A warm invocation that first thawed its frozen environment, when asked for phases: how long
+  // the thaw took, sent as X-Runtimed-Thawed (milliseconds).
+  std::optional<double> thaw_ms;
   std::string executed_version = "$LATEST";  // X-Amz-Executed-Version
 };
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace runtimed::bench {
@@ -10,8 +12,8 @@ namespace runtimed::bench {
 namespace {
 
 std::string latency_row(const char* name, const LatencySummary& s) {
-  if (s.count == 0) return fmt::format("{:<6} {:>7}\n", name, 0);
-  return fmt::format("{:<6} {:>7} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", name,
+  if (s.count == 0) return fmt::format("{:<7} {:>6}\n", name, 0);
+  return fmt::format("{:<7} {:>6} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", name,
                      s.count, s.p50, s.p90, s.p99, s.p999, s.max);
 }
 
@@ -40,7 +42,7 @@ std::string progress_line(size_t done, size_t total, double elapsed_s,
 
 std::string summary_table(const Summary& summary, const std::vector<Threshold>& thresholds,
                           const std::vector<Threshold>& failed) {
-  std::string out = fmt::format("{:<6} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "ms", "count",
+  std::string out = fmt::format("{:<7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "ms", "count",
                                 "p50", "p90", "p99", "p99.9", "max");
   out += latency_row("cold", summary.cold);
   out += latency_row("warm", summary.warm);
@@ -72,7 +74,8 @@ std::string summary_table(const Summary& summary, const std::vector<Threshold>& 
   return out;
 }
 
-std::string samples_json(const std::vector<Sample>& samples, const Summary& summary) {
+static nlohmann::json samples_json_value(const std::vector<Sample>& samples,
+                                         const Summary& summary) {
   nlohmann::json out;
   out["summary"] = {
       {"cold", latency_json(summary.cold)},    {"warm", latency_json(summary.warm)},
@@ -106,15 +109,24 @@ std::string samples_json(const std::vector<Sample>& samples, const Summary& summ
                      {"initMs", s.phases->init_ms},
                      {"invokeMs", s.phases->invoke_ms}};
     }
+    if (s.thaw_ms) j["thawMs"] = *s.thaw_ms;
+    if (s.idle_gap_s) j["idleGapSeconds"] = *s.idle_gap_s;
+    if (s.memory_mb > 0) j["configuredMemoryMB"] = s.memory_mb;
+    if (!s.function.empty()) j["function"] = s.function;
     list.push_back(std::move(j));
   }
-  return out.dump(2) + "\n";
+  return out;
+}
+
+std::string samples_json(const std::vector<Sample>& samples, const Summary& summary) {
+  return samples_json_value(samples, summary).dump(2) + "\n";
 }
 
 std::string samples_csv(const std::vector<Sample>& samples) {
   std::string out =
       "start_ms,latency_ms,status,cold,error_type,throttle_reason,duration_ms,billed_duration_ms,"
-      "init_duration_ms,memory_size_mb,max_memory_used_mb,launch_ms,init_ms,invoke_ms\n";
+      "init_duration_ms,memory_size_mb,max_memory_used_mb,launch_ms,init_ms,invoke_ms,thaw_ms,"
+      "idle_gap_s,configured_memory_mb,function\n";
   for (const Sample& s : samples) {
     out += fmt::format("{:.3f},{:.3f},{},{},{},{},", s.start_ms, s.latency_ms, s.status,
                        s.cold ? 1 : 0, csv_field(s.error_type), csv_field(s.throttle_reason));
@@ -128,13 +140,140 @@ std::string samples_csv(const std::vector<Sample>& samples) {
       out += ",,,,";
     }
     if (s.phases) {
-      out += fmt::format(",{:.2f},{:.2f},{:.2f}\n", s.phases->launch_ms, s.phases->init_ms,
+      out += fmt::format(",{:.2f},{:.2f},{:.2f}", s.phases->launch_ms, s.phases->init_ms,
                          s.phases->invoke_ms);
     } else {
-      out += ",,,\n";
+      out += ",,,";
     }
+    out += s.thaw_ms ? fmt::format(",{:.2f}", *s.thaw_ms) : std::string(",");
+    out += s.idle_gap_s ? fmt::format(",{:g}", *s.idle_gap_s) : std::string(",");
+    out += s.memory_mb > 0 ? fmt::format(",{}", s.memory_mb) : std::string(",");
+    out += "," + csv_field(s.function) + "\n";
   }
   return out;
+}
+
+std::string gap_text(double gap_s) {
+  if (gap_s == 0) return "0s";
+  if (gap_s < 1) return fmt::format("{:g}ms", gap_s * 1000);
+  if (gap_s >= 60 && std::fmod(gap_s, 60) == 0) return fmt::format("{:g}m", gap_s / 60);
+  return fmt::format("{:g}s", gap_s);
+}
+
+std::string idle_table(const std::vector<IdlePoint>& points) {
+  std::string out = fmt::format("{:<8} {:>6} {:>10} {:>10} {:>6} {:>7} {:>6} {:>10}\n", "idle",
+                                "count", "p50 ms", "max ms", "cold", "thawed", "warm", "thaw ms");
+  for (const IdlePoint& p : points) {
+    out +=
+        fmt::format("{:<8} {:>6} {:>10.2f} {:>10.2f} {:>6} {:>7} {:>6} {:>10}\n", gap_text(p.gap_s),
+                    p.latency.count, p.latency.p50, p.latency.max, p.cold, p.thawed, p.warm,
+                    p.thawed > 0 ? fmt::format("{:.2f}", p.thaw_ms) : std::string("-"));
+  }
+  return out;
+}
+
+std::string memory_table(const std::vector<MemoryPoint>& points) {
+  std::string out =
+      fmt::format("{:<8} {:>10} {:>10} {:>10} {:>11} {:>10} {:>12} {:>11}\n", "MB", "cold p50",
+                  "init", "warm p50", "duration", "billed", "GB-s/call", "$/1M calls");
+  for (const MemoryPoint& p : points) {
+    out +=
+        fmt::format("{:<8} {:>10.2f} {:>10.2f} {:>10.2f} {:>11.3f} {:>10.0f} {:>12.7f} {:>11.4f}\n",
+                    p.memory_mb, p.cold.p50, p.init_ms, p.warm.p50, p.duration_ms, p.billed_ms,
+                    p.gb_seconds, p.usd_per_million);
+  }
+  out += fmt::format(
+      "(ms; duration and billed: REPORT's, mean of the warm calls; cost at ${:.10f}/GB-s + "
+      "${:.2f} per 1M requests)\n",
+      kUsdPerGbSecond, kUsdPerRequest * 1e6);
+  return out;
+}
+
+std::string function_table(const std::vector<Sample>& samples) {
+  std::map<std::string, std::vector<Sample>> by_function;
+  for (const Sample& s : samples)
+    if (!s.function.empty()) by_function[s.function].push_back(s);
+  if (by_function.size() < 2) return {};
+  std::string out = fmt::format("{:<20} {:>7} {:>10} {:>10} {:>7} {:>7}\n", "function", "count",
+                                "p50", "p99", "cold", "errors");
+  for (const auto& [name, list] : by_function) {
+    const Summary s = summarize(list, 0);
+    out += fmt::format("{:<20} {:>7} {:>10.2f} {:>10.2f} {:>7} {:>7}\n", name, list.size(),
+                       s.all.p50, s.all.p99, s.cold.count, s.errors);
+  }
+  return out;
+}
+
+std::string overhead_table(const ClientOverhead& overhead, const Summary* summary) {
+  std::string out = fmt::format(
+      "client overhead (the same client against a bare loopback server in this process):\n"
+      "  per call p50 {:.3f} ms  p99 {:.3f} ms  mean {:.3f} ms ({} calls one at a time)\n"
+      "  max rate {:.0f} calls/s with {} connections\n",
+      overhead.per_call.p50, overhead.per_call.p99, overhead.per_call.mean, overhead.per_call.count,
+      overhead.max_rate, overhead.workers);
+  if (summary != nullptr && summary->all.count > 0) {
+    out += fmt::format(
+        "  this run: all p50 {:.3f} ms, of which the client is ~{:.0f}%; {:.0f} calls/s "
+        "({:.0f}% of the client's max)\n",
+        summary->all.p50, summary->all.p50 > 0 ? 100 * overhead.per_call.p50 / summary->all.p50 : 0,
+        summary->rate, overhead.max_rate > 0 ? 100 * summary->rate / overhead.max_rate : 0);
+  }
+  return out;
+}
+
+std::string run_report(const BenchRun& run, const Summary& summary,
+                       const std::vector<Threshold>& thresholds,
+                       const std::vector<Threshold>& failed) {
+  std::string out;
+  for (const std::string& note : run.notes) out += note + "\n";
+  if (!run.notes.empty()) out += "\n";
+  const auto idle = idle_curve(run.samples);
+  if (!idle.empty()) out += idle_table(idle) + "\n";
+  const auto memory = memory_sweep(run.samples);
+  if (!memory.empty()) out += memory_table(memory) + "\n";
+  if (const std::string functions = function_table(run.samples); !functions.empty())
+    out += functions + "\n";
+  if (!run.samples.empty() || run.duration_s > 0) out += summary_table(summary, thresholds, failed);
+  if (run.overhead) {
+    if (!out.empty()) out += "\n";
+    out += overhead_table(*run.overhead, run.samples.empty() ? nullptr : &summary);
+  }
+  return out;
+}
+
+std::string run_json(const BenchRun& run, const Summary& summary) {
+  nlohmann::json out = samples_json_value(run.samples, summary);
+  if (const auto idle = idle_curve(run.samples); !idle.empty()) {
+    auto& list = out["idle"] = nlohmann::json::array();
+    for (const IdlePoint& p : idle) {
+      list.push_back({{"gapSeconds", p.gap_s},
+                      {"latency", latency_json(p.latency)},
+                      {"cold", p.cold},
+                      {"thawed", p.thawed},
+                      {"warm", p.warm},
+                      {"thawMs", p.thaw_ms}});
+    }
+  }
+  if (const auto memory = memory_sweep(run.samples); !memory.empty()) {
+    auto& list = out["memory"] = nlohmann::json::array();
+    for (const MemoryPoint& p : memory) {
+      list.push_back({{"memoryMB", p.memory_mb},
+                      {"cold", latency_json(p.cold)},
+                      {"warm", latency_json(p.warm)},
+                      {"durationMs", p.duration_ms},
+                      {"billedDurationMs", p.billed_ms},
+                      {"initDurationMs", p.init_ms},
+                      {"gbSecondsPerInvocation", p.gb_seconds},
+                      {"usdPerMillion", p.usd_per_million}});
+    }
+  }
+  if (run.overhead) {
+    out["clientOverhead"] = {{"perCall", latency_json(run.overhead->per_call)},
+                             {"maxRate", run.overhead->max_rate},
+                             {"workers", run.overhead->workers}};
+  }
+  if (!run.notes.empty()) out["notes"] = run.notes;
+  return out.dump(2) + "\n";
 }
 
 }  // namespace runtimed::bench

@@ -1,15 +1,15 @@
 // run_bench (see bench_runner.hpp).
 #include "runtimed/bench/bench_runner.hpp"
 
-#include <httplib.h>
+#include <fmt/format.h>
 
 #include <atomic>
-#include <cmath>
+#include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
-#include "common/base64.hpp"
+#include "runtimed/bench/bench_client.hpp"
 
 namespace runtimed::bench {
 
@@ -21,73 +21,8 @@ double ms_since(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-struct Target {
-  std::string name;
-  std::string invoke_path;
-  std::string drain_path;
-};
-
-Target target_of(const std::string& function) {
-  Target t;
-  const auto colon = function.find(':');
-  t.name = function.substr(0, colon);
-  t.invoke_path = "/2015-03-31/functions/" + t.name + "/invocations";
-  if (colon != std::string::npos) t.invoke_path += "?Qualifier=" + function.substr(colon + 1);
-  t.drain_path = "/runtimed/v1/functions/" + t.name + "/drain";
-  return t;
-}
-
-std::unique_ptr<httplib::Client> client_for(const std::string& endpoint) {
-  auto client = std::make_unique<httplib::Client>(endpoint);
-  client->set_keep_alive(true);
-  client->set_tcp_nodelay(true);  // headers and body go in two writes: no 40 ms Nagle stall
-  client->set_connection_timeout(std::chrono::seconds(10));
-  client->set_read_timeout(std::chrono::seconds(910));
-  return client;
-}
-
-// One invocation with its log tail; the sample's start and latency are the caller's.
-Sample invoke_once(httplib::Client& client, const Target& target, const std::string& payload) {
-  Sample sample;
-  httplib::Headers headers{{"X-Amz-Log-Type", "Tail"}, {kPhasesRequestHeader, "1"}};
-  auto response = client.Post(target.invoke_path, headers, payload, "application/json");
-  if (!response) {
-    sample.error_type = "transport: " + httplib::to_string(response.error());
-    return sample;
-  }
-  sample.status = response->status;
-  if (response->status == 429) {
-    auto body = nlohmann::json::parse(response->body, nullptr, false);
-    if (body.is_object() && body.contains("Reason") && body["Reason"].is_string()) {
-      sample.throttle_reason = body["Reason"].get<std::string>();
-    }
-    return sample;
-  }
-  if (response->status != 200) {
-    sample.error_type = response->get_header_value("x-amzn-ErrorType");
-    if (sample.error_type.empty()) sample.error_type = "HTTP " + std::to_string(response->status);
-    return sample;
-  }
-  if (response->has_header("X-Amz-Function-Error")) {
-    sample.error_type = "Function." + response->get_header_value("X-Amz-Function-Error");
-  }
-  if (auto tail = common::base64_decode(response->get_header_value("X-Amz-Log-Result"))) {
-    sample.report = parse_report_line(*tail);
-    sample.cold = sample.report && sample.report->init_duration_ms.has_value();
-  }
-  if (response->has_header(kPhasesResponseHeader))
-    sample.phases = parse_cold_phases(response->get_header_value(kPhasesResponseHeader));
-  return sample;
-}
-
-std::expected<void, std::string> drain(httplib::Client& client, const Target& target) {
-  auto response = client.Post(target.drain_path);
-  if (!response) return std::unexpected("drain: " + httplib::to_string(response.error()));
-  if (response->status != 200 && response->status != 204) {
-    return std::unexpected("drain " + target.name + ": HTTP " + std::to_string(response->status) +
-                           " " + response->body);
-  }
-  return {};
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
 // Runs `body(index, client)` on `workers` threads until `next` reaches `total`.
@@ -104,138 +39,288 @@ void on_workers(size_t workers, const std::string& endpoint, size_t total,
   for (auto& t : threads) t.join();
 }
 
+// One run's shared state: the samples so far, the clock they count from, the control connection.
+class Run {
+ public:
+  explicit Run(const BenchOptions& options)
+      : options_(options), control_(client_for(options.endpoint)) {}
+
+  const BenchOptions& options() const { return options_; }
+  httplib::Client& control() { return *control_; }
+  Clock::time_point begin() const { return begin_; }
+  void start_clock() { begin_ = Clock::now(); }
+
+  void record(Sample s) {
+    std::lock_guard lock(mu_);
+    samples_.push_back(std::move(s));
+  }
+  // A call timed from now, with its start in the run's time.
+  Sample timed_call(httplib::Client& client, const Target& target) {
+    const auto t0 = Clock::now();
+    Sample s = invoke_once(client, target, options_.payload);
+    s.start_ms = ms_since(begin_, t0);
+    s.latency_ms = ms_since(t0, Clock::now());
+    return s;
+  }
+  // Calls each due at its arrival's time, latency from then (the open model of rate and replay).
+  void open_model(const std::vector<Arrival>& arrivals, const std::vector<Target>& targets,
+                  bool name_function) {
+    const auto start = Clock::now() + std::chrono::milliseconds(50);
+    on_workers(options_.rate_workers, options_.endpoint, arrivals.size(),
+               [&](size_t i, httplib::Client& client) {
+                 const auto due = start + seconds(arrivals[i].due_s);
+                 std::this_thread::sleep_until(due);
+                 const Target& target = targets[arrivals[i].target];
+                 Sample s = invoke_once(client, target, options_.payload);
+                 s.start_ms = ms_since(begin_, due);
+                 s.latency_ms = ms_since(due, Clock::now());
+                 if (name_function) s.function = target.name;
+                 record(std::move(s));
+               });
+  }
+
+  std::mutex& mu() { return mu_; }
+  std::vector<Sample>& samples() { return samples_; }
+  std::atomic<size_t> expected_total{0};
+  std::vector<std::string> notes;
+
+ private:
+  const BenchOptions& options_;
+  std::unique_ptr<httplib::Client> control_;
+  Clock::time_point begin_ = Clock::now();
+  std::mutex mu_;
+  std::vector<Sample> samples_;
+};
+
+std::vector<Target> targets_of(const std::string& list) {
+  std::vector<Target> targets;
+  std::stringstream parts(list);
+  std::string part;
+  while (std::getline(parts, part, ','))
+    if (!part.empty()) targets.push_back(target_of(part));
+  return targets;
+}
+
+std::expected<void, std::string> run_warm(Run& run, const Target& target) {
+  const BenchOptions& o = run.options();
+  run.expected_total = o.count;
+  on_workers(std::max<size_t>(1, o.concurrency), o.endpoint, o.count,
+             [&](size_t, httplib::Client& client) { run.record(run.timed_call(client, target)); });
+  return {};
+}
+
+std::expected<void, std::string> run_cold(Run& run, const Target& target) {
+  run.expected_total = run.options().count;
+  for (size_t i = 0; i < run.options().count; ++i) {
+    if (auto drained = drain(run.control(), target); !drained) return drained;
+    run.record(run.timed_call(run.control(), target));
+  }
+  return {};
+}
+
+std::expected<void, std::string> run_burst(Run& run, const Target& target) {
+  const BenchOptions& o = run.options();
+  run.expected_total = o.concurrency;
+  if (auto drained = drain(run.control(), target); !drained) return drained;
+  // Connections first, then every call released at once.
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (size_t i = 0; i < o.concurrency; ++i) clients.push_back(client_for(o.endpoint));
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < o.concurrency; ++i) {
+    threads.emplace_back([&, i] {
+      while (!go) std::this_thread::yield();
+      run.record(run.timed_call(*clients[i], target));
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  return {};
+}
+
+std::expected<void, std::string> run_rate(Run& run, const Target& target) {
+  const BenchOptions& o = run.options();
+  const auto arrivals =
+      rate_schedule(o.rps, std::chrono::duration<double>(o.duration).count(), o.ramp);
+  run.expected_total = arrivals.size();
+  run.open_model(arrivals, {target}, false);
+  return {};
+}
+
+// K calls after each gap, the environment left alone for the gap since the previous call ended.
+std::expected<void, std::string> run_idle(Run& run, const Target& target) {
+  const BenchOptions& o = run.options();
+  run.expected_total = o.gaps_s.size() * o.samples;
+  for (const double gap : o.gaps_s) {
+    for (size_t k = 0; k < o.samples; ++k) {
+      std::this_thread::sleep_for(seconds(gap));
+      Sample s = run.timed_call(run.control(), target);
+      s.idle_gap_s = gap;
+      run.record(std::move(s));
+    }
+  }
+  return {};
+}
+
+std::expected<void, std::string> sweep_memory(Run& run, const Target& target) {
+  const BenchOptions& o = run.options();
+  run.expected_total = o.sizes_mb.size() * o.count * 2;
+  for (const int size : o.sizes_mb) {
+    if (auto set = set_memory_size(run.control(), target, size, o.update_timeout); !set) return set;
+    for (size_t i = 0; i < o.count; ++i) {
+      if (auto drained = drain(run.control(), target); !drained) return drained;
+      Sample s = run.timed_call(run.control(), target);
+      s.memory_mb = size;
+      run.record(std::move(s));
+    }
+    // The last cold call left one environment warm at this size.
+    for (size_t i = 0; i < o.count; ++i) {
+      Sample s = run.timed_call(run.control(), target);
+      s.memory_mb = size;
+      run.record(std::move(s));
+    }
+  }
+  return {};
+}
+
+std::expected<void, std::string> run_memory(Run& run, const Target& target) {
+  if (!target.qualifier.empty() && target.qualifier != "$LATEST")
+    return std::unexpected("memory mode updates $LATEST's configuration; a qualifier (" +
+                           target.qualifier + ") would not see it");
+  const auto original = memory_size(run.control(), target);
+  if (!original) return std::unexpected(original.error());
+  auto swept = sweep_memory(run, target);
+  // Put the function back as it was, whatever happened.
+  auto restored = set_memory_size(run.control(), target, *original, run.options().update_timeout);
+  run.notes.push_back(fmt::format("MemorySize put back to {} MB{}", *original,
+                                  restored ? "" : ": " + restored.error()));
+  if (!swept) return swept;
+  if (!restored) return std::unexpected(restored.error());
+  return {};
+}
+
+std::expected<void, std::string> run_replay(Run& run, const std::vector<Target>& targets) {
+  const BenchOptions& o = run.options();
+  std::ifstream in(o.trace_file, std::ios::binary);
+  if (!in) return std::unexpected("cannot read the trace " + o.trace_file);
+  auto trace = parse_azure_trace(in, o.trace_functions);
+  if (!trace) return std::unexpected(o.trace_file + ": " + trace.error());
+  ReplayOptions replay = o.replay;
+  replay.targets = targets.size();
+  if (replay.first_minute >= trace->minutes)
+    return std::unexpected(fmt::format("--first-minute {}: the trace has {} minutes",
+                                       replay.first_minute, trace->minutes));
+  // 16 bytes a call: past this the schedule alone would take more than 800 MB.
+  constexpr uint64_t kMaxCalls = 50'000'000;
+  if (const uint64_t calls = replay_size(*trace, replay); calls > kMaxCalls)
+    return std::unexpected(fmt::format(
+        "the replay would make {} calls (at most {}): narrow it with --minutes or --functions",
+        calls, kMaxCalls));
+  const auto arrivals = replay_schedule(*trace, replay);
+  const size_t minutes = replay.minutes == 0
+                             ? trace->minutes - std::min(trace->minutes, replay.first_minute)
+                             : replay.minutes;
+  run.notes.push_back(fmt::format(
+      "replay: the {} busiest of {} trace functions, minutes {}-{} at {}x: {} calls over {:.1f} s",
+      trace->busiest.size(), trace->rows, replay.first_minute + 1, replay.first_minute + minutes,
+      replay.speedup, arrivals.size(), 60.0 * static_cast<double>(minutes) / replay.speedup));
+  for (size_t k = 0; k < trace->busiest.size(); ++k) {
+    const auto& f = trace->busiest[k];
+    run.notes.push_back(fmt::format("  {} ({}, {} calls) -> {}", f.function.substr(0, 12),
+                                    f.trigger, f.total, targets[k % targets.size()].name));
+  }
+  run.expected_total = arrivals.size();
+  run.open_model(arrivals, targets, true);
+  return {};
+}
+
 }  // namespace
-
-size_t rate_total(double rps, double duration_s, bool ramp) {
-  return static_cast<size_t>(rps * duration_s / (ramp ? 2 : 1));
-}
-
-double rate_due_s(size_t i, double rps, double duration_s, bool ramp) {
-  const auto n = static_cast<double>(i);
-  return ramp ? std::sqrt(2 * duration_s * n / rps) : n / rps;
-}
 
 std::expected<Mode, std::string> parse_mode(const std::string& name) {
   if (name == "warm") return Mode::Warm;
   if (name == "cold") return Mode::Cold;
   if (name == "burst") return Mode::Burst;
   if (name == "rate") return Mode::Rate;
-  return std::unexpected("unknown mode '" + name + "' (warm, cold, burst, rate)");
+  if (name == "idle") return Mode::Idle;
+  if (name == "memory") return Mode::Memory;
+  if (name == "replay") return Mode::Replay;
+  if (name == "overhead") return Mode::Overhead;
+  return std::unexpected("unknown mode '" + name +
+                         "' (warm, cold, burst, rate, idle, memory, replay, overhead)");
 }
 
 std::expected<BenchRun, std::string> run_bench(
     const BenchOptions& options,
     const std::function<void(const Progress&, const std::vector<Sample>&)>& progress) {
-  const Target target = target_of(options.function);
-  auto control = client_for(options.endpoint);
-  // The first call says whether the endpoint and the function are there at all.
-  {
-    Sample probe = invoke_once(*control, target, options.payload);
+  BenchRun result;
+  if (options.baseline || options.mode == Mode::Overhead) {
+    auto overhead = measure_client_overhead(1000, std::min<size_t>(options.rate_workers, 8),
+                                            std::chrono::milliseconds(1000));
+    if (!overhead) return std::unexpected(overhead.error());
+    result.overhead = *overhead;
+    if (options.mode == Mode::Overhead) return result;
+  }
+  const std::vector<Target> targets = targets_of(options.function);
+  if (targets.empty()) return std::unexpected("no function given");
+  if (targets.size() > 1 && options.mode != Mode::Replay)
+    return std::unexpected("only replay takes several functions");
+  Run run(options);
+  // The first call to each says whether the endpoint and the function are there at all, and
+  // leaves it warm (idle mode starts from there).
+  for (const Target& target : targets) {
+    Sample probe = invoke_once(run.control(), target, options.payload);
     if (probe.status == 0)
       return std::unexpected("cannot reach " + options.endpoint + ": " + probe.error_type);
     if (probe.status == 404) return std::unexpected("function " + target.name + " not found");
   }
-  std::vector<Sample> samples;
-  std::mutex samples_mu;
-  const auto record = [&](Sample s) {
-    std::lock_guard lock(samples_mu);
-    samples.push_back(std::move(s));
-  };
-  const auto begin = Clock::now();
+  run.start_clock();
   // Progress is reported from this thread while the workers run.
   std::atomic<bool> running{true};
-  size_t expected_total = 0;
   std::thread reporter;
   if (progress) {
     reporter = std::thread([&] {
       while (running) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
-        std::lock_guard lock(samples_mu);
-        progress(Progress{samples.size(), expected_total}, samples);
+        std::lock_guard lock(run.mu());
+        progress(Progress{run.samples().size(), run.expected_total}, run.samples());
       }
     });
   }
-  std::string error;
+  std::expected<void, std::string> outcome;
   switch (options.mode) {
-    case Mode::Warm: {
-      expected_total = options.count;
-      on_workers(std::max<size_t>(1, options.concurrency), options.endpoint, options.count,
-                 [&](size_t, httplib::Client& client) {
-                   const auto t0 = Clock::now();
-                   Sample s = invoke_once(client, target, options.payload);
-                   s.start_ms = ms_since(begin, t0);
-                   s.latency_ms = ms_since(t0, Clock::now());
-                   record(std::move(s));
-                 });
+    case Mode::Warm:
+      outcome = run_warm(run, targets[0]);
       break;
-    }
-    case Mode::Cold: {
-      expected_total = options.count;
-      for (size_t i = 0; i < options.count && error.empty(); ++i) {
-        if (auto drained = drain(*control, target); !drained) {
-          error = drained.error();
-          break;
-        }
-        const auto t0 = Clock::now();
-        Sample s = invoke_once(*control, target, options.payload);
-        s.start_ms = ms_since(begin, t0);
-        s.latency_ms = ms_since(t0, Clock::now());
-        record(std::move(s));
-      }
+    case Mode::Cold:
+      outcome = run_cold(run, targets[0]);
       break;
-    }
-    case Mode::Burst: {
-      expected_total = options.concurrency;
-      if (auto drained = drain(*control, target); !drained) {
-        error = drained.error();
-        break;
-      }
-      // Connections first, then every call released at once.
-      std::vector<std::unique_ptr<httplib::Client>> clients;
-      for (size_t i = 0; i < options.concurrency; ++i)
-        clients.push_back(client_for(options.endpoint));
-      std::atomic<bool> go{false};
-      std::vector<std::thread> threads;
-      for (size_t i = 0; i < options.concurrency; ++i) {
-        threads.emplace_back([&, i] {
-          while (!go) std::this_thread::yield();
-          const auto t0 = Clock::now();
-          Sample s = invoke_once(*clients[i], target, options.payload);
-          s.start_ms = ms_since(begin, t0);
-          s.latency_ms = ms_since(t0, Clock::now());
-          record(std::move(s));
-        });
-      }
-      go = true;
-      for (auto& t : threads) t.join();
+    case Mode::Burst:
+      outcome = run_burst(run, targets[0]);
       break;
-    }
-    case Mode::Rate: {
-      const double duration_s = std::chrono::duration<double>(options.duration).count();
-      const size_t total = rate_total(options.rps, duration_s, options.ramp);
-      expected_total = total;
-      const auto start = Clock::now() + std::chrono::milliseconds(50);
-      on_workers(
-          options.rate_workers, options.endpoint, total, [&](size_t i, httplib::Client& client) {
-            const auto due =
-                start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                            rate_due_s(i, options.rps, duration_s, options.ramp)));
-            std::this_thread::sleep_until(due);
-            Sample s = invoke_once(client, target, options.payload);
-            s.start_ms = ms_since(begin, due);
-            s.latency_ms = ms_since(due, Clock::now());
-            record(std::move(s));
-          });
+    case Mode::Rate:
+      outcome = run_rate(run, targets[0]);
       break;
-    }
+    case Mode::Idle:
+      outcome = run_idle(run, targets[0]);
+      break;
+    case Mode::Memory:
+      outcome = run_memory(run, targets[0]);
+      break;
+    case Mode::Replay:
+      outcome = run_replay(run, targets);
+      break;
+    case Mode::Overhead:
+      break;
   }
   running = false;
   if (reporter.joinable()) reporter.join();
-  const double duration_s = std::chrono::duration<double>(Clock::now() - begin).count();
-  if (!error.empty()) return std::unexpected(error);
-  std::sort(samples.begin(), samples.end(),
-            [](const Sample& a, const Sample& b) { return a.start_ms < b.start_ms; });
-  return BenchRun{std::move(samples), duration_s};
+  result.duration_s = std::chrono::duration<double>(Clock::now() - run.begin()).count();
+  if (!outcome) return std::unexpected(outcome.error());
+  result.samples = std::move(run.samples());
+  result.notes = std::move(run.notes);
+  std::stable_sort(result.samples.begin(), result.samples.end(),
+                   [](const Sample& a, const Sample& b) { return a.start_ms < b.start_ms; });
+  return result;
 }
 
 }  // namespace runtimed::bench

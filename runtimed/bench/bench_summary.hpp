@@ -23,6 +23,12 @@ struct Sample {
   bool cold = false;            // its REPORT has an Init Duration
   std::optional<ReportLine> report;
   std::optional<ColdPhases> phases;  // cold starts on runtimed (X-Runtimed-Cold-Start-Phases)
+  std::optional<double> thaw_ms;     // warm, after thawing a frozen environment (runtimed)
+  // What the mode varied for this sample: the idle gap before it (idle), the function's
+  // MemorySize (memory), the function it went to (replay onto several).
+  std::optional<double> idle_gap_s;
+  int memory_mb = 0;
+  std::string function;
 };
 
 struct LatencySummary {

@@ -11,6 +11,8 @@ namespace runtimed::bench {
 
 inline constexpr const char* kPhasesRequestHeader = "X-Runtimed-Phases";
 inline constexpr const char* kPhasesResponseHeader = "X-Runtimed-Cold-Start-Phases";
+// A warm invocation that thawed its frozen environment first answers with the thaw's milliseconds.
+inline constexpr const char* kThawResponseHeader = "X-Runtimed-Thawed";
 
 struct ColdPhases {
   double launch_ms = 0;

@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "runtimed/bench/bench_check.hpp"
+#include "runtimed/bench/bench_html.hpp"
+#include "runtimed/bench/bench_lists.hpp"
 #include "runtimed/bench/bench_output.hpp"
 #include "runtimed/bench/bench_runner.hpp"
 #include "runtimed/cli/cli_http.hpp"
@@ -22,7 +25,10 @@ struct BenchCommandState {
   std::string mode = "warm";
   std::string payload = "{}";
   double duration_s = 10;
-  std::string json_file, csv_file, check;
+  std::string json_file, csv_file, html_file, check;
+  std::string gaps = "0s,1s,5s,30s,2m";
+  std::string sizes = "128,256,512,1024";
+  std::string spread = "random";
   std::string drain_endpoint{kDefaultEndpoint};
   std::string drain_function;
 };
@@ -86,6 +92,37 @@ int run_bench(BenchCommandState& s) {
     }
     thresholds = std::move(*parsed);
   }
+  if (s.options.function.empty() && *mode != bench::Mode::Overhead) {
+    std::fprintf(stderr, "runtimed bench: --function is required\n");
+    return 64;
+  }
+  if (*mode == bench::Mode::Idle) {
+    auto gaps = bench::parse_gaps(s.gaps);
+    if (!gaps) {
+      std::fprintf(stderr, "runtimed bench: %s\n", gaps.error().c_str());
+      return 64;
+    }
+    s.options.gaps_s = std::move(*gaps);
+  }
+  if (*mode == bench::Mode::Memory) {
+    auto sizes = bench::parse_sizes(s.sizes);
+    if (!sizes) {
+      std::fprintf(stderr, "runtimed bench: %s\n", sizes.error().c_str());
+      return 64;
+    }
+    s.options.sizes_mb = std::move(*sizes);
+  }
+  if (*mode == bench::Mode::Replay) {
+    if (s.options.trace_file.empty()) {
+      std::fprintf(stderr, "runtimed bench: replay needs --trace FILE\n");
+      return 64;
+    }
+    if (s.spread != "even" && s.spread != "random") {
+      std::fprintf(stderr, "runtimed bench: --spread is even or random\n");
+      return 64;
+    }
+    s.options.replay.spread = s.spread == "even" ? bench::Spread::Even : bench::Spread::Random;
+  }
   s.options.mode = *mode;
   s.options.payload = std::move(*payload);
   s.options.duration = std::chrono::milliseconds(static_cast<int64_t>(s.duration_s * 1000));
@@ -106,15 +143,26 @@ int run_bench(BenchCommandState& s) {
   }
   const bench::Summary summary = bench::summarize(run->samples, run->duration_s);
   const auto failed = bench::failed_thresholds(summary, thresholds);
-  std::printf("%s", bench::summary_table(summary, thresholds, failed).c_str());
-  if (!s.json_file.empty() &&
-      !write_file(s.json_file, bench::samples_json(run->samples, summary))) {
+  std::printf("%s", bench::run_report(*run, summary, thresholds, failed).c_str());
+  if (!s.json_file.empty() && !write_file(s.json_file, bench::run_json(*run, summary))) {
     std::fprintf(stderr, "runtimed bench: cannot write %s\n", s.json_file.c_str());
     return 2;
   }
   if (!s.csv_file.empty() && !write_file(s.csv_file, bench::samples_csv(run->samples))) {
     std::fprintf(stderr, "runtimed bench: cannot write %s\n", s.csv_file.c_str());
     return 2;
+  }
+  if (!s.html_file.empty()) {
+    const std::time_t now = std::time(nullptr);
+    char when[64] = {};
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &utc);
+    const bench::HtmlHeading heading{s.mode, s.options.function, s.options.endpoint, when};
+    if (!write_file(s.html_file, bench::html_report(*run, summary, heading))) {
+      std::fprintf(stderr, "runtimed bench: cannot write %s\n", s.html_file.c_str());
+      return 2;
+    }
   }
   return failed.empty() ? 0 : 1;
 }
@@ -124,15 +172,20 @@ int run_bench(BenchCommandState& s) {
 void add_bench_commands(CLI::App& app, BenchCommands& commands) {
   commands.state = std::make_shared<BenchCommandState>();
   auto& s = *commands.state;
-  s.bench = app.add_subcommand(
-      "bench", "Load-test a function: cold starts, warm latency, bursts, open-model rates");
+  s.bench =
+      app.add_subcommand("bench",
+                         "Load-test a function: cold starts, warm latency, bursts, open-model "
+                         "rates, idle gaps, memory sweeps, trace replays");
   auto* b = s.bench;
-  b->add_option("mode", s.mode, "warm | cold | burst | rate")->capture_default_str();
+  b->add_option("mode", s.mode, "warm | cold | burst | rate | idle | memory | replay | overhead")
+      ->capture_default_str();
   b->add_option("--endpoint", s.options.endpoint, "URL of a Lambda Invoke API")
       ->capture_default_str();
-  b->add_option("--function", s.options.function, "NAME or NAME:QUALIFIER")->required();
+  b->add_option("--function", s.options.function,
+                "NAME or NAME:QUALIFIER (replay: a comma list); required but in overhead mode");
   b->add_option("--payload", s.payload, "Event JSON, or @FILE")->capture_default_str();
-  b->add_option("--count", s.options.count, "Invocations (warm, cold)")
+  b->add_option("--count", s.options.count,
+                "Invocations (warm, cold; memory: cold and warm per size)")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000000));
   b->add_option("--concurrency", s.options.concurrency, "Calls in flight (warm, burst)")
@@ -146,6 +199,36 @@ void add_bench_commands(CLI::App& app, BenchCommands& commands) {
       ->check(CLI::Range(0.1, 86400.0));
   b->add_flag("--ramp", s.options.ramp,
               "Rate: arrivals rise linearly from 0 to --rps over --duration");
+  b->add_option("--workers", s.options.rate_workers, "Calls in flight at most (rate, replay)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  b->add_option("--gaps", s.gaps, "Idle gaps before each call (idle), e.g. 0s,500ms,5s,2m")
+      ->capture_default_str();
+  b->add_option("--samples", s.options.samples, "Calls after each gap (idle)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  b->add_option("--sizes", s.sizes, "MemorySize values in MB (memory); --count cold and warm each")
+      ->capture_default_str();
+  b->add_option("--trace", s.options.trace_file,
+                "Azure Functions 2019 invocations_per_function_md CSV (replay)");
+  b->add_option("--functions", s.options.trace_functions, "The K busiest trace functions (replay)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  b->add_option("--speedup", s.options.replay.speedup, "A trace minute lasts 60/X s (replay)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1e6));
+  b->add_option("--spread", s.spread, "Calls within a trace minute: random | even (replay)")
+      ->capture_default_str();
+  b->add_option("--seed", s.options.replay.seed, "Seed of --spread random (replay)")
+      ->capture_default_str();
+  b->add_option("--first-minute", s.options.replay.first_minute,
+                "Trace minute to start at, from 0 (replay)")
+      ->capture_default_str();
+  b->add_option("--minutes", s.options.replay.minutes, "Trace minutes to replay, 0 = all (replay)")
+      ->capture_default_str();
+  b->add_flag("--baseline", s.options.baseline,
+              "First measure the client's own cost against a bare loopback server");
+  b->add_option("--html", s.html_file, "Write a self-contained HTML report with SVG charts");
   b->add_option("--json", s.json_file, "Write every sample and the summary as JSON");
   b->add_option("--csv", s.csv_file, "Write every sample as CSV");
   b->add_option("--check", s.check,

@@ -119,6 +119,9 @@ struct Controller::Env {
   // destruction, which happens on the blocking pool.
   std::mutex life_mu;
   std::atomic<bool> frozen{false};
+  // How long the thaw before the current invocation took, when it found the environment frozen
+  // (guarded by life_mu; told with the invocation's answer when asked for its phases).
+  std::optional<double> thaw_ms;
 };
 
 Controller::Controller(ControllerOptions options, EnvironmentFactory& environments,
@@ -354,8 +357,10 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
     // Under life_mu: a sweep that saw this environment idle may be freezing it right now.
     std::lock_guard life(env->life_mu);
     if (env->frozen && env->sandbox) {
+      const auto thaw_started = Clock::now();
       if (auto r = env->sandbox->thaw(); !r)
         log()->warn("thaw {}: {}", env->id, r.error().to_string());
+      env->thaw_ms = ms_between(thaw_started, Clock::now());
       env->frozen = false;
     }
   }
@@ -723,6 +728,8 @@ void Controller::finish(const std::shared_ptr<Env>& env, std::unique_ptr<Pending
     std::lock_guard life(env->life_mu);
     if (env->sandbox)
       report.max_memory_used_mb = (env->sandbox->memory_peak_bytes() + (1 << 20) - 1) >> 20;
+    if (pending->request.want_phases) result.thaw_ms = env->thaw_ms;
+    env->thaw_ms.reset();
   }
   double launch_ms = 0;
   {

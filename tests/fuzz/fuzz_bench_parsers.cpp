@@ -1,14 +1,18 @@
 // What `runtimed bench` parses from outside: a response's log tail (the REPORT line, from any
-// Lambda-compatible endpoint), the cold-start phases header and the --check thresholds. None may
-// crash on any input, parsed figures are finite (phases also non-negative), and parsed thresholds
-// evaluate on any summary.
+// Lambda-compatible endpoint), the cold-start phases header, the --check thresholds, the --gaps and
+// --sizes lists and an Azure Functions trace file. None may crash on any input, parsed figures are
+// finite (phases also non-negative), parsed thresholds evaluate on any summary, and a parsed
+// trace's schedule has as many calls as replay_size says, in order.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
+#include "runtimed/bench/azure_trace.hpp"
 #include "runtimed/bench/bench_check.hpp"
+#include "runtimed/bench/bench_lists.hpp"
 #include "runtimed/bench/cold_phases.hpp"
 #include "runtimed/bench/report_line.hpp"
 
@@ -28,6 +32,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     summary.cold.count = 3;
     summary.cold.p99 = 12.5;
     (void)bench::failed_thresholds(summary, *thresholds);
+  }
+  if (auto gaps = bench::parse_gaps(input)) {
+    for (double g : *gaps)
+      if (!std::isfinite(g) || g < 0) std::abort();
+  }
+  (void)bench::parse_sizes(input);
+  std::istringstream trace_text(input);
+  if (auto trace = bench::parse_azure_trace(trace_text, 3)) {
+    const bench::ReplayOptions options{.targets = 2, .speedup = 7, .minutes = 5};
+    if (bench::replay_size(*trace, options) <= 100000) {
+      const auto arrivals = bench::replay_schedule(*trace, options);
+      if (arrivals.size() != bench::replay_size(*trace, options)) std::abort();
+      for (size_t i = 1; i < arrivals.size(); ++i)
+        if (arrivals[i].due_s < arrivals[i - 1].due_s || arrivals[i].target > 1) std::abort();
+    }
   }
   return 0;
 }
