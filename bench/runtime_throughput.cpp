@@ -104,7 +104,8 @@ Warm warm(const Target& target, const std::string& name, int concurrency, double
         const auto t = Clock::now();
         const int status = c.request("POST", path, payload, &body);
         if (status != 200 || body != payload) {
-          ++failed;
+          if (failed++ == 0)
+            std::fprintf(stderr, "%s: %d %s\n", name.c_str(), status, body.c_str());
           continue;
         }
         if (++answers == 10) ++warmed;
