@@ -29,6 +29,7 @@ struct Options {
   double seconds = 3.0;
   int repeat = 1;
   std::string compare_runtimes;
+  std::string only;  // measure only the runtimes whose label contains this
 };
 
 struct Target {
@@ -139,9 +140,11 @@ int main(int argc, char** argv) {
       o.repeat = std::max(1, std::atoi(value.c_str()));
     else if (flag == "--compare-runtimes")
       o.compare_runtimes = value;
+    else if (flag == "--only")
+      o.only = value;
     else
       die("usage: bench_runtime_throughput [--cold-rounds N] [--seconds S] [--repeat N] "
-          "[--compare-runtimes DIR]");
+          "[--compare-runtimes DIR] [--only LABEL]");
   }
   // Environments stay thawed through the run: freezing is not what is measured.
   const std::vector<std::string> flags = {"--freeze-after", "600000", "--prepared-pool", "8"};
@@ -174,6 +177,8 @@ int main(int argc, char** argv) {
     targets.push_back({"python3.12 (compared)", other.get(), "python3.12", "app.handler",
                        python_files, python_bare});
   }
+  std::erase_if(targets,
+                [&](const Target& t) { return t.label.find(o.only) == std::string::npos; });
   fmt::print("runtime_throughput: {} s per warm figure, {} cold starts, {} repeat(s){}\n",
              o.seconds, o.cold_rounds, o.repeat,
              other ? " (compared: " + o.compare_runtimes + ")" : "");
