@@ -7,7 +7,7 @@ Standard library only. Error objects, messages and logging follow AWS's own pyth
 # Only what every invocation needs is imported at start: a cold start pays for each import. The
 # C _socket rather than socket (enum, selectors), json's C scanner and encoder rather than json
 # (re, enum; see from_json), traceback when an error is reported, logging when the function
-# imports it (see LoggingSetup).
+# imports it (see StandardModulesFirst).
 import _json
 import _socket
 import importlib
@@ -282,31 +282,43 @@ def setup_logging(logging):
     logging.getLogger().addHandler(handler)
 
 
-class LoggingSetup:
-    """Sets up logging the moment anything imports it, rather than importing it at every start.
+class StandardModulesFirst:
+    """Lazy imports that resolve as the eager ones did, and logging set up when first imported.
 
-    A finder first on sys.meta_path: the module is found and loaded by the finders after it, and
-    set up before the import statement that asked for it returns.
+    The bootstrap used to import json, logging, socket and traceback at start, so those modules
+    and the ones they import (PINNED) were the standard library's for the function too, even
+    when its own directory has a json.py: a cached module wins over sys.path. They are imported
+    when needed now, so this finder, first on sys.meta_path, looks them up on sys.path as it was
+    when the bootstrap started (before the function's directories) with the finders after it.
+    logging is set up (setup_logging) before the import statement that asked for it returns.
     """
 
+    PINNED = frozenset((
+        "collections", "copyreg", "enum", "json", "linecache", "logging", "re", "selectors",
+        "socket", "string", "textwrap", "threading", "token", "tokenize", "traceback", "weakref",
+        "array", "atexit", "errno", "math", "select",
+    ))
+
+    def __init__(self, search_path):
+        self.search_path = search_path
+
     def find_spec(self, name, path=None, target=None):
-        if name != "logging":
+        if path is not None or name not in self.PINNED:
             return None
-        sys.meta_path.remove(self)
         for finder in sys.meta_path:
-            find_spec = getattr(finder, "find_spec", None)
-            spec = find_spec(name, path, target) if find_spec else None
+            find_spec = getattr(finder, "find_spec", None) if finder is not self else None
+            spec = find_spec(name, self.search_path, target) if find_spec else None
             if spec is not None:
-                spec.loader = SetUpAfterLoading(spec.loader)
+                if name == "logging":
+                    spec.loader = SetUpAfterLoading(spec.loader)
                 return spec
         return None
 
     @staticmethod
-    def install():
+    def install(search_path):
+        sys.meta_path.insert(0, StandardModulesFirst(search_path))
         if "logging" in sys.modules:
             setup_logging(sys.modules["logging"])
-        else:
-            sys.meta_path.insert(0, LoggingSetup())
 
 
 class SetUpAfterLoading:
@@ -350,9 +362,9 @@ def handle(client, function, headers, body):
 def main():
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+    StandardModulesFirst.install(list(sys.path))
     # As on Lambda: the function's code first, then layers, then the runtime.
     sys.path[:] = [task_root, "/opt/python"] + sys.path[1:] + ["/var/runtime"]
-    LoggingSetup.install()
     try:
         function = load_handler(os.environ["_HANDLER"])
     except Exception as e:
