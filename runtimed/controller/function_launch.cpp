@@ -26,7 +26,7 @@ namespace {
 
 // The bootstrap file of each managed language, under runtimes_dir/<language>/.
 std::string bootstrap_file(std::string_view language) {
-  return language == "nodejs" ? "bootstrap.mjs" : "bootstrap.py";
+  return language == "nodejs" ? "bootstrap.cjs" : "bootstrap.py";
 }
 
 }  // namespace

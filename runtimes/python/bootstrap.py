@@ -4,14 +4,16 @@ Standard library only. Error objects, messages and logging follow AWS's own pyth
 (awslambdaric) so that functions and their callers see what they would see on Lambda.
 """
 
+# Only what every invocation needs is imported at start: a cold start pays for each import. The
+# C _socket rather than socket (enum, selectors), json's C scanner and encoder rather than json
+# (re, enum; see from_json), traceback when an error is reported, logging when the function
+# imports it (see StandardModulesFirst).
+import _json
+import _socket
 import importlib
-import json
-import logging
 import os
-import socket
 import sys
 import time
-import traceback
 
 API_PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
@@ -44,8 +46,7 @@ class RuntimeClient:
 
     def exchange(self, method, path, body, headers):
         if self.sock is None:
-            self.sock = socket.create_connection(self.address)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock = self.connect()
         lines = ["%s %s%s HTTP/1.1" % (method, API_PREFIX, path), "Host: %s:%d" % self.address]
         lines += ["%s: %s" % item for item in headers.items()]
         if body is not None:
@@ -72,8 +73,31 @@ class RuntimeClient:
             self.close()
         return status, answer_headers, answer
 
+    def connect(self):
+        # socket.create_connection's loop over the addresses, on the C socket module.
+        host, port = self.address
+        error = OSError("getaddrinfo found no address for %s" % host)
+        # An ASCII name as bytes: a str is first encoded with the idna codec, whose imports
+        # (stringprep, unicodedata) cost more than the rest of the connection.
+        name = host.encode() if host.isascii() else host
+        for family, kind, proto, _, address in _socket.getaddrinfo(
+            name, port, 0, _socket.SOCK_STREAM
+        ):
+            sock = _socket.socket(family, kind, proto)
+            try:
+                sock.connect(address)
+            except OSError as e:
+                sock.close()
+                error = e
+                continue
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            return sock
+        raise error
+
     def receive(self):
-        chunk = self.sock.recv(1 << 20)
+        # 64 KiB, not more: recv allocates its whole size for every call, and a 1 MiB buffer
+        # is an mmap + page faults + munmap each time (it was 85% of the CPU per invocation).
+        chunk = self.sock.recv(65536)
         if not chunk:
             raise ConnectionResetError("the Runtime API closed the connection")
         self.buf += chunk
@@ -142,6 +166,8 @@ def error_object(exc, request_id=None):
     if isinstance(exc, FaultException):
         error_type, message, trace = exc.error_type, exc.message, exc.trace or []
     else:
+        import traceback
+
         frames = traceback.extract_tb(exc.__traceback__)
         while frames and frames[0].filename.endswith("/bootstrap.py"):
             frames = frames[1:]
@@ -163,8 +189,57 @@ def log_error(error):
     sys.stdout.write("\r".join(lines) + "\n")
 
 
+class JsonDecoderSettings:
+    """What json.loads' default decoder hands its C scanner (json.decoder.JSONDecoder())."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+
+scan_json = _json.make_scanner(JsonDecoderSettings())
+
+
+def unserializable(value):
+    raise TypeError  # to_json's slow path raises json's own error
+
+
+# json.dumps(value, ensure_ascii=False, separators=(",", ":")) is this C encoder, as json builds it.
+json_markers = {}  # the encoder's circular-reference check; json.dumps starts each call empty
+encode_json = _json.make_encoder(
+    json_markers, unserializable, _json.encode_basestring, None, ":", ",", False, False, True
+)
+
+
+def from_json(text):
+    """json.loads(text): the same C scanner json uses, without importing json (which imports re
+    and enum) unless the text is not plain UTF-8 JSON; json then answers, or raises its error."""
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+        value, end = scan_json(decoded, 0)
+        if end == len(decoded):
+            return value
+    except Exception:
+        pass
+    import json
+
+    return json.loads(text)
+
+
 def to_json(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """json.dumps(value, ensure_ascii=False, separators=(",", ":")) as UTF-8, json's C encoder
+    without importing json; json's own dumps when that fails, to raise its error."""
+    try:
+        text = "".join(encode_json(value, 0))
+    except Exception:
+        json_markers.clear()  # what an encoding that failed half-way left behind
+        import json
+
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")
 
 
 class LambdaContext:
@@ -180,22 +255,24 @@ class LambdaContext:
         self._deadline_ms = int(headers.get("Lambda-Runtime-Deadline-Ms") or 0)
         client_context = headers.get("Lambda-Runtime-Client-Context")
         identity = headers.get("Lambda-Runtime-Cognito-Identity")
-        self.client_context = json.loads(client_context) if client_context else None
-        self.identity = json.loads(identity) if identity else None
+        self.client_context = from_json(client_context) if client_context else None
+        self.identity = from_json(identity) if identity else None
 
     def get_remaining_time_in_millis(self):
         return max(self._deadline_ms - int(time.time() * 1000), 0)
 
 
-class RequestIdFilter(logging.Filter):
-    request_id = ""
-
-    def filter(self, record):
-        record.aws_request_id = RequestIdFilter.request_id
-        return True
+request_id_for_logs = ""
 
 
-def setup_logging():
+def setup_logging(logging):
+    """The root logger as Lambda's: its handler writes the request id in every record."""
+
+    class RequestIdFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = request_id_for_logs
+            return True
+
     logging.Formatter.converter = time.gmtime
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter(
@@ -205,9 +282,66 @@ def setup_logging():
     logging.getLogger().addHandler(handler)
 
 
+class StandardModulesFirst:
+    """Lazy imports that resolve as the eager ones did, and logging set up when first imported.
+
+    The bootstrap used to import json, logging, socket and traceback at start, so those modules
+    and the ones they import (PINNED) were the standard library's for the function too, even
+    when its own directory has a json.py: a cached module wins over sys.path. They are imported
+    when needed now, so this finder, first on sys.meta_path, looks them up on sys.path as it was
+    when the bootstrap started (before the function's directories) with the finders after it.
+    logging is set up (setup_logging) before the import statement that asked for it returns.
+    """
+
+    PINNED = frozenset((
+        "collections", "copyreg", "enum", "json", "linecache", "logging", "re", "selectors",
+        "socket", "string", "textwrap", "threading", "token", "tokenize", "traceback", "weakref",
+        "array", "atexit", "errno", "math", "select",
+    ))
+
+    def __init__(self, search_path):
+        self.search_path = search_path
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name not in self.PINNED:
+            return None
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None) if finder is not self else None
+            spec = find_spec(name, self.search_path, target) if find_spec else None
+            if spec is not None:
+                if name == "logging":
+                    spec.loader = SetUpAfterLoading(spec.loader)
+                return spec
+        return None
+
+    @staticmethod
+    def install(search_path):
+        sys.meta_path.insert(0, StandardModulesFirst(search_path))
+        if "logging" in sys.modules:
+            setup_logging(sys.modules["logging"])
+
+
+class SetUpAfterLoading:
+    """The logging module's own loader, then setup_logging."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        setup_logging(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
 def handle(client, function, headers, body):
     request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
-    RequestIdFilter.request_id = request_id
+    global request_id_for_logs
+    request_id_for_logs = request_id
     trace_id = headers.get("Lambda-Runtime-Trace-Id")
     if trace_id:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
@@ -215,7 +349,7 @@ def handle(client, function, headers, body):
         os.environ.pop("_X_AMZN_TRACE_ID", None)
     try:
         context = LambdaContext(request_id, headers)
-        event = json.loads(body) if body else None
+        event = from_json(body) if body else None
         result = to_json(function(event, context))
     except Exception as e:
         error = error_object(e, request_id)
@@ -228,9 +362,9 @@ def handle(client, function, headers, body):
 def main():
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+    StandardModulesFirst.install(list(sys.path))
     # As on Lambda: the function's code first, then layers, then the runtime.
     sys.path[:] = [task_root, "/opt/python"] + sys.path[1:] + ["/var/runtime"]
-    setup_logging()
     try:
         function = load_handler(os.environ["_HANDLER"])
     except Exception as e:

@@ -43,7 +43,7 @@ TEST(InstallTest, InstalledDaemonFindsItsInitAndRuntimesUnderThePrefix) {
   EXPECT_TRUE(is_executable(prefix.path() / "bin/runtimed"));
   EXPECT_TRUE(is_executable(prefix.path() / "bin/runtimed-init"));
   EXPECT_TRUE(std::filesystem::is_regular_file(runtimes / "python/bootstrap.py"));
-  EXPECT_TRUE(std::filesystem::is_regular_file(runtimes / "nodejs/bootstrap.mjs"));
+  EXPECT_TRUE(std::filesystem::is_regular_file(runtimes / "nodejs/bootstrap.cjs"));
   EXPECT_TRUE(is_executable(runtimes / "shell/bootstrap"));
 
   DaemonProcess daemon({"--log-level", "info"}, {}, {}, prefix.path() / "bin/runtimed");

@@ -244,6 +244,38 @@ TEST_F(PythonRuntimeTest, OutputLargerThanThePipeBlocksInsteadOfFailing) {
   EXPECT_EQ(static_cast<size_t>(std::count(log.begin(), log.begin() + report, 'y')), kBytes - 1);
 }
 
+// The bootstrap imports json, logging and socket only when needed, yet a function that ships a
+// json.py or logging.py of its own still gets the standard library's from `import json`, as when
+// the bootstrap imported them at start (and as on Lambda), and logging is Lambda's when imported
+// after init. Its other modules are its own.
+TEST_F(PythonRuntimeTest, ModulesTheRuntimeUsesAreTheStandardLibrarysEvenWhenShadowed) {
+  const std::map<std::string, std::string> files = {
+      {"json.py", "raise RuntimeError(\"the function's json.py was imported\")\n"},
+      {"logging.py", "raise RuntimeError(\"the function's logging.py was imported\")\n"},
+      {"helper.py", "WHO = 'the function'\n"},
+      {"app.py", R"PY(import helper
+
+def handler(event, context):
+    import json, logging
+    logging.getLogger().warning("late %s", "logging")
+    return {"json": json.__file__, "logging": logging.__file__, "helper": helper.WHO,
+            "dumps": json.dumps({"a": [1]})}
+)PY"}};
+  ASSERT_EQ(create("shadowed", "app.handler", files), 201);
+  auto r = daemon_->invoke("shadowed", "{}");
+  ASSERT_EQ(r->status, 200);
+  ASSERT_EQ(header(r, "X-Amz-Function-Error"), "") << r->body;
+  auto b = body_json(r);
+  EXPECT_TRUE(b["json"].get<std::string>().starts_with("/usr/lib/python3")) << r->body;
+  EXPECT_TRUE(b["logging"].get<std::string>().starts_with("/usr/lib/python3")) << r->body;
+  EXPECT_EQ(b["helper"], "the function");
+  EXPECT_EQ(b["dumps"], R"({"a": [1]})");
+  const std::string rid = header(r, "x-amzn-RequestId");
+  const std::string log = daemon_->function_log("shadowed");
+  EXPECT_NE(log.find("[WARNING]\t"), std::string::npos) << log;
+  EXPECT_NE(log.find("\t" + rid + "\tlate logging"), std::string::npos) << log;
+}
+
 TEST_F(PythonRuntimeTest, MissingBootstrapIsRuntimeInvalidEntrypoint) {
   testsupport::TempDir empty("rt-no-runtimes");
   DaemonProcess other({"--runtimes-dir", empty.path().string()});

@@ -117,7 +117,7 @@ for f in /usr/bin/runtimed /usr/bin/runtimed-init /usr/share/runtimed/runtimes/s
   [ -x "$f" ] || fail "$f missing or not executable"
 done
 for f in /usr/share/runtimed/runtimes/python/bootstrap.py \
-  /usr/share/runtimed/runtimes/nodejs/bootstrap.mjs \
+  /usr/share/runtimed/runtimes/nodejs/bootstrap.cjs \
   /usr/share/runtimed/runtimes/cpp/lambda_runtime.hpp "$unit" "$defaults"; do
   [ -f "$f" ] || fail "$f missing"
 done
