@@ -96,6 +96,7 @@ Warm warm(const Target& target, const std::string& name, int concurrency, double
   std::vector<std::vector<double>> latencies(concurrency);
   std::atomic<uint64_t> failed{0};
   std::vector<std::thread> clients;
+  clients.reserve(static_cast<size_t>(concurrency));
   for (int i = 0; i < concurrency; ++i) {
     clients.emplace_back([&, i] {
       Connection c(target.daemon->port());
@@ -201,6 +202,7 @@ int main(int argc, char** argv) {
     for (const auto& target : targets) cold.push_back(cold_starts(target, o.cold_rounds, &serial));
     for (const auto& target : targets) {
       std::vector<double> ms;
+      ms.reserve(static_cast<size_t>(o.bare_rounds));
       for (int i = 0; i < o.bare_rounds; ++i) ms.push_back(bare_run_ms(target.bare));
       bare.push_back(stats(ms));
     }

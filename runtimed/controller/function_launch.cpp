@@ -50,8 +50,8 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
       "TZ=:UTC",
       "LANG=en_US.UTF-8",
       "PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-      "LD_LIBRARY_PATH=/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/"
-      "lib:/opt/lib",
+      std::string("LD_LIBRARY_PATH=/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:") +
+          "/var/task/lib:/opt/lib",
       "HOME=/home/sbx_user1051",
   };
   // Lambda names the managed runtime; a provided* runtime gets no AWS_EXECUTION_ENV.

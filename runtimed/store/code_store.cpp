@@ -202,7 +202,8 @@ std::expected<StoredCode, CodeError> CodeStore::put(std::string_view zip) {
   auto uncount = [&] {
     std::lock_guard lock(mu_);
     used_bytes_ -= size;
-    if ((sizes_[stored.key] -= size) == 0) sizes_.erase(stored.key);
+    sizes_[stored.key] -= size;
+    if (sizes_[stored.key] == 0) sizes_.erase(stored.key);
   };
 
   // Durable before it is visible: the function's database row will point at it.
