@@ -142,8 +142,10 @@ void ClientRoutes::add_routes() {
   // The web console's files, from memory (docs/console.md). Without a signature: the daemon's
   // authenticator lets GET of these paths through, and the page signs its own API calls.
   const Handler console_files{
-      [](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
-         api::Reply& reply) { reply(console::respond(r, id)); },
+      [this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+             api::Reply& reply) {
+        reply(console::respond(r, id, {static_cast<bool>(authenticate_), host_.region}));
+      },
       false};
   routes_.add("GET", "/console", io, console_files)
       .add("GET", "/console/", io, console_files)

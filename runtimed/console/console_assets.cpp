@@ -2,6 +2,7 @@
 #include "runtimed/console/console_assets.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/lambda_error.hpp"
@@ -46,7 +47,8 @@ bool is_console_path(std::string_view path) {
   return path == "/console" || path.starts_with(kPrefix);
 }
 
-api::HttpResponse respond(const api::HttpRequest& request, const std::string& request_id) {
+api::HttpResponse respond(const api::HttpRequest& request, const std::string& request_id,
+                          const PageSettings& settings) {
   api::HttpResponse r;
   r.set_header("x-amzn-RequestId", request_id);
   if (request.path == "/console") {
@@ -57,6 +59,12 @@ api::HttpResponse respond(const api::HttpRequest& request, const std::string& re
   }
   std::string_view name = std::string_view(request.path).substr(kPrefix.size());
   if (name.empty()) name = "index.html";
+  if (name == "config.json") {
+    r.set_header("Cache-Control", "no-store");
+    r.set_header("Content-Type", "application/json");
+    r.body = nlohmann::json{{"signIn", settings.sign_in}, {"region", settings.region}}.dump();
+    return r;
+  }
   const auto file = find_file(name);
   if (!file) {
     return api::to_http(api::ApiError::not_found("The console has no file " + request.path),

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "api/http_types.hpp"
@@ -29,9 +30,17 @@ std::string_view content_type(std::string_view name);
 // a browser navigating to the page cannot sign; the page then signs its API calls itself.
 bool is_console_path(std::string_view path);
 
+// What the page needs to know before its first API call, served as /console/config.json.
+struct PageSettings {
+  bool sign_in = false;  // the daemon runs with --credentials: the page asks for a key pair
+  std::string region;    // the SigV4 scope's region the daemon verifies
+};
+
 // The answer to GET `request` (its path is /console or below): /console redirects to /console/,
-// which is index.html; a known file with its type, ETag and Cache-Control: no-cache (304 when the
-// client's If-None-Match still holds); anything else 404 ResourceNotFoundException.
-api::HttpResponse respond(const api::HttpRequest& request, const std::string& request_id);
+// which is index.html; config.json is `settings`; a known file with its type, ETag and
+// Cache-Control: no-cache (304 when the client's If-None-Match still holds); anything else 404
+// ResourceNotFoundException.
+api::HttpResponse respond(const api::HttpRequest& request, const std::string& request_id,
+                          const PageSettings& settings);
 
 }  // namespace runtimed::console
