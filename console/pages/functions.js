@@ -151,7 +151,7 @@ function runtimeSelect(selected) {
 }
 
 export async function createPage(main) {
-  const name = h("input", { name: "name", required: true, pattern: "[A-Za-z0-9_-]{1,64}", autocomplete: "off" });
+  const name = h("input", { name: "name", required: true, pattern: "[A-Za-z0-9_\\-]{1,64}", autocomplete: "off" });
   const runtime = runtimeSelect("provided.al2023");
   const handler = h("input", { name: "handler", value: "function.handler" });
   const memory = h("input", { name: "memory", type: "number", min: 128, max: 10240, value: 128 });
