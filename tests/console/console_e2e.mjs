@@ -175,6 +175,46 @@ try {
   await shot("narrow-function");
   await page.setViewport({ width: 1280, height: 900 });
 
+  if (!signed) {
+    step("async: a dead letter read and redriven");
+    const api = (p, init) => fetch(new URL(p, env.CONSOLE_URL), init);
+    const zip = (await import("node:fs")).readFileSync(env.ZIP_PATH).toString("base64");
+    const created = await api("/2015-03-31/functions", {
+      method: "POST",
+      body: JSON.stringify({
+        FunctionName: "dlq",
+        Runtime: "provided.al2023",
+        Role: "arn:aws:iam::000000000000:role/test",
+        Handler: "function.handler",
+        DeadLetterConfig: { TargetArn: "arn:aws:sqs:us-east-1:000000000000:console-dlq" },
+        Code: { ZipFile: zip },
+      }),
+    });
+    check(created.status === 201, `create dlq: ${created.status} ${await created.text()}`);
+    const retries = await api("/2019-09-25/functions/dlq/event-invoke-config", {
+      method: "PUT",
+      body: JSON.stringify({ MaximumRetryAttempts: 0 }),
+    });
+    check(retries.ok, `event invoke config: ${retries.status}`);
+    const queued = await api("/2015-03-31/functions/dlq/invocations", {
+      method: "POST",
+      headers: { "X-Amz-Invocation-Type": "Event" },
+      body: '{"fail":"to the dlq"}',
+    });
+    check(queued.status === 202, `Event: ${queued.status}`);
+    await go("#/async");
+    for (let i = 0; i < 40 && !(await page.$("tr[data-queue=console-dlq]")); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      await page.click(".page-head button");
+    }
+    await waitText("tr[data-queue=console-dlq] td.num", "1");
+    await page.click("tr[data-queue=console-dlq] .row-actions button");
+    await waitText(".messages", "to the dlq");
+    await shot("async-dlq");
+    await page.click("tr[data-queue=console-dlq] button[title^=Turn]");
+    await waitText("#status", "Redrove 1 message(s)");
+  }
+
   step("update configuration");
   await go("#/functions/hello");
   await page.waitForSelector("input[name=memory]");
