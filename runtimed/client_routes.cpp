@@ -15,6 +15,7 @@
 #include "api/lambda_routes.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/ids.hpp"
+#include "runtimed/console/console_assets.hpp"
 
 namespace runtimed {
 
@@ -200,6 +201,17 @@ void ClientRoutes::add_routes() {
               {[this](const api::HttpRequest&, const api::PathParams& params, const std::string& id,
                       api::Reply& reply) { reply(drain(params.get("name"), id)); },
                false});
+  // The web console's files, from memory (docs/console.md). Without a signature: the daemon's
+  // authenticator lets GET of these paths through, and the page signs its own API calls.
+  const Handler console_files{
+      [this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+             api::Reply& reply) {
+        reply(console::respond(r, id, {static_cast<bool>(authenticate_), host_.region}));
+      },
+      false};
+  routes_.add("GET", "/console", io, console_files)
+      .add("GET", "/console/", io, console_files)
+      .add("GET", "/console/{file...}", io, console_files);
   // Logs read files and may wait for new text (?follow=1).
   routes_.add(
       "GET", "/runtimed/v1/functions/{name...}/logs", blocking,

@@ -15,6 +15,7 @@
 #include "api/sigv4.hpp"
 #include "common/ids.hpp"
 #include "runtimed/async/async_policy.hpp"
+#include "runtimed/console/console_assets.hpp"
 #include "runtimed/install_paths.hpp"
 
 namespace runtimed {
@@ -221,16 +222,22 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),
                runtimed_init_path().string());
   if (credentials_) {
-    client_routes_.set_authenticator([this](const api::HttpRequest& request) {
-      const api::SigV4Policy policy{identity_.region, "lambda", std::chrono::seconds(300),
-                                    std::chrono::system_clock::now()};
-      return api::verify_sigv4(request, policy,
-                               [this](const std::string& key) -> std::optional<std::string> {
-                                 auto found = credentials_->find(key);
-                                 if (!found) return std::nullopt;
-                                 return found->secret_access_key;
-                               });
-    });
+    client_routes_.set_authenticator(
+        [this](const api::HttpRequest& request) -> std::expected<std::string, api::ApiError> {
+          // The console's static files: a browser opening the page cannot sign; they hold no data,
+          // and every API call the page then makes is signed (docs/console.md).
+          if ((request.method == "GET" || request.method == "HEAD") &&
+              console::is_console_path(request.path))
+            return std::string();
+          const api::SigV4Policy policy{identity_.region, "lambda", std::chrono::seconds(300),
+                                        std::chrono::system_clock::now()};
+          return api::verify_sigv4(request, policy,
+                                   [this](const std::string& key) -> std::optional<std::string> {
+                                     auto found = credentials_->find(key);
+                                     if (!found) return std::nullopt;
+                                     return found->secret_access_key;
+                                   });
+        });
   }
   settings_.host_limits = [this] {
     const ControllerStats s = controller_.stats();

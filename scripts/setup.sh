@@ -15,6 +15,7 @@ packages=(
   clang-tidy-16                # scripts/tidy.sh
   prometheus                   # promtool checks the /metrics exposition (never started)
   dpkg-dev file systemd        # scripts/package.sh (dpkg-shlibdeps, file); systemd-analyze in its test
+  chromium                     # the web console's end-to-end test (headless, puppeteer-core)
 )
 
 missing=()
@@ -45,4 +46,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Loop devices back each environment's /tmp.
 [ -e /dev/loop-control ] || $SUDO modprobe loop 2>/dev/null || true
+# puppeteer-core (npm) drives chromium in the console's test; the test also installs it itself.
+"$(dirname "$0")/install-puppeteer.sh" >/dev/null ||
+  echo "setup: puppeteer-core unavailable (npm); the console's browser tests will say why"
 echo "setup: dependencies present"
