@@ -621,12 +621,22 @@ void on_accept(const std::shared_ptr<HttpServer::Listener>& l, HttpServer::Worke
     std::lock_guard lock(l->mu);
     if (l->closed) return;
     id = l->next_conn++;
-    conn = std::make_shared<HttpServer::Connection>(std::move(socket), l, id, target, l->tls);
-    l->conns.emplace(id, conn);
-    const size_t cap = l->options.max_connections;
-    full = cap > 0 && l->conns.size() >= cap;
-    if (full) l->paused = true;
+    try {
+      conn = std::make_shared<HttpServer::Connection>(std::move(socket), l, id, target, l->tls);
+    } catch (const std::exception& e) {
+      // Out of memory for the TLS session (SSL_new): this connection is dropped (its socket
+      // closes), the listener goes on accepting.
+      log()->warn("listener {}: connection refused: {}", l->id, e.what());
+      conn.reset();
+    }
+    if (conn) {
+      l->conns.emplace(id, conn);
+      const size_t cap = l->options.max_connections;
+      full = cap > 0 && l->conns.size() >= cap;
+      if (full) l->paused = true;
+    }
   }
+  if (!conn) return accept_next(l);
   if (&target == l->home) {
     conn->start();
   } else {

@@ -9,12 +9,14 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -73,30 +75,32 @@ inline TestPki make_test_pki(const std::filesystem::path& dir, int days = 30) {
 class TlsConnection {
  public:
   TlsConnection(int port, const std::filesystem::path& ca_cert, int max_version = 0) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    if (ctx_ == nullptr) throw std::runtime_error("SSL_CTX_new");
+    // A write to a connection the server closed must fail here, not kill the process.
+    ::signal(SIGPIPE, SIG_IGN);
+    ctx_.reset(SSL_CTX_new(TLS_client_method()));
+    if (!ctx_) throw std::runtime_error("SSL_CTX_new");
     if (max_version != 0) {
       // OpenSSL 3 offers nothing below TLS 1.2 at its default security level.
-      SSL_CTX_set_security_level(ctx_, 0);
-      SSL_CTX_set_min_proto_version(ctx_, 0);
-      SSL_CTX_set_max_proto_version(ctx_, max_version);
+      SSL_CTX_set_security_level(ctx_.get(), 0);
+      SSL_CTX_set_min_proto_version(ctx_.get(), 0);
+      SSL_CTX_set_max_proto_version(ctx_.get(), max_version);
     }
-    if (SSL_CTX_load_verify_locations(ctx_, ca_cert.c_str(), nullptr) != 1)
+    if (SSL_CTX_load_verify_locations(ctx_.get(), ca_cert.c_str(), nullptr) != 1)
       throw std::runtime_error("load " + ca_cert.string());
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<uint16_t>(port));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
       throw std::runtime_error("connect to port " + std::to_string(port));
-    ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
-    if (SSL_connect(ssl_) != 1) {
+    ssl_.reset(SSL_new(ctx_.get()));
+    SSL_set_fd(ssl_.get(), fd_.get());
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), "127.0.0.1");
+    if (SSL_connect(ssl_.get()) != 1) {
       char reason[256] = "closed";
       if (const unsigned long e = ERR_get_error(); e != 0)
         ERR_error_string_n(e, reason, sizeof reason);
@@ -104,15 +108,10 @@ class TlsConnection {
       throw std::runtime_error(std::string("TLS handshake: ") + reason);
     }
   }
-  ~TlsConnection() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-    if (fd_ >= 0) ::close(fd_);
-    SSL_CTX_free(ctx_);
-  }
   TlsConnection(const TlsConnection&) = delete;
   TlsConnection& operator=(const TlsConnection&) = delete;
 
-  std::string version() const { return SSL_get_version(ssl_); }
+  std::string version() const { return SSL_get_version(ssl_.get()); }
 
   // Returns the status code; the body in `body`. `extra_headers` are whole "Name: value\r\n" lines.
   int request(const std::string& method, const std::string& path, const std::string& payload,
@@ -120,7 +119,8 @@ class TlsConnection {
     const std::string req =
         method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
         extra_headers + "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
-    if (SSL_write(ssl_, req.data(), static_cast<int>(req.size())) != static_cast<int>(req.size()))
+    if (SSL_write(ssl_.get(), req.data(), static_cast<int>(req.size())) !=
+        static_cast<int>(req.size()))
       throw std::runtime_error("TLS write");
     for (;;) {
       const auto end = buf_.find("\r\n\r\n");
@@ -138,16 +138,35 @@ class TlsConnection {
         }
       }
       char chunk[65536];
-      const int n = SSL_read(ssl_, chunk, sizeof chunk);
+      const int n = SSL_read(ssl_.get(), chunk, sizeof chunk);
       if (n <= 0) throw std::runtime_error("TLS read: connection closed");
       buf_.append(chunk, static_cast<size_t>(n));
     }
   }
 
  private:
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  int fd_ = -1;
+  // Owners, so that a constructor that throws frees what it made.
+  struct CtxFree {
+    void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+  };
+  struct SslFree {
+    void operator()(SSL* s) const { SSL_free(s); }
+  };
+  struct Fd {
+    int fd = -1;
+    Fd() = default;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(-1); }
+    void reset(int f) {
+      if (fd >= 0) ::close(fd);
+      fd = f;
+    }
+    int get() const { return fd; }
+  };
+  Fd fd_;  // declared first: closed after the SSL that uses it is freed
+  std::unique_ptr<SSL_CTX, CtxFree> ctx_;
+  std::unique_ptr<SSL, SslFree> ssl_;
   std::string buf_;
 };
 

@@ -200,6 +200,37 @@ TEST_F(HttpsListener, AHandshakeThatNeverStartsIsDroppedAfterTheRequestTimeout) 
                         std::chrono::milliseconds(500));
 }
 
+TEST_F(HttpsListener, TheListenersLimitsApplyInsideTls) {
+  ListenerOptions o;
+  o.body_limit = 1000;
+  o.header_limit = 2000;
+  o.max_connections = 1;
+  ServedTls s(pki_, o);
+  // The body limit: 413 before the body is read.
+  {
+    testsupport::TlsConnection c(s.port, pki_.ca_cert);
+    std::string body;
+    EXPECT_EQ(c.request("POST", "/big", std::string(5000, 'x'), &body), 413) << body;
+  }
+  // The head limit: 431.
+  {
+    testsupport::TlsConnection c(s.port, pki_.ca_cert);
+    std::string body;
+    EXPECT_EQ(c.request("GET", "/", "", &body, "X-Big: " + std::string(4000, 'h') + "\r\n"), 431)
+        << body;
+  }
+  for (int i = 0; i < 200 && s.server.connection_count(s.listener) > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // The connection cap: an idle TLS connection gives its place up to a new one.
+  testsupport::TlsConnection idle(s.port, pki_.ca_cert);
+  std::string body;
+  ASSERT_EQ(idle.request("GET", "/first", "", &body), 200);
+  testsupport::TlsConnection next(s.port, pki_.ca_cert);
+  EXPECT_EQ(next.request("GET", "/second", "", &body), 200);
+  EXPECT_EQ(body, "/second:");
+  EXPECT_THROW(idle.request("GET", "/again", "", &body), std::runtime_error);  // closed
+}
+
 TEST_F(HttpsListener, ReplacedCertificatesServeNewConnections) {
   ServedTls s(pki_);
   ScratchDir other;
