@@ -1,4 +1,5 @@
-// HTTP/1.1 server on Boost.Beast: one io_context per thread, listeners adopted from existing fds.
+// HTTP/1.1 server on Boost.Beast: one io_context per thread, listeners adopted from existing fds,
+// each plain HTTP or HTTPS.
 #include "api/http_server.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -10,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <cstring>
@@ -20,6 +22,7 @@
 
 #include "api/lambda_error.hpp"
 #include "api/percent_decode.hpp"
+#include "api/tls_context.hpp"
 #include "common/module_logger.hpp"
 
 namespace api {
@@ -28,6 +31,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+// TLS over the connection's own socket, so that closing, half-closing, idle checks and draining
+// work on the socket alike for both kinds. Beast's wrapper coalesces a response's head and body
+// into one TLS record.
+using TlsStream = beast::ssl_stream<tcp::socket&>;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
@@ -99,7 +106,7 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
 
   ListenerId id;
   Handler handler;
-  ListenerOptions options;
+  ListenerOptions options;  // options.tls: the context at start; `tls` below is the current one
   Worker* home;
   std::vector<Worker*> targets;  // where accepted connections go (round-robin); {home} if pinned
   size_t next_target = 0;        // home thread only
@@ -115,6 +122,7 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
   uint64_t unreported_accept_errors = 0;
 
   std::mutex mu;
+  std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP; replaced by replace_tls()
   bool closed = false;
   bool paused = false;  // at max_connections: not accepting until a connection closes
   // Paused and a new connection is waiting in the backlog: idle connections give their place up.
@@ -136,8 +144,15 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
 // The listener's map owns it while open; async operations and Replies hold references.
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<Listener> listener, uint64_t id, Worker& worker)
-      : socket_(std::move(socket)), listener_(std::move(listener)), id_(id), worker_(worker) {}
+  Connection(tcp::socket socket, std::shared_ptr<Listener> listener, uint64_t id, Worker& worker,
+             std::shared_ptr<TlsServerContext> tls)
+      : socket_(std::move(socket)),
+        listener_(std::move(listener)),
+        id_(id),
+        worker_(worker),
+        tls_context_(std::move(tls)) {
+    if (tls_context_) tls_ = std::make_unique<TlsStream>(socket_, tls_context_->context());
+  }
 
   // On the connection's io thread.
   void start() {
@@ -145,6 +160,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       worker_.timed.insert(this);
       start_sweep(worker_);
     }
+    if (tls_) return handshake();
     read_header();
   }
   tcp::socket::executor_type executor() { return socket_.get_executor(); }
@@ -198,13 +214,24 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       case State::Writing:
         if (request_limited && now - since_ >= o.request_timeout) expire("response not read");
         return;
+      case State::Handshaking: {
+        // A client that connects and never finishes its handshake holds a connection (and the
+        // handshake's memory): it gets the time of a request.
+        const auto limit = request_limited ? o.request_timeout : o.idle_timeout;
+        if (limit.count() > 0 && now - since_ >= limit) expire("TLS handshake not complete");
+        return;
+      }
       default:
         return;
     }
   }
 
-  // Bytes of the next request arrived (the parser consumes a start line as soon as it is whole).
-  bool received_some() const { return buffer_.size() > 0 || (parser_ && parser_->got_some()); }
+  // Bytes of the next request arrived (the parser consumes a start line as soon as it is whole);
+  // over TLS also bytes still inside OpenSSL (read from the socket, not yet decrypted or read).
+  bool received_some() {
+    if (buffer_.size() > 0 || (parser_ && parser_->got_some())) return true;
+    return tls_ && tls_pending();
+  }
 
   void expire(const char* why) {
     log()->debug("connection {}: timed out: {}", id_, why);
@@ -231,11 +258,42 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   // Server stop: an idle connection closes now, a busy one after its current response.
   void shutdown_when_idle() {
-    if (state_ == State::ReadingHeader) close();
+    if (state_ == State::ReadingHeader || state_ == State::Handshaking) close();
   }
 
  private:
-  enum class State { ReadingHeader, ReadingBody, Handling, Writing, Draining, Closed };
+  enum class State { Handshaking, ReadingHeader, ReadingBody, Handling, Writing, Draining, Closed };
+
+  // Runs `op` on the connection's stream: the socket, or TLS over it. The one branch is all the
+  // plain path pays for HTTPS.
+  template <class Op>
+  void with_stream(Op&& op) {
+    if (tls_) {
+      op(*tls_);
+    } else {
+      op(socket_);
+    }
+  }
+
+  bool tls_pending() {
+    SSL* ssl = tls_->native_handle();
+    return SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+  }
+
+  void handshake() {
+    state_ = State::Handshaking;
+    if (listener_->timed()) since_ = Clock::now();
+    tls_->async_handshake(TlsStream::server, [self = shared_from_this()](error_code ec) {
+      if (self->state_ == State::Closed) return;
+      if (ec) {
+        // A plain-HTTP client, a protocol version below 1.2, a client that gave up: all common
+        // enough that the log says it at debug level only.
+        log()->debug("connection {}: TLS handshake: {}", self->id_, ec.message());
+        return self->close();
+      }
+      self->read_header();
+    });
+  }
 
   void arm_timer(std::chrono::milliseconds timeout) {
     if (timeout.count() <= 0) return;
@@ -261,9 +319,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     parser_.emplace();
     parser_->body_limit(listener_->options.body_limit);
     parser_->header_limit(static_cast<uint32_t>(listener_->options.header_limit));
-    http::async_read_header(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+    with_stream([&](auto& stream) {
+      http::async_read_header(
+          stream, buffer_, *parser_,
+          [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+    });
   }
 
   void on_header(error_code ec) {
@@ -290,11 +350,13 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
         iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
       // Beast does not answer Expect: the client waits (curl: 1 s) unless told to go on.
       state_ = State::Writing;
-      asio::async_write(socket_, asio::buffer(k100Continue.data(), k100Continue.size()),
-                        [self = shared_from_this()](error_code wec, size_t) {
-                          if (wec) return self->close();
-                          self->read_body();
-                        });
+      with_stream([&](auto& stream) {
+        asio::async_write(stream, asio::buffer(k100Continue.data(), k100Continue.size()),
+                          [self = shared_from_this()](error_code wec, size_t) {
+                            if (wec) return self->close();
+                            self->read_body();
+                          });
+      });
       return;
     }
     read_body();
@@ -312,14 +374,16 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       request_started_ = true;
       request_since_ = Clock::now();
     }
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](error_code ec, size_t) {
-                       if (self->state_ == State::Closed) return;
-                       self->release_body_slot();
-                       if (ec == http::error::body_limit) return self->too_large();
-                       if (ec) return self->close();
-                       self->dispatch_request();
-                     });
+    with_stream([&](auto& stream) {
+      http::async_read(stream, buffer_, *parser_,
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (self->state_ == State::Closed) return;
+                         self->release_body_slot();
+                         if (ec == http::error::body_limit) return self->too_large();
+                         if (ec) return self->close();
+                         self->dispatch_request();
+                       });
+    });
   }
 
   bool take_body_slot() {
@@ -399,16 +463,20 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
-    http::async_write(socket_, response_, [self = shared_from_this()](error_code ec, size_t) {
-      if (self->state_ == State::Closed) return;
-      if (ec) return self->close();
-      if (self->state_ == State::Draining) return self->drain();
-      if (!self->response_.keep_alive()) {
-        error_code ignored;
-        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
-        return self->close();
-      }
-      self->read_header();
+    with_stream([&](auto& stream) {
+      http::async_write(stream, response_, [self = shared_from_this()](error_code ec, size_t) {
+        if (self->state_ == State::Closed) return;
+        if (ec) return self->close();
+        if (self->state_ == State::Draining) return self->drain();
+        if (!self->response_.keep_alive()) {
+          // Over TLS without a close_notify: the response is delimited by its Content-Length,
+          // and waiting for the client's close_notify could hold the connection for long.
+          error_code ignored;
+          self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+          return self->close();
+        }
+        self->read_header();
+      });
     });
   }
 
@@ -435,7 +503,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   // After refusing a request whose body is still arriving: half-close and read what the client
   // sends until it closes, so that closing does not reset the connection (an RST can destroy
-  // the answer before the client reads it).
+  // the answer before the client reads it). Over TLS too the socket's raw bytes are read: they
+  // are thrown away, so there is nothing to decrypt.
   void drain() {
     error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -458,6 +527,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Listener> listener_;
   uint64_t id_;
   Worker& worker_;
+  std::shared_ptr<TlsServerContext> tls_context_;  // held while tls_ uses it
+  std::unique_ptr<TlsStream> tls_;                 // null: plain HTTP
   State state_ = State::ReadingHeader;
   HttpRequest request_;  // the head of the request being read (body empty)
   // Timeouts (listeners with timeouts only): when the current wait for a request or write of a
@@ -550,12 +621,22 @@ void on_accept(const std::shared_ptr<HttpServer::Listener>& l, HttpServer::Worke
     std::lock_guard lock(l->mu);
     if (l->closed) return;
     id = l->next_conn++;
-    conn = std::make_shared<HttpServer::Connection>(std::move(socket), l, id, target);
-    l->conns.emplace(id, conn);
-    const size_t cap = l->options.max_connections;
-    full = cap > 0 && l->conns.size() >= cap;
-    if (full) l->paused = true;
+    try {
+      conn = std::make_shared<HttpServer::Connection>(std::move(socket), l, id, target, l->tls);
+    } catch (const std::exception& e) {
+      // Out of memory for the TLS session (SSL_new): this connection is dropped (its socket
+      // closes), the listener goes on accepting.
+      log()->warn("listener {}: connection refused: {}", l->id, e.what());
+      conn.reset();
+    }
+    if (conn) {
+      l->conns.emplace(id, conn);
+      const size_t cap = l->options.max_connections;
+      full = cap > 0 && l->conns.size() >= cap;
+      if (full) l->paused = true;
+    }
   }
+  if (!conn) return accept_next(l);
   if (&target == l->home) {
     conn->start();
   } else {
@@ -733,6 +814,7 @@ std::expected<ListenerId, std::string> HttpServer::start_listener(std::shared_pt
   const auto local = l->acceptor.local_endpoint(ec);
   if (!ec) l->port = local.port();
   if (!l->options.on_too_large) l->options.on_too_large = default_too_large;
+  l->tls = l->options.tls;
   l->server_stopping = &stopped_;
   {
     std::lock_guard lock(mu_);
@@ -773,6 +855,20 @@ void HttpServer::remove_listener(ListenerId id) {
     listeners_.erase(it);
   }
   asio::dispatch(l->home->ioc, [l] { close_listener(l, false); });
+}
+
+bool HttpServer::replace_tls(ListenerId id, std::shared_ptr<TlsServerContext> tls) {
+  std::shared_ptr<Listener> l;
+  {
+    std::lock_guard lock(mu_);
+    auto it = listeners_.find(id);
+    if (it == listeners_.end()) return false;
+    l = it->second;
+  }
+  std::lock_guard lock(l->mu);
+  if (!l->tls || !tls) return false;
+  l->tls = std::move(tls);
+  return true;
 }
 
 void HttpServer::stop(std::chrono::milliseconds grace) {

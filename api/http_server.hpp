@@ -1,4 +1,5 @@
-// HTTP/1.1 server on Boost.Beast: one io_context per thread, listeners adopted from existing fds.
+// HTTP/1.1 server on Boost.Beast: one io_context per thread, listeners adopted from existing fds,
+// each plain HTTP or HTTPS.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 namespace api {
 
 using ListenerId = uint64_t;
+class TlsServerContext;
 
 struct ListenerOptions {
   // Largest request body accepted; a larger one is answered by on_too_large.
@@ -51,6 +53,9 @@ struct ListenerOptions {
   // listen() only: spread accepted connections round-robin over all io threads (true), or keep
   // them on the listener's thread (false).
   bool spread_connections = true;
+  // HTTPS when set: each connection's TLS handshake comes first and must finish within
+  // request_timeout (else idle_timeout); the limits above apply to what is inside. Null: plain.
+  std::shared_ptr<TlsServerContext> tls;
 };
 
 class HttpServer {
@@ -84,6 +89,9 @@ class HttpServer {
   // Closes the acceptor and every open connection of the listener; any thread. Replies pending on
   // those connections become no-ops.
   void remove_listener(ListenerId id);
+  // An HTTPS listener's new certificate and key (SIGHUP): connections accepted from now on use
+  // them, open ones keep theirs. False when the listener is unknown or plain HTTP.
+  bool replace_tls(ListenerId id, std::shared_ptr<TlsServerContext> tls);
 
   size_t thread_count() const;
   // The io thread index of the calling thread, or -1 when it is not one of this server's io

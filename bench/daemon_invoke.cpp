@@ -1,6 +1,9 @@
 // Benchmark: client-observed cold start, warm invoke latency (p50/p99) and warm throughput at
 // concurrency 1/8/32 through the real daemon with a no-op keep-alive C runtime, each printed beside
-// a bare loopback HTTP round trip and a bare fork+exec+wait measured in the same run.
+// a bare loopback HTTP round trip and a bare fork+exec+wait measured in the same run. With --tls
+// (or --tls-only, without the rest), also warm invoke over HTTPS with keep-alive against plain
+// HTTP: --tls-pairs (3) pairs of new daemons alike but for --tls-cert, called in alternating
+// blocks of 100.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -11,6 +14,7 @@
 
 #include "bench/bench_support.hpp"
 #include "tests/integration/daemon_process.hpp"
+#include "tests/tls_test_support.hpp"
 
 using namespace bench;
 
@@ -104,23 +108,115 @@ void layered_cold_start(testsupport::DaemonProcess& daemon, Connection& api, int
   std::printf("%-44s %10.1f %10.1f %12s\n", "no layers", p.p50, p.p99, "");
   std::printf("%-44s %10.1f %10.1f %12.1f\n", "two layers (overlay at /opt)", l.p50, l.p99,
               l.p50 - p.p50);
-}
+  // A daemon for the HTTPS comparison with `extra` options, its noop function created and its
+  // prepared pool full: a new daemon fills it in the background (forks, mounts) for some seconds,
+  // and measured during that, either side would be charged for it.
+  std::unique_ptr<testsupport::DaemonProcess> comparison_daemon(std::vector<std::string> extra,
+                                                                const std::filesystem::path& ca) {
+    std::vector<std::string> args = {"--freeze-after", "600000", "--prepared-pool", "8"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto daemon = std::make_unique<testsupport::DaemonProcess>(args);
+    daemon->trust(ca);
+    if (daemon->create_function("noop") != 201) die("create noop");
+    for (int i = 0; i < 600; ++i) {
+      auto health = daemon->client().Get("/runtimed/v1/health");
+      if (health && health->status == 200 &&
+          nlohmann::json::parse(health->body).value("prepared", 0) >= 8)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return daemon;
+  }
+
+  struct TlsPair {
+    Stats plain, tls;
+    std::string version;
+  };
+
+  // Warm invoke p50/p99 over plain HTTP and over HTTPS, both keep-alive, in alternating blocks,
+  // each against a new daemon started alike here (the one above has run the throughput rows).
+  TlsPair tls_pair(int runs, const std::string& path, const testsupport::TestPki& pki) {
+    auto plain_daemon = comparison_daemon({}, pki.ca_cert);
+    auto tls_daemon = comparison_daemon(
+        {"--tls-cert", pki.server_cert.string(), "--tls-key", pki.server_key.string()},
+        pki.ca_cert);
+    Connection plain(plain_daemon->port());
+    testsupport::TlsConnection tls(tls_daemon->port(), pki.ca_cert);
+    std::string body;
+    for (int i = 0; i < 500; ++i) {
+      plain.request("POST", path, "{}");
+      tls.request("POST", path, "{}");
+    }
+    // Blocks of 100 each, alternating: both see the same drift of the machine, and each daemon's
+    // io thread stays in its spin between calls as in the warm row above (request by request, each
+    // daemon would sleep while the other works, and both would pay the wake-ups).
+    std::vector<double> plain_us, tls_us;
+    constexpr int kBlock = 100;
+    for (int done = 0; done < runs; done += kBlock) {
+      for (int i = 0; i < kBlock; ++i) {
+        const auto t0 = Clock::now();
+        if (plain.request("POST", path, "{}", &body) != 200) die("warm invoke: " + body);
+        plain_us.push_back(us(Clock::now() - t0));
+      }
+      for (int i = 0; i < kBlock; ++i) {
+        const auto t0 = Clock::now();
+        if (tls.request("POST", path, "{}", &body) != 200) die("warm invoke over TLS: " + body);
+        tls_us.push_back(us(Clock::now() - t0));
+      }
+    }
+    return {stats(plain_us), stats(tls_us), tls.version()};
+  }
+
+  // `pairs` plain/HTTPS daemon pairs, one after the other: a daemon's latency also depends on where
+  // the scheduler puts its threads and its runtime, which differs from one daemon to the next as
+  // much as TLS costs, so one pair is not enough; the median pair's difference is the figure.
+  void tls_rows(int runs, int pairs, const std::string& path) {
+    testsupport::TempDir pki_dir("rt-bench-pki");
+    const auto pki = testsupport::make_test_pki(pki_dir.path());
+    std::printf("\n%-44s %10s %10s %12s %10s\n", "warm invoke, keep-alive, p50 µs", "plain",
+                "HTTPS", "ratio", "added");
+    std::vector<double> added, ratios;
+    std::string version;
+    for (int i = 0; i < pairs; ++i) {
+      const TlsPair r = tls_pair(runs, path, pki);
+      version = r.version;
+      added.push_back(r.tls.p50 - r.plain.p50);
+      ratios.push_back(r.tls.p50 / r.plain.p50);
+      std::printf("%-44s %10.1f %10.1f %11.2fx %10.1f   (p99 %.0f / %.0f)\n",
+                  fmt::format("daemon pair {}", i + 1).c_str(), r.plain.p50, r.tls.p50,
+                  r.tls.p50 / r.plain.p50, r.tls.p50 - r.plain.p50, r.plain.p99, r.tls.p99);
+    }
+    std::printf("%-44s %10s %10s %11.2fx %10.1f\n", ("median pair (" + version + " added)").c_str(),
+                "", "", stats(ratios).p50, stats(added).p50);
+  }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 2000;
   int cold_runs = 100;
+  bool with_tls = false;
+  bool tls_only = false;
+  int tls_pairs = 3;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--tls") with_tls = true;
+    if (std::string(argv[i]) == "--tls-only") with_tls = tls_only = true;
+  }
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--runs") runs = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--cold-runs") cold_runs = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--tls-pairs") tls_pairs = std::atoi(argv[i + 1]);
+  }
+  const std::string invoke_path = "/2015-03-31/functions/noop/invocations";
+  if (tls_only) {
+    tls_rows(runs, tls_pairs, invoke_path);
+    return 0;
   }
   testsupport::DaemonProcess daemon({"--freeze-after", "600000", "--prepared-pool", "8"});
   Connection api(daemon.port());
   std::string body;
   // The function: the static keep-alive C runtime as bootstrap.
   if (daemon.create_function("noop") != 201) die("create noop");
-  const std::string invoke_path = "/2015-03-31/functions/noop/invocations";
 
   // Baselines, same run.
   BareServer bare;
@@ -176,5 +272,6 @@ int main(int argc, char** argv) {
 
   alias_hot_path(api, runs);
   layered_cold_start(daemon, api, cold_runs);
+  if (with_tls) tls_rows(runs, tls_pairs, invoke_path);
   return 0;
 }

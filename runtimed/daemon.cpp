@@ -13,6 +13,7 @@
 
 #include "api/request_limits.hpp"
 #include "api/sigv4.hpp"
+#include "api/tls_context.hpp"
 #include "common/ids.hpp"
 #include "runtimed/async/async_policy.hpp"
 #include "runtimed/console/console_assets.hpp"
@@ -131,6 +132,7 @@ struct Daemon::Opened {
   std::unique_ptr<FunctionStore> store;
   std::vector<std::chrono::milliseconds> retry_delays;
   std::unique_ptr<CredentialStore> credentials;
+  std::shared_ptr<api::TlsServerContext> tls;
 };
 
 std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptions& o) {
@@ -147,6 +149,13 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
     auto credentials = CredentialStore::open(o.credentials, o.account_id);
     if (!credentials) return start_error(2, credentials.error());
     opened.credentials = std::move(*credentials);
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty())
+    return start_error(2, "--tls-cert and --tls-key go together: give both or neither");
+  if (!o.tls_cert.empty()) {
+    auto tls = api::TlsServerContext::load(o.tls_cert, o.tls_key);
+    if (!tls) return start_error(2, tls.error());
+    opened.tls = std::move(*tls);
   }
   sandbox::SandboxOptions so;
   so.state_dir = state_dir;
@@ -193,6 +202,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       state_dir_(std::move(opened.state_dir)),
       identity_{o.region, o.account_id},
       credentials_(std::move(opened.credentials)),
+      tls_(std::move(opened.tls)),
       sandboxes_(std::move(opened.sandboxes)),
       store_(std::move(opened.store)),
       logs_(state_dir_ / "logs"),
@@ -267,6 +277,18 @@ void Daemon::reload_credentials() {
     spdlog::error("credentials: kept the keys in force: {}", n.error());
 }
 
+void Daemon::reload_tls() {
+  if (!tls_ || !listener_) return;
+  auto tls = api::TlsServerContext::load(options_.tls_cert, options_.tls_key);
+  if (!tls) {
+    spdlog::error("tls: kept the certificate in force: {}", tls.error());
+    return;
+  }
+  tls_ = std::move(*tls);
+  server_.replace_tls(*listener_, tls_);
+  spdlog::info("tls: reloaded {}", tls_->summary());
+}
+
 std::expected<void, StartError> Daemon::start() {
   if (auto started = dispatcher_.start(); !started) return start_error(1, started.error());
   const auto listen = parse_listen(options_.listen, credentials_ != nullptr);
@@ -288,6 +310,7 @@ std::expected<void, StartError> Daemon::start() {
       options_.max_connections > 0 ? options_.max_connections : default_max_connections(nofile);
   lo.request_timeout = std::chrono::seconds(options_.request_timeout_s);
   lo.idle_timeout = lo.request_timeout;
+  lo.tls = tls_;  // the handshake is bounded by request_timeout too
   auto listener = server_.listen(
       host, port,
       [this](api::HttpRequest&& req, api::Reply reply) {
@@ -299,7 +322,9 @@ std::expected<void, StartError> Daemon::start() {
                        fmt::format("cannot listen on {}: {}", options_.listen, listener.error()));
   }
   listener_ = *listener;
-  spdlog::info("runtimed serving on {} (state {})", options_.listen, state_dir_.string());
+  spdlog::info("runtimed serving {} on {} (state {})", tls_ ? "HTTPS" : "HTTP", options_.listen,
+               state_dir_.string());
+  if (tls_) spdlog::info("tls: {}", tls_->summary());
   return {};
 }
 
@@ -346,10 +371,14 @@ int run_serve_command(const ServeOptions& o) {
     std::fprintf(stderr, "runtimed serve: %s\n", started.error().message.c_str());
     return started.error().status;  // the destructor shuts down what open() built
   }
-  std::fprintf(stderr, "runtimed: listening on http://%s:%u (state dir %s)\n", listen->host.c_str(),
+  std::fprintf(stderr, "runtimed: listening on %s://%s:%u (state dir %s)\n",
+               o.tls_cert.empty() ? "http" : "https", listen->host.c_str(),
                static_cast<unsigned>((*daemon)->port()), (*daemon)->state_dir().c_str());
   int sig = 0;
-  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*daemon)->reload_credentials();
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    (*daemon)->reload_credentials();
+    (*daemon)->reload_tls();
+  }
   std::fprintf(stderr, "runtimed: %s, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*daemon)->shutdown();
   return 0;

@@ -72,6 +72,9 @@ struct ServeOptions {
   // Access keys (docs/security.md): when set, every client-API request must be SigV4-signed by
   // one of them, and serve may listen beyond loopback.
   std::filesystem::path credentials;
+  // HTTPS (docs/security.md): the certificate chain and private key, PEM; both or neither.
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
@@ -100,6 +103,9 @@ class Daemon {
   std::expected<void, StartError> start();
   // SIGHUP: reads --credentials again (the keys in force stay if the file is bad).
   void reload_credentials();
+  // SIGHUP: reads --tls-cert and --tls-key again for new connections (the pair in force stays if
+  // either is bad).
+  void reload_tls();
   // The client API's port (useful with --listen HOST:0); 0 before start().
   uint16_t port() const;
   const std::filesystem::path& state_dir() const { return state_dir_; }
@@ -116,6 +122,7 @@ class Daemon {
   const std::filesystem::path state_dir_;
   const HostIdentity identity_;
   std::unique_ptr<CredentialStore> credentials_;  // null: requests are not authenticated
+  std::shared_ptr<api::TlsServerContext> tls_;    // null: plain HTTP
   // Members are declared in the order they depend on each other, so they are destroyed in
   // reverse: first what takes requests (the client routes' blocking pool, the dispatcher's
   // threads), then the controller that runs invocations, the HTTP server whose io threads carry

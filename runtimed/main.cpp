@@ -119,6 +119,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--credentials", serve.credentials,
                         "Access keys (INI, mode 600; SIGHUP reloads): every request must be "
                         "SigV4-signed by one, and --listen may be any address (docs/security.md)");
+  serve_cmd->add_option("--tls-cert", serve.tls_cert,
+                        "Serve HTTPS (TLS 1.2+) with this PEM certificate chain (server first; "
+                        "SIGHUP reloads); needs --tls-key (docs/security.md)");
+  serve_cmd->add_option("--tls-key", serve.tls_key,
+                        "The PEM private key of --tls-cert, unencrypted, not readable by every "
+                        "user");
   serve_cmd->add_option("--resolv-conf", serve.resolv_conf,
                         "The host resolver configuration environments' /etc/resolv.conf is made "
                         "from");

@@ -8,6 +8,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libarchive-dev libssl-dev
   libcurl4-openssl-dev curl zip unzip e2fsprogs util-linux iproute2 procps
+  openssl                      # the TLS tests make their CA and certificates with it
   clang-format clang-tidy python3 awscli python3-boto3
   autoconf automake libtool ccache
   libnl-route-3-dev libnftables-dev nftables  # environments' networking (nft: tests inspect it)

@@ -238,6 +238,7 @@ void add_bench_commands(CLI::App& app, BenchCommands& commands) {
       "drain", "Discard a function's idle environments: its next invocation starts cold");
   s.drain->add_option("--endpoint", s.drain_endpoint, "URL of the runtimed daemon")
       ->capture_default_str();
+  add_ca_bundle_option(s.drain);
   s.drain->add_option("name", s.drain_function, "Function name")->required();
 }
 

@@ -170,6 +170,7 @@ CLI::App* add_command(CLI::App& app, const char* name, const char* help, ClientO
         auto keys = find_aws_credentials();
         return keys ? "" : keys.error();
       });
+  add_ca_bundle_option(cmd);
   if (takes_name) cmd->add_option("name", o.name, "Function name or ARN")->required();
   return cmd;
 }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/percent_decode.hpp"
@@ -12,6 +13,18 @@
 namespace runtimed {
 
 namespace {
+
+std::string& cli_ca_bundle() {
+  static std::string path;
+  return path;
+}
+
+// The bundle given on the command line, else AWS_CA_BUNDLE's, else none.
+std::string ca_bundle() {
+  if (!cli_ca_bundle().empty()) return cli_ca_bundle();
+  const char* env = std::getenv("AWS_CA_BUNDLE");
+  return env ? env : "";
+}
 
 // httplib's Client takes "scheme://host:port" only; a trailing '/' would make it a host name.
 std::string trim_endpoint(std::string endpoint) {
@@ -30,12 +43,26 @@ std::string reason(httplib::Error error) {
       return "no complete answer (connection closed or read timed out)";
     case httplib::Error::Write:
       return "sending the request failed";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed (is the daemon serving HTTPS there?)";
+    case httplib::Error::SSLLoadingCerts:
+      return "cannot load the CA bundle";
     default:
       return httplib::to_string(error);
   }
 }
 
 }  // namespace
+
+void set_cli_ca_bundle(std::string path) { cli_ca_bundle() = std::move(path); }
+
+void add_ca_bundle_option(CLI::App* cmd) {
+  cmd->add_option_function<std::string>(
+         "--ca-bundle", [](const std::string& path) { set_cli_ca_bundle(path); },
+         "PEM certificates to verify an https:// endpoint with (default: AWS_CA_BUNDLE, else "
+         "the system's)")
+      ->check(CLI::ExistingFile);
+}
 
 std::string api_error_text(int status, const std::string& error_type_header,
                            std::string_view body) {
@@ -66,6 +93,8 @@ DaemonClient::DaemonClient(std::string endpoint, std::chrono::seconds read_timeo
   // httplib writes the head and the body apart: without TCP_NODELAY the body can wait out a
   // delayed ACK (40 ms) on a reused connection.
   client_.set_tcp_nodelay(true);
+  // https:// only (httplib ignores it for http://); the server's certificate and name are checked.
+  if (const std::string bundle = ca_bundle(); !bundle.empty()) client_.set_ca_cert_path(bundle);
 }
 
 httplib::Request DaemonClient::to_request(const HttpCall& call) const {
@@ -108,12 +137,21 @@ void DaemonClient::sign(httplib::Request& req) const {
   req.set_header("Authorization", signed_request.header("Authorization"));
 }
 
-std::string DaemonClient::unreachable(httplib::Error error) const {
+std::string DaemonClient::unreachable(httplib::Error error) {
+  if (error == httplib::Error::SSLServerVerification) {
+    const long result = client_.get_openssl_verify_result();
+    return fmt::format(
+        "cannot reach {}: the server's certificate is not trusted ({}; give the CA that signed it "
+        "with --ca-bundle)",
+        endpoint_,
+        result != X509_V_OK ? X509_verify_cert_error_string(result) : "its name does not match");
+  }
   return fmt::format("cannot reach {}: {}", endpoint_, reason(error));
 }
 
 std::string DaemonClient::invalid_endpoint() const {
-  return fmt::format("cannot reach {}: not an http://HOST:PORT endpoint", endpoint_);
+  return fmt::format("cannot reach {}: not an http://HOST:PORT or https://HOST:PORT endpoint",
+                     endpoint_);
 }
 
 std::expected<httplib::Response, std::string> DaemonClient::send(const HttpCall& call) {

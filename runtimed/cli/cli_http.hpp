@@ -11,6 +11,10 @@
 
 #include "runtimed/cli/cli_requests.hpp"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace runtimed {
 
 inline constexpr std::chrono::seconds kConnectTimeout{10};
@@ -19,6 +23,13 @@ inline constexpr std::chrono::seconds kDefaultReadTimeout{60};
 inline constexpr std::chrono::seconds kInvokeReadTimeout{910};
 // `logs --follow` waits for new lines for as long as the user keeps it running.
 inline constexpr std::chrono::seconds kFollowReadTimeout{std::chrono::hours(24 * 365)};
+
+// `--ca-bundle`: the PEM certificates that https:// endpoints are verified against, as the AWS
+// CLI's option (and its AWS_CA_BUNDLE variable, used when this is not given). Neither: the
+// system's trusted certificates.
+void set_cli_ca_bundle(std::string path);
+// Adds `--ca-bundle FILE` (which calls set_cli_ca_bundle) to a subcommand.
+void add_ca_bundle_option(CLI::App* cmd);
 
 // "ResourceNotFoundException: Function not found: ..." from a status >= 400 response: the type
 // from x-amzn-ErrorType (else "HTTP <status>"), the message from the JSON body's "message".
@@ -41,7 +52,7 @@ class DaemonClient {
   // SigV4-signs the request when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set (region from
   // AWS_REGION or AWS_DEFAULT_REGION, else us-east-1), for a daemon run with --credentials.
   void sign(httplib::Request& req) const;
-  std::string unreachable(httplib::Error error) const;
+  std::string unreachable(httplib::Error error);
   std::string invalid_endpoint() const;
 
   std::string endpoint_;

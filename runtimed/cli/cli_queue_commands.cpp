@@ -86,6 +86,7 @@ void add_queue_commands(CLI::App& app, QueueCommands& commands) {
   auto add = [&](const char* name, const char* help, bool takes_name) {
     auto* cmd = s.queue->add_subcommand(name, help);
     cmd->add_option("--endpoint", s.endpoint, "URL of the runtimed daemon")->capture_default_str();
+    add_ca_bundle_option(cmd);
     if (takes_name) cmd->add_option("name", s.name, "Queue name")->required();
     return cmd;
   };

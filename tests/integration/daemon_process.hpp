@@ -70,6 +70,7 @@ class DaemonProcess {
                          const std::filesystem::path& binary = {})
       : state_("rt-daemon-state") {
     port_ = free_port();
+    tls_ = std::find(extra.begin(), extra.end(), "--tls-cert") != extra.end();
     state_dir_ = state_dir.empty() ? state_.path() : state_dir;
     cgroup_parent_ = cgroup_parent.empty() ? "rt-dtest-" + common::random_hex(8) : cgroup_parent;
     std::vector<std::string> args = {
@@ -136,8 +137,13 @@ class DaemonProcess {
     return status;
   }
 
+  // With --tls-cert: HTTPS, verified against the CA given to trust() (until then, not verified:
+  // waiting for the daemon to come up needs no trust).
   httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
+    httplib::Client c = tls_ ? httplib::Client("https://127.0.0.1:" + std::to_string(port_))
+                             : httplib::Client("127.0.0.1", port_);
+    if (tls_ && trusted_ca_.empty()) c.enable_server_certificate_verification(false);
+    if (tls_ && !trusted_ca_.empty()) c.set_ca_cert_path(trusted_ca_.string());
     c.set_read_timeout(60, 0);
     c.set_connection_timeout(5, 0);
     return c;
@@ -171,12 +177,16 @@ class DaemonProcess {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
   int port() const { return port_; }
+  bool tls() const { return tls_; }
+  void trust(const std::filesystem::path& ca_cert) { trusted_ca_ = ca_cert; }
   pid_t pid() const { return pid_; }
   const std::string& cgroup_parent() const { return cgroup_parent_; }
   const std::filesystem::path& state_dir() const { return state_dir_; }
 
  private:
   TempDir state_;
+  bool tls_ = false;
+  std::filesystem::path trusted_ca_;
   std::filesystem::path state_dir_;
   std::string log_path_;
   std::string cgroup_parent_;
