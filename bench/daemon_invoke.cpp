@@ -108,87 +108,88 @@ void layered_cold_start(testsupport::DaemonProcess& daemon, Connection& api, int
   std::printf("%-44s %10.1f %10.1f %12s\n", "no layers", p.p50, p.p99, "");
   std::printf("%-44s %10.1f %10.1f %12.1f\n", "two layers (overlay at /opt)", l.p50, l.p99,
               l.p50 - p.p50);
-  // A daemon for the HTTPS comparison with `extra` options, its noop function created and its
-  // prepared pool full: a new daemon fills it in the background (forks, mounts) for some seconds,
-  // and measured during that, either side would be charged for it.
-  std::unique_ptr<testsupport::DaemonProcess> comparison_daemon(std::vector<std::string> extra,
-                                                                const std::filesystem::path& ca) {
-    std::vector<std::string> args = {"--freeze-after", "600000", "--prepared-pool", "8"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto daemon = std::make_unique<testsupport::DaemonProcess>(args);
-    daemon->trust(ca);
-    if (daemon->create_function("noop") != 201) die("create noop");
-    for (int i = 0; i < 600; ++i) {
-      auto health = daemon->client().Get("/runtimed/v1/health");
-      if (health && health->status == 200 &&
-          nlohmann::json::parse(health->body).value("prepared", 0) >= 8)
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return daemon;
-  }
+}
 
-  struct TlsPair {
-    Stats plain, tls;
-    std::string version;
-  };
-
-  // Warm invoke p50/p99 over plain HTTP and over HTTPS, both keep-alive, in alternating blocks,
-  // each against a new daemon started alike here (the one above has run the throughput rows).
-  TlsPair tls_pair(int runs, const std::string& path, const testsupport::TestPki& pki) {
-    auto plain_daemon = comparison_daemon({}, pki.ca_cert);
-    auto tls_daemon = comparison_daemon(
-        {"--tls-cert", pki.server_cert.string(), "--tls-key", pki.server_key.string()},
-        pki.ca_cert);
-    Connection plain(plain_daemon->port());
-    testsupport::TlsConnection tls(tls_daemon->port(), pki.ca_cert);
-    std::string body;
-    for (int i = 0; i < 500; ++i) {
-      plain.request("POST", path, "{}");
-      tls.request("POST", path, "{}");
-    }
-    // Blocks of 100 each, alternating: both see the same drift of the machine, and each daemon's
-    // io thread stays in its spin between calls as in the warm row above (request by request, each
-    // daemon would sleep while the other works, and both would pay the wake-ups).
-    std::vector<double> plain_us, tls_us;
-    constexpr int kBlock = 100;
-    for (int done = 0; done < runs; done += kBlock) {
-      for (int i = 0; i < kBlock; ++i) {
-        const auto t0 = Clock::now();
-        if (plain.request("POST", path, "{}", &body) != 200) die("warm invoke: " + body);
-        plain_us.push_back(us(Clock::now() - t0));
-      }
-      for (int i = 0; i < kBlock; ++i) {
-        const auto t0 = Clock::now();
-        if (tls.request("POST", path, "{}", &body) != 200) die("warm invoke over TLS: " + body);
-        tls_us.push_back(us(Clock::now() - t0));
-      }
-    }
-    return {stats(plain_us), stats(tls_us), tls.version()};
+// A daemon for the HTTPS comparison with `extra` options, its noop function created and its
+// prepared pool full: a new daemon fills it in the background (forks, mounts) for some seconds,
+// and measured during that, either side would be charged for it.
+std::unique_ptr<testsupport::DaemonProcess> comparison_daemon(std::vector<std::string> extra,
+                                                              const std::filesystem::path& ca) {
+  std::vector<std::string> args = {"--freeze-after", "600000", "--prepared-pool", "8"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto daemon = std::make_unique<testsupport::DaemonProcess>(args);
+  daemon->trust(ca);
+  if (daemon->create_function("noop") != 201) die("create noop");
+  for (int i = 0; i < 600; ++i) {
+    auto health = daemon->client().Get("/runtimed/v1/health");
+    if (health && health->status == 200 &&
+        nlohmann::json::parse(health->body).value("prepared", 0) >= 8)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  return daemon;
+}
 
-  // `pairs` plain/HTTPS daemon pairs, one after the other: a daemon's latency also depends on where
-  // the scheduler puts its threads and its runtime, which differs from one daemon to the next as
-  // much as TLS costs, so one pair is not enough; the median pair's difference is the figure.
-  void tls_rows(int runs, int pairs, const std::string& path) {
-    testsupport::TempDir pki_dir("rt-bench-pki");
-    const auto pki = testsupport::make_test_pki(pki_dir.path());
-    std::printf("\n%-44s %10s %10s %12s %10s\n", "warm invoke, keep-alive, p50 µs", "plain",
-                "HTTPS", "ratio", "added");
-    std::vector<double> added, ratios;
-    std::string version;
-    for (int i = 0; i < pairs; ++i) {
-      const TlsPair r = tls_pair(runs, path, pki);
-      version = r.version;
-      added.push_back(r.tls.p50 - r.plain.p50);
-      ratios.push_back(r.tls.p50 / r.plain.p50);
-      std::printf("%-44s %10.1f %10.1f %11.2fx %10.1f   (p99 %.0f / %.0f)\n",
-                  fmt::format("daemon pair {}", i + 1).c_str(), r.plain.p50, r.tls.p50,
-                  r.tls.p50 / r.plain.p50, r.tls.p50 - r.plain.p50, r.plain.p99, r.tls.p99);
-    }
-    std::printf("%-44s %10s %10s %11.2fx %10.1f\n", ("median pair (" + version + " added)").c_str(),
-                "", "", stats(ratios).p50, stats(added).p50);
+struct TlsPair {
+  Stats plain, tls;
+  std::string version;
+};
+
+// Warm invoke p50/p99 over plain HTTP and over HTTPS, both keep-alive, in alternating blocks,
+// each against a new daemon started alike here (the one above has run the throughput rows).
+TlsPair tls_pair(int runs, const std::string& path, const testsupport::TestPki& pki) {
+  auto plain_daemon = comparison_daemon({}, pki.ca_cert);
+  auto tls_daemon = comparison_daemon(
+      {"--tls-cert", pki.server_cert.string(), "--tls-key", pki.server_key.string()}, pki.ca_cert);
+  Connection plain(plain_daemon->port());
+  testsupport::TlsConnection tls(tls_daemon->port(), pki.ca_cert);
+  std::string body;
+  for (int i = 0; i < 500; ++i) {
+    plain.request("POST", path, "{}");
+    tls.request("POST", path, "{}");
   }
+  // Blocks of 100 each, alternating: both see the same drift of the machine, and each daemon's
+  // io thread stays in its spin between calls as in the warm row above (request by request, each
+  // daemon would sleep while the other works, and both would pay the wake-ups).
+  std::vector<double> plain_us, tls_us;
+  constexpr int kBlock = 100;
+  for (int done = 0; done < runs; done += kBlock) {
+    for (int i = 0; i < kBlock; ++i) {
+      const auto t0 = Clock::now();
+      if (plain.request("POST", path, "{}", &body) != 200) die("warm invoke: " + body);
+      plain_us.push_back(us(Clock::now() - t0));
+    }
+    for (int i = 0; i < kBlock; ++i) {
+      const auto t0 = Clock::now();
+      if (tls.request("POST", path, "{}", &body) != 200) die("warm invoke over TLS: " + body);
+      tls_us.push_back(us(Clock::now() - t0));
+    }
+  }
+  return {stats(plain_us), stats(tls_us), tls.version()};
+}
+
+// `pairs` plain/HTTPS daemon pairs, one after the other: a daemon's latency also depends on where
+// the scheduler puts its threads and its runtime, which differs from one daemon to the next as
+// much as TLS costs, so one pair is not enough; the median pair's difference is the figure.
+void tls_rows(int runs, int pairs, const std::string& path) {
+  testsupport::TempDir pki_dir("rt-bench-pki");
+  const auto pki = testsupport::make_test_pki(pki_dir.path());
+  std::printf("\n%-44s %10s %10s %12s %10s\n", "warm invoke, keep-alive, p50 µs", "plain", "HTTPS",
+              "ratio", "added");
+  std::vector<double> added, ratios;
+  std::string version;
+  for (int i = 0; i < pairs; ++i) {
+    const TlsPair r = tls_pair(runs, path, pki);
+    version = r.version;
+    added.push_back(r.tls.p50 - r.plain.p50);
+    ratios.push_back(r.tls.p50 / r.plain.p50);
+    std::printf("%-44s %10.1f %10.1f %11.2fx %10.1f   (p99 %.0f / %.0f)\n",
+                fmt::format("daemon pair {}", i + 1).c_str(), r.plain.p50, r.tls.p50,
+                r.tls.p50 / r.plain.p50, r.tls.p50 - r.plain.p50, r.plain.p99, r.tls.p99);
+  }
+  std::printf("%-44s %10s %10s %11.2fx %10.1f\n", ("median pair (" + version + " added)").c_str(),
+              "", "", stats(ratios).p50, stats(added).p50);
+}
 
 }  // namespace
 
