@@ -14,7 +14,6 @@
 
 namespace {
 
-using testsupport::DaemonProcess;
 using testsupport::header;
 
 // Prints its event and GREETING; fails on {"fail":…} with a line on stderr (the log).
