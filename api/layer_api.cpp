@@ -37,10 +37,15 @@ std::expected<std::vector<std::string>, ApiError> string_list(const json& body,
   return out;
 }
 
-std::optional<int64_t> parse_version(const std::string& text) {
+// A path's {version}: a positive integer, else Lambda's validation message.
+std::expected<int64_t, ApiError> parse_version(const std::string& text) {
   int64_t v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 1) return std::nullopt;
+  if (ec != std::errc() || end != text.data() + text.size() || v < 1)
+    return std::unexpected(ApiError::invalid_parameter(
+        fmt::format("1 validation error detected: Value '{}' at 'versionNumber' failed to "
+                    "satisfy constraint: Member must be a positive integer",
+                    text)));
   return v;
 }
 
@@ -61,6 +66,13 @@ json LayerApi::layer_version_json(const LayerVersion& l) const {
       {"CompatibleArchitectures", l.compatible_architectures},
       {"LicenseInfo", l.license_info},
   };
+}
+
+json LayerApi::layer_version_summary(const LayerVersion& l) const {
+  json j = layer_version_json(l);
+  j.erase("Content");
+  j.erase("LayerArn");
+  return j;
 }
 
 ApiError LayerApi::not_found(const std::string& name, int64_t version) const {
@@ -144,12 +156,7 @@ HttpResponse LayerApi::get(const std::string& id, const std::string& version_tex
   auto name = resolve_layer_name(id, identity_);
   if (!name) return to_http(name.error(), request_id);
   const auto version = parse_version(version_text);
-  if (!version)
-    return to_http(ApiError::invalid_parameter(fmt::format(
-                       "1 validation error detected: Value '{}' at 'versionNumber' failed to "
-                       "satisfy constraint: Member must be a positive integer",
-                       version_text)),
-                   request_id);
+  if (!version) return to_http(version.error(), request_id);
   auto layer = catalog_.get_layer_version(*name, *version);
   if (!layer) {
     return to_http(layer.error().kind == common::StoreErrorKind::NotFound
@@ -171,12 +178,7 @@ HttpResponse LayerApi::remove(const std::string& id, const std::string& version_
   auto name = resolve_layer_name(id, identity_);
   if (!name) return to_http(name.error(), request_id);
   const auto version = parse_version(version_text);
-  if (!version)
-    return to_http(ApiError::invalid_parameter(fmt::format(
-                       "1 validation error detected: Value '{}' at 'versionNumber' failed to "
-                       "satisfy constraint: Member must be a positive integer",
-                       version_text)),
-                   request_id);
+  if (!version) return to_http(version.error(), request_id);
   if (auto ok = catalog_.remove_layer_version(*name, *version); !ok)
     return to_http(to_api_error(ok.error()), request_id);
   return no_content_response(request_id);
@@ -194,12 +196,7 @@ HttpResponse LayerApi::list_versions(const HttpRequest& request, const std::stri
   auto page = catalog_.list_layer_versions(*name, runtime, paging->marker, paging->max_items);
   if (!page) return to_http(to_api_error(page.error()), request_id);
   json versions = json::array();
-  for (const auto& l : page->versions) {
-    json j = layer_version_json(l);
-    j.erase("Content");
-    j.erase("LayerArn");
-    versions.push_back(std::move(j));
-  }
+  for (const auto& l : page->versions) versions.push_back(layer_version_summary(l));
   json out = {{"LayerVersions", std::move(versions)}};
   if (page->next_marker) out["NextMarker"] = *page->next_marker;
   return json_response(200, out, request_id);
@@ -217,12 +214,9 @@ HttpResponse LayerApi::list_layers(const HttpRequest& request, const std::string
   if (!page) return to_http(to_api_error(page.error()), request_id);
   json layers = json::array();
   for (const auto& l : page->versions) {
-    json latest = layer_version_json(l);
-    latest.erase("Content");
-    latest.erase("LayerArn");
     layers.push_back({{"LayerName", l.layer_name},
                       {"LayerArn", layer_arn(identity_, l.layer_name)},
-                      {"LatestMatchingVersion", std::move(latest)}});
+                      {"LatestMatchingVersion", layer_version_summary(l)}});
   }
   json out = {{"Layers", std::move(layers)}};
   if (page->next_marker) out["NextMarker"] = *page->next_marker;

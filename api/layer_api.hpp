@@ -31,6 +31,8 @@ class LayerApi {
   HttpResponse list_layers(const HttpRequest& request, const std::string& request_id);
 
   nlohmann::json layer_version_json(const LayerVersion& layer) const;
+  // What the List operations show of a version: no Content, no LayerArn.
+  nlohmann::json layer_version_summary(const LayerVersion& layer) const;
 
  private:
   HttpResponse get_by_arn(const std::string& arn, const std::string& request_id);

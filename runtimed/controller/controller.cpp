@@ -167,7 +167,9 @@ std::expected<std::string, api::ApiError> Controller::resolve_version(
 
 std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_entry(
     const std::string& name, const std::string& version) {
-  const std::string key = api::pool_key(name, version);
+  // $LATEST's key is the name itself: an unqualified call builds no string.
+  std::string qualified;
+  const std::string& key = version == "$LATEST" ? name : (qualified = api::pool_key(name, version));
   for (;;) {
     uint64_t changes_seen;
     {

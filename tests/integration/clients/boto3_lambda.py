@@ -5,19 +5,10 @@ Exits 0 after every check passed; an AssertionError or botocore error says what 
 import json
 import sys
 
-import boto3
-from botocore.config import Config
+from lambda_test_client import lambda_client
 
 endpoint, zip_path = sys.argv[1], sys.argv[2]
-client = boto3.client(
-    "lambda",
-    endpoint_url=endpoint,
-    region_name="us-east-1",
-    aws_access_key_id="test",
-    aws_secret_access_key="test",
-    # 429s must reach us, not be retried away.
-    config=Config(retries={"total_max_attempts": 1}),
-)
+client = lambda_client(endpoint)
 with open(zip_path, "rb") as f:
     code = f.read()
 

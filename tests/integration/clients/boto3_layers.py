@@ -3,24 +3,15 @@
 python3 boto3_layers.py ENDPOINT C_RUNTIME_ZIP. The C runtime zip (a `bootstrap` that echoes its
 event) becomes a layer that serves a `provided` function. Exits 0 after every check passed.
 """
-import base64
 import io
 import json
 import sys
 import zipfile
 
-import boto3
-from botocore.config import Config
+from lambda_test_client import expect_error, lambda_client
 
 endpoint, c_runtime_zip = sys.argv[1], sys.argv[2]
-client = boto3.client(
-    "lambda",
-    endpoint_url=endpoint,
-    region_name="us-east-1",
-    aws_access_key_id="test",
-    aws_secret_access_key="test",
-    config=Config(retries={"total_max_attempts": 1}),
-)
+client = lambda_client(endpoint)
 ROLE = "arn:aws:iam::000000000000:role/test"
 LAYER_ARN = "arn:aws:lambda:us-east-1:000000000000:layer:"
 
@@ -32,13 +23,6 @@ def zip_of(files):
             z.writestr(name, text)
     return buffer.getvalue()
 
-
-def expect_error(exception, call, **kwargs):
-    try:
-        call(**kwargs)
-    except exception as e:
-        return e.response
-    raise AssertionError(f"{call.__name__} did not raise {exception.__name__}")
 
 
 base = client.publish_layer_version(

@@ -7,29 +7,14 @@ import collections
 import json
 import sys
 
-import boto3
-from botocore.config import Config
+from lambda_test_client import expect_error, lambda_client
 
 endpoint, zip_path = sys.argv[1], sys.argv[2]
-client = boto3.client(
-    "lambda",
-    endpoint_url=endpoint,
-    region_name="us-east-1",
-    aws_access_key_id="test",
-    aws_secret_access_key="test",
-    config=Config(retries={"total_max_attempts": 1}),
-)
+client = lambda_client(endpoint)
 with open(zip_path, "rb") as f:
     code = f.read()
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:ver-fn"
 
-
-def expect_error(exception, call, **kwargs):
-    try:
-        call(**kwargs)
-    except exception as e:
-        return e.response
-    raise AssertionError(f"{call.__name__}({kwargs}) did not raise {exception.__name__}")
 
 
 created = client.create_function(
