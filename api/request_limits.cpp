@@ -11,6 +11,7 @@ namespace api {
 namespace {
 
 constexpr std::string_view kFunctions = "/2015-03-31/functions";
+constexpr std::string_view kBenchReport = "/runtimed/v1/bench/report";
 
 bool is_event_invoke(const HttpRequest& head) {
   return head.header("X-Amz-Invocation-Type") == "Event";
@@ -28,6 +29,7 @@ RouteBodyLimit client_body_limit(const HttpRequest& head) {
     return {kMaxCodeUploadRequest, "CreateFunction"};
   if (head.method == "PUT" && path.starts_with(kFunctions) && path.ends_with("/code"))
     return {kMaxCodeUploadRequest, "UpdateFunctionCode"};
+  if (head.method == "POST" && path == kBenchReport) return {kMaxBenchReportRequest, ""};
   return {kMaxOtherRequest, ""};
 }
 

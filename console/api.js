@@ -125,6 +125,9 @@ export const updateCode = (name, zipBase64) =>
   json("PUT", `${fn(name)}/code`, { body: { ZipFile: zipBase64 } });
 export const deleteFunction = (name) => request("DELETE", fn(name));
 export const health = () => json("GET", "/runtimed/v1/health");
+// Live environments by function and version: {Environments: [{FunctionName, Version, Starting,
+// Busy, Warm, Frozen}]}.
+export const environments = () => json("GET", "/runtimed/v1/environments");
 export const asyncBacklog = (name) =>
   json("GET", `/runtimed/v1/functions/${encodeURIComponent(name)}/async`);
 export const metricsText = async () => (await request("GET", "/metrics")).text;

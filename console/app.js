@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { announce, busy, field, h, replace } from "./ui.js";
 import { asyncPage } from "./pages/async.js";
+import { benchPage } from "./pages/bench.js";
 import { createPage, functionPage, functionsPage } from "./pages/functions.js";
 import { invokePage } from "./pages/invoke.js";
 import { logsPage } from "./pages/logs.js";
@@ -20,6 +21,7 @@ const routes = [
   [/^#\/logs(?:\/(.*))?$/, (m) => logsPage(main, m[1] ? decodeURIComponent(m[1]) : ""), "logs"],
   [/^#\/metrics$/, () => metricsPage(main), "metrics"],
   [/^#\/async$/, () => asyncPage(main), "async"],
+  [/^#\/bench$/, () => benchPage(main), "bench"],
 ];
 
 async function render() {

@@ -15,6 +15,7 @@
 #include "api/lambda_routes.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/ids.hpp"
+#include "runtimed/bench/saved_run_report.hpp"
 #include "runtimed/console/console_assets.hpp"
 
 namespace runtimed {
@@ -212,6 +213,16 @@ void ClientRoutes::add_routes() {
   routes_.add("GET", "/console", io, console_files)
       .add("GET", "/console/", io, console_files)
       .add("GET", "/console/{file...}", io, console_files);
+  // Environments by function and version: counts under the controller's lock, like health.
+  routes_.add("GET", "/runtimed/v1/environments", io,
+              {[this](const api::HttpRequest&, const api::PathParams&, const std::string& id,
+                      api::Reply& reply) { reply(environments(id)); },
+               false});
+  // A saved bench run drawn as the HTML report's content: parsing and drawing take a while.
+  routes_.add("POST", "/runtimed/v1/bench/report", blocking,
+              {[](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+                  api::Reply& reply) { reply(bench::saved_run_report(r, id)); },
+               false});
   // Logs read files and may wait for new text (?follow=1).
   routes_.add(
       "GET", "/runtimed/v1/functions/{name...}/logs", blocking,
@@ -365,6 +376,19 @@ api::HttpResponse ClientRoutes::health(const std::string& request_id) {
                         {"reservedConcurrency", s.reserved},
                         {"unreservedBusy", s.unreserved_busy}},
                        request_id);
+}
+
+api::HttpResponse ClientRoutes::environments(const std::string& request_id) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const VersionEnvironments& v : controller_.environments_by_version()) {
+    list.push_back({{"FunctionName", v.function},
+                    {"Version", v.version},
+                    {"Starting", v.starting},
+                    {"Busy", v.busy},
+                    {"Warm", v.warm},
+                    {"Frozen", v.frozen}});
+  }
+  return json_response(200, {{"Environments", std::move(list)}}, request_id);
 }
 
 // Text from ?offset= (default: the last ?tail= bytes, 64 KiB); with ?follow=1 waits up to 20 s

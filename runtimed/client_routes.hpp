@@ -78,6 +78,7 @@ class ClientRoutes {
 
   void invoke(const api::HttpRequest& http, const std::string& request_id, api::Reply& reply);
   api::HttpResponse health(const std::string& request_id);
+  api::HttpResponse environments(const std::string& request_id);
   // The function a route's {name} (a name or an ARN) names, if it exists.
   std::expected<std::string, api::ApiError> existing_function(const std::string& id);
   // Discards the function's idle environments (`runtimed drain`, `runtimed bench cold`).

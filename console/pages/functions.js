@@ -1,4 +1,5 @@
-// Functions: the list (with counts from /metrics and the host's environments from health), create
+// Functions: the list (with counts from /metrics, each function's environments and the host's from
+// health), create
 // from a zip, one function's configuration with edit, code upload and delete.
 import * as api from "../api.js";
 import { functionStats, parseMetrics } from "../metrics.js";
@@ -46,13 +47,14 @@ export async function functionsPage(main) {
   );
   const load = () =>
     busy(refresh, errors, async () => {
-      const [functions, metrics, stats] = await Promise.all([
+      const [functions, metrics, stats, environments] = await Promise.all([
         api.listFunctions(),
         api.metricsText().then(parseMetrics, () => []),
         api.health().catch(() => null),
+        api.environments().catch(() => ({})),
       ]);
       if (stats) replace(host, hostSummary(stats));
-      replace(list, functionTable(functions, functionStats(metrics)));
+      replace(list, functionTable(functions, functionStats(metrics), environmentsByFunction(environments)));
     });
   refresh.addEventListener("click", load);
   await load();
@@ -74,7 +76,20 @@ function hostSummary(s) {
   );
 }
 
-function functionTable(functions, stats) {
+// Every version's environments added up per function: name → {warm, busy, frozen}.
+function environmentsByFunction({ Environments: list = [] }) {
+  const out = new Map();
+  for (const e of list) {
+    const sum = out.get(e.FunctionName) || { warm: 0, busy: 0, frozen: 0 };
+    sum.warm += e.Warm;
+    sum.busy += e.Busy + e.Starting;
+    sum.frozen += e.Frozen;
+    out.set(e.FunctionName, sum);
+  }
+  return out;
+}
+
+function functionTable(functions, stats, environments) {
   if (!functions.length) {
     return h("p.empty", {}, "No functions yet. ", h("a", { href: "#/create" }, "Create one"), ".");
   }
@@ -83,6 +98,7 @@ function functionTable(functions, stats) {
     .map((f) => {
       const s = stats.get(f.FunctionName) || { invocations: 0, errors: 0, coldStarts: 0 };
       const rate = s.invocations ? `${((100 * s.errors) / s.invocations).toFixed(0)}%` : "–";
+      const envs = environments.get(f.FunctionName) || { warm: 0, busy: 0, frozen: 0 };
       return h(
         "tr",
         { "data-function": f.FunctionName },
@@ -95,6 +111,7 @@ function functionTable(functions, stats) {
         h("td.num", {}, s.invocations),
         h("td.num", {}, `${s.errors} (${rate})`),
         h("td.num", {}, s.coldStarts),
+        h("td.num.environments", { title: "warm / busy / frozen" }, `${envs.warm} / ${envs.busy} / ${envs.frozen}`),
         h(
           "td.row-actions",
           {},
@@ -114,7 +131,7 @@ function functionTable(functions, stats) {
       h(
         "tr",
         {},
-        ...["Name", "Runtime", "Memory MB", "Timeout", "State", "Last modified", "Invocations", "Errors", "Cold starts", ""].map(
+        ...["Name", "Runtime", "Memory MB", "Timeout", "State", "Last modified", "Invocations", "Errors", "Cold starts", "Warm / busy / frozen", ""].map(
           (t) => h("th", { scope: "col" }, t),
         ),
       ),

@@ -242,8 +242,15 @@ std::string html_report(const BenchRun& run, const Summary& summary, const HtmlH
   out += fmt::format("<title>runtimed bench {} {}</title>\n", xml_escape(heading.mode),
                      xml_escape(heading.function));
   out += fmt::format("<style>{}</style>\n</head>\n<body>\n", kStyle);
-  out += fmt::format("<h1>runtimed bench {}: {}</h1>\n", xml_escape(heading.mode),
-                     xml_escape(heading.function));
+  out += html_report_body(run, summary, heading);
+  out += "</body>\n</html>\n";
+  return out;
+}
+
+std::string html_report_body(const BenchRun& run, const Summary& summary,
+                             const HtmlHeading& heading) {
+  std::string out = fmt::format("<h1>runtimed bench {}: {}</h1>\n", xml_escape(heading.mode),
+                                xml_escape(heading.function));
   // The endpoint as host:port: the page holds no URL at all (it loads and links nothing).
   std::string_view endpoint = heading.endpoint;
   if (const auto scheme = endpoint.find("://"); scheme != std::string_view::npos)
@@ -277,7 +284,6 @@ std::string html_report(const BenchRun& run, const Summary& summary, const HtmlH
            xml_escape(overhead_table(*run.overhead, run.samples.empty() ? nullptr : &summary)) +
            "</pre>\n";
   }
-  out += "</body>\n</html>\n";
   return out;
 }
 

@@ -19,5 +19,9 @@ struct HtmlHeading {
 };
 
 std::string html_report(const BenchRun& run, const Summary& summary, const HtmlHeading& heading);
+// The report's content without its page (no head, no style): the console draws a saved run with it
+// inside its own page and styles.
+std::string html_report_body(const BenchRun& run, const Summary& summary,
+                             const HtmlHeading& heading);
 
 }  // namespace runtimed::bench

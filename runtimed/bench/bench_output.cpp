@@ -241,7 +241,7 @@ std::string run_report(const BenchRun& run, const Summary& summary,
   return out;
 }
 
-std::string run_json(const BenchRun& run, const Summary& summary) {
+std::string run_json(const BenchRun& run, const Summary& summary, const HtmlHeading& heading) {
   nlohmann::json out = samples_json_value(run.samples, summary);
   if (const auto idle = idle_curve(run.samples); !idle.empty()) {
     auto& list = out["idle"] = nlohmann::json::array();
@@ -273,6 +273,10 @@ std::string run_json(const BenchRun& run, const Summary& summary) {
                              {"workers", run.overhead->workers}};
   }
   if (!run.notes.empty()) out["notes"] = run.notes;
+  out["heading"] = {{"mode", heading.mode},
+                    {"function", heading.function},
+                    {"endpoint", heading.endpoint},
+                    {"when", heading.when}};
   return out.dump(2) + "\n";
 }
 

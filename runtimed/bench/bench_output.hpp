@@ -8,6 +8,7 @@
 
 #include "runtimed/bench/bench_check.hpp"
 #include "runtimed/bench/bench_curves.hpp"
+#include "runtimed/bench/bench_html.hpp"
 #include "runtimed/bench/bench_runner.hpp"
 #include "runtimed/bench/bench_summary.hpp"
 
@@ -37,7 +38,8 @@ std::string overhead_table(const ClientOverhead& overhead, const Summary* summar
 std::string run_report(const BenchRun& run, const Summary& summary,
                        const std::vector<Threshold>& thresholds,
                        const std::vector<Threshold>& failed);
-// samples_json plus the run's idle curve, memory sweep, client overhead and notes.
-std::string run_json(const BenchRun& run, const Summary& summary);
+// samples_json plus the run's idle curve, memory sweep, client overhead, notes and heading (what
+// read_run_json reads back).
+std::string run_json(const BenchRun& run, const Summary& summary, const HtmlHeading& heading);
 
 }  // namespace runtimed::bench

@@ -144,7 +144,13 @@ int run_bench(BenchCommandState& s) {
   const bench::Summary summary = bench::summarize(run->samples, run->duration_s);
   const auto failed = bench::failed_thresholds(summary, thresholds);
   std::printf("%s", bench::run_report(*run, summary, thresholds, failed).c_str());
-  if (!s.json_file.empty() && !write_file(s.json_file, bench::run_json(*run, summary))) {
+  const std::time_t now = std::time(nullptr);
+  char when[64] = {};
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &utc);
+  const bench::HtmlHeading heading{s.mode, s.options.function, s.options.endpoint, when};
+  if (!s.json_file.empty() && !write_file(s.json_file, bench::run_json(*run, summary, heading))) {
     std::fprintf(stderr, "runtimed bench: cannot write %s\n", s.json_file.c_str());
     return 2;
   }
@@ -152,17 +158,10 @@ int run_bench(BenchCommandState& s) {
     std::fprintf(stderr, "runtimed bench: cannot write %s\n", s.csv_file.c_str());
     return 2;
   }
-  if (!s.html_file.empty()) {
-    const std::time_t now = std::time(nullptr);
-    char when[64] = {};
-    std::tm utc{};
-    ::gmtime_r(&now, &utc);
-    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &utc);
-    const bench::HtmlHeading heading{s.mode, s.options.function, s.options.endpoint, when};
-    if (!write_file(s.html_file, bench::html_report(*run, summary, heading))) {
-      std::fprintf(stderr, "runtimed bench: cannot write %s\n", s.html_file.c_str());
-      return 2;
-    }
+  if (!s.html_file.empty() &&
+      !write_file(s.html_file, bench::html_report(*run, summary, heading))) {
+    std::fprintf(stderr, "runtimed bench: cannot write %s\n", s.html_file.c_str());
+    return 2;
   }
   return failed.empty() ? 0 : 1;
 }

@@ -10,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 #include <fstream>
+#include <map>
 
 #include "api/alias_routing.hpp"
 #include "api/function_name.hpp"
@@ -957,6 +958,39 @@ ControllerStats Controller::stats() {
   s.unreserved_busy = admission_.unreserved_busy();
   s.prepared = environments_.ready_count();
   return s;
+}
+
+std::vector<VersionEnvironments> Controller::environments_by_version() {
+  std::map<std::pair<std::string, std::string>, VersionEnvironments> by_version;
+  {
+    common::MutexLock lock(mu_);
+    for (const auto& [id, env] : envs_) {
+      if (env->state == Env::State::Dead) continue;
+      const auto& config = env->fn->config;
+      auto& counts = by_version[{config.name, config.version}];
+      switch (env->state) {
+        case Env::State::Starting:
+          ++counts.starting;
+          break;
+        case Env::State::Busy:
+          ++counts.busy;
+          break;
+        case Env::State::Idle:
+          ++(env->frozen ? counts.frozen : counts.warm);
+          break;
+        case Env::State::Dead:
+          break;
+      }
+    }
+  }
+  std::vector<VersionEnvironments> out;
+  out.reserve(by_version.size());
+  for (auto& [key, counts] : by_version) {
+    counts.function = key.first;
+    counts.version = key.second;
+    out.push_back(std::move(counts));
+  }
+  return out;
 }
 
 }  // namespace runtimed

@@ -68,6 +68,16 @@ struct ControllerStats {
   size_t unreserved_busy = 0;  // invocations running in the unreserved pool
 };
 
+// One version's environments by state (GET /runtimed/v1/environments, the console's list).
+struct VersionEnvironments {
+  std::string function;
+  std::string version;  // "$LATEST" or a published version's number
+  size_t starting = 0;  // launching, or running the runtime's init
+  size_t busy = 0;
+  size_t warm = 0;  // idle and not frozen
+  size_t frozen = 0;
+};
+
 class Controller {
  public:
   using Done = std::function<void(api::InvokeResult)>;
@@ -91,6 +101,8 @@ class Controller {
   // SIGTERM and 2 s, then remove every environment; returns when all are gone. Idempotent.
   void shutdown(std::chrono::milliseconds drain);
   ControllerStats stats();
+  // Every version with a live environment, by function then version.
+  std::vector<VersionEnvironments> environments_by_version();
   // Reserved concurrency (nullopt: none): the function runs at most `reserved` at once, and the
   // reservation leaves the unreserved pool that every other function shares. 0 turns it off.
   void set_reserved_concurrency(const std::string& name, std::optional<int> reserved);

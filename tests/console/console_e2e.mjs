@@ -2,9 +2,11 @@
 // tests/integration/daemon_console_test.cpp started. Exit status 0 when every step held.
 // Environment: CONSOLE_URL (http://127.0.0.1:PORT/console/), ZIP_PATH (a shell function's zip),
 // ARTIFACTS (screenshot dir), PUPPETEER_DIR (holds node_modules/puppeteer-core), CHROMIUM,
-// and for a signed run ACCESS_KEY_ID and SECRET_ACCESS_KEY.
+// RUNTIMED_BIN (the CLI, for a bench run to open), and for a signed run ACCESS_KEY_ID and
+// SECRET_ACCESS_KEY.
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const env = process.env;
@@ -153,6 +155,25 @@ try {
     await shot("logs");
   }
 
+  if (!signed) {
+    step("a 429 shown as sent, then counted as a throttle");
+    const setReserved = (body) =>
+      fetch(new URL("/2017-10-31/functions/hello/concurrency", env.CONSOLE_URL), {
+        method: body ? "PUT" : "DELETE",
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    check((await setReserved({ ReservedConcurrentExecutions: 0 })).ok, "reserve 0");
+    await go("#/invoke/hello");
+    await page.waitForSelector("textarea[name=payload]");
+    allowedHttpErrors = 1;
+    await page.click("form button[type=submit]");
+    await waitText(".error", "TooManyRequestsException");
+    check((await text(".error")).includes("429"), "the throttle's status is shown");
+    allowedHttpErrors = 0;
+    await shot("invoke-throttled");
+    check((await setReserved(null)).status === 204, "reservation removed");
+  }
+
   step("metrics");
   await go("#/metrics");
   await page.waitForSelector("table.metrics tr[data-function=hello]", { timeout: 20000 });
@@ -160,13 +181,22 @@ try {
   const row = await text("table.metrics tr[data-function=hello]");
   check(/hello\s*\d/.test(row), `metrics row: ${row}`);
   await shot("metrics");
+  if (!signed) {
+    const throttles = await page.$$eval(".stat", (stats) =>
+      stats.filter((s) => s.textContent.endsWith("throttles")).map((s) => s.querySelector(".stat-value").textContent),
+    );
+    check(throttles.length === 1 && Number(throttles[0]) >= 1, `throttles counted: ${throttles}`);
+  }
 
-  step("functions list, then 360 px wide");
+  step("functions list with each function's environments, then 360 px wide");
   await go("#/functions");
   await page.waitForSelector("tr[data-function=hello]");
+  // hello ran and is idle: one environment, warm or frozen, none busy.
+  const envs = await text("tr[data-function=hello] td.environments");
+  check(/^(1 \/ 0 \/ 0|0 \/ 0 \/ 1)$/.test(envs), `hello's environments (warm / busy / frozen): ${envs}`);
   await shot("functions");
   await page.setViewport({ width: 360, height: 740 });
-  for (const hash of ["#/functions", "#/invoke/hello", "#/functions/hello"]) {
+  for (const hash of ["#/functions", "#/invoke/hello", "#/functions/hello", "#/bench"]) {
     await go(hash);
     await new Promise((r) => setTimeout(r, 500));
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -213,6 +243,39 @@ try {
     await shot("async-dlq");
     await page.click("tr[data-queue=console-dlq] button[title^=Turn]");
     await waitText("#status", "Redrove 1 message(s)");
+  }
+
+  if (!signed) {
+    step("bench: a saved run opened with its charts");
+    const saved = path.join(env.ARTIFACTS, "bench-run.json");
+    execFileSync(env.RUNTIMED_BIN, [
+      "bench", "warm", "--function", "hello", "--count", "20",
+      "--endpoint", new URL(env.CONSOLE_URL).origin, "--json", saved,
+    ], { stdio: ["ignore", "ignore", "inherit"], timeout: 60000 });
+    await go("#/bench");
+    await page.waitForSelector("input[name=run]");
+    await (await page.$("input[name=run]")).uploadFile(saved);
+    await page.click("form button[type=submit]");
+    await waitText(".bench-report h1", "runtimed bench warm: hello");
+    const charts = await page.$$eval(".bench-report svg", (l) => l.length);
+    check(charts >= 2, `bench charts drawn: ${charts}`);
+    check((await text(".bench-report")).includes("Latency CDF"), "the CDF chart is the report's");
+    await shot("bench");
+    await page.setViewport({ width: 360, height: 740 });
+    await new Promise((r) => setTimeout(r, 300));
+    const narrow = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(narrow <= 360, `the bench report is ${narrow} px wide at 360`);
+    await shot("bench-narrow");
+    await page.setViewport({ width: 1280, height: 900 });
+    step("bench: a file that is not a run says why");
+    const notRun = path.join(env.ARTIFACTS, "not-a-run.json");
+    writeFileSync(notRun, '{"hello": 1}');
+    await (await page.$("input[name=run]")).uploadFile(notRun);
+    allowedHttpErrors = 1;
+    await page.click("form button[type=submit]");
+    await waitText(".error", "Cannot draw this bench run");
+    check((await text(".error")).includes("400 InvalidRequestContentException"), "the error as sent");
+    allowedHttpErrors = 0;
   }
 
   step("update configuration");

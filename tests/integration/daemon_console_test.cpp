@@ -78,6 +78,7 @@ class DaemonConsoleTest : public testsupport::DaemonTest {
         "ZIP_PATH=" + zip_path.string(),
         "ARTIFACTS=" + artifacts.string(),
         "PUPPETEER_DIR=" + install.dir,
+        "RUNTIMED_BIN=" + testsupport::bin_path("runtimed").string(),
         "CHROMIUM=/usr/bin/chromium"};
     if (signed_in) {
       env.push_back("ACCESS_KEY_ID=AKIACONSOLE");

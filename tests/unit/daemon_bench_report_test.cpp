@@ -6,8 +6,10 @@
 
 #include "runtimed/bench/bench_curves.hpp"
 #include "runtimed/bench/bench_html.hpp"
+#include "runtimed/bench/bench_json_read.hpp"
 #include "runtimed/bench/bench_lists.hpp"
 #include "runtimed/bench/bench_output.hpp"
+#include "runtimed/bench/saved_run_report.hpp"
 #include "runtimed/bench/svg_chart.hpp"
 
 namespace runtimed::bench {
@@ -215,6 +217,97 @@ TEST(BenchHtml, AReplayOntoSeveralFunctionsChartsTheCallsDuePerSecondOfEach) {
   EXPECT_NE(html.find("data-name=\"fa\""), std::string::npos);
   EXPECT_NE(html.find("data-name=\"fb\""), std::string::npos);
   EXPECT_EQ(count_of(html, "<svg "), 3u);  // CDF, over time, calls per second
+}
+
+// A run saved with --json and read back draws the very report the run drew itself.
+TEST(BenchSavedRun, ReadingBackAJsonRunDrawsTheSameReport) {
+  BenchRun run;
+  for (int i = 0; i < 30; ++i) {
+    Sample s = call(i % 10 == 0 ? 40 : 0.5, i % 10 == 0);
+    s.start_ms = i * 10;
+    s.idle_gap_s = i < 15 ? 0 : 5;
+    s.memory_mb = i < 20 ? 128 : 256;
+    if (s.cold) s.phases = ColdPhases{12.5, 20.25, 1.5};
+    if (i == 3) s.thaw_ms = 0.75;
+    if (i % 3 == 0)
+      s.report =
+          ReportLine{.duration_ms = 1.25,
+                     .billed_duration_ms = 2,
+                     .memory_size_mb = s.memory_mb,
+                     .max_memory_used_mb = 40,
+                     .init_duration_ms = s.cold ? std::optional<double>(30.5) : std::nullopt};
+    s.function = i % 2 ? "fa" : "fb";
+    run.samples.push_back(s);
+  }
+  Sample throttled;
+  throttled.status = 429;
+  throttled.throttle_reason = "ReservedFunctionConcurrentInvocationLimitExceeded";
+  throttled.error_type = "TooManyRequestsException";
+  run.samples.push_back(throttled);
+  run.duration_s = 2.5;
+  run.notes = {"replayed <trace>", "second"};
+  run.overhead = ClientOverhead{
+      .per_call = {.count = 9, .p50 = 0.05, .p99 = 0.1}, .max_rate = 9000, .workers = 4};
+  const HtmlHeading heading{"idle", "fa,fb", "http://127.0.0.1:9000", "2026-12-05 01:00 UTC"};
+  const Summary summary = summarize(run.samples, run.duration_s);
+
+  const auto saved = read_run_json(run_json(run, summary, heading));
+  ASSERT_TRUE(saved) << saved.error();
+  EXPECT_EQ(saved->heading.mode, "idle");
+  EXPECT_EQ(saved->heading.when, heading.when);
+  ASSERT_EQ(saved->run.samples.size(), run.samples.size());
+  EXPECT_EQ(saved->run.samples.back().throttle_reason, throttled.throttle_reason);
+  ASSERT_TRUE(saved->run.samples[0].phases);
+  EXPECT_EQ(saved->run.samples[0].phases->init_ms, 20.25);
+  EXPECT_EQ(saved->run.notes, run.notes);
+  ASSERT_TRUE(saved->run.overhead);
+  EXPECT_EQ(saved->run.overhead->workers, 4u);
+  const std::string drawn = html_report_body(
+      saved->run, summarize(saved->run.samples, saved->run.duration_s), saved->heading);
+  EXPECT_EQ(drawn, html_report_body(run, summary, heading));
+  // The page the run wrote holds exactly that content.
+  EXPECT_NE(html_report(run, summary, heading).find(drawn), std::string::npos);
+  EXPECT_EQ(drawn.find("<style"), std::string::npos);
+  EXPECT_EQ(drawn.find("<script"), std::string::npos);
+}
+
+TEST(BenchSavedRun, AFileThatIsNotARunSaysWhatIsWrongWithIt) {
+  EXPECT_EQ(read_run_json("{not json").error(), "not JSON: a `runtimed bench --json` file is");
+  EXPECT_NE(read_run_json(R"({"summary":{}})").error().find("no \"samples\" list"),
+            std::string::npos);
+  EXPECT_EQ(read_run_json(R"({"samples":[{"startMs":1,"latencyMs":"fast","status":200}]})").error(),
+            "sample 0: \"latencyMs\" is not a number");
+  EXPECT_EQ(read_run_json(R"({"samples":[{"startMs":1,"latencyMs":2,"status":200},{"startMs":1}]})")
+                .error(),
+            "sample 1 lacks startMs, latencyMs or status");
+  EXPECT_EQ(read_run_json(R"({"samples":[],"notes":[1]})").error(),
+            "\"notes\" holds something other than text");
+  // A file from before the heading was saved still draws.
+  const auto old = read_run_json(R"({"samples":[{"startMs":0,"latencyMs":1.5,"status":200}]})");
+  ASSERT_TRUE(old) << old.error();
+  EXPECT_TRUE(old->heading.mode.empty());
+}
+
+TEST(BenchSavedRun, TheRouteAnswersTheReportOrLambdasErrorShape) {
+  api::HttpRequest request;
+  request.method = "POST";
+  request.path = "/runtimed/v1/bench/report";
+  request.body = R"({"samples":[{"startMs":0,"latencyMs":1.5,"status":200,"cold":true},
+                                {"startMs":5,"latencyMs":0.5,"status":200}],
+                     "heading":{"mode":"warm","function":"hello"}})";
+  const api::HttpResponse drawn = saved_run_report(request, "req-1");
+  EXPECT_EQ(drawn.status, 200);
+  EXPECT_NE(drawn.body.find("<h1>runtimed bench warm: hello</h1>"), std::string::npos);
+  EXPECT_EQ(count_of(drawn.body, "<svg "), 2u);
+  request.body = "[]";
+  const api::HttpResponse refused = saved_run_report(request, "req-2");
+  EXPECT_EQ(refused.status, 400);
+  const auto type = std::find_if(refused.headers.begin(), refused.headers.end(),
+                                 [](const auto& h) { return h.first == "x-amzn-ErrorType"; });
+  ASSERT_NE(type, refused.headers.end());
+  EXPECT_EQ(type->second, "InvalidRequestContentException");
+  EXPECT_NE(refused.body.find("Cannot draw this bench run: not a `runtimed bench --json` file"),
+            std::string::npos);
 }
 
 }  // namespace

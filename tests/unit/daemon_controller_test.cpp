@@ -194,6 +194,29 @@ TEST_F(ControllerTest, AnswersWithTheRuntimesResponseAndReusesTheWarmEnvironment
   EXPECT_EQ(factory_.counters.launched, 1);
 }
 
+TEST_F(ControllerTest, CountsEachVersionsEnvironmentsByState) {
+  catalog_.put("other");
+  controller();
+  EXPECT_TRUE(controller_->environments_by_version().empty());
+  auto busy = invoke_async(R"("sleep:1500")");
+  for (int i = 0; i < 200 && controller_->stats().busy == 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(invoke(R"("x")", "other").payload, R"("x")");
+  auto counts = controller_->environments_by_version();
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].function, "fn");
+  EXPECT_EQ(counts[0].version, "$LATEST");
+  EXPECT_EQ(counts[0].busy, 1u);
+  EXPECT_EQ(counts[0].warm + counts[0].frozen + counts[0].starting, 0u);
+  EXPECT_EQ(counts[1].function, "other");
+  EXPECT_EQ(counts[1].busy, 0u);
+  EXPECT_EQ(counts[1].warm + counts[1].frozen, 1u);
+  busy.get();
+  counts = controller_->environments_by_version();
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].busy, 0u);
+  EXPECT_EQ(counts[0].warm + counts[0].frozen, 1u);
+}
+
 TEST_F(ControllerTest, UnknownFunctionIsResourceNotFoundWithLambdasMessage) {
   controller();
   auto result = invoke("{}", "nope");
