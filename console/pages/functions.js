@@ -1,7 +1,8 @@
 // Functions: the list (with counts from /metrics, each function's environments and the host's from
 // health), create
-// from a zip, one function's configuration with edit, code upload and delete.
+// from a zip or a folder, one function's configuration with edit, code upload and delete.
 import * as api from "../api.js";
+import { zipSync } from "../vendor/fflate.esm.js";
 import { functionStats, parseMetrics } from "../metrics.js";
 import {
   announce,
@@ -153,10 +154,29 @@ export function parseEnvironment(text) {
   return variables;
 }
 
-async function zipBase64(input) {
-  const file = input.files && input.files[0];
-  if (!file) throw new Error("Choose a .zip file with the function's code");
-  return api.encodeBase64(new Uint8Array(await file.arrayBuffer()));
+// The code as Code.ZipFile wants it: the chosen .zip as it is, or the chosen folder zipped here
+// (fflate). A browser does not tell a file's mode, so a folder's files are zipped executable
+// (0755): a `bootstrap` must be, and the daemon unpacks the rest readable either way.
+async function codeBase64(zipInput, folderInput) {
+  const zip = zipInput.files && zipInput.files[0];
+  const folder = folderInput.files ? [...folderInput.files] : [];
+  if (zip && folder.length) throw new Error("Choose a .zip or a folder, not both");
+  if (zip) return api.encodeBase64(new Uint8Array(await zip.arrayBuffer()));
+  if (!folder.length) throw new Error("Choose a .zip file or a folder with the function's code");
+  const entries = {};
+  for (const file of folder) {
+    // "picked/sub/file.py" → "sub/file.py": the folder's content is the code's root.
+    const inside = file.webkitRelativePath.split("/").slice(1).join("/") || file.name;
+    entries[inside] = [new Uint8Array(await file.arrayBuffer()), { os: 3, attrs: (0o100755 << 16) >>> 0 }];
+  }
+  return api.encodeBase64(zipSync(entries, { level: 6 }));
+}
+
+function codeInputs() {
+  return {
+    zip: h("input", { name: "zip", type: "file", accept: ".zip,application/zip" }),
+    folder: h("input", { name: "folder", type: "file", webkitdirectory: true, multiple: true }),
+  };
 }
 
 function runtimeSelect(selected) {
@@ -176,7 +196,7 @@ export async function createPage(main) {
   const role = h("input", { name: "role", value: "arn:aws:iam::000000000000:role/runtimed-console" });
   const description = h("input", { name: "description" });
   const env = h("textarea", { name: "environment", rows: 3, placeholder: "NAME=value, one a line" });
-  const zip = h("input", { name: "zip", type: "file", accept: ".zip,application/zip", required: true });
+  const code = codeInputs();
   const submit = h("button.primary", { type: "submit" }, "Create function");
   const errors = h("div.errors", { "aria-live": "polite" });
   const form = h(
@@ -190,7 +210,8 @@ export async function createPage(main) {
     field("Role", role, "kept as Lambda keeps it; runtimed does not assume it"),
     field("Description", description),
     field("Environment variables", env),
-    field("Code (.zip)", zip),
+    field("Code (.zip)", code.zip),
+    field("…or a folder", code.folder, "zipped in the browser, its files executable"),
     h("div.actions", {}, submit, h("a.button", { href: "#/functions" }, "Cancel")),
     errors,
   );
@@ -204,7 +225,7 @@ export async function createPage(main) {
         MemorySize: Number(memory.value),
         Timeout: Number(timeout.value),
         Environment: { Variables: parseEnvironment(env.value) },
-        Code: { ZipFile: await zipBase64(zip) },
+        Code: { ZipFile: await codeBase64(code.zip, code.folder) },
       };
       if (handler.value.trim()) spec.Handler = handler.value.trim();
       if (description.value.trim()) spec.Description = description.value.trim();
@@ -312,21 +333,22 @@ export async function functionPage(main, name) {
   });
 
   // Code upload.
-  const zip = h("input", { name: "zip", type: "file", accept: ".zip,application/zip" });
+  const code = codeInputs();
   const upload = h("button", { type: "submit" }, "Upload code");
   const codeErrors = h("div.errors", { "aria-live": "polite" });
   const codeForm = h(
     "form.card",
     { "aria-label": "Code" },
     h("h2", {}, "Code"),
-    field("New code (.zip)", zip),
+    field("New code (.zip)", code.zip),
+    field("…or a folder", code.folder, "zipped in the browser, its files executable"),
     h("div.actions", {}, upload),
     codeErrors,
   );
   codeForm.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(upload, codeErrors, async () => {
-      await api.updateCode(name, await zipBase64(zip));
+      await api.updateCode(name, await codeBase64(code.zip, code.folder));
       announce(`Uploaded new code for ${name}`);
       await functionPage(main, name);
     });

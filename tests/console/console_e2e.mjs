@@ -1,6 +1,7 @@
 // The web console end to end in headless Chromium (puppeteer-core), against a real daemon that
 // tests/integration/daemon_console_test.cpp started. Exit status 0 when every step held.
 // Environment: CONSOLE_URL (http://127.0.0.1:PORT/console/), ZIP_PATH (a shell function's zip),
+// FOLDER_PATH (another as a folder, its bootstrap not executable on disk),
 // ARTIFACTS (screenshot dir), PUPPETEER_DIR (holds node_modules/puppeteer-core), CHROMIUM,
 // RUNTIMED_BIN (the CLI, for a bench run to open), and for a signed run ACCESS_KEY_ID and
 // SECRET_ACCESS_KEY.
@@ -276,6 +277,21 @@ try {
     await waitText(".error", "Cannot draw this bench run");
     check((await text(".error")).includes("400 InvalidRequestContentException"), "the error as sent");
     allowedHttpErrors = 0;
+  }
+
+  if (!signed) {
+    step("code from a folder, zipped in the browser");
+    await go("#/functions/hello");
+    await page.waitForSelector("form[aria-label=Code] input[name=folder]");
+    await (await page.$("form[aria-label=Code] input[name=folder]")).uploadFile(env.FOLDER_PATH);
+    await page.click("form[aria-label=Code] button[type=submit]");
+    await waitText("#status", "Uploaded new code for hello");
+    const answer = await fetch(new URL("/2015-03-31/functions/hello/invocations", env.CONSOLE_URL), {
+      method: "POST",
+      body: "{}",
+    });
+    const body = await answer.text();
+    check(answer.status === 200 && body === '{"from":"a folder"}', `the folder's code ran: ${answer.status} ${body}`);
   }
 
   step("update configuration");

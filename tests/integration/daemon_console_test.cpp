@@ -69,6 +69,15 @@ class DaemonConsoleTest : public testsupport::DaemonTest {
     const auto zip_path = dir_.path() / "hello.zip";
     std::ofstream(zip_path, std::ios::binary) << testsupport::zip_of(
         {{"function.sh", kFunctionScript}}, testsupport::source_path("runtimes/shell/bootstrap"));
+    // The same function as a folder, answering differently: the console zips it in the browser.
+    const auto folder = dir_.path() / "code-folder";
+    std::filesystem::create_directories(folder / "lib");
+    std::ofstream(folder / "function.sh") << "handler() { . \"$LAMBDA_TASK_ROOT/lib/answer.sh\"; }\n";
+    std::ofstream(folder / "lib" / "answer.sh") << "printf '{\"from\":\"a folder\"}'\n";
+    std::filesystem::copy_file(testsupport::source_path("runtimes/shell/bootstrap"),
+                               folder / "bootstrap");
+    std::filesystem::permissions(folder / "bootstrap", std::filesystem::perms::owner_read |
+                                                          std::filesystem::perms::owner_write);
     const auto artifacts =
         testsupport::bin_path("runtimed").parent_path().parent_path() / "console-artifacts";
     std::vector<std::string> env = {
@@ -76,6 +85,7 @@ class DaemonConsoleTest : public testsupport::DaemonTest {
         "HOME=" + dir_.path().string(),
         "CONSOLE_URL=http://127.0.0.1:" + std::to_string(daemon_->port()) + "/console/",
         "ZIP_PATH=" + zip_path.string(),
+        "FOLDER_PATH=" + folder.string(),
         "ARTIFACTS=" + artifacts.string(),
         "PUPPETEER_DIR=" + install.dir,
         "RUNTIMED_BIN=" + testsupport::bin_path("runtimed").string(),
