@@ -1,7 +1,7 @@
 // Benchmark: the managed python and node runtimes through the real daemon: client-observed cold
 // start (first invoke after CreateFunction), Init Duration from the REPORT line, warm p50/p99,
 // each beside the bare interpreter (`python3 -c pass`, `node -e 0`, fork+exec+wait) in the same
-// run.
+// run; on a daemon with stems (prestarted runtimes, the default) and on one without.
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -63,8 +63,9 @@ Figures measure(const testsupport::DaemonProcess& daemon, const Language& lang) 
                            {"Code", {{"ZipFile", zip}}}};
     auto c = client.Post("/2015-03-31/functions", body.dump(), "application/json");
     if (!c || c->status != 201) die("create " + name + ": " + (c ? c->body : "no answer"));
-    // Spaced arrivals, as cold starts come in practice (see PERFORMANCE.md on RCU waits).
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Spaced arrivals, as cold starts come in practice (see PERFORMANCE.md on RCU waits), and
+    // time for the stem pool to start the next stem.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const auto t = Clock::now();
     auto r = client.Post("/2015-03-31/functions/" + name + "/invocations",
                          {{"X-Amz-Log-Type", "Tail"}}, "{}", "application/json");
@@ -106,18 +107,23 @@ int main(int argc, char** argv) {
        {{"index.js", "exports.handler = async () => ({});\n"}},
        {"/usr/bin/node", "-e", "0"}},
   };
-  testsupport::DaemonProcess daemon;
+  // The same daemon with stems (prestarted runtimes, the default) and without.
+  testsupport::DaemonProcess stems;
+  testsupport::DaemonProcess plain({"--stem-cells", "0"});
   fmt::print("runtime_cold_start: {} cold starts, {} warm invocations per runtime (ms)\n",
              g_cold_rounds, g_warm_rounds);
-  fmt::print("{:<8} {:>14} {:>14} {:>14} {:>14} {:>12} {:>12}\n", "runtime", "cold p50/p99",
+  fmt::print("{:<16} {:>14} {:>14} {:>14} {:>14} {:>12} {:>12}\n", "runtime", "cold p50/p99",
              "init p50/p99", "warm p50/p99", "bare p50/p99", "cold/bare", "init/bare");
   for (const auto& lang : languages) {
-    const Figures f = measure(daemon, lang);
-    fmt::print(
-        "{:<8} {:>6.1f}/{:<7.1f} {:>6.1f}/{:<7.1f} {:>6.2f}/{:<7.2f} {:>6.1f}/{:<7.1f} {:>11.2f}x "
-        "{:>11.2f}x\n",
-        lang.name, f.cold.p50, f.cold.p99, f.init.p50, f.init.p99, f.warm.p50, f.warm.p99,
-        f.bare.p50, f.bare.p99, f.cold.p50 / f.bare.p50, f.init.p50 / f.bare.p50);
+    for (const auto* daemon : {&plain, &stems}) {
+      const Figures f = measure(*daemon, lang);
+      fmt::print(
+          "{:<16} {:>6.1f}/{:<7.1f} {:>6.1f}/{:<7.1f} {:>6.2f}/{:<7.2f} {:>6.1f}/{:<7.1f} "
+          "{:>11.2f}x {:>11.2f}x\n",
+          lang.name + (daemon == &stems ? ", stems" : ""), f.cold.p50, f.cold.p99, f.init.p50,
+          f.init.p99, f.warm.p50, f.warm.p99, f.bare.p50, f.bare.p99, f.cold.p50 / f.bare.p50,
+          f.init.p50 / f.bare.p50);
+    }
   }
   return 0;
 }

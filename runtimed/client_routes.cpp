@@ -367,6 +367,7 @@ api::HttpResponse ClientRoutes::health(const std::string& request_id) {
                         {"idle", s.idle},
                         {"frozen", s.frozen},
                         {"prepared", s.prepared},
+                        {"stems", s.stems},
                         {"memoryUsedMB", s.memory_used_mb},
                         {"memoryBudgetMB", s.memory_budget_mb},
                         {"concurrencyLimit", s.concurrency_limit},

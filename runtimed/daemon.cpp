@@ -17,6 +17,7 @@
 #include "common/ids.hpp"
 #include "runtimed/async/async_policy.hpp"
 #include "runtimed/console/console_assets.hpp"
+#include "runtimed/controller/function_launch.hpp"
 #include "runtimed/install_paths.hpp"
 
 namespace runtimed {
@@ -96,6 +97,12 @@ std::unexpected<StartError> start_error(int status, std::string message) {
   return std::unexpected(StartError{status, std::move(message)});
 }
 
+// The stems kept per managed language (none with --stem-cells 0).
+std::map<std::string, sandbox::StemSpec> stems(const ServeOptions& o) {
+  if (o.stem_cells == 0) return {};
+  return stem_specs(o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir);
+}
+
 ControllerOptions controller_options(const ServeOptions& o, const HostIdentity& identity,
                                      common::metrics::Registry& metrics) {
   ControllerOptions co;
@@ -108,6 +115,7 @@ ControllerOptions controller_options(const ServeOptions& o, const HostIdentity& 
   co.cpu_quota = o.cpu_quota;
   co.disk_reserve_mb = o.disk_reserve_mb;
   co.runtimes_dir = o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir;
+  co.stems = stems(o);
   co.layer_mounts_dir = (o.state_dir.empty() ? default_state_dir() : o.state_dir) / "layer-mounts";
   return co;
 }
@@ -217,7 +225,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       async_events_(store_->db()),
       message_queues_(store_->db(), o.region, o.account_id),
       server_(o.io_threads, std::chrono::microseconds(o.io_spin_us)),
-      environments_(*sandboxes_, o.prepared_pool, common::kDefaultEphemeralStorageMb),
+      environments_(*sandboxes_, o.prepared_pool, common::kDefaultEphemeralStorageMb, stems(o),
+                    o.stem_cells),
       controller_(controller_options(o, identity_, metrics_), environments_, server_, *store_,
                   logs_),
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),

@@ -45,6 +45,7 @@ struct ServeOptions {
   std::string cgroup_parent = "runtimed";
   bool cpu_quota = false;
   size_t prepared_pool = 4;
+  size_t stem_cells = 1;  // stems (prestarted runtimes) kept per managed language
   size_t io_threads = 0;
   int io_spin_us = 50;  // see HttpServer: poll this long after work before sleeping
   int drain_timeout_s = 30;

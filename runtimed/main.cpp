@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--cgroup-parent", serve.cgroup_parent, "Parent cgroup of environments");
   serve_cmd->add_flag("--cpu-quota", serve.cpu_quota, "Hard CPU quota of memory/1769 CPUs");
   serve_cmd->add_option("--prepared-pool", serve.prepared_pool, "Environments kept prepared");
+  serve_cmd->add_option("--stem-cells", serve.stem_cells,
+                        "Runtimes started ahead per managed language (python), waiting for their "
+                        "function: cold starts skip the interpreter's start-up; 0: none");
   serve_cmd->add_option("--io-threads", serve.io_threads, "HTTP io threads (0: one per CPU)");
   serve_cmd
       ->add_option(

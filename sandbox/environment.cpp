@@ -2,6 +2,8 @@
 #include "sandbox/environment.hpp"
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -110,9 +112,81 @@ Environment::~Environment() {
   init_.kill_and_wait();
 }
 
+namespace {
+
+// Sends one message with descriptors beside it.
+Result<void> send_with_fds(int control, const std::string& bytes, const int* fds, size_t nfds) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  alignas(cmsghdr) char control_buf[CMSG_SPACE(sizeof(int) * 6)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (nfds > 0) {
+    msg.msg_control = control_buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    std::memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  }
+  if (::sendmsg(control, &msg, MSG_NOSIGNAL) < 0) return fail("send to init", errno);
+  return {};
+}
+
+// The runtime-start part of Launch and Prestart: argv, env, cwd, ids, rlimits, seccomp.
+void write_start(ip::Writer& w, const std::vector<std::string>& argv,
+                 const std::vector<std::string>& env, const std::string& cwd, uid_t uid, gid_t gid,
+                 const std::vector<ResourceLimit>& rlimits,
+                 const std::vector<sock_filter>& program) {
+  w.strs(argv).strs(env).str(cwd).u32(uid).u32(gid).u32(static_cast<uint32_t>(rlimits.size()));
+  for (const auto& l : rlimits) w.u32(static_cast<uint32_t>(l.resource)).u64(l.soft).u64(l.hard);
+  w.str(std::string_view(reinterpret_cast<const char*>(program.data()),
+                         program.size() * sizeof(sock_filter)));
+}
+
+}  // namespace
+
+Result<void> Environment::start_stem(const StemSpec& spec) {
+  if (launched_ || stem_started_) return fail("start stem", EALREADY, name_);
+  if (spec.argv.empty() || spec.runtime_dir.empty()) return fail("start stem", EINVAL, name_);
+  auto runtime_dir = detached_read_only_tree(spec.runtime_dir);
+  if (!runtime_dir) return std::unexpected(runtime_dir.error());
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return fail("pipe", errno, "stem output");
+  UniqueFd output_read(out[0]);
+  UniqueFd output_write(out[1]);
+  // The stem's output may sit unread until its function's log drains it: a roomy pipe.
+  ::fcntl(output_read.get(), F_SETPIPE_SZ, 1 << 20);
+  ::fcntl(output_read.get(), F_SETFL, O_NONBLOCK);
+  UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ip::Writer w(ip::MessageType::Prestart);
+  w.str("");  // the hostname comes with the function
+  write_start(w, spec.argv, spec.env, "/", uid_.uid(), uid_.gid(), spec.rlimits,
+              host_->seccomp_program().instructions);
+  w.u32(1).u32(0);  // the runtime's tree, no /opt
+  const int fds[4] = {dev_null.get(), output_write.get(), output_write.get(), runtime_dir->get()};
+  if (auto sent = send_with_fds(control_.get(), w.bytes(), fds, 4); !sent) return sent;
+  stem_started_ = true;
+  auto started = expect_from_init(control_.get(), ip::MessageType::Started);
+  if (!started) {
+    exit_ = ExitStatus{ExitStatus::Kind::SetupFailed, 127, 0, started.error()};
+    return std::unexpected(started.error());
+  }
+  stem_output_ = std::move(output_read);
+  return {};
+}
+
+bool Environment::stem_alive() const {
+  if (!stem_started_ || exit_) return false;
+  // Anything from the init before Resume (its Exited report, or EOF) means the stem is gone.
+  pollfd p{control_.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
 Result<void> Environment::launch(const LaunchSpec& spec) {
   if (launched_) return fail("launch", EALREADY, name_);
-  if (spec.argv.empty()) return fail("launch", EINVAL, "empty argv");
+  if (spec.argv.empty() && !stem_started_) return fail("launch", EINVAL, "empty argv");
   if (auto r = cgroup_->apply(spec.limits); !r) return r;
   oom_kills_at_launch_ = cgroup_->oom_kill_count();
 
@@ -120,59 +194,43 @@ Result<void> Environment::launch(const LaunchSpec& spec) {
   // move_mount, which needs no path in its (already pivoted) mount namespace.
   auto code = detached_read_only_tree(spec.code_dir);
   if (!code) return std::unexpected(code.error());
-  UniqueFd runtime_dir;
-  if (!spec.runtime_dir.empty()) {
-    auto tree = detached_read_only_tree(spec.runtime_dir);
-    if (!tree) return std::unexpected(tree.error());
-    runtime_dir = std::move(*tree);
-  }
   UniqueFd opt_dir;
   if (!spec.opt_dir.empty()) {
     auto tree = detached_read_only_tree(spec.opt_dir);
     if (!tree) return std::unexpected(tree.error());
     opt_dir = std::move(*tree);
   }
-  UniqueFd dev_null;
-  int stdin_fd = spec.stdin_fd;
-  if (stdin_fd < 0) {
-    dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    stdin_fd = dev_null.get();
+  if (stem_started_) {
+    ip::Writer w(ip::MessageType::Resume);
+    w.str(spec.hostname).strs(spec.env).u32(opt_dir ? 1 : 0);
+    const int fds[2] = {code->get(), opt_dir.get()};
+    if (auto sent = send_with_fds(control_.get(), w.bytes(), fds, opt_dir ? 2 : 1); !sent)
+      return sent;
+  } else {
+    UniqueFd runtime_dir;
+    if (!spec.runtime_dir.empty()) {
+      auto tree = detached_read_only_tree(spec.runtime_dir);
+      if (!tree) return std::unexpected(tree.error());
+      runtime_dir = std::move(*tree);
+    }
+    UniqueFd dev_null;
+    int stdin_fd = spec.stdin_fd;
+    if (stdin_fd < 0) {
+      dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      stdin_fd = dev_null.get();
+    }
+    ip::Writer w(ip::MessageType::Launch);
+    w.str(spec.hostname);
+    write_start(w, spec.argv, spec.env, spec.cwd, uid_.uid(), uid_.gid(), spec.rlimits,
+                host_->seccomp_program().instructions);
+    w.u32(runtime_dir ? 1 : 0).u32(opt_dir ? 1 : 0);
+    // stdin, stdout, stderr, the code, then the optional trees in order.
+    int fds[6] = {stdin_fd, spec.stdout_fd, spec.stderr_fd, code->get()};
+    size_t nfds = 4;
+    if (runtime_dir) fds[nfds++] = runtime_dir.get();
+    if (opt_dir) fds[nfds++] = opt_dir.get();
+    if (auto sent = send_with_fds(control_.get(), w.bytes(), fds, nfds); !sent) return sent;
   }
-
-  const auto& program = host_->seccomp_program().instructions;
-  ip::Writer w(ip::MessageType::Launch);
-  w.str(spec.hostname)
-      .strs(spec.argv)
-      .strs(spec.env)
-      .str(spec.cwd)
-      .u32(uid_.uid())
-      .u32(uid_.gid())
-      .u32(static_cast<uint32_t>(spec.rlimits.size()));
-  for (const auto& l : spec.rlimits)
-    w.u32(static_cast<uint32_t>(l.resource)).u64(l.soft).u64(l.hard);
-  w.str(std::string_view(reinterpret_cast<const char*>(program.data()),
-                         program.size() * sizeof(sock_filter)))
-      .u32(runtime_dir ? 1 : 0)
-      .u32(opt_dir ? 1 : 0);
-
-  // stdin, stdout, stderr, the code, then the optional trees in order.
-  int fds[6] = {stdin_fd, spec.stdout_fd, spec.stderr_fd, code->get()};
-  size_t nfds = 4;
-  if (runtime_dir) fds[nfds++] = runtime_dir.get();
-  if (opt_dir) fds[nfds++] = opt_dir.get();
-  iovec iov{const_cast<char*>(w.bytes().data()), w.bytes().size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 6)]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-  std::memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-  if (::sendmsg(control_.get(), &msg, MSG_NOSIGNAL) < 0) return fail("send launch", errno);
   launched_ = true;
   auto started = expect_from_init(control_.get(), ip::MessageType::Started);
   if (!started) {

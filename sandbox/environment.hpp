@@ -60,6 +60,16 @@ struct LaunchSpec {
   int stderr_fd = 2;
 };
 
+// A runtime started before its function is chosen (a stem cell, as OpenWhisk's prewarmed
+// containers): the interpreter and its bootstrap load while the environment waits in a pool, and
+// launch() later binds the function's code and hands the environment to the waiting runtime.
+struct StemSpec {
+  std::filesystem::path runtime_dir;  // bound read-only at /var/runtime
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // the runtime's own, until its function's replaces it
+  std::vector<ResourceLimit> rlimits = lambda_rlimits();
+};
+
 // How the runtime ended.
 struct ExitStatus {
   enum class Kind {
@@ -90,8 +100,19 @@ class Environment {
   int runtime_api_fd() const { return net_.listen_fd(); }
   UniqueFd take_runtime_api_fd() { return net_.take_listen_fd(); }
 
-  // Writes the limits, binds the code, starts the runtime. Once per environment.
+  // Writes the limits, binds the code, starts the runtime. Once per environment. After
+  // start_stem, hands the stem its function instead: spec.argv, cwd, rlimits and stdio are the
+  // stem's (the runtime is already running); code_dir, opt_dir, env, hostname and limits apply.
   Result<void> launch(const LaunchSpec& spec);
+  // Starts a stem runtime (see StemSpec), its stdout and stderr going to a pipe this environment
+  // makes (take_stem_output). Before launch, once.
+  Result<void> start_stem(const StemSpec& spec);
+  bool has_stem() const { return stem_started_; }
+  // False once the stem has ended (its init reported or went away): such an environment can only
+  // be discarded.
+  bool stem_alive() const;
+  // The read end of the stem's output pipe (until taken).
+  UniqueFd take_stem_output() { return std::move(stem_output_); }
 
   // Readable (for poll/epoll) when the runtime has ended or the init died.
   int exit_notify_fd() const { return control_.get(); }
@@ -139,6 +160,8 @@ class Environment {
   UniqueFd control_;
   ChildProcess init_;
   bool launched_ = false;
+  bool stem_started_ = false;
+  UniqueFd stem_output_;
   uint64_t oom_kills_at_launch_ = 0;
   std::optional<ExitStatus> exit_;
   std::chrono::nanoseconds prepare_duration_{0};

@@ -14,6 +14,7 @@ namespace sandbox::init_protocol {
 
 inline constexpr size_t kMaxMessage = 256 * 1024;
 inline constexpr int kControlFd = 3;  // the init finds its end of the socketpair here
+inline constexpr int kStemFd = 3;     // a stem runtime reads its function's environment here
 
 enum class MessageType : uint32_t {
   // daemon -> init
@@ -22,6 +23,13 @@ enum class MessageType : uint32_t {
   // privileges (at launch); fds: stdin, stdout, stderr, code, runtime
   Launch = 2,
   Terminate = 3,  // forward SIGTERM to the runtime
+  // start the runtime before its function is chosen (a stem cell), as Launch does but with no code
+  // and keeping the init's privileges; the runtime reads its function's environment from fd 3
+  // (kStemFd) when Resume comes. Body as Launch's; fds: stdin, stdout, stderr, runtime
+  Prestart = 4,
+  // give the stem its function: bind code (and /opt), set the hostname, drop the init's
+  // privileges, then write the environment to the stem's fd 3 and close it; fds: code, [opt]
+  Resume = 5,
   // init -> daemon
   Ready = 100,    // Setup done
   Started = 101,  // runtime running: u32 pid (as seen from the host is unknown to init; pid in ns)
@@ -174,6 +182,13 @@ struct LaunchMessage {
 // More rlimits than Linux has resources is a forged message.
 constexpr uint32_t kMaxLaunchRlimits = 64;
 
+// A Resume message after its type: what a stem needs to become its function's runtime.
+struct ResumeMessage {
+  std::string hostname;
+  std::vector<std::string> env;  // "KEY=VALUE", written NUL-separated to the stem's kStemFd
+  bool has_opt_dir = false;
+};
+
 // Decoders the init runs on what it receives (and the fuzz harness runs on anything): false when
 // the message is truncated, has bytes left over, or is not what the daemon's Writer makes.
 inline bool decode_setup(Reader& r, SetupMessage& out) {
@@ -211,6 +226,13 @@ inline bool decode_launch(Reader& r, LaunchMessage& out) {
   if (out.seccomp.size() % kFilterInsn != 0 || out.seccomp.size() > 4096 * kFilterInsn)
     return false;
   return r.done() && !out.argv.empty();
+}
+
+inline bool decode_resume(Reader& r, ResumeMessage& out) {
+  out.hostname = r.str();
+  out.env = r.strs();
+  out.has_opt_dir = r.u32() != 0;
+  return r.done();
 }
 
 }  // namespace sandbox::init_protocol

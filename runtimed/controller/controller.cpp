@@ -404,8 +404,15 @@ void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntry
     fail_and_discard(env, function_error::kRuntimeInvalidEntrypoint, entry.error(), false);
     return;
   }
-  auto prepared = environments_.take(static_cast<uint64_t>(fn->config.ephemeral_storage_mb),
-                                     fn->config.wants_network());
+  const auto tmp_mb = static_cast<uint64_t>(fn->config.ephemeral_storage_mb);
+  // A stem of the function's language skips the interpreter's start-up; else a prepared
+  // environment, where launch starts the runtime.
+  std::unique_ptr<ExecutionEnvironment> stem;
+  if (const std::string language = stem_language(fn->config, *entry, options_.stems);
+      !language.empty())
+    stem = environments_.take_stem(language, tmp_mb, fn->config.wants_network());
+  auto prepared = stem ? sandbox::Result<std::unique_ptr<ExecutionEnvironment>>(std::move(stem))
+                       : environments_.take(tmp_mb, fn->config.wants_network());
   if (!prepared) {
     log()->error("prepare environment: {}", prepared.error().to_string());
     fail_and_discard(env, function_error::kRuntimeUnknown,
@@ -417,24 +424,30 @@ void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntry
   // once makes another thread retire this environment, and its destruction must wait for us.
   std::unique_lock life(env->life_mu);
   env->sandbox = std::move(*prepared);
-  int out[2];
-  // Only the daemon's read end is non-blocking: a runtime writing faster than the monitor drains
-  // must block, as on a terminal, not see EAGAIN and drop output.
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    life.unlock();
-    fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
-    return;
+  sandbox::UniqueFd output_write;
+  if (auto stem_output = env->sandbox->take_stem_output(); stem_output) {
+    // The stem has written to its own pipe since it started (nothing, normally).
+    env->output->attach_output(std::move(stem_output));
+  } else {
+    int out[2];
+    // Only the daemon's read end is non-blocking: a runtime writing faster than the monitor
+    // drains must block, as on a terminal, not see EAGAIN and drop output.
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+      life.unlock();
+      fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
+      return;
+    }
+    // Owned at once, so a failure below closes both ends.
+    sandbox::UniqueFd output_read(out[0]);
+    output_write.reset(out[1]);
+    if (::fcntl(output_read.get(), F_SETFL, O_NONBLOCK) != 0) {
+      life.unlock();
+      fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
+      return;
+    }
+    ::fcntl(output_read.get(), F_SETPIPE_SZ, 1 << 20);
+    env->output->attach_output(std::move(output_read));
   }
-  // Owned at once, so a failure below closes both ends.
-  sandbox::UniqueFd output_read(out[0]);
-  sandbox::UniqueFd output_write(out[1]);
-  if (::fcntl(output_read.get(), F_SETFL, O_NONBLOCK) != 0) {
-    life.unlock();
-    fail_and_discard(env, function_error::kRuntimeUnknown, "pipe failed", false);
-    return;
-  }
-  ::fcntl(output_read.get(), F_SETPIPE_SZ, 1 << 20);
-  env->output->attach_output(std::move(output_read));
   // The runtime rarely blocks on its stdout: the write end blocks only when 1 MiB is unread, and
   // the monitor drains it as soon as data arrives.
   auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
@@ -957,6 +970,7 @@ ControllerStats Controller::stats() {
   s.reserved = admission_.total_reserved();
   s.unreserved_busy = admission_.unreserved_busy();
   s.prepared = environments_.ready_count();
+  s.stems = environments_.stem_count();
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ struct ControllerOptions {
   std::chrono::milliseconds init_timeout{10 * 1000};
   bool cpu_quota = false;
   std::filesystem::path runtimes_dir;  // managed runtimes' bootstraps
+  // The stems the environment factory keeps, by language (stem_specs): which functions can take
+  // one.
+  std::map<std::string, sandbox::StemSpec> stems;
   // Where the merged /opt of functions with several layers is mounted (layer_mounts.hpp): the
   // daemon's own (under its state dir), since what is found there at start is unmounted. Empty:
   // a function with several layers cannot run.
@@ -61,6 +65,7 @@ struct ControllerStats {
   uint64_t memory_budget_mb = 0;
   size_t concurrency_limit = 0;
   size_t prepared = 0;
+  size_t stems = 0;  // prestarted runtimes waiting for a function (StemPool)
   uint64_t cold_starts = 0;
   uint64_t warm_starts = 0;
   uint64_t throttles = 0;

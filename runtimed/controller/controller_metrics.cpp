@@ -47,6 +47,7 @@ ControllerMetrics::ControllerMetrics(common::metrics::Registry& registry,
     environments_.set({"warm"}, static_cast<double>(s.idle - s.frozen));
     environments_.set({"frozen"}, static_cast<double>(s.frozen));
     environments_.set({"prepared"}, static_cast<double>(s.prepared));
+    environments_.set({"stem"}, static_cast<double>(s.stems));
     memory_budget_.set({}, static_cast<double>(s.memory_budget_mb) * 1024 * 1024);
     memory_used_.set({}, static_cast<double>(s.memory_used_mb) * 1024 * 1024);
     concurrency_limit_.set({}, static_cast<double>(s.concurrency_limit));

@@ -34,6 +34,9 @@ class ExecutionEnvironment {
   virtual sandbox::Result<void> thaw() = 0;
   // The most memory the environment has used, for REPORT's Max Memory Used.
   virtual uint64_t memory_peak_bytes() const = 0;
+  // A stem's output pipe (its runtime already writes to it): the invocation log reads it. Invalid
+  // for an environment whose runtime launch() starts.
+  virtual sandbox::UniqueFd take_stem_output() { return {}; }
 };
 
 class EnvironmentFactory {
@@ -44,8 +47,16 @@ class EnvironmentFactory {
   // asked for and the host has one (else with loopback only).
   virtual sandbox::Result<std::unique_ptr<ExecutionEnvironment>> take(uint64_t tmp_mb,
                                                                       bool network) = 0;
+  // An environment whose `language` runtime already runs and waits for its function (a stem
+  // cell, see StemPool), or null: none ready, or none of this /tmp size and network.
+  virtual std::unique_ptr<ExecutionEnvironment> take_stem(const std::string& /*language*/,
+                                                          uint64_t /*tmp_mb*/, bool /*network*/) {
+    return nullptr;
+  }
   // Environments prepared ahead of demand.
   virtual size_t ready_count() = 0;
+  // Stems ready, of every language.
+  virtual size_t stem_count() { return 0; }
   // Stops preparing ahead and releases what was prepared.
   virtual void stop() = 0;
   // The directory environments' /tmp disks live in (the disk budget measures its filesystem).

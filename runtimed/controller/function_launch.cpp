@@ -31,6 +31,24 @@ std::string bootstrap_file(std::string_view language) {
 
 }  // namespace
 
+namespace {
+
+// What every function's environment holds whatever the function: a stem starts with it.
+std::vector<std::string> shared_environment() {
+  return {
+      "LAMBDA_TASK_ROOT=/var/task",
+      "LAMBDA_RUNTIME_DIR=/var/runtime",
+      "TZ=:UTC",
+      "LANG=en_US.UTF-8",
+      "PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+      std::string("LD_LIBRARY_PATH=/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:") +
+          "/var/task/lib:/opt/lib",
+      "HOME=/home/sbx_user1051",
+  };
+}
+
+}  // namespace
+
 std::vector<std::string> lambda_environment(const common::FunctionConfig& config,
                                             const HostIdentity& host,
                                             const std::string& log_stream) {
@@ -45,15 +63,9 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
       "AWS_REGION=" + host.region,
       "AWS_DEFAULT_REGION=" + host.region,
       "_HANDLER=" + config.handler,
-      "LAMBDA_TASK_ROOT=/var/task",
-      "LAMBDA_RUNTIME_DIR=/var/runtime",
-      "TZ=:UTC",
-      "LANG=en_US.UTF-8",
-      "PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-      std::string("LD_LIBRARY_PATH=/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:") +
-          "/var/task/lib:/opt/lib",
-      "HOME=/home/sbx_user1051",
   };
+  const auto shared = shared_environment();
+  env.insert(env.end(), shared.begin(), shared.end());
   // Lambda names the managed runtime; a provided* runtime gets no AWS_EXECUTION_ENV.
   if (const auto* rt = common::find_runtime(config.runtime); rt && !rt->language.empty()) {
     env.push_back("AWS_EXECUTION_ENV=AWS_Lambda_" + config.runtime);
@@ -67,7 +79,18 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
       env.push_back("PYTHONPATH=/opt/python/lib/" + config.runtime + "/site-packages");
     }
   }
-  for (const auto& [key, value] : config.environment) env.push_back(key + "=" + value);
+  // The function's own variables replace the defaults of the same name (PATH, TZ, LANG,
+  // PYTHONPATH, NODE_PATH, LD_LIBRARY_PATH… are the user's to change, as on Lambda): a second entry
+  // would be invisible, since getenv finds the first.
+  for (const auto& [key, value] : config.environment) {
+    const std::string prefix = key + "=";
+    auto same = std::find_if(env.begin(), env.end(),
+                             [&](const std::string& e) { return e.starts_with(prefix); });
+    if (same != env.end())
+      *same = prefix + value;
+    else
+      env.push_back(prefix + value);
+  }
   return env;
 }
 
@@ -113,6 +136,39 @@ std::expected<Entrypoint, std::string> find_entrypoint(const common::FunctionCon
   }
   // -u: print() reaches the log line by line even if the runtime is killed.
   return Entrypoint{{interpreter, "-u", in_sandbox}, dir};
+}
+
+std::map<std::string, sandbox::StemSpec> stem_specs(const std::filesystem::path& runtimes_dir) {
+  std::map<std::string, sandbox::StemSpec> out;
+  const auto* python = common::find_runtime("python3.12");
+  const std::filesystem::path dir = runtimes_dir / "python";
+  if (python != nullptr && ::access(std::string(python->interpreter).c_str(), X_OK) == 0 &&
+      ::access((dir / bootstrap_file("python")).c_str(), R_OK) == 0) {
+    sandbox::StemSpec spec;
+    spec.runtime_dir = dir;
+    spec.argv = {std::string(python->interpreter), "-u", "/var/runtime/bootstrap.py"};
+    spec.env = shared_environment();
+    spec.env.push_back("RUNTIMED_STEM_FD=3");
+    out.emplace("python", std::move(spec));
+  }
+  return out;
+}
+
+std::string stem_language(const common::FunctionConfig& config, const Entrypoint& entrypoint,
+                          const std::map<std::string, sandbox::StemSpec>& stems) {
+  const auto* rt = common::find_runtime(config.runtime);
+  if (rt == nullptr || rt->language.empty()) return {};
+  const auto stem = stems.find(std::string(rt->language));
+  if (stem == stems.end() || stem->second.argv != entrypoint.argv ||
+      stem->second.runtime_dir != entrypoint.runtime_dir)
+    return {};
+  for (const auto& [key, value] : config.environment) {
+    const bool interpreter = key.starts_with("PYTHON") && key != "PYTHONPATH";
+    if (interpreter || key.starts_with("LD_") || key == "LANG" || key.starts_with("LC_") ||
+        key == "AWS_LAMBDA_EXEC_WRAPPER")
+      return {};
+  }
+  return stem->first;
 }
 
 sandbox::LaunchSpec launch_spec_for(const common::FunctionConfig& config,

@@ -4,6 +4,7 @@
 
 #include <expected>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,17 @@ std::expected<Entrypoint, std::string> find_entrypoint(const common::FunctionCon
                                                        const std::filesystem::path& code_dir,
                                                        const std::filesystem::path& runtimes_dir,
                                                        const std::filesystem::path& opt_dir = {});
+
+// The stems (see StemPool) of the managed languages whose bootstrap can wait for its function:
+// python. Keyed by language; each with the interpreter's argv as find_entrypoint makes it and the
+// part of lambda_environment every function shares, which the interpreter starts with.
+std::map<std::string, sandbox::StemSpec> stem_specs(const std::filesystem::path& runtimes_dir);
+// The language of the stem that can become this function's runtime, or empty. A stem started
+// before its function's environment was known, so a function whose own variables change how the
+// interpreter or the dynamic linker start (PYTHON* but PYTHONPATH, LD_*, LANG, LC_*, an exec
+// wrapper) starts cold as usual, as does one whose entry point is not the stem's.
+std::string stem_language(const common::FunctionConfig& config, const Entrypoint& entrypoint,
+                          const std::map<std::string, sandbox::StemSpec>& stems);
 
 sandbox::LaunchSpec launch_spec_for(const common::FunctionConfig& config,
                                     const std::filesystem::path& code_dir,

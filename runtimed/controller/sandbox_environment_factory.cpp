@@ -21,6 +21,7 @@ class SandboxEnvironment final : public ExecutionEnvironment {
   sandbox::Result<void> freeze() override { return env_->freeze(); }
   sandbox::Result<void> thaw() override { return env_->thaw(); }
   uint64_t memory_peak_bytes() const override { return env_->cgroup().memory_peak_bytes(); }
+  sandbox::UniqueFd take_stem_output() override { return env_->take_stem_output(); }
 
  private:
   std::unique_ptr<sandbox::Environment> env_;
@@ -29,9 +30,21 @@ class SandboxEnvironment final : public ExecutionEnvironment {
 }  // namespace
 
 SandboxEnvironmentFactory::SandboxEnvironmentFactory(sandbox::SandboxHost& host, size_t prepared,
-                                                     uint64_t prepared_tmp_mb)
+                                                     uint64_t prepared_tmp_mb,
+                                                     std::map<std::string, sandbox::StemSpec> stems,
+                                                     size_t stems_per_language)
     : host_(host),
-      pool_(host, prepared, sandbox::PrepareOptions{prepared_tmp_mb, host.network() != nullptr}) {}
+      pool_(host, prepared, sandbox::PrepareOptions{prepared_tmp_mb, host.network() != nullptr}),
+      stems_(host, sandbox::PrepareOptions{prepared_tmp_mb, host.network() != nullptr},
+             std::move(stems), stems_per_language) {}
+
+std::unique_ptr<ExecutionEnvironment> SandboxEnvironmentFactory::take_stem(
+    const std::string& language, uint64_t tmp_mb, bool network) {
+  auto stem =
+      stems_.take(language, sandbox::PrepareOptions{tmp_mb, network && host_.network() != nullptr});
+  if (!stem) return nullptr;
+  return std::make_unique<SandboxEnvironment>(std::move(stem));
+}
 
 sandbox::Result<std::unique_ptr<ExecutionEnvironment>> SandboxEnvironmentFactory::take(
     uint64_t tmp_mb, bool network) {

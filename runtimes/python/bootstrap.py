@@ -359,7 +359,40 @@ def handle(client, function, headers, body):
     client.post("/invocation/%s/response" % request_id, result)
 
 
+def await_function():
+    """A stem (RUNTIMED_STEM_FD set): this interpreter started before its function was chosen, in
+    the environment the function will run in. Wait here until the daemon has bound the function's
+    code and sends its environment (NUL-separated KEY=VALUE, then EOF), then become that function's
+    runtime as if started with it: its environment, /var/task as the working directory, its time
+    zone and PYTHONPATH. Nothing of the function is imported before that."""
+    stem_fd = os.environ.get("RUNTIMED_STEM_FD")
+    if stem_fd is None:
+        return
+    fd = int(stem_fd)
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    block = b"".join(chunks)
+    if not block:
+        sys.exit(0)  # the environment was discarded before it got a function
+    os.environ.clear()
+    for entry in block.split(b"\0"):
+        key, sep, value = entry.partition(b"=")
+        if sep:
+            os.environb[key] = value
+    os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    time.tzset()
+    # What the interpreter would have put after the script's directory had it started with them.
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[1:1] = extra
+
+
 def main():
+    await_function()
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     StandardModulesFirst.install(list(sys.path))

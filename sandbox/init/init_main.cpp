@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -167,9 +168,10 @@ const char* drop_privileges(uid_t uid, gid_t gid) {
   return nullptr;
 }
 
-// Runs in the forked runtime child. Reports the failing step over `err_fd` and exits 127.
-[[noreturn]] void exec_runtime(const LaunchPlan& p, const std::vector<int>& stdio, int err_fd,
-                               char* const* argv, char* const* envp) {
+// Runs in the forked runtime child. Reports the failing step over `err_fd` and exits 127. A stem
+// (stem_fd >= 0) finds the pipe its function's environment will come through at kStemFd.
+[[noreturn]] void exec_runtime(const LaunchPlan& p, const std::vector<int>& stdio, int stem_fd,
+                               int err_fd, char* const* argv, char* const* envp) {
   // A plain fork of this single-threaded init: allocating here is safe.
   auto die = [&](const char* step) {
     const int err = errno;
@@ -185,6 +187,8 @@ const char* drop_privileges(uid_t uid, gid_t gid) {
   for (int i = 0; i < 3; ++i) {
     if (::dup2(stdio[static_cast<size_t>(i)], i) < 0) die("dup2 stdio");
   }
+  // dup2 replaces the control socket's copy at fd 3 (close-on-exec anyway) and clears the flag.
+  if (stem_fd >= 0 && ::dup2(stem_fd, ip::kStemFd) < 0) die("dup2 stem fd");
   // The init shields itself from the OOM killer; the runtime must not inherit that.
   const int oom = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (oom >= 0) {
@@ -205,6 +209,79 @@ const char* drop_privileges(uid_t uid, gid_t gid) {
   ::execve(argv[0], argv, envp);
   die("execve");
   ::_exit(127);
+}
+
+// The runtime as the init started it.
+struct Runtime {
+  pid_t pid = -1;
+  int stem_fd = -1;  // a stem's end of its environment pipe, until Resume writes it
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+std::vector<char*> c_strings(std::vector<std::string>& v);
+
+// Forks the runtime child and waits until it has exec'd (the close-on-exec pipe's EOF) or said
+// which step failed. Sends Failed itself and returns -1 on failure; the stdio fds are closed.
+// `stem_read` (or -1) becomes the child's kStemFd.
+pid_t start_runtime(LaunchPlan& p, std::vector<int>& stdio, int stem_read,
+                    const std::function<bool(pid_t)>& before_exec_report) {
+  auto close_stdio = [&] {
+    for (int fd : stdio) ::close(fd);
+    stdio.clear();
+  };
+  int errpipe[2];
+  if (::pipe2(errpipe, O_CLOEXEC) != 0) {
+    const int err = errno;
+    close_stdio();
+    send_failed("pipe", err, "");
+    return -1;
+  }
+  auto argv = c_strings(p.argv);
+  auto envp = c_strings(p.env);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(errpipe[0]);
+    exec_runtime(p, stdio, stem_read, errpipe[1], argv.data(), envp.data());
+  }
+  ::close(errpipe[1]);
+  close_stdio();
+  if (pid < 0) {
+    ::close(errpipe[0]);
+    send_failed("fork runtime", errno, "");
+    return -1;
+  }
+  if (!before_exec_report(pid)) {
+    ::close(errpipe[0]);
+    return -1;
+  }
+  char report[512];
+  ssize_t n;
+  do {
+    n = ::read(errpipe[0], report, sizeof report);
+  } while (n < 0 && errno == EINTR);
+  ::close(errpipe[0]);
+  if (n > 0) {
+    send_bytes(std::string(report, static_cast<size_t>(n)));
+    return -1;
+  }
+  return pid;
+}
+
+// Setup is over: what is left (reaping, forwarding SIGTERM to the runtime, reporting its end)
+// needs no privilege once the init shares the runtime's uid. Not dumpable, so the runtime cannot
+// reach the init's memory or descriptors through /proc/1 (ptrace, kcmp, pidfd_getfd are refused
+// by seccomp as well). Changing the effective uid clears the parent-death signal: armed again (the
+// control socket's EOF ends the init too when the daemon dies). On failure the runtime is killed.
+bool give_up_init_privileges(pid_t runtime, uid_t uid, gid_t gid) {
+  const char* step = drop_privileges(uid, gid);
+  if (step == nullptr && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 &&
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0)
+    return true;
+  const int err = errno;
+  ::kill(runtime, SIGKILL);
+  send_failed(step != nullptr ? step : "not dumpable", err, "runtimed-init");
+  return false;
 }
 
 std::vector<char*> c_strings(std::vector<std::string>& v) {
@@ -241,7 +318,7 @@ int main() {
 
   std::vector<char> buf;
   std::vector<int> fds;
-  pid_t runtime = -1;
+  Runtime runtime;
   bool reported = false;
   std::string root;  // the staging root built at Setup
 
@@ -255,14 +332,14 @@ int main() {
       signalfd_siginfo si;
       while (::read(sfd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-          if (runtime > 0) ::kill(runtime, static_cast<int>(si.ssi_signo));
+          if (runtime.pid > 0) ::kill(runtime.pid, static_cast<int>(si.ssi_signo));
         }
       }
       // Reap everything: the runtime and any orphan reparented to us.
       int status = 0;
       pid_t pid;
       while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-        if (pid == runtime && !reported) {
+        if (pid == runtime.pid && !reported) {
           send_bytes(ip::Writer(ip::MessageType::Exited).i32(status).bytes());
           reported = true;
           // The environment ends with its runtime; exiting as PID 1 kills what is left.
@@ -293,19 +370,23 @@ int main() {
           }
         }
         if (ok) send_bytes(ip::Writer(ip::MessageType::Ready).bytes());
-      } else if (type == ip::MessageType::Launch) {
+      } else if (type == ip::MessageType::Launch || type == ip::MessageType::Prestart) {
+        const bool stem = type == ip::MessageType::Prestart;
         LaunchPlan p;
         const bool decoded = ip::decode_launch(r, p);
         const bool has_runtime_dir = p.has_runtime_dir;
-        // fds: stdin, stdout, stderr, code tree, [runtime tree], [/opt tree] (detached mounts from
-        // open_tree)
+        // fds: stdin, stdout, stderr, code tree (not for a stem), [runtime tree], [/opt tree]
+        // (detached mounts from open_tree)
         auto close_fds = [&] {
           for (int fd : fds) ::close(fd);
+          fds.clear();
         };
-        const size_t want = 4 + (has_runtime_dir ? 1 : 0) + (p.has_opt_dir ? 1 : 0);
-        if (!decoded || fds.size() != want || runtime > 0) {
+        const size_t want = (stem ? 3 : 4) + (has_runtime_dir ? 1 : 0) + (p.has_opt_dir ? 1 : 0);
+        // A stem has its runtime's tree and nothing of a function's.
+        const bool shape_ok = !stem || (has_runtime_dir && !p.has_opt_dir);
+        if (!decoded || !shape_ok || fds.size() != want || runtime.pid > 0) {
           close_fds();
-          send_failed("decode launch", EINVAL, "");
+          send_failed(stem ? "decode prestart" : "decode launch", EINVAL, "");
           continue;
         }
         auto attach = [&](int tree, const char* target) {
@@ -315,69 +396,98 @@ int main() {
           send_failed("move_mount", err, target);
           return false;
         };
-        if (!attach(fds[3], "/var/task")) continue;
-        if (has_runtime_dir && !attach(fds[4], "/var/runtime")) continue;
-        if (p.has_opt_dir && !attach(fds[has_runtime_dir ? 5 : 4], "/opt")) continue;
+        size_t next = 3;
+        if (!stem && !attach(fds[next++], "/var/task")) continue;
+        if (has_runtime_dir && !attach(fds[next++], "/var/runtime")) continue;
+        if (p.has_opt_dir && !attach(fds[next++], "/opt")) continue;
         for (size_t i = 3; i < fds.size(); ++i) ::close(fds[i]);
         fds.resize(3);
-        if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) != 0) {
+        if (!stem && !p.hostname.empty() &&
+            ::sethostname(p.hostname.data(), p.hostname.size()) != 0) {
           const int err = errno;
           close_fds();
           send_failed("sethostname", err, p.hostname);
           continue;
         }
-        int errpipe[2];
-        if (::pipe2(errpipe, O_CLOEXEC) != 0) {
+        // A stem's environment pipe, above the stdio numbers its child dup2s onto.
+        int stem_pipe[2] = {-1, -1};
+        if (stem) {
+          int raw[2];
+          if (::pipe2(raw, O_CLOEXEC) != 0) {
+            const int err = errno;
+            close_fds();
+            send_failed("pipe", err, "stem");
+            continue;
+          }
+          stem_pipe[0] = ::fcntl(raw[0], F_DUPFD_CLOEXEC, 10);
+          stem_pipe[1] = ::fcntl(raw[1], F_DUPFD_CLOEXEC, 10);
+          ::close(raw[0]);
+          ::close(raw[1]);
+          if (stem_pipe[0] < 0 || stem_pipe[1] < 0) {
+            close_fds();
+            send_failed("pipe", EMFILE, "stem");
+            continue;
+          }
+        }
+        // A launched runtime's init gives up root before the runtime can run function code; a
+        // stem's keeps it until Resume has bound the code, and the stem runs only the runtime's
+        // own bootstrap until then (it waits on kStemFd).
+        const pid_t pid = start_runtime(p, fds, stem_pipe[0], [&](pid_t started) {
+          return stem || give_up_init_privileges(started, p.uid, p.gid);
+        });
+        if (stem_pipe[0] >= 0) ::close(stem_pipe[0]);
+        if (pid < 0) {
+          if (stem_pipe[1] >= 0) ::close(stem_pipe[1]);
+          continue;
+        }
+        runtime = Runtime{pid, stem_pipe[1], p.uid, p.gid};
+        send_bytes(ip::Writer(ip::MessageType::Started).u32(static_cast<uint32_t>(pid)).bytes());
+      } else if (type == ip::MessageType::Resume) {
+        ip::ResumeMessage m;
+        const bool decoded = ip::decode_resume(r, m);
+        auto close_fds = [&] {
+          for (int fd : fds) ::close(fd);
+          fds.clear();
+        };
+        if (!decoded || runtime.stem_fd < 0 || fds.size() != (m.has_opt_dir ? 2u : 1u)) {
+          close_fds();
+          send_failed("decode resume", EINVAL, "");
+          continue;
+        }
+        if (::move_mount(fds[0], "", AT_FDCWD, "/var/task", MOVE_MOUNT_F_EMPTY_PATH) != 0 ||
+            (m.has_opt_dir &&
+             ::move_mount(fds[1], "", AT_FDCWD, "/opt", MOVE_MOUNT_F_EMPTY_PATH) != 0)) {
           const int err = errno;
           close_fds();
-          send_failed("pipe", err, "");
+          send_failed("move_mount", err, "/var/task or /opt");
           continue;
         }
-        auto argv = c_strings(p.argv);
-        auto envp = c_strings(p.env);
-        const pid_t pid = ::fork();
-        if (pid == 0) {
-          ::close(errpipe[0]);
-          exec_runtime(p, fds, errpipe[1], argv.data(), envp.data());
-        }
-        ::close(errpipe[1]);
-        for (int i = 0; i < 3; ++i) ::close(fds[static_cast<size_t>(i)]);
-        if (pid < 0) {
-          ::close(errpipe[0]);
-          send_failed("fork runtime", errno, "");
+        close_fds();
+        if (!m.hostname.empty() && ::sethostname(m.hostname.data(), m.hostname.size()) != 0) {
+          send_failed("sethostname", errno, m.hostname);
           continue;
         }
-        runtime = pid;
-        // Setup is over: what is left (reaping, forwarding SIGTERM to the runtime, reporting its
-        // end) needs no privilege once the init shares the runtime's uid. Not dumpable, so the
-        // runtime cannot reach the init's memory or descriptors through /proc/1 (ptrace, kcmp,
-        // pidfd_getfd are refused by seccomp as well).
-        // Changing the effective uid clears the parent-death signal: armed again (the control
-        // socket's EOF ends the init too when the daemon dies).
-        if (const char* step = drop_privileges(p.uid, p.gid);
-            step != nullptr || ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-          const int err = errno;
-          ::kill(pid, SIGKILL);
-          ::close(errpipe[0]);
-          send_failed(step != nullptr ? step : "not dumpable", err, "runtimed-init");
+        if (!give_up_init_privileges(runtime.pid, runtime.uid, runtime.gid)) continue;
+        // The environment, NUL-separated, then EOF: the stem reads until the end.
+        std::string block;
+        for (const auto& entry : m.env) block.append(entry).push_back('\0');
+        size_t sent = 0;
+        while (sent < block.size()) {
+          const ssize_t n = ::write(runtime.stem_fd, block.data() + sent, block.size() - sent);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          sent += static_cast<size_t>(n);
+        }
+        ::close(runtime.stem_fd);
+        runtime.stem_fd = -1;
+        if (sent != block.size()) {
+          send_failed("write stem environment", errno, "");
           continue;
         }
-        // Either the exec succeeded (EOF on the close-on-exec pipe) or the child says which step
-        // failed.
-        char report[512];
-        ssize_t n;
-        do {
-          n = ::read(errpipe[0], report, sizeof report);
-        } while (n < 0 && errno == EINTR);
-        ::close(errpipe[0]);
-        if (n > 0) {
-          send_bytes(std::string(report, static_cast<size_t>(n)));
-        } else {
-          send_bytes(ip::Writer(ip::MessageType::Started).u32(static_cast<uint32_t>(pid)).bytes());
-        }
+        send_bytes(
+            ip::Writer(ip::MessageType::Started).u32(static_cast<uint32_t>(runtime.pid)).bytes());
       } else if (type == ip::MessageType::Terminate) {
-        if (runtime > 0) ::kill(runtime, SIGTERM);
+        if (runtime.pid > 0) ::kill(runtime.pid, SIGTERM);
       }
     }
   }

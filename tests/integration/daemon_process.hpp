@@ -168,6 +168,12 @@ class DaemonProcess {
                          "application/json");
   }
 
+  // GET /runtimed/v1/health's body (null when it does not answer 200).
+  nlohmann::json health() const {
+    auto r = client().Get("/runtimed/v1/health");
+    if (!r || r->status != 200) return nullptr;
+    return nlohmann::json::parse(r->body, nullptr, false);
+  }
   std::string function_log(const std::string& name) const {
     std::ifstream in(state_dir_ / "logs" / name / "current.log");
     return std::string(std::istreambuf_iterator<char>(in), {});

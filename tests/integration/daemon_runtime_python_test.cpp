@@ -1,9 +1,12 @@
 // The managed python3.12 runtime in a real daemon and real sandboxes: handler resolution, init and
-// handler errors in AWS's shapes, the context object, warm state, large and unicode payloads.
+// handler errors in AWS's shapes, the context object, warm state, large and unicode payloads,
+// cold starts from a stem.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "tests/integration/daemon_test.hpp"
 
@@ -292,3 +295,65 @@ TEST_F(PythonRuntimeTest, MissingBootstrapIsRuntimeInvalidEntrypoint) {
 }
 
 }  // namespace
+
+// A stem's view of itself: how long its process has lived (it started before its function was
+// created when it was a stem), and what a function started with its environment would see.
+const char* kStemApp = R"PY(import os, subprocess, sys, time
+
+def handler(event, context):
+    with open("/proc/self/stat") as f:
+        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    import vendored
+    return {
+        "age": uptime - start_ticks / os.sysconf("SC_CLK_TCK"),
+        "cwd": os.getcwd(),
+        "stem_fd": os.environ.get("RUNTIMED_STEM_FD"),
+        "greeting": os.environ.get("GREETING"),
+        "child_greeting": subprocess.run(["/bin/sh", "-c", "echo $GREETING"],
+                                         capture_output=True, text=True).stdout.strip(),
+        "timezone": time.timezone,
+        "vendored": vendored.where,
+        "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+    }
+)PY";
+
+TEST_F(PythonRuntimeTest, AColdStartTakesAWaitingStemThatRunsAsIfStartedWithItsFunction) {
+  // The daemon keeps one python stem ready (--stem-cells 1, the default).
+  for (int i = 0; i < 300 && daemon_->health()["stems"] != 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(daemon_->health()["stems"], 1) << daemon_->daemon_log();
+  // The stem now waiting is at least this old when its function runs.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const json environment = {{"Variables",
+                             {{"GREETING", "hi from the function"},
+                              {"TZ", "JST-9"},
+                              {"PYTHONPATH", "/var/task/vendor"}}}};
+  const std::map<std::string, std::string> files = {
+      {"stem.py", kStemApp}, {"vendor/vendored.py", "where = 'vendor dir'\n"}};
+  ASSERT_EQ(create("stemmed", "stem.handler", files, {{"Environment", environment}}), 201);
+  auto r = daemon_->invoke("stemmed", "{}");
+  ASSERT_EQ(r->status, 200);
+  ASSERT_EQ(header(r, "X-Amz-Function-Error"), "") << r->body;
+  auto b = body_json(r);
+  EXPECT_GE(b["age"].get<double>(), 2.9) << "not a stem: " << r->body;
+  EXPECT_EQ(b["cwd"], "/var/task");
+  EXPECT_TRUE(b["stem_fd"].is_null()) << r->body;
+  EXPECT_EQ(b["greeting"], "hi from the function");
+  EXPECT_EQ(b["child_greeting"], "hi from the function");
+  EXPECT_EQ(b["timezone"], -9 * 3600);
+  EXPECT_EQ(b["vendored"], "vendor dir");
+  EXPECT_EQ(b["function_name"], "stemmed");
+  // REPORT still has its Init Duration: it was a cold start, only a cheaper one.
+  EXPECT_NE(daemon_->function_log("stemmed").find("Init Duration: "), std::string::npos);
+
+  // A variable the interpreter reads as it starts: no stem, a fresh interpreter.
+  const json bytecode = {
+      {"Variables", {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTHONPATH", "/var/task/vendor"}}}};
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_EQ(create("fresh", "stem.handler", files, {{"Environment", bytecode}}), 201);
+  auto f = daemon_->invoke("fresh", "{}");
+  ASSERT_EQ(header(f, "X-Amz-Function-Error"), "") << f->body;
+  EXPECT_LT(body_json(f)["age"].get<double>(), 2.9) << "a stem despite PYTHON*: " << f->body;
+}

@@ -299,3 +299,90 @@ TEST_F(SandboxEnvironmentTest, DestroyingAFrozenEnvironmentLeavesNothing) {
 }
 
 }  // namespace
+
+// A stem: the runtime starts before its function exists, unprivileged and filtered like any
+// runtime, with no code bound; launch binds the code, takes the init's root away, and hands the
+// stem its function's environment on fd 3.
+TEST_F(SandboxEnvironmentTest, AStemWaitsUnprivilegedThenBecomesItsFunction) {
+  testsupport::TempDir runtime("rt-sbx-stem");
+  ::chmod(runtime.path().c_str(), 0755);
+  std::ofstream(runtime.path() / "stem.sh") <<
+      R"SH(#!/bin/sh
+echo "uid_before=$(id -u)"
+echo "task_entries_before=$(ls -A /var/task | wc -l)"
+echo "init_uid_before=$(awk '/^Uid:/ {print $2}' /proc/1/status)"
+echo "greeting_before=${GREETING:-none}"
+tr '\000' '\n' <&3 > /tmp/function.env
+echo "greeting_after=$(grep '^GREETING=' /tmp/function.env | cut -d= -f2)"
+echo "init_uid_after=$(awk '/^Uid:/ {print $2}' /proc/1/status)"
+echo "hostname_after=$(cat /proc/sys/kernel/hostname)"
+exec env -i $(cat /tmp/function.env) /var/task/rt-probe info
+)SH";
+  ::chmod((runtime.path() / "stem.sh").c_str(), 0755);
+  auto env = host_->prepare(sandbox::PrepareOptions{});
+  ASSERT_TRUE(env.has_value()) << env.error().to_string();
+  sandbox::StemSpec stem;
+  stem.runtime_dir = runtime.path();
+  stem.argv = {"/bin/sh", "/var/runtime/stem.sh"};
+  stem.env = {"PATH=/usr/bin:/bin"};
+  auto started = (*env)->start_stem(stem);
+  ASSERT_TRUE(started.has_value()) << started.error().to_string();
+  EXPECT_TRUE((*env)->has_stem());
+  EXPECT_TRUE((*env)->stem_alive());
+  sandbox::UniqueFd output = (*env)->take_stem_output();
+  ASSERT_TRUE(output);
+  ::fcntl(output.get(), F_SETFL, 0);                            // the test reads it blocking
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the stem waits on fd 3 by now
+
+  sandbox::LaunchSpec spec;
+  spec.code_dir = code_->path();
+  spec.env = {"PATH=/usr/bin:/bin", "GREETING=hello"};
+  spec.hostname = "stemmed";
+  auto launched = (*env)->launch(spec);
+  ASSERT_TRUE(launched.has_value()) << launched.error().to_string();
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(output.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  const ExitStatus exit = (*env)->wait_exit();
+  EXPECT_EQ(exit.kind, ExitStatus::Kind::Exited) << exit.describe() << out;
+  std::map<std::string, std::string> v;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    if (auto eq = line.find('='); eq != std::string::npos)
+      v[line.substr(0, eq)] = line.substr(eq + 1);
+  const std::string uid = std::to_string((*env)->uid());
+  // Before its function: the environment's uid, no code, the init still root to bind it later.
+  EXPECT_EQ(v["uid_before"], uid) << out;
+  EXPECT_EQ(v["task_entries_before"], "0") << out;
+  EXPECT_EQ(v["init_uid_before"], "0") << out;
+  EXPECT_EQ(v["greeting_before"], "none") << out;
+  // After: the function's environment, hostname and code; the init no longer root.
+  EXPECT_EQ(v["greeting_after"], "hello") << out;
+  EXPECT_EQ(v["init_uid_after"], uid) << out;
+  EXPECT_EQ(v["hostname_after"], "stemmed") << out;
+  EXPECT_EQ(v["uid"], uid) << out;
+  EXPECT_EQ(v["cap_eff"], "0000000000000000");
+  EXPECT_EQ(v["seccomp"], "2");
+  EXPECT_EQ(v["no_new_privs"], "1");
+  EXPECT_EQ(v["write_errno:/var/task/probe-write"], std::to_string(EROFS));
+}
+
+TEST_F(SandboxEnvironmentTest, AStemThatEndedIsNotAlive) {
+  testsupport::TempDir runtime("rt-sbx-stem");
+  ::chmod(runtime.path().c_str(), 0755);
+  std::ofstream(runtime.path() / "stem.sh") << "#!/bin/sh\nexit 3\n";
+  ::chmod((runtime.path() / "stem.sh").c_str(), 0755);
+  auto env = host_->prepare(sandbox::PrepareOptions{});
+  ASSERT_TRUE(env.has_value()) << env.error().to_string();
+  sandbox::StemSpec stem;
+  stem.runtime_dir = runtime.path();
+  stem.argv = {"/bin/sh", "/var/runtime/stem.sh"};
+  ASSERT_TRUE((*env)->start_stem(stem).has_value());
+  for (int i = 0; i < 200 && (*env)->stem_alive(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE((*env)->stem_alive());
+  const ExitStatus exit = (*env)->wait_exit();
+  EXPECT_EQ(exit.kind, ExitStatus::Kind::Exited);
+  EXPECT_EQ(exit.code, 3);
+}
