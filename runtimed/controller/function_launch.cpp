@@ -47,6 +47,20 @@ std::vector<std::string> shared_environment() {
   };
 }
 
+// How a managed language's interpreter runs its bootstrap.
+std::vector<std::string> managed_argv(std::string_view language, const std::string& interpreter,
+                                      int memory_mb) {
+  const std::string in_sandbox = "/var/runtime/" + bootstrap_file(language);
+  if (language == "nodejs") {
+    // As Lambda's node runtime does: V8's heap sized from the function's memory, leaving room
+    // for the rest of the process under the cgroup limit.
+    return {interpreter, fmt::format("--max-old-space-size={}", memory_mb * 90 / 100),
+            fmt::format("--max-semi-space-size={}", std::max(1, memory_mb * 5 / 100)), in_sandbox};
+  }
+  // -u: print() reaches the log line by line even if the runtime is killed.
+  return {interpreter, "-u", in_sandbox};
+}
+
 }  // namespace
 
 std::vector<std::string> lambda_environment(const common::FunctionConfig& config,
@@ -124,32 +138,28 @@ std::expected<Entrypoint, std::string> find_entrypoint(const common::FunctionCon
     return std::unexpected(fmt::format("Couldn't find the {} runtime's bootstrap: {} is missing",
                                        rt->language, (dir / file).string()));
   }
-  const std::string in_sandbox = "/var/runtime/" + file;
-  if (rt->language == "nodejs") {
-    // As Lambda's node runtime does: V8's heap sized from the function's memory, leaving room
-    // for the rest of the process under the cgroup limit.
-    const int mb = config.memory_mb;
-    return Entrypoint{
-        {interpreter, fmt::format("--max-old-space-size={}", mb * 90 / 100),
-         fmt::format("--max-semi-space-size={}", std::max(1, mb * 5 / 100)), in_sandbox},
-        dir};
-  }
-  // -u: print() reaches the log line by line even if the runtime is killed.
-  return Entrypoint{{interpreter, "-u", in_sandbox}, dir};
+  return Entrypoint{managed_argv(rt->language, interpreter, config.memory_mb), dir};
 }
 
 std::map<std::string, sandbox::StemSpec> stem_specs(const std::filesystem::path& runtimes_dir) {
   std::map<std::string, sandbox::StemSpec> out;
-  const auto* python = common::find_runtime("python3.12");
-  const std::filesystem::path dir = runtimes_dir / "python";
-  if (python != nullptr && ::access(std::string(python->interpreter).c_str(), X_OK) == 0 &&
-      ::access((dir / bootstrap_file("python")).c_str(), R_OK) == 0) {
+  // One runtime name stands for its language: every python3.x runs on the one python3, every
+  // nodejsN.x on the one node. Node's argv holds its heap size: its stem serves the default
+  // memory size only (stem_language compares argv).
+  for (const char* runtime : {"python3.12", "nodejs20.x"}) {
+    const auto* rt = common::find_runtime(runtime);
+    if (rt == nullptr) continue;
+    const std::string interpreter(rt->interpreter);
+    const std::filesystem::path dir = runtimes_dir / std::string(rt->language);
+    if (::access(interpreter.c_str(), X_OK) != 0 ||
+        ::access((dir / bootstrap_file(rt->language)).c_str(), R_OK) != 0)
+      continue;
     sandbox::StemSpec spec;
     spec.runtime_dir = dir;
-    spec.argv = {std::string(python->interpreter), "-u", "/var/runtime/bootstrap.py"};
+    spec.argv = managed_argv(rt->language, interpreter, common::kDefaultMemoryMb);
     spec.env = shared_environment();
     spec.env.push_back("RUNTIMED_STEM_FD=3");
-    out.emplace("python", std::move(spec));
+    out.emplace(std::string(rt->language), std::move(spec));
   }
   return out;
 }
@@ -162,8 +172,12 @@ std::string stem_language(const common::FunctionConfig& config, const Entrypoint
   if (stem == stems.end() || stem->second.argv != entrypoint.argv ||
       stem->second.runtime_dir != entrypoint.runtime_dir)
     return {};
+  // Variables the interpreter, libuv or the dynamic linker read as the process starts.
+  const bool python = rt->language == "python";
   for (const auto& [key, value] : config.environment) {
-    const bool interpreter = key.starts_with("PYTHON") && key != "PYTHONPATH";
+    const bool interpreter =
+        python ? key.starts_with("PYTHON") && key != "PYTHONPATH"
+               : (key.starts_with("NODE_") && key != "NODE_PATH") || key.starts_with("UV_");
     if (interpreter || key.starts_with("LD_") || key == "LANG" || key.starts_with("LC_") ||
         key == "AWS_LAMBDA_EXEC_WRAPPER")
       return {};

@@ -10,6 +10,26 @@ const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const util = require('node:util');
 
+// A stem (RUNTIMED_STEM_FD set): this node started before its function was chosen, in the
+// environment the function will run in. Wait here until the daemon has bound the function's code
+// and sends its environment (NUL-separated KEY=VALUE, then EOF), then become that function's
+// runtime as if started with it: its environment, /var/task as the working directory, NODE_PATH's
+// module paths. Nothing of the function is loaded before that.
+(function awaitFunction() {
+  const stemFd = process.env.RUNTIMED_STEM_FD;
+  if (stemFd === undefined) return;
+  const block = fs.readFileSync(Number(stemFd));
+  fs.closeSync(Number(stemFd));
+  if (block.length === 0) process.exit(0); // discarded before it got a function
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  for (const entry of block.toString('utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) process.env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  process.chdir(process.env.LAMBDA_TASK_ROOT || '/var/task');
+  require('node:module')._initPaths(); // NODE_PATH is read once, at start
+})();
+
 const [apiHost, apiPort] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
 const taskRoot = process.env.LAMBDA_TASK_ROOT || '/var/task';
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -322,6 +323,67 @@ TEST_F(NodeRuntimeTest, HeapFlagsFollowTheFunctionsMemory) {
   ASSERT_EQ(create("flags1g", "index.flags", {{"index.js", kIndex}}, {{"MemorySize", 1024}}), 201);
   EXPECT_EQ(body_json(daemon_->invoke("flags1g", "{}")),
             json::parse(R"(["--max-old-space-size=921","--max-semi-space-size=51"])"));
+}
+
+}  // namespace
+
+namespace {
+
+// A stem's view of itself (see the python runtime's test of the same name).
+const char* kStemIndex = R"JS('use strict';
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+exports.handler = async () => {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return {
+    age: uptime - startTicks / 100,
+    cwd: process.cwd(),
+    stemFd: process.env.RUNTIMED_STEM_FD ?? null,
+    greeting: process.env.GREETING,
+    childGreeting: execFileSync('/bin/sh', ['-c', 'echo $GREETING']).toString().trim(),
+    vendored: require('vendored').where,
+    offsetMinutes: new Date(0).getTimezoneOffset(),
+    argv: process.execArgv,
+  };
+};
+)JS";
+
+TEST_F(NodeRuntimeTest, AColdStartTakesAWaitingStemThatRunsAsIfStartedWithItsFunction) {
+  // One stem per language once the pool is full (python's and node's).
+  for (int i = 0; i < 300 && daemon_->health()["stems"] != 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(daemon_->health()["stems"], 2) << daemon_->daemon_log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const json environment = {{"Variables",
+                             {{"GREETING", "hi from the function"},
+                              {"TZ", "Etc/GMT-9"},
+                              {"NODE_PATH", "/var/task/vendor"}}}};
+  const std::map<std::string, std::string> files = {
+      {"index.js", kStemIndex}, {"vendor/vendored/index.js", "exports.where = 'vendor dir';\n"}};
+  ASSERT_EQ(create("stemmed", "index.handler", files, {{"Environment", environment}}), 201);
+  auto r = daemon_->invoke("stemmed", "{}");
+  ASSERT_EQ(r->status, 200);
+  ASSERT_EQ(header(r, "X-Amz-Function-Error"), "") << r->body;
+  auto b = body_json(r);
+  EXPECT_GE(b["age"].get<double>(), 2.9) << "not a stem: " << r->body;
+  EXPECT_EQ(b["cwd"], "/var/task");
+  EXPECT_TRUE(b["stemFd"].is_null()) << r->body;
+  EXPECT_EQ(b["greeting"], "hi from the function");
+  EXPECT_EQ(b["childGreeting"], "hi from the function");
+  EXPECT_EQ(b["vendored"], "vendor dir");
+  EXPECT_EQ(b["offsetMinutes"], -540) << r->body;
+  EXPECT_EQ(b["argv"], json::parse(R"(["--max-old-space-size=115","--max-semi-space-size=6"])"));
+
+  // Another memory size means other V8 flags than the stem's: a fresh node.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_EQ(
+      create("bigger", "index.handler", files, {{"Environment", environment}, {"MemorySize", 256}}),
+      201);
+  auto f = daemon_->invoke("bigger", "{}");
+  ASSERT_EQ(header(f, "X-Amz-Function-Error"), "") << f->body;
+  EXPECT_LT(body_json(f)["age"].get<double>(), 2.9) << "a stem of another size: " << f->body;
 }
 
 }  // namespace

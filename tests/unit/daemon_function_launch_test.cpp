@@ -19,9 +19,8 @@ common::FunctionConfig python_function(std::map<std::string, std::string> enviro
 }
 
 size_t count_of(const std::vector<std::string>& env, const std::string& key) {
-  return static_cast<size_t>(std::count_if(env.begin(), env.end(), [&](const std::string& e) {
-    return e.starts_with(key + "=");
-  }));
+  return static_cast<size_t>(std::count_if(
+      env.begin(), env.end(), [&](const std::string& e) { return e.starts_with(key + "="); }));
 }
 
 TEST(LambdaEnvironment, TheFunctionsVariablesReplaceTheDefaultsOfTheSameName) {
@@ -53,6 +52,18 @@ TEST(StemLanguage, AStemBecomesOnlyAFunctionWhoseInterpreterWouldHaveStartedTheS
   auto node = python_function();
   node.runtime = "nodejs20.x";
   EXPECT_EQ(stem_language(node, entry, stems), "");
+  // Node's: NODE_PATH may change, NODE_OPTIONS and libuv's UV_* may not.
+  stems["nodejs"].argv = {"/usr/bin/node", "--max-old-space-size=115", "--max-semi-space-size=6",
+                          "/var/runtime/bootstrap.cjs"};
+  stems["nodejs"].runtime_dir = "/runtimes/nodejs";
+  const Entrypoint node_entry{stems["nodejs"].argv, "/runtimes/nodejs"};
+  EXPECT_EQ(stem_language(node, node_entry, stems), "nodejs");
+  node.environment = {{"NODE_PATH", "/x"}, {"PYTHONHASHSEED", "1"}};
+  EXPECT_EQ(stem_language(node, node_entry, stems), "nodejs");
+  for (const char* key : {"NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "UV_THREADPOOL_SIZE"}) {
+    node.environment = {{key, "1"}};
+    EXPECT_EQ(stem_language(node, node_entry, stems), "") << key;
+  }
   auto provided = python_function();
   provided.runtime = "provided.al2023";
   EXPECT_EQ(stem_language(provided, entry, stems), "");
