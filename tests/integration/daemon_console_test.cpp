@@ -72,12 +72,13 @@ class DaemonConsoleTest : public testsupport::DaemonTest {
     // The same function as a folder, answering differently: the console zips it in the browser.
     const auto folder = dir_.path() / "code-folder";
     std::filesystem::create_directories(folder / "lib");
-    std::ofstream(folder / "function.sh") << "handler() { . \"$LAMBDA_TASK_ROOT/lib/answer.sh\"; }\n";
+    std::ofstream(folder / "function.sh")
+        << "handler() { . \"$LAMBDA_TASK_ROOT/lib/answer.sh\"; }\n";
     std::ofstream(folder / "lib" / "answer.sh") << "printf '{\"from\":\"a folder\"}'\n";
     std::filesystem::copy_file(testsupport::source_path("runtimes/shell/bootstrap"),
                                folder / "bootstrap");
     std::filesystem::permissions(folder / "bootstrap", std::filesystem::perms::owner_read |
-                                                          std::filesystem::perms::owner_write);
+                                                           std::filesystem::perms::owner_write);
     const auto artifacts =
         testsupport::bin_path("runtimed").parent_path().parent_path() / "console-artifacts";
     std::vector<std::string> env = {
