@@ -51,6 +51,8 @@ thread_local long t_thread_index = -1;
 
 constexpr size_t kDrainLimit = 64 * 1024 * 1024;
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
+// A TLS connection that ends waits this long at most for the client's close_notify.
+constexpr auto kTlsCloseTimeout = std::chrono::seconds(1);
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 // accept() failing (EMFILE, ENFILE, ENOBUFS): retry after a pause that doubles up to the maximum,
 // so that a full fd table costs a few wake-ups a second instead of a spinning thread.
@@ -262,7 +264,16 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  enum class State { Handshaking, ReadingHeader, ReadingBody, Handling, Writing, Draining, Closed };
+  enum class State {
+    Handshaking,
+    ReadingHeader,
+    ReadingBody,
+    Handling,
+    Writing,
+    Draining,
+    ClosingTls,
+    Closed
+  };
 
   // Runs `op` on the connection's stream: the socket, or TLS over it. The one branch is all the
   // plain path pays for HTTPS.
@@ -469,14 +480,25 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
         if (ec) return self->close();
         if (self->state_ == State::Draining) return self->drain();
         if (!self->response_.keep_alive()) {
-          // Over TLS without a close_notify: the response is delimited by its Content-Length,
-          // and waiting for the client's close_notify could hold the connection for long.
+          if (self->tls_) return self->close_tls();
           error_code ignored;
           self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
           return self->close();
         }
         self->read_header();
       });
+    });
+  }
+
+  // Ends a TLS connection as TLS asks: our close_notify, then the client's close_notify or its TCP
+  // close, whichever comes, but at most kTlsCloseTimeout later (a client that keeps the socket
+  // open without answering must not hold the connection).
+  void close_tls() {
+    state_ = State::ClosingTls;
+    arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kTlsCloseTimeout));
+    tls_->async_shutdown([self = shared_from_this()](error_code) {
+      if (self->state_ == State::Closed) return;
+      self->close();
     });
   }
 

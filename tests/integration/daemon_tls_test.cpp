@@ -146,6 +146,34 @@ TEST_F(DaemonTlsTest, TwoRequestsShareOneTlsConnection) {
   EXPECT_EQ(c.version(), "TLSv1.3");
 }
 
+// A response that ends the connection ends TLS properly: the client reads the server's
+// close_notify (Python with suppress_ragged_eofs=False raises SSLEOFError on a bare TCP close).
+TEST_F(DaemonTlsTest, AConnectionThatEndsSendsCloseNotify) {
+  start();
+  const char* script = R"PY(import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF  # Python sets it: a bare TCP close must show
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s = ctx.wrap_socket(raw, server_hostname="127.0.0.1", suppress_ragged_eofs=False)
+s.sendall(b"GET /runtimed/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+data = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except ssl.SSLEOFError as e:
+    print("no close_notify:", e)
+    sys.exit(1)
+print(data.split(b"\r\n", 1)[0].decode())
+)PY";
+  auto run = testsupport::run_command(
+      {"/usr/bin/python3", "-c", script, std::to_string(daemon_->port()), pki_.ca_cert.string()});
+  EXPECT_EQ(run.status, 0) << run;
+  EXPECT_NE(run.out.find("HTTP/1.1 403"), std::string::npos) << run;
+}
+
 TEST_F(DaemonTlsTest, PlainHttpToTheTlsPortFailsAndHttpsGoesOn) {
   start();
   httplib::Client plain("127.0.0.1", daemon_->port());
