@@ -112,6 +112,8 @@ struct Controller::Env {
   Clock::time_point launch_started;
   Clock::time_point idle_since;
   std::optional<double> init_duration_ms;  // reported with the first invocation only
+  std::string provisioned;                 // its "NAME:QUALIFIER" while provisioned ahead
+  bool ahead = false;  // started with no invocation (provisioned); set before it is shared
   std::unique_ptr<Pending> pending;
   std::optional<Admission::Slot> slot;  // while its invocation counts against concurrency
   DiskBudget::Lease tmp_lease;          // its /tmp's share of the disk; given back when unlinked
@@ -285,6 +287,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
         std::shared_ptr<Env> oldest;
         for (auto& [name, list] : idle_) {
           for (auto& candidate : list) {
+            if (!candidate->provisioned.empty()) continue;  // kept, as Lambda keeps them
             if (!oldest || candidate->idle_since < oldest->idle_since) oldest = candidate;
           }
         }
@@ -453,6 +456,11 @@ void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntry
   auto spec = launch_spec_for(fn->config, fn->code_dir, *entry, options_.host,
                               new_log_stream_name(fn->config.version), options_.cpu_quota);
   spec.opt_dir = opt_dir;
+  if (env->ahead) {
+    for (auto& variable : spec.env)
+      if (variable == "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand")
+        variable = "AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency";
+  }
   spec.stdout_fd = output_write.get();
   spec.stderr_fd = output_write.get();
   const uint64_t id = env->id;
@@ -502,9 +510,12 @@ void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntry
     common::MutexLock lock(mu_);
     if (env->state == Env::State::Dead) return;  // retired meanwhile (init error); being destroyed
     env->launched = true;
+    idle_when_ready_locked(env);
   }
   watch(env);
-  deliver(env);
+  // An environment started ahead has no invocation of its own: one that took it since was
+  // delivered by admit.
+  if (!env->ahead) deliver(env);
 }
 
 std::shared_ptr<Controller::Env> Controller::find_env(uint64_t env_id) {
@@ -526,7 +537,20 @@ void Controller::on_first_next(uint64_t env_id) {
   if (env.pending) {
     env.pending->start = now;
     env.pending->deadline = now + std::chrono::seconds(env.fn->config.timeout_s);
+  } else if (env.ahead) {
+    idle_when_ready_locked(it->second);
   }
+}
+
+void Controller::idle_when_ready_locked(const std::shared_ptr<Env>& env) {
+  // Initialized ahead of any invocation, and start_cold is done with it: warm and waiting. Its
+  // first invocation reports no Init Duration, as Lambda's provisioned environments.
+  if (!env->ahead || !env->initialized || !env->launched || env->state != Env::State::Starting)
+    return;
+  env->init_duration_ms.reset();
+  env->state = Env::State::Idle;
+  env->idle_since = Clock::now();
+  idle_[env->fn->pool_key].push_back(env);
 }
 
 void Controller::on_event_taken(uint64_t env_id, const std::string& request_id) {
@@ -601,6 +625,8 @@ void Controller::on_init_error(uint64_t env_id, api::InvocationOutcome outcome) 
     env = it->second;
     if (!unlink_locked(env)) return;
     pending = std::move(env->pending);
+    if (auto target = provisioned_.find(env->provisioned); target != provisioned_.end())
+      target->second.failure = "FUNCTION_ERROR_INIT_FAILURE";
   }
   if (pending) {
     api::InvokeResult result;
@@ -631,6 +657,10 @@ void Controller::on_exit(uint64_t env_id) {
     common::MutexLock lock(mu_);
     if (!unlink_locked(env)) return;  // already retired (timeout, update, shutdown)
     pending = std::move(env->pending);
+    // A provisioned runtime that ends before its init does is not started again until a new Put.
+    if (auto target = provisioned_.find(env->provisioned);
+        target != provisioned_.end() && !env->initialized)
+      target->second.failure = "FUNCTION_ERROR_INIT_FAILURE";
   }
   if (pending && pending->warm_handed_before && env->endpoint &&
       env->endpoint->events_handed_out() == *pending->warm_handed_before) {
@@ -815,6 +845,7 @@ void Controller::sweep(Clock::time_point now) {
           .launch_started = env->launch_started,
           .deadline = busy ? env->pending->deadline : Clock::time_point{},
           .idle_since = env->idle_since,
+          .provisioned = !env->provisioned.empty(),
       };
       switch (sweep_action(view, now, limits)) {
         case SweepAction::None:
@@ -860,6 +891,11 @@ void Controller::sweep(Clock::time_point now) {
                      true);
   }
   for (auto& env : init_timed_out) {
+    {
+      common::MutexLock lock(mu_);
+      if (auto target = provisioned_.find(env->provisioned); target != provisioned_.end())
+        target->second.failure = "FUNCTION_ERROR_INIT_TIMEOUT";
+    }
     fail_and_discard(
         env, function_error::kSandboxTimedout,
         "RequestId: " + request_id_of(*env) + " Error: Init timed out after " +
@@ -875,6 +911,117 @@ void Controller::sweep(Clock::time_point now) {
       if (env->state != Env::State::Idle) continue;
     }
     if (!env->frozen && env->sandbox && env->sandbox->freeze()) env->frozen = true;
+  }
+  provision();
+}
+
+void Controller::set_provisioned(const std::string& name, const std::string& qualifier,
+                                 size_t requested) {
+  const std::string key = api::pool_key(name, qualifier);
+  std::vector<std::shared_ptr<Env>> retired;
+  {
+    common::MutexLock lock(mu_);
+    if (requested == 0) {
+      provisioned_.erase(key);
+    } else {
+      auto& target = provisioned_[key];
+      target = ProvisionedTarget{name, qualifier, requested, {}};  // a new Put tries again
+    }
+    // Beyond the target: idle ones retire now, busy ones become on-demand when they finish.
+    size_t kept = 0;
+    std::vector<std::shared_ptr<Env>> extra;
+    for (auto& [id, env] : envs_) {
+      if (env->provisioned != key) continue;
+      if (++kept > requested) extra.push_back(env);
+    }
+    for (auto& env : extra) {
+      if (env->state == Env::State::Idle) {
+        if (unlink_locked(env)) retired.push_back(env);
+      } else {
+        env->provisioned.clear();
+      }
+    }
+  }
+  for (auto& env : retired) destroy_later(env);
+}
+
+ProvisionedState Controller::provisioned_state(const std::string& name,
+                                               const std::string& qualifier) {
+  const std::string key = api::pool_key(name, qualifier);
+  common::MutexLock lock(mu_);
+  ProvisionedState state;
+  for (const auto& [id, env] : envs_)
+    if (env->provisioned == key && env->initialized) ++state.allocated;
+  if (auto target = provisioned_.find(key); target != provisioned_.end())
+    state.failure = target->second.failure;
+  return state;
+}
+
+void Controller::provision() {
+  std::vector<ProvisionedTarget> targets;
+  {
+    common::MutexLock lock(mu_);
+    if (provisioned_.empty() || !accepting_) return;
+    std::map<std::string, size_t> live;
+    for (const auto& [id, env] : envs_)
+      if (!env->provisioned.empty()) ++live[env->provisioned];
+    for (const auto& [key, target] : provisioned_)
+      if (target.failure.empty() && live[key] < target.requested) targets.push_back(target);
+  }
+  for (const ProvisionedTarget& target : targets) {
+    // An alias's environments run its primary version, as Lambda provisions them.
+    std::string version = target.qualifier;
+    if (!api::is_version_qualifier(version)) {
+      auto routing = catalog_.alias_routing(target.name, target.qualifier);
+      if (!routing) continue;  // deleted meanwhile: its config goes with it
+      version = routing->function_version;
+    }
+    auto fn = function_entry(target.name, version);
+    if (!fn) continue;
+    const std::string key = api::pool_key(target.name, target.qualifier);
+    const uint64_t need = static_cast<uint64_t>((*fn)->config.memory_mb);
+    std::vector<std::shared_ptr<Env>> started;
+    {
+      common::MutexLock lock(mu_);
+      auto it = provisioned_.find(key);
+      if (it == provisioned_.end() || !it->second.failure.empty() || !accepting_) continue;
+      size_t live = 0;
+      for (const auto& [id, env] : envs_) live += env->provisioned == key ? 1 : 0;
+      while (live < it->second.requested) {
+        std::optional<DiskBudget::Lease> tmp_lease;
+        if (!admission_.memory_fits(need) ||
+            !(tmp_lease = disk_budget_.reserve(
+                  static_cast<uint64_t>((*fn)->config.ephemeral_storage_mb)))) {
+          it->second.failure = "the host's memory or disk budget is full";
+          break;
+        }
+        auto env = std::make_shared<Env>();
+        env->id = next_env_id_++;
+        env->fn = *fn;
+        env->provisioned = key;
+        env->ahead = true;
+        env->output =
+            std::make_unique<InvocationLog>(logs_.get(target.name), (*fn)->config.version);
+        env->thread_index = env->id % server_.thread_count();
+        admission_.add_memory(need);
+        env->tmp_lease = std::move(*tmp_lease);
+        env->admitted = Clock::now();
+        envs_.emplace(env->id, env);
+        started.push_back(env);
+        ++live;
+      }
+    }
+    for (auto& env : started) {
+      boost::asio::post(blocking_, [this, env, fn = *fn] {
+        try {
+          start_cold(env, fn);
+        } catch (const std::exception& e) {
+          log()->error("provisioning {}: {}", fn->config.name, e.what());
+          fail_and_discard(env, function_error::kRuntimeUnknown,
+                           std::string("Internal error: ") + e.what(), true);
+        }
+      });
+    }
   }
 }
 

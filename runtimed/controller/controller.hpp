@@ -83,6 +83,12 @@ struct VersionEnvironments {
   size_t frozen = 0;
 };
 
+// Provisioned concurrency of one qualifier as the controller sees it now.
+struct ProvisionedState {
+  size_t allocated = 0;  // initialized environments kept for it (idle or busy)
+  std::string failure;   // why the last one could not be initialized ("" when none failed)
+};
+
 class Controller {
  public:
   using Done = std::function<void(api::InvokeResult)>;
@@ -106,6 +112,11 @@ class Controller {
   // SIGTERM and 2 s, then remove every environment; returns when all are gone. Idempotent.
   void shutdown(std::chrono::milliseconds drain);
   ControllerStats stats();
+  // Provisioned concurrency (PutProvisionedConcurrencyConfig): keep `requested` environments of
+  // NAME:QUALIFIER (a version, or an alias: its version) initialized ahead, never expired, used
+  // first, and replaced when one ends; 0 removes it. Applied by the sweep, off the request path.
+  void set_provisioned(const std::string& name, const std::string& qualifier, size_t requested);
+  ProvisionedState provisioned_state(const std::string& name, const std::string& qualifier);
   // Every version with a live environment, by function then version.
   std::vector<VersionEnvironments> environments_by_version();
   // Reserved concurrency (nullopt: none): the function runs at most `reserved` at once, and the
@@ -148,6 +159,10 @@ class Controller {
   void on_output(uint64_t env_id);
   void on_exit(uint64_t env_id);
   void sweep(std::chrono::steady_clock::time_point now);
+  // Starts the provisioned environments the targets lack (from the sweep).
+  void provision();
+  // An environment started ahead becomes idle once initialized and launched.
+  void idle_when_ready_locked(const std::shared_ptr<Env>& env) REQUIRES(mu_);
   // Ends the environment's current invocation (if any) with a platform error and discards it.
   void fail_and_discard(const std::shared_ptr<Env>& env, const std::string& error_type,
                         const std::string& message, bool kill_first);
@@ -190,6 +205,14 @@ class Controller {
   uint64_t cold_starts_ GUARDED_BY(mu_) = 0;
   uint64_t warm_starts_ GUARDED_BY(mu_) = 0;
   uint64_t throttles_ GUARDED_BY(mu_) = 0;
+  // Provisioned concurrency by "NAME:QUALIFIER".
+  struct ProvisionedTarget {
+    std::string name;
+    std::string qualifier;
+    size_t requested = 0;
+    std::string failure;  // set when an environment failed its init: no more attempts
+  };
+  std::map<std::string, ProvisionedTarget> provisioned_ GUARDED_BY(mu_);
   // Unlinked environments whose destroy has not finished.
   size_t awaiting_destroy_ GUARDED_BY(mu_) = 0;
   bool accepting_ GUARDED_BY(mu_) = true;

@@ -5,8 +5,14 @@ namespace runtimed {
 
 SweepAction sweep_action(const SweepView& env, SweepView::Clock::time_point now,
                          const SweepLimits& limits) {
+  // Init has its own limit (an invocation's timeout starts when init ends); a provisioned
+  // environment initializes with no invocation waiting.
+  if (env.provisioned && !env.busy && !env.idle && !env.initialized) {
+    return env.launched && now - env.launch_started > limits.init_timeout
+               ? SweepAction::InitTimedOut
+               : SweepAction::None;
+  }
   if (env.busy) {
-    // Init has its own limit; the invocation's timeout starts when init ends.
     if (!env.initialized) {
       return env.launched && now - env.launch_started > limits.init_timeout
                  ? SweepAction::InitTimedOut
@@ -15,7 +21,7 @@ SweepAction sweep_action(const SweepView& env, SweepView::Clock::time_point now,
     return now > env.deadline ? SweepAction::TimedOut : SweepAction::None;
   }
   if (env.idle) {
-    if (now - env.idle_since > limits.keep_alive) return SweepAction::Expired;
+    if (!env.provisioned && now - env.idle_since > limits.keep_alive) return SweepAction::Expired;
     if (!env.frozen && now - env.idle_since > limits.freeze_after) return SweepAction::Freeze;
   }
   return SweepAction::None;

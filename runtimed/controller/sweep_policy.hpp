@@ -24,6 +24,7 @@ struct SweepView {
   Clock::time_point launch_started;
   Clock::time_point deadline;  // the invocation's (busy only)
   Clock::time_point idle_since;
+  bool provisioned = false;  // kept ahead (provisioned concurrency): never expires
 };
 
 enum class SweepAction { None, InitTimedOut, TimedOut, Expired, Freeze };

@@ -217,6 +217,43 @@ TEST_F(ControllerTest, CountsEachVersionsEnvironmentsByState) {
   EXPECT_EQ(counts[0].warm + counts[0].frozen, 1u);
 }
 
+TEST_F(ControllerTest, ProvisionedEnvironmentsAreInitializedAheadUsedFirstAndKeptAtTheirCount) {
+  catalog_.put_version("fn", "1");
+  catalog_.put_alias("fn", "live", {.function_version = "1"});
+  controller();
+  const auto allocated = [&] { return controller_->provisioned_state("fn", "live").allocated; };
+  const auto wait_for = [&](size_t n) {
+    for (int i = 0; i < 400 && allocated() != n; ++i) std::this_thread::sleep_for(10ms);
+    return allocated();
+  };
+  controller_->set_provisioned("fn", "live", 2);
+  ASSERT_EQ(wait_for(2), 2u);
+  EXPECT_EQ(factory_.counters.launched, 2);
+  EXPECT_EQ(controller_->stats().idle, 2u);
+  EXPECT_EQ(controller_->stats().cold_starts, 0u);
+  // The alias's invocations take them: no cold start, no Init Duration, Lambda's variable.
+  auto r = invoke(R"("env:AWS_LAMBDA_INITIALIZATION_TYPE")", "fn:live");
+  EXPECT_EQ(r.payload, R"("provisioned-concurrency")");
+  EXPECT_EQ(r.executed_version, "1");
+  EXPECT_EQ(factory_.counters.launched, 2);
+  EXPECT_EQ(controller_->stats().cold_starts, 0u);
+  EXPECT_THAT(log_text(), ::testing::HasSubstr("REPORT RequestId"));
+  EXPECT_THAT(log_text(), ::testing::Not(::testing::HasSubstr("Init Duration")));
+  // $LATEST is on demand.
+  EXPECT_EQ(invoke(R"("env:AWS_LAMBDA_INITIALIZATION_TYPE")").payload, R"("on-demand")");
+  // One that ends is replaced; they never expire or get evicted.
+  invoke(R"("exit-after")", "fn:live");
+  for (int i = 0; i < 400 && factory_.counters.launched < 4; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(wait_for(2), 2u);
+  EXPECT_EQ(factory_.counters.launched, 4);  // 2 provisioned, $LATEST, the replacement
+  EXPECT_TRUE(controller_->provisioned_state("fn", "live").failure.empty());
+  // Fewer: the extra ones go; none: all go.
+  controller_->set_provisioned("fn", "live", 1);
+  EXPECT_EQ(wait_for(1), 1u);
+  controller_->set_provisioned("fn", "live", 0);
+  EXPECT_EQ(wait_for(0), 0u);
+}
+
 TEST_F(ControllerTest, UnknownFunctionIsResourceNotFoundWithLambdasMessage) {
   controller();
   auto result = invoke("{}", "nope");

@@ -58,6 +58,7 @@ class FakeEnvironment final : public ExecutionEnvironment {
 
   sandbox::Result<void> launch(const sandbox::LaunchSpec& spec) override {
     stdout_.reset(::dup(spec.stdout_fd));
+    env_ = spec.env;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_read_timeout(std::chrono::seconds(60));
     ++counters_.launched;
@@ -122,6 +123,15 @@ class FakeEnvironment final : public ExecutionEnvironment {
         const std::string text = event.substr(7, event.size() - 8);
         (void)!::write(stdout_.get(), text.data(), text.size());
       }
+      if (event.starts_with("\"env:")) {
+        // "env:NAME": answers the variable's value as the launch gave it ("" when unset).
+        const std::string name = event.substr(5, event.size() - 6) + "=";
+        std::string value;
+        for (const auto& e : env_)
+          if (e.starts_with(name)) value = e.substr(name.size());
+        client_->Post(base + id + "/response", "\"" + value + "\"", "application/json");
+        continue;
+      }
       if (event == "\"error\"") {
         client_->Post(base + id + "/error",
                       R"({"errorType":"FakeError","errorMessage":"as asked"})", "application/json");
@@ -141,6 +151,7 @@ class FakeEnvironment final : public ExecutionEnvironment {
   uint16_t port_ = 0;
   sandbox::UniqueFd exit_notify_;
   sandbox::UniqueFd stdout_;
+  std::vector<std::string> env_;
   std::unique_ptr<httplib::Client> client_;
   std::mutex mu_;
   std::condition_variable cv_;
