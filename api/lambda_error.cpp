@@ -12,6 +12,8 @@ std::string_view type_name(ApiErrorType type) {
       return "InvalidRequestContentException";
     case ApiErrorType::ResourceNotFound:
       return "ResourceNotFoundException";
+    case ApiErrorType::ProvisionedConcurrencyConfigNotFound:
+      return "ProvisionedConcurrencyConfigNotFoundException";
     case ApiErrorType::ResourceConflict:
       return "ResourceConflictException";
     case ApiErrorType::PreconditionFailed:
@@ -54,6 +56,7 @@ int http_status(ApiErrorType type) {
     case ApiErrorType::UnrecognizedClient:
       return 403;
     case ApiErrorType::ResourceNotFound:
+    case ApiErrorType::ProvisionedConcurrencyConfigNotFound:
     case ApiErrorType::UnknownOperation:
       return 404;
     case ApiErrorType::NotImplemented:

@@ -11,15 +11,16 @@
 namespace api {
 
 enum class ApiErrorType {
-  InvalidParameterValue,  // 400
-  InvalidRequestContent,  // 400
-  ResourceNotFound,       // 404
-  ResourceConflict,       // 409
-  PreconditionFailed,     // 412
-  RequestTooLarge,        // 413
-  UnsupportedMediaType,   // 415
-  TooManyRequests,        // 429
-  Service,                // 500
+  InvalidParameterValue,                 // 400
+  InvalidRequestContent,                 // 400
+  ResourceNotFound,                      // 404
+  ProvisionedConcurrencyConfigNotFound,  // 404
+  ResourceConflict,                      // 409
+  PreconditionFailed,                    // 412
+  RequestTooLarge,                       // 413
+  UnsupportedMediaType,                  // 415
+  TooManyRequests,                       // 429
+  Service,                               // 500
   // Not Lambda's own list, but what a client must be able to tell from "no such function":
   UnknownOperation,     // 404: no Lambda operation has this method and path (AWS's gateway)
   NotImplemented,       // 501: a Lambda operation runtimed does not implement

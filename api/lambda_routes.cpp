@@ -37,11 +37,6 @@ constexpr auto kUnimplemented = std::to_array<Route>({
     {"GET", "/2015-03-31/event-source-mappings/{}", "GetEventSourceMapping"},
     {"PUT", "/2015-03-31/event-source-mappings/{}", "UpdateEventSourceMapping"},
     {"DELETE", "/2015-03-31/event-source-mappings/{}", "DeleteEventSourceMapping"},
-    // Provisioned concurrency (List… is the same path with ?List=ALL).
-    {"PUT", "/2019-09-30/functions/{}/provisioned-concurrency", "PutProvisionedConcurrencyConfig"},
-    {"GET", "/2019-09-30/functions/{}/provisioned-concurrency", "GetProvisionedConcurrencyConfig"},
-    {"DELETE", "/2019-09-30/functions/{}/provisioned-concurrency",
-     "DeleteProvisionedConcurrencyConfig"},
     // Code signing.
     {"POST", "/2020-04-22/code-signing-configs", "CreateCodeSigningConfig"},
     {"GET", "/2020-04-22/code-signing-configs", "ListCodeSigningConfigs"},

@@ -213,6 +213,14 @@ void ClientRoutes::add_routes() {
   routes_.add("GET", "/console", io, console_files)
       .add("GET", "/console/", io, console_files)
       .add("GET", "/console/{file...}", io, console_files);
+  // Provisioned concurrency: Put/Get/Delete by ?Qualifier=, List by ?List=ALL.
+  const Handler provisioned{
+      [this](const api::HttpRequest& r, const api::PathParams& params, const std::string& id,
+             api::Reply& reply) { reply(apis_.provisioned.handle(r, params.get("name"), id)); },
+      false};
+  routes_.add("GET", "/2019-09-30/functions/{name}/provisioned-concurrency", blocking, provisioned)
+      .add("PUT", "/2019-09-30/functions/{name}/provisioned-concurrency", blocking, provisioned)
+      .add("DELETE", "/2019-09-30/functions/{name}/provisioned-concurrency", blocking, provisioned);
   // Environments by function and version: counts under the controller's lock, like health.
   routes_.add("GET", "/runtimed/v1/environments", io,
               {[this](const api::HttpRequest&, const api::PathParams&, const std::string& id,

@@ -15,6 +15,7 @@
 #include "api/function_catalog.hpp"
 #include "api/http_types.hpp"
 #include "api/layer_api.hpp"
+#include "api/provisioned_concurrency_api.hpp"
 #include "api/route_table.hpp"
 #include "api/tags_api.hpp"
 #include "api/version_api.hpp"
@@ -37,6 +38,7 @@ class ClientRoutes {
     api::VersionApi& versions;
     api::AliasApi& aliases;
     api::LayerApi& layers;
+    api::ProvisionedConcurrencyApi& provisioned;
     QueueRoutes& queues;
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,

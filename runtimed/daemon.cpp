@@ -202,6 +202,11 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
   if (!reservations) return start_error(1, "reading reservations: " + reservations.error());
   for (const auto& [name, reserved] : *reservations)
     daemon->controller_.set_reserved_concurrency(name, reserved);
+  auto provisioned = daemon->settings_.all_provisioned();
+  if (!provisioned)
+    return start_error(1, "reading provisioned concurrency: " + provisioned.error());
+  for (const auto& [key, requested] : *provisioned)
+    daemon->controller_.set_provisioned(key.first, key.second, static_cast<size_t>(requested));
   return daemon;
 }
 
@@ -218,6 +223,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       settings_(*store_, o.concurrency_limit, o.min_unreserved),
       concurrency_api_(settings_, function_api_),
       event_invoke_config_api_(settings_, function_api_, o.async_min_event_age_s),
+      provisioned_concurrency_api_(settings_, function_api_),
       tags_api_(*store_, function_api_),
       version_api_(*store_, function_api_),
       alias_api_(*store_, function_api_),
@@ -232,11 +238,11 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_),
-      client_routes_(
-          controller_, dispatcher_,
-          ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_, tags_api_,
-                             version_api_, alias_api_, layer_api_, queue_routes_},
-          logs_, *store_, identity_, metrics_) {
+      client_routes_(controller_, dispatcher_,
+                     ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_,
+                                        tags_api_, version_api_, alias_api_, layer_api_,
+                                        provisioned_concurrency_api_, queue_routes_},
+                     logs_, *store_, identity_, metrics_) {
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),
                runtimed_init_path().string());
@@ -263,6 +269,14 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
     return api::HostLimits{static_cast<int64_t>(s.concurrency_limit),
                            static_cast<int64_t>(s.memory_budget_mb),
                            static_cast<int64_t>(s.memory_used_mb)};
+  };
+  settings_.on_provisioned_changed = [this](const std::string& name, const std::string& qualifier,
+                                            int requested) {
+    controller_.set_provisioned(name, qualifier, static_cast<size_t>(requested));
+  };
+  settings_.provisioned_allocation = [this](const std::string& name, const std::string& qualifier) {
+    const ProvisionedState state = controller_.provisioned_state(name, qualifier);
+    return api::ProvisionedAllocation{static_cast<int>(state.allocated), state.failure};
   };
   settings_.on_reserved_changed = [this](const std::string& name, std::optional<int> reserved) {
     controller_.set_reserved_concurrency(name, reserved);

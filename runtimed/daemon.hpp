@@ -140,6 +140,7 @@ class Daemon {
   FunctionSettings settings_;
   api::ConcurrencyApi concurrency_api_;
   api::EventInvokeConfigApi event_invoke_config_api_;
+  api::ProvisionedConcurrencyApi provisioned_concurrency_api_;
   api::TagsApi tags_api_;
   api::VersionApi version_api_;
   api::AliasApi alias_api_;

@@ -969,16 +969,26 @@ void Controller::provision() {
       if (target.failure.empty() && live[key] < target.requested) targets.push_back(target);
   }
   for (const ProvisionedTarget& target : targets) {
+    const std::string key = api::pool_key(target.name, target.qualifier);
     // An alias's environments run its primary version, as Lambda provisions them.
     std::string version = target.qualifier;
+    bool gone = false;
     if (!api::is_version_qualifier(version)) {
       auto routing = catalog_.alias_routing(target.name, target.qualifier);
-      if (!routing) continue;  // deleted meanwhile: its config goes with it
-      version = routing->function_version;
+      if (routing)
+        version = routing->function_version;
+      else
+        gone = routing.error().kind == common::StoreErrorKind::NotFound;
     }
-    auto fn = function_entry(target.name, version);
-    if (!fn) continue;
-    const std::string key = api::pool_key(target.name, target.qualifier);
+    auto fn = gone ? std::expected<FunctionEntryPtr, api::ApiError>(
+                         std::unexpected(api::ApiError::not_found("gone")))
+                   : function_entry(target.name, version);
+    if (!fn) {
+      // The alias, version or function was deleted (its config with it): stop keeping any.
+      if (gone || fn.error().type == api::ApiErrorType::ResourceNotFound)
+        set_provisioned(target.name, target.qualifier, 0);
+      continue;
+    }
     const uint64_t need = static_cast<uint64_t>((*fn)->config.memory_mb);
     std::vector<std::shared_ptr<Env>> started;
     {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "api/function_name.hpp"
 #include "common/function_config.hpp"
 
 namespace runtimed {
@@ -174,6 +175,165 @@ std::expected<std::map<std::string, int>, std::string> FunctionSettings::all_res
     if (!*row) return out;
     out[stmt->column_text(0)] = static_cast<int>(stmt->column_int64(1));
   }
+}
+
+}  // namespace runtimed
+
+namespace runtimed {
+
+namespace {
+
+bool is_version(const std::string& qualifier) { return api::is_version_qualifier(qualifier); }
+
+}  // namespace
+
+std::expected<std::optional<api::ProvisionedConcurrencyConfig>, StoreError>
+FunctionSettings::get_provisioned(const std::string& name, const std::string& qualifier) {
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare(
+      "SELECT requested, last_modified FROM provisioned_concurrency "
+      "WHERE name = ?1 AND qualifier = ?2");
+  if (!stmt) return std::unexpected(db_error("get provisioned", stmt.error()));
+  auto row = stmt->bind(1, name).bind(2, qualifier).step();
+  if (!row) return std::unexpected(db_error("get provisioned", row.error()));
+  if (!*row) return std::nullopt;
+  return api::ProvisionedConcurrencyConfig{qualifier, static_cast<int>(stmt->column_int64(0)),
+                                           stmt->column_text(1)};
+}
+
+std::expected<std::vector<api::ProvisionedConcurrencyConfig>, StoreError>
+FunctionSettings::list_provisioned(const std::string& name) {
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare(
+      "SELECT qualifier, requested, last_modified FROM provisioned_concurrency WHERE name = ?1 "
+      "ORDER BY qualifier");
+  if (!stmt) return std::unexpected(db_error("list provisioned", stmt.error()));
+  stmt->bind(1, name);
+  std::vector<api::ProvisionedConcurrencyConfig> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("list provisioned", row.error()));
+    if (!*row) break;
+    out.push_back(
+        {stmt->column_text(0), static_cast<int>(stmt->column_int64(1)), stmt->column_text(2)});
+  }
+  return out;
+}
+
+std::expected<api::ProvisionedConcurrencyConfig, StoreError> FunctionSettings::put_provisioned(
+    const std::string& name, const std::string& qualifier, const std::string& version,
+    int requested) {
+  // Not on an alias and on the version it points to at once (aliases are read before the
+  // database lock: the store's alias map has its own).
+  auto existing = list_provisioned(name);
+  if (!existing) return std::unexpected(existing.error());
+  for (const auto& other : *existing) {
+    if (other.qualifier == qualifier) continue;
+    std::string other_version = other.qualifier;
+    if (!is_version(other.qualifier)) {
+      auto alias = functions_.get_alias(name, other.qualifier);
+      if (!alias) continue;
+      other_version = alias->routing.function_version;
+    }
+    const bool clash = is_version(qualifier)
+                           ? (!is_version(other.qualifier) && other_version == qualifier)
+                           : other.qualifier == version;
+    if (clash)
+      return std::unexpected(StoreError::conflict(
+          name + ":" + qualifier,
+          fmt::format("Provisioned Concurrency Config already exists for {} {}, which {} "
+                      "version {}. Remove it before configuring {}.",
+                      is_version(other.qualifier) ? "version" : "alias", other.qualifier,
+                      is_version(other.qualifier) ? "is" : "points to", version, qualifier)));
+  }
+  const std::string now = common::lambda_timestamp(std::chrono::system_clock::now());
+  {
+    auto& db = functions_.db();
+    auto lock = db.lock();
+    auto tx = Transaction::begin(db);
+    if (!tx) return std::unexpected(db_error("put provisioned", tx.error()));
+    // What it counts against: the function's reservation, else what the unreserved pool keeps
+    // above its minimum once every unreserved function's provisioned concurrency is taken.
+    auto sums = db.prepare(
+        "SELECT (SELECT reserved FROM function_concurrency WHERE name = ?1), "
+        "(SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency "
+        "   WHERE name = ?1 AND qualifier != ?2), "
+        "(SELECT COALESCE(SUM(reserved), 0) FROM function_concurrency), "
+        "(SELECT COALESCE(SUM(p.requested), 0) FROM provisioned_concurrency p "
+        "   WHERE p.name != ?1 AND p.name NOT IN (SELECT name FROM function_concurrency))");
+    if (!sums) return std::unexpected(db_error("put provisioned", sums.error()));
+    auto row = sums->bind(1, name).bind(2, qualifier).step();
+    if (!row || !*row)
+      return std::unexpected(db_error("put provisioned", StoreError::internal("no sums")));
+    const bool has_reservation = !sums->column_is_null(0);
+    const int64_t function_total = sums->column_int64(1) + requested;
+    if (has_reservation && function_total > sums->column_int64(0))
+      return std::unexpected(StoreError::invalid_value(
+          "Requested Provisioned Concurrency should not be greater than the "
+          "reservedConcurrentExecution for function"));
+    if (!has_reservation) {
+      const int64_t unreserved = static_cast<int64_t>(limit_) - sums->column_int64(2);
+      if (unreserved - sums->column_int64(3) - function_total <
+          static_cast<int64_t>(min_unreserved_))
+        return std::unexpected(StoreError::invalid_value(
+            fmt::format("Specified ConcurrentExecutions for function decreases account's "
+                        "UnreservedConcurrentExecution below its minimum value of [{}].",
+                        min_unreserved_)));
+    }
+    auto upsert = db.prepare(
+        "INSERT INTO provisioned_concurrency (name, qualifier, requested, last_modified) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name, qualifier) DO UPDATE SET "
+        "requested = excluded.requested, last_modified = excluded.last_modified");
+    if (!upsert) return std::unexpected(db_error("put provisioned", upsert.error()));
+    if (auto ok =
+            upsert->bind(1, name).bind(2, qualifier).bind(3, int64_t{requested}).bind(4, now).run();
+        !ok)
+      return std::unexpected(db_error("put provisioned", ok.error()));
+    if (auto ok = tx->commit(); !ok)
+      return std::unexpected(db_error("put provisioned", ok.error()));
+  }
+  if (on_provisioned_changed) on_provisioned_changed(name, qualifier, requested);
+  return api::ProvisionedConcurrencyConfig{qualifier, requested, now};
+}
+
+std::expected<bool, StoreError> FunctionSettings::delete_provisioned(const std::string& name,
+                                                                     const std::string& qualifier) {
+  bool deleted = false;
+  {
+    auto& db = functions_.db();
+    auto lock = db.lock();
+    auto stmt = db.prepare(
+        "DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2 "
+        "RETURNING qualifier");
+    if (!stmt) return std::unexpected(db_error("delete provisioned", stmt.error()));
+    auto row = stmt->bind(1, name).bind(2, qualifier).step();
+    if (!row) return std::unexpected(db_error("delete provisioned", row.error()));
+    deleted = *row;
+    if (deleted) {
+      if (auto done = stmt->run(); !done)
+        return std::unexpected(db_error("delete provisioned", done.error()));
+    }
+  }
+  if (deleted && on_provisioned_changed) on_provisioned_changed(name, qualifier, 0);
+  return deleted;
+}
+
+std::expected<std::map<std::pair<std::string, std::string>, int>, std::string>
+FunctionSettings::all_provisioned() {
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare("SELECT name, qualifier, requested FROM provisioned_concurrency");
+  if (!stmt) return std::unexpected(stmt.error().message);
+  std::map<std::pair<std::string, std::string>, int> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(row.error().message);
+    if (!*row) break;
+    out[{stmt->column_text(0), stmt->column_text(1)}] = static_cast<int>(stmt->column_int64(2));
+  }
+  return out;
 }
 
 }  // namespace runtimed

@@ -476,6 +476,7 @@ std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
            {"DELETE FROM function_versions WHERE name = ?1",
             "DELETE FROM function_aliases WHERE name = ?1",
             "DELETE FROM function_concurrency WHERE name = ?1",
+            "DELETE FROM provisioned_concurrency WHERE name = ?1",
             "DELETE FROM event_invoke_configs WHERE name = ?1",
             "DELETE FROM async_events WHERE function = ?1 AND state = 'queued'"}) {
         auto settings = db_->prepare(sql);
@@ -629,6 +630,11 @@ std::expected<void, StoreError> FunctionStore::remove_version(const std::string&
       if (!*row) return std::unexpected(not_found(name + ":" + version));
       if (auto done = stmt->run(); !done)
         return std::unexpected(db_error("delete version", done.error()));
+      auto provisioned =
+          db_->prepare("DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2");
+      if (!provisioned) return std::unexpected(db_error("delete version", provisioned.error()));
+      if (auto done = provisioned->bind(1, name).bind(2, version).run(); !done)
+        return std::unexpected(db_error("delete version", done.error()));
     }
     collect_garbage();
   }
@@ -764,10 +770,14 @@ std::expected<void, StoreError> FunctionStore::remove_alias(const std::string& f
   if (auto current = find_alias(function, alias); !current) return std::unexpected(current.error());
   {
     auto lock = db_->lock();
-    auto stmt = db_->prepare("DELETE FROM function_aliases WHERE name = ?1 AND alias = ?2");
-    if (!stmt) return std::unexpected(db_error("delete alias", stmt.error()));
-    if (auto ok = stmt->bind(1, function).bind(2, alias).run(); !ok)
-      return std::unexpected(db_error("delete alias", ok.error()));
+    for (const char* sql :
+         {"DELETE FROM function_aliases WHERE name = ?1 AND alias = ?2",
+          "DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2"}) {
+      auto stmt = db_->prepare(sql);
+      if (!stmt) return std::unexpected(db_error("delete alias", stmt.error()));
+      if (auto ok = stmt->bind(1, function).bind(2, alias).run(); !ok)
+        return std::unexpected(db_error("delete alias", ok.error()));
+    }
   }
   std::unique_lock cached(cache_mutex_);
   aliases_.erase({function, alias});

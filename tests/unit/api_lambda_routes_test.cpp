@@ -24,8 +24,6 @@ TEST(LambdaRoutes, KnownUnimplementedOperationsAreNamed) {
            Case{"GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"},
            Case{"DELETE", "/2015-03-31/event-source-mappings/1234-abcd",
                 "DeleteEventSourceMapping"},
-           Case{"PUT", "/2019-09-30/functions/fn/provisioned-concurrency",
-                "PutProvisionedConcurrencyConfig"},
            Case{"POST", "/2020-04-22/code-signing-configs/", "CreateCodeSigningConfig"},
            Case{"GET", "/2020-06-30/functions/fn/code-signing-config",
                 "GetFunctionCodeSigningConfig"},

@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 4);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 5);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -342,7 +342,7 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
     auto lock = db.lock();
     ASSERT_TRUE(
         db.exec("DROP TABLE function_versions; DROP TABLE function_aliases; DROP TABLE layers; "
-                "DROP TABLE layer_versions; ALTER TABLE "
+                "DROP TABLE layer_versions; DROP TABLE provisioned_concurrency; ALTER TABLE "
                 "functions DROP COLUMN last_version; ALTER TABLE async_events DROP COLUMN "
                 "qualifier; DELETE FROM schema_version WHERE version > 2;"));
   }
@@ -351,7 +351,7 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
   {
     auto& db = store->db();
     auto lock = db.lock();
-    EXPECT_EQ(db.schema_version(), 4);
+    EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
   }
   EXPECT_EQ(*store->get("fn"), c);
   auto v1 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
