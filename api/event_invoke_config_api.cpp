@@ -3,11 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "api/function_name.hpp"
 #include "api/json_body.hpp"
 #include "api/json_response.hpp"
+#include "api/list_paging.hpp"
 #include "api/store_error_mapping.hpp"
 
 namespace api {
@@ -18,15 +20,18 @@ namespace {
 
 constexpr std::string_view kPrefix = "/2019-09-25/functions/";
 constexpr std::string_view kSuffix = "/event-invoke-config";
+constexpr std::string_view kListSuffix = "/event-invoke-config/list";
 
-std::optional<std::string> function_id(const std::string& path) {
-  if (!path.starts_with(kPrefix) || !path.ends_with(kSuffix) ||
-      path.size() <= kPrefix.size() + kSuffix.size())
+std::optional<std::string> id_before(const std::string& path, std::string_view suffix) {
+  if (!path.starts_with(kPrefix) || !path.ends_with(suffix) ||
+      path.size() <= kPrefix.size() + suffix.size())
     return std::nullopt;
-  std::string id = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  std::string id = path.substr(kPrefix.size(), path.size() - kPrefix.size() - suffix.size());
   if (id.find('/') != std::string::npos) return std::nullopt;
   return id;
 }
+
+std::optional<std::string> function_id(const std::string& path) { return id_before(path, kSuffix); }
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> parts;
@@ -99,7 +104,53 @@ bool deliverable_destination(const std::string& arn) {
 }
 
 bool EventInvokeConfigApi::matches(const HttpRequest& request) {
-  return function_id(request.path).has_value();
+  return function_id(request.path).has_value() || id_before(request.path, kListSuffix).has_value();
+}
+
+namespace {
+
+json config_json(const EventInvokeConfig& c, const std::string& qualified_arn) {
+  json body = {
+      {"LastModified", c.last_modified},
+      {"FunctionArn", qualified_arn},
+      {"MaximumRetryAttempts", c.maximum_retry_attempts.value_or(2)},
+      {"MaximumEventAgeInSeconds", c.maximum_event_age_s.value_or(21600)},
+      {"DestinationConfig", {{"OnSuccess", json::object()}, {"OnFailure", json::object()}}}};
+  if (c.on_success) body["DestinationConfig"]["OnSuccess"]["Destination"] = *c.on_success;
+  if (c.on_failure) body["DestinationConfig"]["OnFailure"]["Destination"] = *c.on_failure;
+  return body;
+}
+
+}  // namespace
+
+HttpResponse EventInvokeConfigApi::list(const HttpRequest& request, const std::string& id,
+                                        const std::string& request_id) {
+  auto fail = [&](const ApiError& e) { return to_http(e, request_id); };
+  if (request.method != "GET")
+    return fail(
+        ApiError::unknown_operation("Unknown operation: " + request.method + " " + request.path));
+  auto name = functions_.resolve_name(request, id);
+  if (!name) return fail(name.error());
+  auto paging = parse_list_paging(request);
+  if (!paging) return fail(paging.error());
+  auto configs = configs_.list(*name);
+  if (!configs) return fail(functions_.from_catalog(configs.error(), *name));
+  size_t start = 0;
+  if (paging->marker && !paging->marker->empty()) {
+    const auto& text = *paging->marker;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), start);
+    if (ec != std::errc() || end != text.data() + text.size() || start > configs->size())
+      return fail(ApiError::invalid_parameter("Invalid marker: " + text));
+  }
+  json items = json::array();
+  const size_t stop = std::min(configs->size(), start + static_cast<size_t>(paging->max_items));
+  for (size_t i = start; i < stop; ++i) {
+    const auto& [qualifier, c] = (*configs)[i];
+    items.push_back(config_json(c, functions_.function_arn(*name) + ":" + qualifier));
+  }
+  json body = {{"FunctionEventInvokeConfigs", std::move(items)}};
+  if (stop < configs->size()) body["NextMarker"] = std::to_string(stop);
+  return json_response(200, body, request_id);
 }
 
 HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
@@ -108,36 +159,34 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   if (m != "GET" && m != "PUT" && m != "POST" && m != "DELETE")
     return to_http(ApiError::unknown_operation("Unknown operation: " + m + " " + request.path),
                    request_id);
-  auto name = functions_.resolve_name(request, *function_id(request.path));
-  if (!name) return to_http(name.error(), request_id);
-  const std::string arn = functions_.function_arn(*name);
+  if (auto list_id = id_before(request.path, kListSuffix))
+    return list(request, *list_id, request_id);
+  auto function = functions_.resolve_qualified(request, *function_id(request.path));
+  if (!function) return to_http(function.error(), request_id);
+  const std::string* name = &function->name;
+  const std::string qualifier = function->qualifier.value_or("$LATEST");
+  const std::string arn = functions_.function_arn(*name) + ":" + qualifier;
   auto fail = [&](const ApiError& e) { return to_http(e, request_id); };
+  // The version or alias must exist (404 names it).
+  if (auto exists = functions_.configuration_of(*function); !exists) return fail(exists.error());
   // The configs' errors as Lambda's; the one thing missing can be the function (worded with its
   // ARN).
   auto store_failure = [&](const common::StoreError& error) {
     return fail(functions_.from_catalog(error, *name));
   };
   auto answer = [&](const EventInvokeConfig& c) {
-    json body = {
-        {"LastModified", c.last_modified},
-        {"FunctionArn", arn + ":$LATEST"},
-        {"MaximumRetryAttempts", c.maximum_retry_attempts.value_or(2)},
-        {"MaximumEventAgeInSeconds", c.maximum_event_age_s.value_or(21600)},
-        {"DestinationConfig", {{"OnSuccess", json::object()}, {"OnFailure", json::object()}}}};
-    if (c.on_success) body["DestinationConfig"]["OnSuccess"]["Destination"] = *c.on_success;
-    if (c.on_failure) body["DestinationConfig"]["OnFailure"]["Destination"] = *c.on_failure;
-    return json_response(200, body, request_id);
+    return json_response(200, config_json(c, arn), request_id);
   };
-  auto existing = configs_.get(*name);
+  auto existing = configs_.get(*name, qualifier);
   if (!existing) return store_failure(existing.error());
   auto no_config = [&] {
-    return fail(ApiError::not_found(
-        fmt::format("The function {} doesn't have an EventInvokeConfig", arn + ":$LATEST")));
+    return fail(
+        ApiError::not_found(fmt::format("The function {} doesn't have an EventInvokeConfig", arn)));
   };
   if (m == "GET") return *existing ? answer(**existing) : no_config();
   if (m == "DELETE") {
     if (!*existing) return no_config();
-    if (auto ok = configs_.remove(*name); !ok) return store_failure(ok.error());
+    if (auto ok = configs_.remove(*name, qualifier); !ok) return store_failure(ok.error());
     return no_content_response(request_id);
   }
   // PUT replaces the whole configuration; POST (Update) changes only what it names.
@@ -168,7 +217,7 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
   }
   c.last_modified =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  if (auto ok = configs_.put(*name, c); !ok) return store_failure(ok.error());
+  if (auto ok = configs_.put(*name, qualifier, c); !ok) return store_failure(ok.error());
   return answer(c);
 }
 

@@ -55,7 +55,6 @@ constexpr auto kUnimplemented = std::to_array<Route>({
     // Other invocation styles and listings.
     {"POST", "/2014-11-13/functions/{}/invoke-async", "InvokeAsync"},
     {"POST", "/2021-11-15/functions/{}/response-streaming-invocations", "InvokeWithResponseStream"},
-    {"GET", "/2019-09-25/functions/{}/event-invoke-config/list", "ListFunctionEventInvokeConfigs"},
 });
 
 // Next '/'-separated segment of `s` (consumed), or nullopt at the end.

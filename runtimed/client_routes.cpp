@@ -165,11 +165,13 @@ void ClientRoutes::add_routes() {
       .add("DELETE", "/2017-10-31/functions/{name}/concurrency", blocking, concurrency)
       .add("GET", "/2019-09-30/functions/{name}/concurrency", blocking, concurrency);
 
-  // Get, Put, Update (POST) and Delete FunctionEventInvokeConfig.
+  // Get, Put, Update (POST) and Delete FunctionEventInvokeConfig; ListFunctionEventInvokeConfigs.
   for (const char* method : {"GET", "PUT", "POST", "DELETE"}) {
     routes_.add(method, "/2019-09-25/functions/{name}/event-invoke-config", blocking,
                 event_invoke_configs);
   }
+  routes_.add("GET", "/2019-09-25/functions/{name}/event-invoke-config/list", blocking,
+              event_invoke_configs);
 
   // runtimed's own: async backlog and queues (QueueRoutes also answers what it does not know
   // under /runtimed/v1/queues/, e.g. a bad queue name, hence the catch-all routes).

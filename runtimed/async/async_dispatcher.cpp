@@ -121,7 +121,8 @@ Millis AsyncDispatcher::pump() {
   }
   bool waiting_for_capacity = false;
   for (const auto& [function, count] : *due) {
-    auto config = settings_.get(function);
+    // The function's existence and the oldest age any of its events may reach: $LATEST's config.
+    auto config = settings_.get(function, "$LATEST");
     if (!config && config.error().kind != common::StoreErrorKind::NotFound) continue;
     const api::EventInvokeConfig cfg =
         config ? config->value_or(api::EventInvokeConfig{}) : api::EventInvokeConfig{};
@@ -209,7 +210,9 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
     stopping = stopping_;
   }
   wake();
-  auto config = settings_.get(event.function);
+  // The config of the qualifier the event was invoked with, as Lambda's: no fallback.
+  auto config =
+      settings_.get(event.function, event.qualifier.empty() ? "$LATEST" : event.qualifier);
   if (!config) {
     log()->warn("dropping async event {}: {}", event.request_id, config.error().message);
     settle(event, {});
@@ -219,12 +222,14 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
   const int64_t now = now_epoch_ms();
   const int64_t expiry =
       expiry_ms(event.enqueued_ms, cfg.maximum_event_age_s.value_or(kDefaultMaximumEventAgeS));
-  if (!result.api_error && !result.function_error) return succeed(event, result.payload, cfg);
+  if (!result.api_error && !result.function_error)
+    return succeed(event, result.payload, cfg, result.executed_version);
   if (result.function_error && !stopping) {
     const int errors = event.function_errors + 1;
     if (retries_exhausted(errors,
                           cfg.maximum_retry_attempts.value_or(kDefaultMaximumRetryAttempts)))
-      return fail(event, FailureCondition::RetriesExhausted, 200, result.payload, cfg);
+      return fail(event, FailureCondition::RetriesExhausted, 200, result.payload, cfg,
+                  result.executed_version);
     const int64_t next = next_attempt_ms(now, retry_delay(options_.policy, errors), expiry);
     if (auto ok = queue_.requeue(event.id, next, true, 200, result.payload); !ok)
       log()->error("requeue {}: {}", event.request_id, ok.error());
@@ -258,12 +263,15 @@ std::vector<AsyncDispatcher::Delivery> AsyncDispatcher::deliveries_to(
 }
 
 void AsyncDispatcher::succeed(const AsyncEvent& event, const std::string& response,
-                              const api::EventInvokeConfig& config) {
+                              const api::EventInvokeConfig& config,
+                              const std::string& executed_version) {
   std::vector<Delivery> deliveries;
   if (config.on_success) {
     DestinationRecord r;
     r.request_id = event.request_id;
     r.function_arn = function_arn(options_.host, event.function);
+    if (!event.qualifier.empty()) r.qualifier = event.qualifier;
+    if (!executed_version.empty()) r.executed_version = executed_version;
     r.condition = "Success";
     r.approximate_invoke_count = event.invoke_count;
     r.request_payload = event.payload;
@@ -275,7 +283,8 @@ void AsyncDispatcher::succeed(const AsyncEvent& event, const std::string& respon
 }
 
 void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, int status,
-                           const std::string& error, const api::EventInvokeConfig& config) {
+                           const std::string& error, const api::EventInvokeConfig& config,
+                           const std::string& executed_version) {
   std::vector<Delivery> deliveries;
   auto function = catalog_.get(event.function);
   if (function && function->dead_letter_target_arn) {
@@ -290,6 +299,8 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
     DestinationRecord r;
     r.request_id = event.request_id;
     r.function_arn = function_arn(options_.host, event.function);
+    if (!event.qualifier.empty()) r.qualifier = event.qualifier;
+    if (!executed_version.empty()) r.executed_version = executed_version;
     r.condition = std::string(condition_name(condition));
     r.approximate_invoke_count = event.invoke_count;
     r.request_payload = event.payload;

@@ -76,10 +76,12 @@ class AsyncDispatcher {
   std::chrono::milliseconds pump();
   void dispatch(AsyncEvent event);
   void on_result(const AsyncEvent& event, const api::InvokeResult& result);
+  // `executed_version`: the version that ran ("" when none did).
   void succeed(const AsyncEvent& event, const std::string& response,
-               const api::EventInvokeConfig& config);
+               const api::EventInvokeConfig& config, const std::string& executed_version);
   void fail(const AsyncEvent& event, FailureCondition condition, int status,
-            const std::string& error, const api::EventInvokeConfig& config);
+            const std::string& error, const api::EventInvokeConfig& config,
+            const std::string& executed_version = "");
   // Delivers and removes the event in one transaction.
   void settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries);
   std::vector<Delivery> deliveries_to(const std::string& arn, const std::string& body,

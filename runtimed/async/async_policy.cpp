@@ -94,11 +94,11 @@ json destination_record(const DestinationRecord& r) {
                                 static_cast<int>(ms.time_since_epoch().count() % 1000))},
       {"requestContext",
        {{"requestId", r.request_id},
-        {"functionArn", r.function_arn + ":$LATEST"},
+        {"functionArn", r.function_arn + ":" + r.qualifier},
         {"condition", r.condition},
         {"approximateInvokeCount", r.approximate_invoke_count}}},
       {"requestPayload", as_json(r.request_payload)},
-      {"responseContext", {{"statusCode", r.status_code}, {"executedVersion", "$LATEST"}}},
+      {"responseContext", {{"statusCode", r.status_code}, {"executedVersion", r.executed_version}}},
   };
   if (r.function_error) record["responseContext"]["functionError"] = "Unhandled";
   if (!r.response.empty()) record["responsePayload"] = as_json(r.response);

@@ -58,8 +58,10 @@ std::string error_message_of(std::string_view error_payload);
 // empty); `function_error` marks it as an error ("Unhandled").
 struct DestinationRecord {
   std::string request_id;
-  std::string function_arn;  // unqualified; the record names $LATEST
-  std::string condition;     // "Success", "RetriesExhausted", "EventAgeExceeded"
+  std::string function_arn;           // unqualified
+  std::string qualifier = "$LATEST";  // the one it was invoked with: the record's ARN names it
+  std::string executed_version = "$LATEST";  // the version that ran
+  std::string condition;                     // "Success", "RetriesExhausted", "EventAgeExceeded"
   int approximate_invoke_count = 0;
   std::string request_payload;
   int status_code = 200;

@@ -114,18 +114,12 @@ std::expected<api::AccountSettings, StoreError> FunctionSettings::account_settin
   return s;
 }
 
-std::expected<std::optional<api::EventInvokeConfig>, StoreError> FunctionSettings::get(
-    const std::string& name) {
-  if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
-  auto& db = functions_.db();
-  auto lock = db.lock();
-  auto stmt = db.prepare("SELECT config FROM event_invoke_configs WHERE name = ?1");
-  if (!stmt) return std::unexpected(db_error("event invoke config", stmt.error()));
-  auto row = stmt->bind(1, name).step();
-  if (!row) return std::unexpected(db_error("event invoke config", row.error()));
-  if (!*row) return std::nullopt;
-  const json j = json::parse(stmt->column_text(0), nullptr, false);
+namespace {
+
+api::EventInvokeConfig config_from_json(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
   api::EventInvokeConfig c;
+  if (!j.is_object()) return c;
   if (j.contains("max_retry")) c.maximum_retry_attempts = j["max_retry"].get<int>();
   if (j.contains("max_age")) c.maximum_event_age_s = j["max_age"].get<int>();
   if (j.contains("on_success")) c.on_success = j["on_success"].get<std::string>();
@@ -134,7 +128,43 @@ std::expected<std::optional<api::EventInvokeConfig>, StoreError> FunctionSetting
   return c;
 }
 
+}  // namespace
+
+std::expected<std::optional<api::EventInvokeConfig>, StoreError> FunctionSettings::get(
+    const std::string& name, const std::string& qualifier) {
+  if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt =
+      db.prepare("SELECT config FROM event_invoke_configs WHERE name = ?1 AND qualifier = ?2");
+  if (!stmt) return std::unexpected(db_error("event invoke config", stmt.error()));
+  auto row = stmt->bind(1, name).bind(2, qualifier).step();
+  if (!row) return std::unexpected(db_error("event invoke config", row.error()));
+  if (!*row) return std::nullopt;
+  return config_from_json(stmt->column_text(0));
+}
+
+std::expected<std::vector<std::pair<std::string, api::EventInvokeConfig>>, StoreError>
+FunctionSettings::list(const std::string& name) {
+  if (auto ok = require_function(name); !ok) return std::unexpected(ok.error());
+  auto& db = functions_.db();
+  auto lock = db.lock();
+  auto stmt = db.prepare(
+      "SELECT qualifier, config FROM event_invoke_configs WHERE name = ?1 ORDER BY qualifier");
+  if (!stmt) return std::unexpected(db_error("event invoke configs", stmt.error()));
+  stmt->bind(1, name);
+  std::vector<std::pair<std::string, api::EventInvokeConfig>> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("event invoke configs", row.error()));
+    if (!*row) break;
+    out.emplace_back(stmt->column_text(0), config_from_json(stmt->column_text(1)));
+  }
+  return out;
+}
+
 std::expected<void, StoreError> FunctionSettings::put(const std::string& name,
+                                                      const std::string& qualifier,
                                                       const api::EventInvokeConfig& c) {
   if (auto ok = require_function(name); !ok) return ok;
   json j = {{"last_modified", c.last_modified}};
@@ -145,20 +175,21 @@ std::expected<void, StoreError> FunctionSettings::put(const std::string& name,
   auto& db = functions_.db();
   auto lock = db.lock();
   auto stmt = db.prepare(
-      "INSERT INTO event_invoke_configs (name, config) VALUES (?1, ?2) "
-      "ON CONFLICT (name) DO UPDATE SET config = excluded.config");
+      "INSERT INTO event_invoke_configs (name, qualifier, config) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (name, qualifier) DO UPDATE SET config = excluded.config");
   if (!stmt) return std::unexpected(db_error("put event invoke config", stmt.error()));
-  if (auto ok = stmt->bind(1, name).bind(2, j.dump()).run(); !ok)
+  if (auto ok = stmt->bind(1, name).bind(2, qualifier).bind(3, j.dump()).run(); !ok)
     return std::unexpected(db_error("put event invoke config", ok.error()));
   return {};
 }
 
-std::expected<void, StoreError> FunctionSettings::remove(const std::string& name) {
+std::expected<void, StoreError> FunctionSettings::remove(const std::string& name,
+                                                         const std::string& qualifier) {
   auto& db = functions_.db();
   auto lock = db.lock();
-  auto stmt = db.prepare("DELETE FROM event_invoke_configs WHERE name = ?1");
+  auto stmt = db.prepare("DELETE FROM event_invoke_configs WHERE name = ?1 AND qualifier = ?2");
   if (!stmt) return std::unexpected(db_error("delete event invoke config", stmt.error()));
-  if (auto ok = stmt->bind(1, name).run(); !ok)
+  if (auto ok = stmt->bind(1, name).bind(2, qualifier).run(); !ok)
     return std::unexpected(db_error("delete event invoke config", ok.error()));
   return {};
 }

@@ -33,10 +33,13 @@ class FunctionSettings final : public api::ConcurrencySettings,
   std::expected<api::AccountSettings, common::StoreError> account_settings() override;
 
   std::expected<std::optional<api::EventInvokeConfig>, common::StoreError> get(
-      const std::string& name) override;
-  std::expected<void, common::StoreError> put(const std::string& name,
+      const std::string& name, const std::string& qualifier) override;
+  std::expected<void, common::StoreError> put(const std::string& name, const std::string& qualifier,
                                               const api::EventInvokeConfig& config) override;
-  std::expected<void, common::StoreError> remove(const std::string& name) override;
+  std::expected<void, common::StoreError> remove(const std::string& name,
+                                                 const std::string& qualifier) override;
+  std::expected<std::vector<std::pair<std::string, api::EventInvokeConfig>>, common::StoreError>
+  list(const std::string& name) override;
 
   std::expected<std::optional<api::ProvisionedConcurrencyConfig>, common::StoreError>
   get_provisioned(const std::string& name, const std::string& qualifier) override;

@@ -630,11 +630,15 @@ std::expected<void, StoreError> FunctionStore::remove_version(const std::string&
       if (!*row) return std::unexpected(not_found(name + ":" + version));
       if (auto done = stmt->run(); !done)
         return std::unexpected(db_error("delete version", done.error()));
-      auto provisioned =
-          db_->prepare("DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2");
-      if (!provisioned) return std::unexpected(db_error("delete version", provisioned.error()));
-      if (auto done = provisioned->bind(1, name).bind(2, version).run(); !done)
-        return std::unexpected(db_error("delete version", done.error()));
+      // What belongs to the version goes with it.
+      for (const char* sql :
+           {"DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2",
+            "DELETE FROM event_invoke_configs WHERE name = ?1 AND qualifier = ?2"}) {
+        auto owned = db_->prepare(sql);
+        if (!owned) return std::unexpected(db_error("delete version", owned.error()));
+        if (auto done = owned->bind(1, name).bind(2, version).run(); !done)
+          return std::unexpected(db_error("delete version", done.error()));
+      }
     }
     collect_garbage();
   }
@@ -772,7 +776,8 @@ std::expected<void, StoreError> FunctionStore::remove_alias(const std::string& f
     auto lock = db_->lock();
     for (const char* sql :
          {"DELETE FROM function_aliases WHERE name = ?1 AND alias = ?2",
-          "DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2"}) {
+          "DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2",
+          "DELETE FROM event_invoke_configs WHERE name = ?1 AND qualifier = ?2"}) {
       auto stmt = db_->prepare(sql);
       if (!stmt) return std::unexpected(db_error("delete alias", stmt.error()));
       if (auto ok = stmt->bind(1, function).bind(2, alias).run(); !ok)

@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 5> kMigrations = {
+constexpr std::array<std::string_view, 6> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -126,6 +126,20 @@ constexpr std::array<std::string_view, 5> kMigrations = {
         last_modified TEXT NOT NULL,
         PRIMARY KEY (name, qualifier)
       ) WITHOUT ROWID;
+    )sql",
+    // v6: event-invoke configs per qualifier, as Lambda's ($LATEST, a version or an alias); what
+    // there was is $LATEST's.
+    R"sql(
+      CREATE TABLE event_invoke_configs_by_qualifier (
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (name, qualifier)
+      ) WITHOUT ROWID;
+      INSERT INTO event_invoke_configs_by_qualifier (name, qualifier, config)
+        SELECT name, '$LATEST', config FROM event_invoke_configs;
+      DROP TABLE event_invoke_configs;
+      ALTER TABLE event_invoke_configs_by_qualifier RENAME TO event_invoke_configs;
     )sql",
 };
 

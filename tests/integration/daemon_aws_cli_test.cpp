@@ -182,6 +182,17 @@ TEST_F(DaemonAwsCliTest, Boto3ProvisionsConcurrencyThatAnAliasFirstInvocationFin
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
 }
 
+TEST_F(DaemonAwsCliTest, Boto3KeepsEventInvokeConfigsPerQualifier) {
+  const auto run = testsupport::run_command(
+      {"/usr/bin/python3",
+       testsupport::source_path("tests/integration/clients/boto3_event_configs.py"),
+       "http://127.0.0.1:" + std::to_string(daemon_->port())},
+      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
+                               "PATH=/usr/bin:/bin"});
+  EXPECT_EQ(run.status, 0) << run << daemon_->daemon_log();
+  EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
+}
+
 // The CLI's own commands for versions and aliases; the log tail's START line names the version.
 TEST_F(DaemonAwsCliTest, PublishesAVersionAliasesItAndInvokesIt) {
   aws_json({"create-function", "--function-name", "cli-ver", "--runtime", "provided.al2023",

@@ -66,8 +66,8 @@ class FunctionSettingsTest : public ::testing::Test {
 TEST_F(FunctionSettingsTest, MissingFunctionIsNotFoundNamingIt) {
   for (const auto& error :
        {settings.reserved("missing").error(), settings.put_reserved("missing", 1).error(),
-        settings.delete_reserved("missing").error(), settings.get("missing").error(),
-        settings.put("missing", api::EventInvokeConfig{}).error()}) {
+        settings.delete_reserved("missing").error(), settings.get("missing", "$LATEST").error(),
+        settings.put("missing", "$LATEST", api::EventInvokeConfig{}).error()}) {
     EXPECT_EQ(error.kind, StoreErrorKind::NotFound) << error.message;
     EXPECT_EQ(error.resource, "missing");
   }

@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 5);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 6);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -345,6 +345,11 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
                 "DROP TABLE layer_versions; DROP TABLE provisioned_concurrency; ALTER TABLE "
                 "functions DROP COLUMN last_version; ALTER TABLE async_events DROP COLUMN "
                 "qualifier; DELETE FROM schema_version WHERE version > 2;"));
+    // v2's event-invoke configs were per function; one becomes $LATEST's.
+    ASSERT_TRUE(db.exec(
+        "DROP TABLE event_invoke_configs; CREATE TABLE event_invoke_configs (name TEXT PRIMARY "
+        "KEY NOT NULL, config TEXT NOT NULL) WITHOUT ROWID; INSERT INTO event_invoke_configs "
+        "VALUES ('fn', '{\"max_retry\":1}');"));
   }
   store.reset();
   store = open();
@@ -352,6 +357,12 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
     auto& db = store->db();
     auto lock = db.lock();
     EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
+    auto configs = db.prepare("SELECT name, qualifier, config FROM event_invoke_configs");
+    ASSERT_TRUE(configs);
+    ASSERT_TRUE(configs->step().value_or(false));
+    EXPECT_EQ(configs->column_text(0), "fn");
+    EXPECT_EQ(configs->column_text(1), "$LATEST");
+    EXPECT_EQ(configs->column_text(2), R"({"max_retry":1})");
   }
   EXPECT_EQ(*store->get("fn"), c);
   auto v1 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
