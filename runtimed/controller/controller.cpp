@@ -1044,6 +1044,19 @@ void Controller::function_changed(const std::string& qualified_name) {
     retire_idle_locked(qualified_name, retired);
   }
   for (auto& env : retired) destroy_later(env);
+  // Read the new configuration (and mount its layers) now, off the request path: the first
+  // invocation after a create or an update finds it ready. A deleted function reads as not found.
+  boost::asio::post(blocking_, [this, qualified_name] {
+    const auto colon = qualified_name.find(':');
+    const std::string name = qualified_name.substr(0, colon);
+    const std::string version =
+        colon == std::string::npos ? "$LATEST" : qualified_name.substr(colon + 1);
+    try {
+      (void)function_entry(name, version);
+    } catch (const std::exception& e) {
+      log()->warn("loading {} ahead: {}", qualified_name, e.what());
+    }
+  });
 }
 
 void Controller::retire_idle_locked(const std::string& key,

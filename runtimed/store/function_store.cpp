@@ -328,26 +328,31 @@ void FunctionStore::notify(const std::string& name) {
 
 std::expected<FunctionConfig, StoreError> FunctionStore::create(
     api::CreateFunctionRequest request) {
-  std::lock_guard change(change_mutex_);
-  const std::string& name = request.config.name;
-  if (auto existing = load(name); existing)
-    return std::unexpected(StoreError::already_exists(name, "Function already exist: " + name));
-  else if (existing.error().kind != StoreErrorKind::NotFound)
-    return std::unexpected(existing.error());
+  const std::string name = request.config.name;
+  auto created = [&]() -> std::expected<FunctionConfig, StoreError> {
+    std::lock_guard change(change_mutex_);
+    if (auto existing = load(name); existing)
+      return std::unexpected(StoreError::already_exists(name, "Function already exist: " + name));
+    else if (existing.error().kind != StoreErrorKind::NotFound)
+      return std::unexpected(existing.error());
 
-  auto config = store_code(std::move(request.config), request.zip);
-  if (!config) return config;
-  if (auto ok = resolve_layers(*config); !ok) {
-    collect_garbage();
-    return std::unexpected(ok.error());
-  }
-  config->version = "$LATEST";
-  touch(*config);
-  if (auto ok = save(*config); !ok) {
-    collect_garbage();
-    return std::unexpected(ok.error());
-  }
-  return config;
+    auto config = store_code(std::move(request.config), request.zip);
+    if (!config) return config;
+    if (auto ok = resolve_layers(*config); !ok) {
+      collect_garbage();
+      return std::unexpected(ok.error());
+    }
+    config->version = "$LATEST";
+    touch(*config);
+    if (auto ok = save(*config); !ok) {
+      collect_garbage();
+      return std::unexpected(ok.error());
+    }
+    return config;
+  }();
+  // Outside the change lock: a listener may read the store (the controller loads it ahead).
+  if (created) notify(name);
+  return created;
 }
 
 std::expected<FunctionConfig, StoreError> FunctionStore::get(const std::string& name) {

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 
@@ -23,6 +24,8 @@ using testing::FakeEnvironmentFactory;
 // Functions held in memory; each has a code directory with an executable bootstrap.
 class MemoryCatalog final : public api::FunctionCatalog {
  public:
+  std::atomic<int> reads{0};  // get() calls
+
   explicit MemoryCatalog(std::filesystem::path code_dir) : code_dir_(std::move(code_dir)) {
     std::filesystem::create_directories(code_dir_);
     std::ofstream(code_dir_ / "bootstrap") << "#!/bin/sh\n";
@@ -69,6 +72,7 @@ class MemoryCatalog final : public api::FunctionCatalog {
 
   std::expected<common::FunctionConfig, common::StoreError> get(const std::string& name) override {
     std::lock_guard lock(mu_);
+    ++reads;
     auto it = functions_.find(name);
     if (it == functions_.end()) return std::unexpected(common::StoreError::not_found(name, ""));
     return it->second;
@@ -252,6 +256,18 @@ TEST_F(ControllerTest, ProvisionedEnvironmentsAreInitializedAheadUsedFirstAndKep
   EXPECT_EQ(wait_for(1), 1u);
   controller_->set_provisioned("fn", "live", 0);
   EXPECT_EQ(wait_for(0), 0u);
+}
+
+TEST_F(ControllerTest, AChangedFunctionIsReadAgainAheadOfItsNextInvocation) {
+  controller();
+  EXPECT_EQ(invoke(R"("a")").payload, R"("a")");
+  const int before = catalog_.reads;
+  catalog_.put("fn", 256);
+  controller_->function_changed("fn");
+  for (int i = 0; i < 200 && catalog_.reads == before; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(catalog_.reads, before + 1);  // read on the blocking pool, not by an invocation
+  EXPECT_EQ(invoke(R"("b")").payload, R"("b")");
+  EXPECT_EQ(catalog_.reads, before + 1);  // the invocation found it loaded
 }
 
 TEST_F(ControllerTest, UnknownFunctionIsResourceNotFoundWithLambdasMessage) {
