@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
        {"/usr/bin/node", "-e", "0"}},
   };
   // The same daemon with stems (prestarted runtimes, the default) and without.
-  testsupport::DaemonProcess stems;
+  testsupport::DaemonProcess stems({"--stem-cells", "1"});
   testsupport::DaemonProcess plain({"--stem-cells", "0"});
   fmt::print("runtime_cold_start: {} cold starts, {} warm invocations per runtime (ms)\n",
              g_cold_rounds, g_warm_rounds);

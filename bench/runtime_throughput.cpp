@@ -147,8 +147,10 @@ int main(int argc, char** argv) {
       die("usage: bench_runtime_throughput [--cold-rounds N] [--seconds S] [--repeat N] "
           "[--compare-runtimes DIR] [--only LABEL]");
   }
-  // Environments stay thawed through the run: freezing is not what is measured.
-  const std::vector<std::string> flags = {"--freeze-after", "600000", "--prepared-pool", "8"};
+  // Environments stay thawed through the run: freezing is not what is measured. Stems as the
+  // daemon's default has them (cold starts take one when ready).
+  const std::vector<std::string> flags = {"--freeze-after", "600000", "--prepared-pool", "8",
+                                          "--stem-cells",   "1"};
   testsupport::DaemonProcess daemon(flags);
   std::unique_ptr<testsupport::DaemonProcess> other;
   if (!o.compare_runtimes.empty()) {

@@ -139,8 +139,7 @@ TEST_F(DaemonApiHardeningTest, UnimplementedLambdaOperationsAre501AndUnknownPath
            {"GET", "/2018-10-31/layers/l/versions/1/policy", "GetLayerVersionPolicy"},
            {"GET", "/2021-10-31/functions/fn/url", "GetFunctionUrlConfig"},
            {"GET", "/2015-03-31/event-source-mappings/", "ListEventSourceMappings"},
-           {"GET", "/2019-09-30/functions/fn/provisioned-concurrency",
-            "GetProvisionedConcurrencyConfig"},
+           {"GET", "/2020-06-30/functions/fn/code-signing-config", "GetFunctionCodeSigningConfig"},
        }) {
     SCOPED_TRACE(k.method + " " + k.path);
     auto r = k.method == "GET" ? c.Get(k.path) : c.Post(k.path, "{}", "application/json");

@@ -69,18 +69,13 @@ class DaemonProcess {
                          const std::string& cgroup_parent = {},
                          const std::filesystem::path& binary = {})
       : state_("rt-daemon-state") {
-    port_ = free_port();
     tls_ = std::find(extra.begin(), extra.end(), "--tls-cert") != extra.end();
     state_dir_ = state_dir.empty() ? state_.path() : state_dir;
     cgroup_parent_ = cgroup_parent.empty() ? "rt-dtest-" + common::random_hex(8) : cgroup_parent;
     std::vector<std::string> args = {
-        binary.empty() ? bin_path("runtimed").string() : binary.string(),
-        "serve",
-        "--listen",
-        "127.0.0.1:" + std::to_string(port_),
-        "--state-dir",
-        state_dir_.string(),
-        "--cgroup-parent",
+        binary.empty() ? bin_path("runtimed").string() : binary.string(), "serve",
+        // The daemon binds a port of its own choosing and says which (see below).
+        "--listen", "127.0.0.1:0", "--state-dir", state_dir_.string(), "--cgroup-parent",
         cgroup_parent_};
     // A small prepared pool keeps many test daemons light, unless the caller sizes it.
     if (std::find(extra.begin(), extra.end(), "--prepared-pool") == extra.end())
@@ -89,6 +84,10 @@ class DaemonProcess {
     // daemon, and the tests' many daemons would contend for the default one.
     if (std::find(extra.begin(), extra.end(), "--network") == extra.end())
       extra.insert(extra.end(), {"--network", "none"});
+    // No stems (prestarted python and node runtimes) unless the test is about them: dozens of test
+    // daemons would each start a python and a node.
+    if (std::find(extra.begin(), extra.end(), "--stem-cells") == extra.end())
+      extra.insert(extra.end(), {"--stem-cells", "0"});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     argv.reserve(args.size() + 1);
@@ -113,7 +112,18 @@ class DaemonProcess {
     ::close(log_fd);
     if (pid_ < 0) throw std::runtime_error("fork for runtimed");
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < until) {
+    // The port it bound, from its "listening on" line: a port picked here and released could be
+    // taken by another test's daemon first, and the health check would then reach that one.
+    while (port_ == 0 && std::chrono::steady_clock::now() < until) {
+      port_ = listening_port();
+      int status = 0;
+      if (port_ == 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("runtimed exited at start: " + daemon_log());
+      }
+      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    while (port_ != 0 && std::chrono::steady_clock::now() < until) {
       auto r = client().Get("/runtimed/v1/health");
       // 403: up, and asking for a signature (--credentials).
       if (r && (r->status == 200 || r->status == 403)) return;
@@ -177,6 +187,16 @@ class DaemonProcess {
   std::string function_log(const std::string& name) const {
     std::ifstream in(state_dir_ / "logs" / name / "current.log");
     return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  // The port of the daemon's "runtimed: listening on SCHEME://HOST:PORT (…)" line, 0 before it.
+  int listening_port() const {
+    const std::string log = daemon_log();
+    const auto line = log.find("runtimed: listening on ");
+    if (line == std::string::npos) return 0;
+    const auto end = log.find(" (", line);
+    const auto colon = log.rfind(':', end);
+    if (end == std::string::npos || colon == std::string::npos || colon < line) return 0;
+    return std::atoi(log.substr(colon + 1, end - colon - 1).c_str());
   }
   std::string daemon_log() const {
     std::ifstream in(log_path_);
