@@ -24,6 +24,7 @@
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/http_metrics.hpp"
+#include "runtimed/stack_routes.hpp"
 
 namespace runtimed {
 
@@ -38,6 +39,7 @@ class ClientRoutes {
     api::AliasApi& aliases;
     api::LayerApi& layers;
     QueueRoutes& queues;
+    StackRoutes& stacks;  // deploy (h18-sam)
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
                api::FunctionCatalog& catalog, const HostIdentity& host,

@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -115,6 +115,14 @@ constexpr std::array<std::string_view, 4> kMigrations = {
         config TEXT NOT NULL,
         code_dir_key TEXT NOT NULL,
         PRIMARY KEY (name, version)
+      ) WITHOUT ROWID;
+    )sql",
+    // v5 (deploy, h18-sam): stacks `runtimed deploy` applied, each the deployer's JSON record.
+    R"sql(
+      CREATE TABLE stacks (
+        name TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL
       ) WITHOUT ROWID;
     )sql",
 };
