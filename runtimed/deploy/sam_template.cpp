@@ -110,7 +110,10 @@ class TemplateReader {
   std::string queue_arn(const std::string& name) const {
     return fmt::format("arn:aws:sqs:{}:{}:{}", in_.region, in_.account_id, name);
   }
-  std::string load_code(const YAML::Node& at, const json& uri, const std::string& what);
+  // The package's bytes; `hash` becomes a hash of its content (not of the zip, whose bytes carry
+  // file times).
+  std::string load_code(const YAML::Node& at, const json& uri, const std::string& what,
+                        std::string& hash);
   std::string inline_code_zip(const std::string& code, const std::string& runtime);
 
   void build_function(const std::string& id, const Logical& logical);
@@ -478,8 +481,28 @@ json TemplateReader::resolve(const YAML::Node& node) {
   return s;
 }
 
+// Paths, executable bits and contents of every file under `dir`, in path order.
+std::string directory_hash(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  std::ranges::sort(files);
+  std::string material;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    const bool exec = (std::filesystem::status(f).permissions() &
+                       std::filesystem::perms::owner_exec) != std::filesystem::perms::none;
+    material += std::filesystem::relative(f, dir).string() + (exec ? "*" : "") + "\n" +
+                api::sha256_hex(bytes.str()) + "\n";
+  }
+  return api::sha256_hex(material);
+}
+
 std::string TemplateReader::load_code(const YAML::Node& at, const json& uri,
-                                      const std::string& what) {
+                                      const std::string& what, std::string& hash) {
   if (!uri.is_string())
     fail(at, what + " must be a local directory or .zip path (S3 locations are not supported)");
   std::filesystem::path path = uri.get<std::string>();
@@ -488,6 +511,7 @@ std::string TemplateReader::load_code(const YAML::Node& at, const json& uri,
   if (std::filesystem::is_directory(path, ec)) {
     auto zip = zip_directory(path);
     if (!zip) fail(at, fmt::format("{} {}: {}", what, path.string(), zip.error()));
+    hash = directory_hash(path);
     return *zip;
   }
   std::ifstream file(path, std::ios::binary);
@@ -495,6 +519,7 @@ std::string TemplateReader::load_code(const YAML::Node& at, const json& uri,
     fail(at, fmt::format("{} {} is neither a directory nor a readable file", what, path.string()));
   std::ostringstream bytes;
   bytes << file.rdbuf();
+  hash = api::sha256_hex(bytes.str());
   return bytes.str();
 }
 
@@ -567,11 +592,14 @@ void TemplateReader::build_function(const std::string& id, const Logical& logica
   fn.resource.function = name;
   if (merged.contains("InlineCode") && merged.contains("CodeUri"))
     fail(at, "function " + id + " has both InlineCode and CodeUri");
+  std::string code_hash;
   if (merged.contains("InlineCode")) {
-    fn.resource.code_zip = inline_code_zip(
-        require_string(node_of("InlineCode"), merged["InlineCode"], "InlineCode"), runtime);
+    const std::string code =
+        require_string(node_of("InlineCode"), merged["InlineCode"], "InlineCode");
+    fn.resource.code_zip = inline_code_zip(code, runtime);
+    code_hash = api::sha256_hex(runtime + "\n" + code);
   } else if (merged.contains("CodeUri")) {
-    fn.resource.code_zip = load_code(node_of("CodeUri"), merged["CodeUri"], "CodeUri");
+    fn.resource.code_zip = load_code(node_of("CodeUri"), merged["CodeUri"], "CodeUri", code_hash);
   } else {
     fail(at, "function " + id + " has neither CodeUri nor InlineCode");
   }
@@ -629,7 +657,7 @@ void TemplateReader::build_function(const std::string& id, const Logical& logica
   }
   fn.resource.spec = config;
   fn.resource.spec["Tags"] = tags;
-  fn.parts["code"] = api::sha256_hex(fn.resource.code_zip);
+  fn.parts["code"] = code_hash;
   fn.parts["configuration"] = config;
   fn.parts["tags"] = tags;
   fn.follows = referenced_keys(config);
@@ -841,14 +869,15 @@ void TemplateReader::build_layer(const std::string& id, const Logical& logical) 
   b.resource.key = id;
   b.resource.kind = ResourceKind::kLayer;
   b.resource.physical = logical.physical;
-  b.resource.code_zip = load_code(props["ContentUri"], p["ContentUri"], "ContentUri");
+  std::string code_hash;
+  b.resource.code_zip = load_code(props["ContentUri"], p["ContentUri"], "ContentUri", code_hash);
   json spec = json::object();
   for (const char* k :
        {"Description", "CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"}) {
     if (p.contains(k)) spec[k] = p[k];
   }
   b.resource.spec = spec;
-  b.parts["code"] = api::sha256_hex(b.resource.code_zip);
+  b.parts["code"] = code_hash;
   b.parts["spec"] = spec;
   built_.push_back(std::move(b));
 }

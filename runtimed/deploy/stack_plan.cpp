@@ -163,7 +163,8 @@ void Planner::update(const DesiredResource& d, const AppliedResource& a) {
         if (!tags.empty())
           add(d.key, U, json_call("POST", "/2017-03-31/tags/" + segment(arn), {{"Tags", tags}}));
         std::string removed;
-        for (const auto& [k, v] : a.spec.value("Tags", json::object()).items()) {
+        const json old_tags = a.spec.value("Tags", json::object());
+        for (const auto& [k, v] : old_tags.items()) {
           if (!tags.contains(k))
             removed += (removed.empty() ? "?" : "&") + ("tagKeys=" + segment(k));
         }
@@ -275,7 +276,8 @@ std::string_view action_name(ChangeAction action) {
 AppliedStack applied_from_record(const json& record) {
   AppliedStack out;
   if (!record.is_object()) return out;
-  for (const auto& [key, r] : record.value("Resources", json::object()).items()) {
+  const json resources = record.value("Resources", json::object());
+  for (const auto& [key, r] : resources.items()) {
     AppliedResource a;
     a.key = key;
     a.kind = kind_from_name(r.value("Kind", "")).value_or(ResourceKind::kFunction);
