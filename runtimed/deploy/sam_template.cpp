@@ -719,9 +719,8 @@ void TemplateReader::build_function(const std::string& id, const Logical& logica
     if (!p.is_object() || !p.contains("ProvisionedConcurrentExecutions"))
       fail(n, "ProvisionedConcurrencyConfig needs ProvisionedConcurrentExecutions");
     add(id + ".ProvisionedConcurrency", ResourceKind::kProvisionedConcurrency, alias,
-        {{"ProvisionedConcurrentExecutions",
-          require_int(n, p["ProvisionedConcurrentExecutions"], "ProvisionedConcurrentExecutions")}},
-        {id + ".Alias"});
+        {{"ProvisionedConcurrentExecutions", require_int(n, p["ProvisionedConcurrentExecutions"],
+                                                         "ProvisionedConcurrentExecutions")}});
   }
   if (merged.contains("FunctionUrlConfig")) {
     const YAML::Node n = node_of("FunctionUrlConfig");
@@ -730,8 +729,7 @@ void TemplateReader::build_function(const std::string& id, const Logical& logica
     json spec = merged["FunctionUrlConfig"];
     if (!spec.contains("AuthType")) fail(n, "FunctionUrlConfig needs AuthType");
     // The URL is the alias's when there is one, as SAM makes it.
-    add(id + "Url", ResourceKind::kFunctionUrl, alias, spec,
-        alias.empty() ? std::vector<std::string>{} : std::vector<std::string>{id + ".Alias"});
+    add(id + "Url", ResourceKind::kFunctionUrl, alias, spec);
   }
   if (props && props["Events"]) build_events(id, name, target_arn, props["Events"]);
 }
@@ -751,8 +749,8 @@ void TemplateReader::build_events(const std::string& id, const std::string& name
     const json props = e["Properties"] ? resolve(p) : json::object();
     const YAML::Node at = e["Properties"] ? p : e;
     const std::string key = id + ".Events." + event;
-    std::vector<std::string> follows;
-    if (!alias_key.empty()) follows.push_back(alias_key);
+    // Routes, schedules and mappings name the alias, whose name does not change with its version:
+    // they follow no other resource's hash (creation order alone puts the alias first).
     if (type == "HttpApi" || type == "Api") {
       if (type == "HttpApi")
         check_keys(p, {"Path", "Method", "ApiId", "PayloadFormatVersion", "TimeoutInMillis"},
@@ -787,8 +785,7 @@ void TemplateReader::build_events(const std::string& id, const std::string& name
         if (r["RouteKey"] == route_key)
           fail(at, fmt::format("route {} appears twice in {}", route_key, api));
       }
-      routes.push_back(
-          {{"RouteKey", route_key}, {"FunctionArn", target_arn}, {"_follows", alias_key}});
+      routes.push_back({{"RouteKey", route_key}, {"FunctionArn", target_arn}});
       continue;
     }
     if (type == "Schedule") {
@@ -809,7 +806,6 @@ void TemplateReader::build_events(const std::string& id, const std::string& name
       Building b;
       b.resource = {key, ResourceKind::kSchedule, schedule_name, name, spec, {}, {}};
       b.parts["spec"] = spec;
-      b.follows = follows;
       built_.push_back(std::move(b));
       continue;
     }
@@ -839,14 +835,9 @@ void TemplateReader::build_events(const std::string& id, const std::string& name
                         props["MaximumBatchingWindowInSeconds"], "MaximumBatchingWindowInSeconds");
       if (props.contains("FunctionResponseTypes"))
         spec["FunctionResponseTypes"] = props["FunctionResponseTypes"];
-      // A queue of this template is created first.
-      for (const auto& [qid, l] : logical_) {
-        if (l.type == kQueueType && queue == queue_arn(l.physical)) follows.push_back(qid);
-      }
       Building b;
       b.resource = {key, ResourceKind::kEventSourceMapping, "", name, spec, {}, {}};
       b.parts["spec"] = spec;
-      b.follows = follows;
       built_.push_back(std::move(b));
       continue;
     }
@@ -904,14 +895,6 @@ void TemplateReader::build_queue(const std::string& id, const Logical& logical) 
   Building b;
   b.resource = {id, ResourceKind::kQueue, logical.physical, "", spec, {}, {}};
   b.parts["spec"] = spec;
-  // A dead-letter queue of this template comes first.
-  if (spec.contains("RedrivePolicy")) {
-    for (const auto& [qid, l] : logical_) {
-      if (l.type == kQueueType &&
-          spec["RedrivePolicy"]["deadLetterTargetArn"] == queue_arn(l.physical))
-        b.follows.push_back(qid);
-    }
-  }
   built_.push_back(std::move(b));
 }
 
@@ -926,10 +909,8 @@ void TemplateReader::build_http_api_resource(const std::string& id, const Logica
 
 void TemplateReader::finish_http_apis() {
   for (auto& [id, routes] : api_routes_) {
-    std::vector<std::string> follows;
     json clean = json::array();
     for (auto& r : routes) {
-      if (!r["_follows"].get<std::string>().empty()) follows.push_back(r["_follows"]);
       clean.push_back({{"RouteKey", r["RouteKey"]}, {"FunctionArn", r["FunctionArn"]}});
     }
     std::sort(clean.begin(), clean.end(),
@@ -939,7 +920,6 @@ void TemplateReader::finish_http_apis() {
     Building b;
     b.resource = {id, ResourceKind::kHttpApi, logical_.at(id).physical, "", spec, {}, {}};
     b.parts["spec"] = spec;
-    b.follows = follows;
     built_.push_back(std::move(b));
   }
 }
