@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds (Release), starts the daemon with a local state dir (SQLite inside), deploys the
-# example functions, shows a first invocation of each, then keeps serving until Ctrl-C.
+# example functions, shows a first invocation of each, deploys the example SAM app
+# (examples/sam-app) as the stack "sam-app", then keeps serving until Ctrl-C.
 #   scripts/run.sh [--listen 127.0.0.1:9000] [--state-dir .runtimed-state] [runtimed serve options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +51,15 @@ for e in "${examples[@]}"; do
   rt invoke "$name" --payload "$payload" || true
 done
 rm -rf "$work"
+
+# The example SAM app, as one stack: a re-run applies only what changed (nothing, usually).
+printf '\n$ runtimed deploy examples/sam-app/template.yaml --stack-name sam-app\n'
+if ! rt deploy examples/sam-app/template.yaml --stack-name sam-app; then
+  printf '(the SAM example was not deployed; the error is above)\n'
+fi
 printf '\nruntimed is serving on %s (state in %s). Try:\n' "$endpoint" "$state"
 printf '  aws --endpoint-url %s lambda list-functions\n' "$endpoint"
 printf '  build/bin/runtimed invoke hello-python --payload %s --log\n' "'{\"name\":\"you\"}'"
+printf '  build/bin/runtimed stack describe sam-app --endpoint %s\n' "$endpoint"
 printf 'Ctrl-C stops it.\n'
 wait $daemon

@@ -263,6 +263,29 @@ TEST_F(DeployTest, StackRecordsAreKeptByTheDaemonAcrossRestarts) {
   ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
 }
 
+// The example app (examples/sam-app, deployed by scripts/run.sh) reads and plans against a real
+// daemon; --dry-run makes no call but the reads.
+TEST_F(DeployTest, TheExampleAppPlansEveryResourceInOrder) {
+  auto run = cli({"deploy", testsupport::source_path("examples/sam-app/template.yaml").string(),
+                  "--stack-name", "sam-app", "--dry-run"});
+  ASSERT_EQ(run.status, 0) << run;
+  std::vector<std::string> calls = lines_starting(run.out, "  ");
+  EXPECT_EQ(calls,
+            (std::vector<std::string>{
+                "  POST /2018-10-31/layers/sam-app-SharedLayer/versions",
+                "  PUT /runtimed/v1/queues/sam-app-JobsDeadLetters",
+                "  PUT /runtimed/v1/queues/sam-app-JobsQueue", "  POST /2015-03-31/functions",
+                "  POST /2015-03-31/functions", "  POST /2015-03-31/functions",
+                "  PUT /2017-10-31/functions/sam-app-WorkerFunction/concurrency",
+                "  PUT /2019-09-25/functions/sam-app-NightlyFunction/event-invoke-config",
+                "  PUT /runtimed/v1/http-apis/sam-app-ServerlessHttpApi",
+                "  PUT /runtimed/v1/schedules/sam-app-NightlyFunction-Nightly",
+                "  POST /2015-03-31/event-source-mappings/"}))
+      << run;
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+  get("/runtimed/v1/stacks/sam-app", 404);
+}
+
 // The resources whose APIs other branches add. Each test deploys, checks the thing serves, and
 // deletes; the merger turns them on once the API named in the skip is on main.
 constexpr const char* kEventsTemplate = R"(Resources:
