@@ -13,6 +13,7 @@
 #include "runtimed/cli/cli_requests.hpp"
 #include "runtimed/deploy/sam_template.hpp"
 #include "runtimed/deploy/stack_plan.hpp"
+#include "runtimed/stack_routes.hpp"
 
 namespace runtimed {
 
@@ -139,6 +140,11 @@ std::expected<std::string, std::string> read_file(const std::string& path) {
 }
 
 int run_deploy(const DeployCommandState& s) {
+  // Checked here too: the daemon refusing the record after the resources were made would leave
+  // them without a stack.
+  if (!valid_stack_name(s.stack_name))
+    return fail("--stack-name '" + s.stack_name +
+                "' must start with a letter and hold only letters, digits and '-' (at most 128)");
   DaemonClient client(s.endpoint, kDefaultReadTimeout);
   // The daemon's region and account make the ARNs the template's Refs resolve to.
   auto stacks = send_json(client, {"GET", "/runtimed/v1/stacks"});

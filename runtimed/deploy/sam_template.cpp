@@ -117,8 +117,8 @@ class TemplateReader {
   std::string inline_code_zip(const std::string& code, const std::string& runtime);
 
   void build_function(const std::string& id, const Logical& logical);
-  void build_events(const std::string& id, const std::string& name, const std::string& target_arn,
-                    const YAML::Node& events);
+  void build_events(const std::string& id, const std::string& name, const std::string& alias,
+                    const std::string& target_arn, const YAML::Node& events);
   void build_layer(const std::string& id, const Logical& logical);
   void build_queue(const std::string& id, const Logical& logical);
   void build_http_api_resource(const std::string& id, const Logical& logical);
@@ -130,7 +130,8 @@ class TemplateReader {
   YAML::Node root_;
   std::map<std::string, json> parameters_;
   std::map<std::string, Logical> logical_;  // by logical id, incl. implicit APIs and Fn.Alias
-  std::vector<std::string> order_;          // logical ids in template order
+  std::map<std::string, std::string> alias_names_;  // function logical id → AutoPublishAlias
+  std::vector<std::string> order_;                  // logical ids in template order
   std::vector<Building> built_;
   // HTTP APIs' routes by API logical id; explicit APIs' CORS settings.
   std::map<std::string, json> api_routes_;
@@ -278,7 +279,14 @@ void TemplateReader::declare_resources() {
     const YAML::Node props = l.node["Properties"];
     if (!props) continue;
     if (props["FunctionUrlConfig"]) logical_[id + "Url"] = {"FunctionUrl", l.physical, {}};
-    if (props["AutoPublishAlias"]) logical_[id + ".Alias"] = {"Alias", l.physical, {}};
+    // AutoPublishAlias may come from Globals, and be a Ref to a parameter.
+    const YAML::Node alias = props["AutoPublishAlias"]
+                                 ? props["AutoPublishAlias"]
+                                 : root_["Globals"]["Function"]["AutoPublishAlias"];
+    if (alias) {
+      logical_[id + ".Alias"] = {"Alias", l.physical, {}};
+      alias_names_[id] = require_string(alias, resolve(alias), "AutoPublishAlias");
+    }
     if (const YAML::Node events = props["Events"]; events && events.IsMap()) {
       for (const auto& ev : events) {
         const YAML::Node type = ev.second["Type"];
@@ -336,10 +344,7 @@ json TemplateReader::ref(const YAML::Node& at, const std::string& name) {
   if (l.type == kQueueType) return in_.endpoint + "/runtimed/v1/queues/" + l.physical;
   if (l.type == kHttpApiType) return attribute_token(name, "ApiId");
   if (l.type == "Alias") {
-    return function_arn(l.physical) + ":" +
-           logical_.at(name.substr(0, name.size() - 6))
-               .node["Properties"]["AutoPublishAlias"]
-               .as<std::string>();
+    return function_arn(l.physical) + ":" + alias_names_.at(name.substr(0, name.size() - 6));
   }
   fail(at, "Ref to " + name + " is not supported");
 }
@@ -731,13 +736,13 @@ void TemplateReader::build_function(const std::string& id, const Logical& logica
     // The URL is the alias's when there is one, as SAM makes it.
     add(id + "Url", ResourceKind::kFunctionUrl, alias, spec);
   }
-  if (props && props["Events"]) build_events(id, name, target_arn, props["Events"]);
+  if (props && props["Events"]) build_events(id, name, alias, target_arn, props["Events"]);
 }
 
 void TemplateReader::build_events(const std::string& id, const std::string& name,
-                                  const std::string& target_arn, const YAML::Node& events) {
+                                  const std::string& alias, const std::string& target_arn,
+                                  const YAML::Node& events) {
   expect_map(events, "Events");
-  const std::string alias_key = logical_.contains(id + ".Alias") ? id + ".Alias" : "";
   for (const auto& kv : events) {
     const std::string event = kv.first.as<std::string>();
     const YAML::Node e = kv.second;
@@ -818,17 +823,12 @@ void TemplateReader::build_events(const std::string& id, const std::string& name
       const std::string queue = scalar_text(props["Queue"]);
       if (!queue.starts_with("arn:aws:sqs:"))
         fail(p["Queue"], "SQS event Queue must be a local queue's ARN (e.g. !GetAtt Queue.Arn)");
-      json spec = {
-          {"FunctionName",
-           alias_key.empty()
-               ? name
-               : name + ":" +
-                     logical_.at(id).node["Properties"]["AutoPublishAlias"].as<std::string>()},
-          {"EventSourceArn", queue},
-          {"BatchSize", props.contains("BatchSize")
-                            ? require_int(p["BatchSize"], props["BatchSize"], "BatchSize")
-                            : 10},
-          {"Enabled", !props.contains("Enabled") || props["Enabled"] != false}};
+      json spec = {{"FunctionName", alias.empty() ? name : name + ":" + alias},
+                   {"EventSourceArn", queue},
+                   {"BatchSize", props.contains("BatchSize")
+                                     ? require_int(p["BatchSize"], props["BatchSize"], "BatchSize")
+                                     : 10},
+                   {"Enabled", !props.contains("Enabled") || props["Enabled"] != false}};
       if (props.contains("MaximumBatchingWindowInSeconds"))
         spec["MaximumBatchingWindowInSeconds"] =
             require_int(p["MaximumBatchingWindowInSeconds"],

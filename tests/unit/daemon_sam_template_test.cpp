@@ -293,6 +293,36 @@ TEST(SamTemplateTest, FunctionSettingsAndEventsBecomeTheirResources) {
              {{"OnFailure", {{"Destination", "arn:aws:sqs:eu-west-1:123456789012:st-Jobs"}}}}}}));
 }
 
+TEST(SamTemplateTest, AutoPublishAliasFromGlobalsAndParametersTargetsTheAlias) {
+  auto s = load_sam_template(input(R"(Parameters:
+  AliasName: {Type: String, Default: prod}
+Globals:
+  Function:
+    AutoPublishAlias: !Ref AliasName
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: x
+      Environment:
+        Variables:
+          SELF: !Ref Fn.Alias
+          SUB: !Sub "${Fn.Alias}"
+      Events:
+        Work: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn}}
+)"));
+  ASSERT_TRUE(s) << s.error();
+  const std::string arn = "arn:aws:lambda:eu-west-1:123456789012:function:st-Fn:prod";
+  EXPECT_EQ(find(*s, "Fn").spec["Environment"]["Variables"]["SELF"], arn);
+  EXPECT_EQ(find(*s, "Fn").spec["Environment"]["Variables"]["SUB"], arn);
+  EXPECT_EQ(find(*s, "Fn.Alias").physical, "prod");
+  EXPECT_EQ(find(*s, "Fn.Events.Work").spec["FunctionName"], "st-Fn:prod");
+}
+
 TEST(SamTemplateTest, HashesChangeWithWhatTheyFollow) {
   constexpr const char* kTemplate = R"(Resources:
   Fn:
