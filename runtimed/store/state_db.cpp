@@ -119,7 +119,7 @@ constexpr std::array<std::string_view, 5> kMigrations = {
     )sql",
     // v5 (deploy, h18-sam): stacks `runtimed deploy` applied, each the deployer's JSON record.
     R"sql(
-      CREATE TABLE stacks (
+      CREATE TABLE IF NOT EXISTS stacks (
         name TEXT PRIMARY KEY,
         record TEXT NOT NULL,
         updated_ms INTEGER NOT NULL
