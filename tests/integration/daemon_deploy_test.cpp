@@ -263,6 +263,41 @@ TEST_F(DeployTest, StackRecordsAreKeptByTheDaemonAcrossRestarts) {
   ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
 }
 
+// A deploy that fails part-way keeps what it made in the record; the next one continues from it.
+TEST_F(DeployTest, AFailedDeployIsContinuedByTheNext) {
+  constexpr const char* kTwo = R"(Resources:
+  First:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: index.handler, InlineCode: "x = 1"}
+  Second:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: RUNTIME, Handler: index.handler, InlineCode: "x = 2"}
+)";
+  std::string broken = kTwo;
+  broken.replace(broken.find("RUNTIME"), 7, "cobol85");
+  write("template.yaml", broken);
+  auto failed = deploy();
+  EXPECT_EQ(failed.status, 2) << failed;
+  EXPECT_NE(failed.err.find("create Second (POST /2015-03-31/functions): "
+                            "InvalidParameterValueException"),
+            std::string::npos)
+      << failed;
+  const json record = get("/runtimed/v1/stacks/demo")["Record"]["Resources"];
+  EXPECT_TRUE(record.contains("First")) << record;
+  EXPECT_FALSE(record.contains("Second")) << record;
+
+  std::string fixed = kTwo;
+  fixed.replace(fixed.find("RUNTIME"), 7, "python3.12");
+  write("template.yaml", fixed);
+  auto next = deploy();
+  ASSERT_EQ(next.status, 0) << next;
+  EXPECT_EQ(lines_starting(next.out, "create "),
+            (std::vector<std::string>{"create Function Second (demo-Second)"}))
+      << next;
+  ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+}
+
 // The example app (examples/sam-app, deployed by scripts/run.sh) reads and plans against a real
 // daemon; --dry-run makes no call but the reads.
 TEST_F(DeployTest, TheExampleAppPlansEveryResourceInOrder) {
