@@ -102,7 +102,10 @@ std::expected<void, std::string> apply(DaemonClient& client, const Plan& plan,
       call.body = substitute_tokens(json::parse(call.body), attributes).dump();
     int status = 0;
     auto body = send_json(client, call, &status);
-    if (!body && !(planned.action == ChangeAction::kDelete && status == 404)) {
+    // A delete of what is already gone is done; a 404 that says the route is unknown is not.
+    const bool already_gone = planned.action == ChangeAction::kDelete && status == 404 && !body &&
+                              body.error().starts_with("ResourceNotFoundException");
+    if (!body && !already_gone) {
       return std::unexpected(fmt::format("{} {} ({} {}): {}", action_name(planned.action),
                                          planned.key, call.method, call.target, body.error()));
     }
