@@ -1,6 +1,7 @@
 // The /runtimed/v1/stacks endpoints (see stack_routes.hpp).
 #include "runtimed/stack_routes.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
