@@ -149,6 +149,45 @@ TEST(StackPlanTest, RemovedResourcesAreDeletedInReverseOrder) {
   EXPECT_EQ(call_lines(plan_deletion(applied(load()))).size(), 11u);
 }
 
+TEST(StackPlanTest, ARenamedFunctionIsCreatedThenTheOldOneDeleted) {
+  auto load_named = [](const std::string& name) {
+    auto s =
+        load_sam_template({"Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                           "    Properties: {FunctionName: " +
+                               name + ", Runtime: python3.12, Handler: i.h, InlineCode: x}\n",
+                           "t.yaml",
+                           "/",
+                           "st",
+                           "us-east-1",
+                           "0",
+                           "http://d",
+                           {}});
+    if (!s) throw std::runtime_error(s.error());
+    return *s;
+  };
+  AppliedStack before;
+  for (const auto& d : load_named("old-name").resources)
+    before.resources[d.key] = applied_from_desired(d);
+  const Plan plan = plan_changes(load_named("new-name"), before);
+  EXPECT_EQ(call_lines(plan),
+            (Lines{"POST /2015-03-31/functions", "DELETE /2015-03-31/functions/old-name"}));
+  EXPECT_FALSE(plan.calls.back().forget);  // the key now names new-name
+}
+
+TEST(StackPlanTest, AMappingMovedToAnotherQueueIsReplacedOthersUpdatedInPlace) {
+  AppliedStack before = applied(load());
+  before.resources["Fn.Events.Work"].spec["EventSourceArn"] = "arn:aws:sqs:us-east-1:0:elsewhere";
+  before.resources["Fn.Events.Work"].hashes["spec"] = "stale";
+  Plan plan = plan_changes(load(), before);
+  EXPECT_EQ(call_lines(plan), (Lines{"DELETE /2015-03-31/event-source-mappings/u-1",
+                                     "POST /2015-03-31/event-source-mappings/"}));
+  before = applied(load());
+  before.resources["Fn.Events.Work"].hashes["spec"] = "stale";
+  plan = plan_changes(load(), before);
+  EXPECT_EQ(call_lines(plan), (Lines{"PUT /2015-03-31/event-source-mappings/u-1"}));
+  EXPECT_EQ(plan.calls[0].call.body.find("EventSourceArn"), std::string::npos);
+}
+
 TEST(StackPlanTest, RecordRoundTripsThroughJson) {
   const AppliedStack a = applied(load());
   const AppliedStack back = applied_from_record(record_of(a));
