@@ -476,7 +476,7 @@ json TemplateReader::resolve(const YAML::Node& node) {
     return out;
   }
   if (node.IsNull()) return nullptr;
-  const std::string s = node.Scalar();
+  const std::string& s = node.Scalar();
   if (tag == "?") {
     // Plain scalars: YAML 1.2 core schema's integers and booleans.
     long long n = 0;

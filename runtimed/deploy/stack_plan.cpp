@@ -317,7 +317,6 @@ std::map<std::string, std::string> attributes_of(const AppliedStack& stack) {
 
 Plan plan_changes(const DesiredStack& desired, const AppliedStack& applied) {
   Planner planner;
-  std::vector<const AppliedResource*> deletes;
   std::vector<AppliedResource> replaced;  // kept alive for deletes
   replaced.reserve(desired.resources.size());
   for (const DesiredResource& d : desired.resources) {
@@ -334,17 +333,15 @@ Plan plan_changes(const DesiredStack& desired, const AppliedStack& applied) {
     }
   }
   for (auto& old_layer : planner.pending_old_layers) replaced.push_back(old_layer);
-  std::vector<const AppliedResource*> old_halves;
-  for (const auto& r : replaced) old_halves.push_back(&r);
+  // Removed resources and replaced halves interleave by kind, aliases before their functions.
+  std::vector<std::pair<const AppliedResource*, bool>> all;
+  all.reserve(applied.resources.size() + replaced.size());
   for (const auto& [key, a] : applied.resources) {
     const bool wanted = std::ranges::any_of(desired.resources,
                                             [&](const DesiredResource& d) { return d.key == key; });
-    if (!wanted) deletes.push_back(&a);
+    if (!wanted) all.emplace_back(&a, true);
   }
-  // Removed resources and replaced halves interleave by kind, aliases before their functions.
-  std::vector<std::pair<const AppliedResource*, bool>> all;
-  for (const auto* a : deletes) all.emplace_back(a, true);
-  for (const auto* a : old_halves) all.emplace_back(a, false);
+  for (const auto& r : replaced) all.emplace_back(&r, false);
   std::ranges::stable_sort(
       all, [](const auto& x, const auto& y) { return x.first->kind > y.first->kind; });
   for (const auto& [a, forget] : all) planner.remove(*a, forget);
@@ -354,6 +351,7 @@ Plan plan_changes(const DesiredStack& desired, const AppliedStack& applied) {
 Plan plan_deletion(const AppliedStack& applied) {
   Planner planner;
   std::vector<const AppliedResource*> all;
+  all.reserve(applied.resources.size());
   for (const auto& [key, a] : applied.resources) all.push_back(&a);
   for (const auto* a : reverse_order(all)) planner.remove(*a, true);
   return std::move(planner.plan);
@@ -361,6 +359,7 @@ Plan plan_deletion(const AppliedStack& applied) {
 
 std::vector<std::string> call_lines(const Plan& plan) {
   std::vector<std::string> out;
+  out.reserve(plan.calls.size());
   for (const auto& c : plan.calls) out.push_back(c.call.method + " " + c.call.target);
   return out;
 }
