@@ -185,6 +185,11 @@ void ClientRoutes::add_routes() {
       .add("*", "/runtimed/v1/queues/", blocking, queues)
       .add("*", "/runtimed/v1/queues/{rest...}", blocking, queues);
 
+  // Deployed stacks' records (runtimed deploy): SQLite.
+  const Handler stacks = api_handler(apis_.stacks);
+  routes_.add("GET", "/runtimed/v1/stacks", blocking, stacks)
+      .add("*", "/runtimed/v1/stacks/{name}", blocking, stacks);
+
   // Health reads counters under one lock: cheap, and answered to any method.
   routes_.add("*", "/runtimed/v1/health", io,
               {[this](const api::HttpRequest&, const api::PathParams&, const std::string& id,

@@ -25,6 +25,7 @@
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/http_metrics.hpp"
+#include "runtimed/stack_routes.hpp"
 
 namespace runtimed {
 
@@ -40,6 +41,7 @@ class ClientRoutes {
     api::LayerApi& layers;
     api::ProvisionedConcurrencyApi& provisioned;
     QueueRoutes& queues;
+    StackRoutes& stacks;  // deploy (h18-sam)
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
                api::FunctionCatalog& catalog, const HostIdentity& host,

@@ -238,10 +238,12 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_),
+      stack_store_(store_->db()),
+      stack_routes_(stack_store_, identity_),
       client_routes_(controller_, dispatcher_,
                      ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_,
                                         tags_api_, version_api_, alias_api_, layer_api_,
-                                        provisioned_concurrency_api_, queue_routes_},
+                                        provisioned_concurrency_api_, queue_routes_, stack_routes_},
                      logs_, *store_, identity_, metrics_) {
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),

@@ -152,6 +152,8 @@ class Daemon {
   Controller controller_;
   AsyncDispatcher dispatcher_;
   QueueRoutes queue_routes_;
+  StackStore stack_store_;
+  StackRoutes stack_routes_;
   ClientRoutes client_routes_;
   std::optional<api::ListenerId> listener_;
   bool shut_down_ = false;

@@ -6,6 +6,7 @@
 
 #include "runtimed/cli/bench_command.hpp"
 #include "runtimed/cli/cli_commands.hpp"
+#include "runtimed/cli/cli_deploy_commands.hpp"
 #include "runtimed/cli/cli_queue_commands.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
 #include "runtimed/daemon.hpp"
@@ -136,6 +137,8 @@ int main(int argc, char** argv) {
   runtimed::add_client_commands(app, client);
   runtimed::QueueCommands queue;
   runtimed::add_queue_commands(app, queue);
+  runtimed::DeployCommands deploy;
+  runtimed::add_deploy_commands(app, deploy);
   runtimed::BenchCommands bench;
   runtimed::add_bench_commands(app, bench);
 
@@ -153,6 +156,7 @@ int main(int argc, char** argv) {
   if (serve_cmd->parsed()) return runtimed::run_serve_command(serve);
   if (auto status = runtimed::run_client_command(client)) return *status;
   if (auto status = runtimed::run_queue_command(queue)) return *status;
+  if (auto status = runtimed::run_deploy_command(deploy)) return *status;
   if (auto status = runtimed::run_bench_command(bench)) return *status;
   return 0;
 }

@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 6> kMigrations = {
+constexpr std::array<std::string_view, 7> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -140,6 +140,14 @@ constexpr std::array<std::string_view, 6> kMigrations = {
         SELECT name, '$LATEST', config FROM event_invoke_configs;
       DROP TABLE event_invoke_configs;
       ALTER TABLE event_invoke_configs_by_qualifier RENAME TO event_invoke_configs;
+    )sql",
+    // v7: stacks `runtimed deploy` applied, each the deployer's JSON record.
+    R"sql(
+      CREATE TABLE IF NOT EXISTS stacks (
+        name TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
     )sql",
 };
 

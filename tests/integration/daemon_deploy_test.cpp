@@ -1,0 +1,376 @@
+// `runtimed deploy` end to end: a real daemon, the runtimed CLI binary, a SAM template on disk;
+// deploy, invoke, change one thing, re-deploy, re-deploy unchanged, delete with nothing left.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/daemon_process.hpp"
+#include "tests/integration/daemon_test.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A python function from a code directory using a layer, an inline one with AutoPublishAlias,
+// per-function settings, parameters and outputs: what the daemon on main serves today.
+constexpr const char* kTemplate = R"(AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Greeting:
+    Type: String
+    Default: Hello
+  Reserved:
+    Type: Number
+    Default: 2
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 5
+    Environment:
+      Variables:
+        STAGE: test
+Resources:
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Handler: app.handler
+      Layers: [!Ref Shared]
+      MemorySize: 256
+      Environment:
+        Variables:
+          GREETING: !Sub "${Greeting} from ${AWS::StackName}"
+      ReservedConcurrentExecutions: !Ref Reserved
+      Tags:
+        team: web
+  Inline:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: index.handler
+      InlineCode: |
+        def handler(event, context):
+            return {"inline": True, "version": context.function_version}
+      AutoPublishAlias: live
+      DeadLetterQueue:
+        Type: SQS
+        TargetArn: !Sub "arn:aws:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-dlq"
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+        MaximumEventAgeInSeconds: 120
+Outputs:
+  ApiArn:
+    Value: !GetAtt Api.Arn
+  LayerArn:
+    Value: !Ref Shared
+)";
+
+class DeployTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<testsupport::DaemonProcess>();
+    endpoint_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+    fs::create_directories(dir() / "layer/python");
+    fs::create_directories(dir() / "src");
+    write("layer/python/greeting.py", "def shout(text):\n    return text.upper()\n");
+    write("src/app.py",
+          "import os, greeting\n"
+          "def handler(event, context):\n"
+          "    return {'message': greeting.shout(os.environ['GREETING']),\n"
+          "            'stage': os.environ['STAGE']}\n");
+    write("template.yaml", kTemplate);
+  }
+
+  const fs::path& dir() const { return scratch_.path(); }
+  void write(const std::string& relative, const std::string& text) {
+    std::ofstream(dir() / relative) << text;
+  }
+
+  testsupport::CommandRun cli(std::vector<std::string> args) {
+    args.insert(args.begin(), testsupport::bin_path("runtimed").string());
+    args.push_back("--endpoint");
+    args.push_back(endpoint_);
+    return testsupport::run_command(args);
+  }
+  testsupport::CommandRun deploy(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"deploy", (dir() / "template.yaml").string(), "--stack-name",
+                                     "demo"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cli(args);
+  }
+  json get(const std::string& path, int expected_status = 200) {
+    auto r = daemon_->client().Get(path);
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    EXPECT_EQ(r->status, expected_status) << path << ": " << r->body;
+    return r->body.empty() ? json{} : json::parse(r->body, nullptr, false);
+  }
+
+  testsupport::TempDir scratch_{"rt-deploy"};
+  std::unique_ptr<testsupport::DaemonProcess> daemon_;
+  std::string endpoint_;
+};
+
+// Lines of `out` that start with `prefix`.
+std::vector<std::string> lines_starting(const std::string& out, const std::string& prefix) {
+  std::vector<std::string> found;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) found.push_back(line);
+  }
+  return found;
+}
+
+TEST_F(DeployTest, DeployInvokeChangeRedeployAndDeleteLeavesNothing) {
+  auto first = deploy();
+  ASSERT_EQ(first.status, 0) << first;
+  EXPECT_EQ(lines_starting(first.out, "create "),
+            (std::vector<std::string>{
+                "create Layer Shared (demo-Shared)", "create Function Api (demo-Api)",
+                "create Function Inline (demo-Inline)",
+                "create ReservedConcurrency Api.ReservedConcurrency (demo-Api)",
+                "create EventInvokeConfig Inline.EventInvokeConfig (demo-Inline)",
+                "create Alias Inline.Alias (live)"}))
+      << first;
+  EXPECT_NE(first.out.find("ApiArn                   "
+                           "arn:aws:lambda:us-east-1:000000000000:function:demo-Api"),
+            std::string::npos)
+      << first;
+  EXPECT_NE(first.out.find("arn:aws:lambda:us-east-1:000000000000:layer:demo-Shared:1"),
+            std::string::npos)
+      << first;
+
+  // The function runs with its layer, Globals and the parameter's default.
+  auto r = daemon_->invoke("demo-Api", "{}");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(testsupport::body_json(r), (json{{"message", "HELLO FROM DEMO"}, {"stage", "test"}}));
+  auto alias = daemon_->invoke("demo-Inline:live", "{}");
+  ASSERT_EQ(alias->status, 200) << alias->body;
+  EXPECT_EQ(testsupport::body_json(alias), (json{{"inline", true}, {"version", "1"}}));
+  // Per-function settings as the template says.
+  const json config = get("/2015-03-31/functions/demo-Api/configuration");
+  EXPECT_EQ(config["MemorySize"], 256);
+  EXPECT_EQ(config["Timeout"], 5);
+  EXPECT_EQ(get("/2019-09-30/functions/demo-Api/concurrency")["ReservedConcurrentExecutions"], 2);
+  EXPECT_EQ(get("/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Ademo-"
+                "Api")["Tags"],
+            (json{{"team", "web"}}));
+  const json eic = get("/2019-09-25/functions/demo-Inline/event-invoke-config");
+  EXPECT_EQ(eic["MaximumRetryAttempts"], 0);
+  EXPECT_EQ(eic["MaximumEventAgeInSeconds"], 120);
+  EXPECT_EQ(get("/2015-03-31/functions/demo-Inline/configuration")["DeadLetterConfig"]["TargetArn"],
+            "arn:aws:sqs:us-east-1:000000000000:demo-dlq");
+
+  // Unchanged: nothing is called but the record's read.
+  auto again = deploy();
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_NE(again.out.find("No changes: stack demo is up to date"), std::string::npos) << again;
+  EXPECT_TRUE(lines_starting(again.out, "update ").empty()) << again;
+  const std::string modified = config["LastModified"];
+  EXPECT_EQ(get("/2015-03-31/functions/demo-Api/configuration")["LastModified"], modified);
+
+  // One property changed: only that resource is updated.
+  auto changed = deploy({"--parameter-overrides", "Reserved=3"});
+  ASSERT_EQ(changed.status, 0) << changed;
+  EXPECT_EQ(
+      lines_starting(changed.out, "update "),
+      (std::vector<std::string>{"update ReservedConcurrency Api.ReservedConcurrency (demo-Api)"}))
+      << changed;
+  EXPECT_TRUE(lines_starting(changed.out, "create ").empty()) << changed;
+  EXPECT_EQ(get("/2019-09-30/functions/demo-Api/concurrency")["ReservedConcurrentExecutions"], 3);
+  EXPECT_EQ(get("/2015-03-31/functions/demo-Api/configuration")["LastModified"], modified);
+
+  // New code and greeting: the function's code and configuration; the alias untouched.
+  write("src/app.py",
+        "import os, greeting\n"
+        "def handler(event, context):\n"
+        "    return {'message': greeting.shout(os.environ['GREETING']) + '!'}\n");
+  auto code = deploy({"--parameter-overrides", "Reserved=3", "Greeting=Hi"});
+  ASSERT_EQ(code.status, 0) << code;
+  EXPECT_EQ(lines_starting(code.out, "update "),
+            (std::vector<std::string>{"update Function Api (demo-Api)"}))
+      << code;
+  r = daemon_->invoke("demo-Api", "{}");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(testsupport::body_json(r), (json{{"message", "HI FROM DEMO!"}}));
+
+  // The stack as the daemon keeps it.
+  auto described = cli({"stack", "describe", "demo"});
+  ASSERT_EQ(described.status, 0) << described;
+  EXPECT_NE(described.out.find("Inline.Alias"), std::string::npos) << described;
+  EXPECT_NE(described.out.find("LayerArn"), std::string::npos) << described;
+  auto listed = cli({"stack", "list"});
+  ASSERT_EQ(listed.status, 0) << listed;
+  EXPECT_NE(listed.out.find("\ndemo "), std::string::npos) << listed;
+
+  // Delete: every resource goes, and the record.
+  auto deleted = cli({"stack", "delete", "demo"});
+  ASSERT_EQ(deleted.status, 0) << deleted;
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+  EXPECT_EQ(get("/2018-10-31/layers")["Layers"], json::array());
+  EXPECT_EQ(get("/2018-10-31/layers/demo-Shared/versions")["LayerVersions"], json::array());
+  get("/2015-03-31/functions/demo-Inline/aliases", 404);
+  get("/runtimed/v1/stacks/demo", 404);
+  EXPECT_EQ(get("/runtimed/v1/stacks")["Stacks"], json::array());
+}
+
+TEST_F(DeployTest, AnUnsupportedResourceIsRefusedWithItsLineBeforeAnythingChanges) {
+  write("template.yaml",
+        std::string(kTemplate).replace(std::string(kTemplate).find("Outputs:"), 8,
+                                       "  Table:\n    Type: AWS::DynamoDB::Table\nOutputs:"));
+  auto run = deploy();
+  EXPECT_EQ(run.status, 2) << run;
+  EXPECT_NE(run.err.find("template.yaml line 50: resource Table has type AWS::DynamoDB::Table, "
+                         "which runtimed deploy does not support"),
+            std::string::npos)
+      << run;
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+  EXPECT_EQ(get("/2018-10-31/layers")["Layers"], json::array());
+  get("/runtimed/v1/stacks/demo", 404);
+}
+
+TEST_F(DeployTest, StackRecordsAreKeptByTheDaemonAcrossRestarts) {
+  ASSERT_EQ(deploy().status, 0);
+  // A record is a JSON object with Resources; anything else is refused.
+  auto bad = daemon_->client().Put("/runtimed/v1/stacks/x", "[]", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(bad->get_header_value("x-amzn-ErrorType"), "InvalidRequestContentException");
+  auto bad_name = daemon_->client().Get("/runtimed/v1/stacks/9lives");
+  ASSERT_TRUE(bad_name);
+  EXPECT_EQ(bad_name->status, 400);
+  const json before = get("/runtimed/v1/stacks/demo");
+  EXPECT_EQ(before["Record"]["Resources"].size(), 6u);
+
+  const fs::path state = daemon_->state_dir();
+  const std::string cgroup = daemon_->cgroup_parent();
+  testsupport::expect_clean_stop(*daemon_);
+  daemon_ = std::make_unique<testsupport::DaemonProcess>(std::vector<std::string>{}, state, cgroup);
+  endpoint_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  EXPECT_EQ(get("/runtimed/v1/stacks/demo")["Record"], before["Record"]);
+  auto again = deploy();
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_NE(again.out.find("No changes"), std::string::npos) << again;
+  ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
+}
+
+// A deploy that fails part-way keeps what it made in the record; the next one continues from it.
+TEST_F(DeployTest, AFailedDeployIsContinuedByTheNext) {
+  constexpr const char* kTwo = R"(Resources:
+  First:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: index.handler, InlineCode: "x = 1"}
+  Second:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: RUNTIME, Handler: index.handler, InlineCode: "x = 2"}
+)";
+  std::string broken = kTwo;
+  broken.replace(broken.find("RUNTIME"), 7, "cobol85");
+  write("template.yaml", broken);
+  auto failed = deploy();
+  EXPECT_EQ(failed.status, 2) << failed;
+  EXPECT_NE(failed.err.find("create Second (POST /2015-03-31/functions): "
+                            "InvalidParameterValueException"),
+            std::string::npos)
+      << failed;
+  const json record = get("/runtimed/v1/stacks/demo")["Record"]["Resources"];
+  EXPECT_TRUE(record.contains("First")) << record;
+  EXPECT_FALSE(record.contains("Second")) << record;
+
+  std::string fixed = kTwo;
+  fixed.replace(fixed.find("RUNTIME"), 7, "python3.12");
+  write("template.yaml", fixed);
+  auto next = deploy();
+  ASSERT_EQ(next.status, 0) << next;
+  EXPECT_EQ(lines_starting(next.out, "create "),
+            (std::vector<std::string>{"create Function Second (demo-Second)"}))
+      << next;
+  ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+}
+
+// The example app (examples/sam-app, deployed by scripts/run.sh) reads and plans against a real
+// daemon; --dry-run makes no call but the reads.
+TEST_F(DeployTest, TheExampleAppPlansEveryResourceInOrder) {
+  auto run = cli({"deploy", testsupport::source_path("examples/sam-app/template.yaml").string(),
+                  "--stack-name", "sam-app", "--dry-run"});
+  ASSERT_EQ(run.status, 0) << run;
+  std::vector<std::string> calls = lines_starting(run.out, "  ");
+  EXPECT_EQ(calls,
+            (std::vector<std::string>{
+                "  POST /2018-10-31/layers/sam-app-SharedLayer/versions",
+                "  PUT /runtimed/v1/queues/sam-app-JobsDeadLetters",
+                "  PUT /runtimed/v1/queues/sam-app-JobsQueue", "  POST /2015-03-31/functions",
+                "  POST /2015-03-31/functions", "  POST /2015-03-31/functions",
+                "  PUT /2017-10-31/functions/sam-app-WorkerFunction/concurrency",
+                "  PUT /2019-09-25/functions/sam-app-NightlyFunction/event-invoke-config",
+                "  PUT /runtimed/v1/http-apis/sam-app-ServerlessHttpApi",
+                "  PUT /runtimed/v1/schedules/sam-app-NightlyFunction-Nightly",
+                "  POST /2015-03-31/event-source-mappings/"}))
+      << run;
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+  get("/runtimed/v1/stacks/sam-app", 404);
+}
+
+// The resources whose APIs other branches add. Each test deploys, checks the thing serves, and
+// deletes; the merger turns them on once the API named in the skip is on main.
+constexpr const char* kEventsTemplate = R"(Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        def handler(event, context):
+            return {"statusCode": 200, "body": event.get("rawPath", "scheduled")}
+      AutoPublishAlias: live
+      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 1}
+      FunctionUrlConfig: {AuthType: NONE}
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: "/items/{id}", Method: GET}}
+        Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute)}}
+        Work: {Type: SQS, Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 5}}
+Outputs:
+  Endpoint:
+    Value: !GetAtt ServerlessHttpApi.ApiEndpoint
+  Url:
+    Value: !GetAtt FnUrl.FunctionUrl
+)";
+
+TEST_F(DeployTest, EventsUrlsQueuesAndProvisionedConcurrencyDeployAndDelete) {
+  GTEST_SKIP() << "needs PUT /runtimed/v1/http-apis and Function URLs (h18-url), "
+                  "PUT /runtimed/v1/queues, schedules and event source mappings (h18-sched), "
+                  "PutProvisionedConcurrencyConfig (h18-pc)";
+  write("template.yaml", kEventsTemplate);
+  auto run = deploy();
+  ASSERT_EQ(run.status, 0) << run;
+  EXPECT_EQ(get("/runtimed/v1/http-apis/demo-ServerlessHttpApi")["Routes"][0]["RouteKey"],
+            "GET /items/{id}");
+  EXPECT_EQ(get("/runtimed/v1/schedules/demo-Fn-Tick")["ScheduleExpression"], "rate(1 minute)");
+  EXPECT_EQ(get("/2015-03-31/event-source-mappings/")["EventSourceMappings"].size(), 1u);
+  EXPECT_EQ(get("/2021-10-31/functions/demo-Fn/url?Qualifier=live")["AuthType"], "NONE");
+  EXPECT_EQ(get("/2019-09-30/functions/demo-Fn/provisioned-concurrency?Qualifier=live")
+                ["RequestedProvisionedConcurrentExecutions"],
+            1);
+  auto again = deploy();
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_NE(again.out.find("No changes"), std::string::npos) << again;
+  ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
+  EXPECT_EQ(get("/runtimed/v1/http-apis")["Items"], json::array());
+  EXPECT_EQ(get("/runtimed/v1/schedules")["Schedules"], json::array());
+  EXPECT_EQ(get("/2015-03-31/event-source-mappings/")["EventSourceMappings"], json::array());
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+}
+
+}  // namespace
