@@ -98,10 +98,13 @@ class FunctionCatalog {
   // their files.
   virtual std::shared_ptr<void> hold_code(const common::FunctionConfig& config) = 0;
 
-  // Called after a successful update or delete (outside any lock) with the qualified name of what
-  // changed or went (pool_key: NAME for $LATEST, NAME:VERSION for a published version; deleting
-  // a function calls it for each), so the controller can retire warm environments running it.
+  // Called after a successful create, update or delete (outside any lock) with the qualified name
+  // of what changed or went (pool_key: NAME for $LATEST, NAME:VERSION for a published version;
+  // deleting a function calls it for each), so the controller can retire warm environments running
+  // it.
   std::function<void(const std::string& qualified_name)> on_changed;
+  // Called after an alias of FUNCTION was updated or deleted (outside any lock).
+  std::function<void(const std::string& function)> on_aliases_changed;
 };
 
 }  // namespace api

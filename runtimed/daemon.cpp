@@ -35,12 +35,12 @@ std::expected<ListenAddress, std::string> parse_loopback_listen(const std::strin
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return std::unexpected("--listen must be HOST:PORT");
   ListenAddress address{.host = listen.substr(0, colon)};
-  // The whole text after the colon is the port: "80abc", "+80" and " 80" are refused.
+  // The whole text after the colon is the port: "80abc", "+80" and " 80" are refused. Port 0
+  // lets the kernel choose one; the "listening on" line says which.
   const std::string_view digits = std::string_view(listen).substr(colon + 1);
   unsigned p = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || p == 0 ||
-      p > 65535) {
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || p > 65535) {
     return std::unexpected("--listen: bad port");
   }
   address.port = static_cast<uint16_t>(p);
@@ -285,14 +285,27 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
   };
   function_api_.set_reserved_concurrency_source(
       [this](const std::string& name) { return controller_.reserved_concurrency(name); });
+  store_->on_aliases_changed = [this](const std::string& function) {
+    reconcile_provisioned(function);
+  };
   store_->on_changed = [this](const std::string& name) {
     controller_.function_changed(name);
+    // A deleted version or function took its provisioned concurrency along.
+    reconcile_provisioned(name.substr(0, name.find(':')));
     // A deleted function's reservation went with it.
     if (!store_->get(name)) controller_.set_reserved_concurrency(name, std::nullopt);
   };
 }
 
 Daemon::~Daemon() { shutdown(); }
+
+void Daemon::reconcile_provisioned(const std::string& function) {
+  auto configs = settings_.list_provisioned(function);
+  if (!configs) return;
+  std::map<std::string, size_t> configured;
+  for (const auto& c : *configs) configured[c.qualifier] = static_cast<size_t>(c.requested);
+  controller_.reconcile_provisioned(function, configured);
+}
 
 void Daemon::reload_credentials() {
   if (!credentials_) return;

@@ -116,6 +116,8 @@ class Daemon {
   void shutdown();
 
  private:
+  // Tells the controller which provisioned concurrency configs of FUNCTION are still stored.
+  void reconcile_provisioned(const std::string& function);
   struct Opened;  // what open() opens before the constructor builds the rest
   Daemon(const ServeOptions& options, Opened opened);
 

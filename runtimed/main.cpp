@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand("serve", "Run the daemon");
   // `serve --help` shows each option's value when not given ([0] is "chosen at start").
   serve_cmd->option_defaults()->always_capture_default();
-  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT on loopback (default 127.0.0.1:9000)");
+  serve_cmd->add_option(
+      "--listen", serve.listen,
+      "HOST:PORT on loopback (default 127.0.0.1:9000; port 0: any free one, printed)");
   serve_cmd->add_option("--state-dir", serve.state_dir, "State directory");
   serve_cmd->add_option("--memory-budget-mb", serve.memory_budget_mb,
                         "Memory for environments (default 80% of RAM or own cgroup limit)");

@@ -262,12 +262,17 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
       return;
     }
     // A warm environment of this function's current revision, preferably served by this io thread.
+    // A provisioned one first (as Lambda uses them first), then one of this io thread, then the
+    // most recently used.
     auto& idle = idle_[fn->pool_key];
-    for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
+    int best = -1;
+    for (auto it = idle.rbegin(); it != idle.rend() && best < 3; ++it) {
       if ((*it)->fn != fn) continue;
-      if (!env || static_cast<long>((*it)->thread_index) == thread) {
+      const int score = ((*it)->provisioned.empty() ? 0 : 2) +
+                        (static_cast<long>((*it)->thread_index) == thread ? 1 : 0);
+      if (score > best) {
+        best = score;
         env = *it;
-        if (static_cast<long>(env->thread_index) == thread) break;
       }
     }
     if (env) {
@@ -846,6 +851,7 @@ void Controller::sweep(Clock::time_point now) {
           .deadline = busy ? env->pending->deadline : Clock::time_point{},
           .idle_since = env->idle_since,
           .provisioned = !env->provisioned.empty(),
+          .started_ahead = env->ahead,
       };
       switch (sweep_action(view, now, limits)) {
         case SweepAction::None:
@@ -945,6 +951,38 @@ void Controller::set_provisioned(const std::string& name, const std::string& qua
   for (auto& env : retired) destroy_later(env);
 }
 
+void Controller::reconcile_provisioned(const std::string& name,
+                                       const std::map<std::string, size_t>& configured) {
+  std::vector<std::string> qualifiers;
+  {
+    common::MutexLock lock(mu_);
+    for (const auto& [key, target] : provisioned_)
+      if (target.name == name) qualifiers.push_back(target.qualifier);
+  }
+  for (const std::string& qualifier : qualifiers) {
+    const auto wanted = configured.find(qualifier);
+    if (wanted == configured.end()) {
+      set_provisioned(name, qualifier, 0);
+      continue;
+    }
+    if (api::is_version_qualifier(qualifier)) continue;
+    auto routing = catalog_.alias_routing(name, qualifier);
+    if (!routing) continue;
+    bool moved = false;
+    {
+      const std::string key = api::pool_key(name, qualifier);
+      common::MutexLock lock(mu_);
+      for (const auto& [id, env] : envs_)
+        if (env->provisioned == key && env->fn->config.version != routing->function_version)
+          moved = true;
+    }
+    if (moved) {
+      set_provisioned(name, qualifier, 0);  // the old version's go
+      set_provisioned(name, qualifier, wanted->second);
+    }
+  }
+}
+
 ProvisionedState Controller::provisioned_state(const std::string& name,
                                                const std::string& qualifier) {
   const std::string key = api::pool_key(name, qualifier);
@@ -999,12 +1037,11 @@ void Controller::provision() {
       for (const auto& [id, env] : envs_) live += env->provisioned == key ? 1 : 0;
       while (live < it->second.requested) {
         std::optional<DiskBudget::Lease> tmp_lease;
+        // No room now: tried again at the next sweep (IN_PROGRESS meanwhile).
         if (!admission_.memory_fits(need) ||
-            !(tmp_lease = disk_budget_.reserve(
-                  static_cast<uint64_t>((*fn)->config.ephemeral_storage_mb)))) {
-          it->second.failure = "the host's memory or disk budget is full";
+            !(tmp_lease =
+                  disk_budget_.reserve(static_cast<uint64_t>((*fn)->config.ephemeral_storage_mb))))
           break;
-        }
         auto env = std::make_shared<Env>();
         env->id = next_env_id_++;
         env->fn = *fn;

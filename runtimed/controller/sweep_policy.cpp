@@ -7,7 +7,7 @@ SweepAction sweep_action(const SweepView& env, SweepView::Clock::time_point now,
                          const SweepLimits& limits) {
   // Init has its own limit (an invocation's timeout starts when init ends); a provisioned
   // environment initializes with no invocation waiting.
-  if (env.provisioned && !env.busy && !env.idle && !env.initialized) {
+  if (env.started_ahead && !env.busy && !env.idle && !env.initialized) {
     return env.launched && now - env.launch_started > limits.init_timeout
                ? SweepAction::InitTimedOut
                : SweepAction::None;

@@ -24,7 +24,8 @@ struct SweepView {
   Clock::time_point launch_started;
   Clock::time_point deadline;  // the invocation's (busy only)
   Clock::time_point idle_since;
-  bool provisioned = false;  // kept ahead (provisioned concurrency): never expires
+  bool provisioned = false;    // kept ahead (provisioned concurrency): never expires
+  bool started_ahead = false;  // started with no invocation: its init has the init timeout too
 };
 
 enum class SweepAction { None, InitTimedOut, TimedOut, Expired, Freeze };

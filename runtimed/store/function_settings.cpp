@@ -57,6 +57,18 @@ std::expected<void, StoreError> FunctionSettings::put_reserved(const std::string
     if (!row || !*row)
       return std::unexpected(db_error("put reserved", StoreError::internal("no sum")));
     const int64_t total = others->column_int64(0) + reserved;
+    // Provisioned concurrency counts against the reservation (as Lambda's).
+    auto provisioned = db.prepare(
+        "SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency WHERE name = ?1");
+    if (!provisioned) return std::unexpected(db_error("put reserved", provisioned.error()));
+    auto sum = provisioned->bind(1, name).step();
+    if (!sum || !*sum)
+      return std::unexpected(db_error("put reserved", StoreError::internal("no sum")));
+    if (provisioned->column_int64(0) > reserved)
+      return std::unexpected(StoreError::invalid_value(fmt::format(
+          "Specified ReservedConcurrentExecutions for function is less than the function's "
+          "provisioned concurrency [{}].",
+          provisioned->column_int64(0))));
     if (static_cast<int64_t>(limit_) - total < static_cast<int64_t>(min_unreserved_))
       return std::unexpected(StoreError::invalid_value(
           fmt::format("Specified ReservedConcurrentExecutions for function decreases account's "

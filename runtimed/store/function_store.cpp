@@ -758,41 +758,51 @@ std::expected<api::AliasPage, StoreError> FunctionStore::list_aliases(
 
 std::expected<api::AliasConfig, StoreError> FunctionStore::update_alias(
     api::AliasConfig alias, const std::optional<std::string>& expected_revision_id) {
-  std::lock_guard change(change_mutex_);
-  auto current = find_alias(alias.function_name, alias.name);
-  if (!current) return current;
-  if (expected_revision_id && *expected_revision_id != current->revision_id)
-    return std::unexpected(StoreError::revision_mismatch(alias.function_name + ":" + alias.name,
-                                                         std::string(kStaleRevision)));
-  if (auto ok = check_versions_exist(alias.function_name, alias.routing); !ok)
-    return std::unexpected(ok.error());
-  alias.revision_id = common::new_request_id();
-  if (auto ok = save_alias(alias); !ok) return std::unexpected(ok.error());
-  logger()->info("updated alias {}:{} -> {}", alias.function_name, alias.name,
-                 alias.routing.function_version);
-  return alias;
+  auto updated = [&]() -> std::expected<api::AliasConfig, StoreError> {
+    std::lock_guard change(change_mutex_);
+    auto current = find_alias(alias.function_name, alias.name);
+    if (!current) return current;
+    if (expected_revision_id && *expected_revision_id != current->revision_id)
+      return std::unexpected(StoreError::revision_mismatch(alias.function_name + ":" + alias.name,
+                                                           std::string(kStaleRevision)));
+    if (auto ok = check_versions_exist(alias.function_name, alias.routing); !ok)
+      return std::unexpected(ok.error());
+    alias.revision_id = common::new_request_id();
+    if (auto ok = save_alias(alias); !ok) return std::unexpected(ok.error());
+    logger()->info("updated alias {}:{} -> {}", alias.function_name, alias.name,
+                   alias.routing.function_version);
+    return alias;
+  }();
+  // Outside the change lock: the listener may read the store.
+  if (updated && on_aliases_changed) on_aliases_changed(alias.function_name);
+  return updated;
 }
 
 std::expected<void, StoreError> FunctionStore::remove_alias(const std::string& function,
                                                             const std::string& alias) {
-  std::lock_guard change(change_mutex_);
-  if (auto current = find_alias(function, alias); !current) return std::unexpected(current.error());
-  {
-    auto lock = db_->lock();
-    for (const char* sql :
-         {"DELETE FROM function_aliases WHERE name = ?1 AND alias = ?2",
-          "DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2",
-          "DELETE FROM event_invoke_configs WHERE name = ?1 AND qualifier = ?2"}) {
-      auto stmt = db_->prepare(sql);
-      if (!stmt) return std::unexpected(db_error("delete alias", stmt.error()));
-      if (auto ok = stmt->bind(1, function).bind(2, alias).run(); !ok)
-        return std::unexpected(db_error("delete alias", ok.error()));
+  auto removed = [&]() -> std::expected<void, StoreError> {
+    std::lock_guard change(change_mutex_);
+    if (auto current = find_alias(function, alias); !current)
+      return std::unexpected(current.error());
+    {
+      auto lock = db_->lock();
+      for (const char* sql :
+           {"DELETE FROM function_aliases WHERE name = ?1 AND alias = ?2",
+            "DELETE FROM provisioned_concurrency WHERE name = ?1 AND qualifier = ?2",
+            "DELETE FROM event_invoke_configs WHERE name = ?1 AND qualifier = ?2"}) {
+        auto stmt = db_->prepare(sql);
+        if (!stmt) return std::unexpected(db_error("delete alias", stmt.error()));
+        if (auto ok = stmt->bind(1, function).bind(2, alias).run(); !ok)
+          return std::unexpected(db_error("delete alias", ok.error()));
+      }
     }
-  }
-  std::unique_lock cached(cache_mutex_);
-  aliases_.erase({function, alias});
-  logger()->info("deleted alias {}:{}", function, alias);
-  return {};
+    std::unique_lock cached(cache_mutex_);
+    aliases_.erase({function, alias});
+    logger()->info("deleted alias {}:{}", function, alias);
+    return {};
+  }();
+  if (removed && on_aliases_changed) on_aliases_changed(function);
+  return removed;
 }
 
 std::filesystem::path FunctionStore::layer_dir(const common::LayerRef& layer) const {

@@ -31,6 +31,19 @@ TEST(SweepPolicy, InitHasItsOwnLimitCountedFromLaunch) {
   EXPECT_EQ(sweep_action(env, now, kLimits), SweepAction::None);
 }
 
+TEST(SweepPolicy, AProvisionedEnvironmentIsFrozenButNeverExpiresAndItsInitIsTimed) {
+  const auto now = Clock::now();
+  SweepView idle{.idle = true, .idle_since = now - 3600s, .provisioned = true};
+  EXPECT_EQ(sweep_action(idle, now, kLimits), SweepAction::Freeze);
+  idle.frozen = true;
+  EXPECT_EQ(sweep_action(idle, now, kLimits), SweepAction::None);
+  // Started with no invocation (even after its config went): its init has the init timeout.
+  SweepView starting{.launched = true, .launch_started = now - 9s, .started_ahead = true};
+  EXPECT_EQ(sweep_action(starting, now, kLimits), SweepAction::None);
+  starting.launch_started = now - 11s;
+  EXPECT_EQ(sweep_action(starting, now, kLimits), SweepAction::InitTimedOut);
+}
+
 TEST(SweepPolicy, AnIdleEnvironmentIsFrozenThenExpires) {
   const auto now = Clock::now();
   SweepView env{.idle = true, .idle_since = now - 500ms};

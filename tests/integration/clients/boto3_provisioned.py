@@ -8,6 +8,7 @@ import io
 import json
 import sys
 import time
+import urllib.request
 import zipfile
 
 from lambda_test_client import expect_error, lambda_client
@@ -108,6 +109,49 @@ over = expect_error(
 )
 assert "reservedConcurrentExecution" in over["Error"]["Message"], over
 client.delete_function_concurrency(FunctionName="pc-fn")
+# … and a reservation below it is refused.
+under = expect_error(
+    client.exceptions.InvalidParameterValueException,
+    client.put_function_concurrency,
+    FunctionName="pc-fn",
+    ReservedConcurrentExecutions=1,
+)
+assert "provisioned concurrency" in under["Error"]["Message"], under
+
+
+def wait_ready(qualifier):
+    deadline = time.monotonic() + 60
+    while True:
+        got = client.get_provisioned_concurrency_config(FunctionName="pc-fn", Qualifier=qualifier)
+        if got["Status"] == "READY" or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def environments(version):
+    with urllib.request.urlopen(endpoint + "/runtimed/v1/environments", timeout=10) as answer:
+        listed = json.load(answer)["Environments"]
+    return sum(
+        e["Warm"] + e["Frozen"] + e["Busy"] + e["Starting"]
+        for e in listed
+        if e["FunctionName"] == "pc-fn" and e["Version"] == version
+    )
+
+
+# The alias moves to version 2: its provisioned environments move with it.
+client.update_function_configuration(FunctionName="pc-fn", Description="two")
+client.get_waiter("function_updated_v2").wait(FunctionName="pc-fn")
+assert client.publish_version(FunctionName="pc-fn")["Version"] == "2"
+client.update_alias(FunctionName="pc-fn", Name="live", FunctionVersion="2")
+moved = wait_ready("live")
+assert moved["Status"] == "READY" and moved["AllocatedProvisionedConcurrentExecutions"] == 2, moved
+answer = client.invoke(FunctionName="pc-fn", Qualifier="live", LogType="Tail", Payload=b"{}")
+assert answer["ExecutedVersion"] == "2", answer
+assert "Init Duration" not in base64.b64decode(answer["LogResult"]).decode()
+deadline = time.monotonic() + 30
+while environments("1") and time.monotonic() < deadline:
+    time.sleep(0.2)
+assert environments("1") == 0, "version 1's provisioned environments stayed"
 
 client.delete_provisioned_concurrency_config(FunctionName="pc-fn", Qualifier="live")
 expect_error(
@@ -116,9 +160,15 @@ expect_error(
     FunctionName="pc-fn",
     Qualifier="live",
 )
-# Deleting the alias takes a config on it along.
+# Deleting the alias takes a config on it along, and its environments.
 put(FunctionName="pc-fn", Qualifier="live", ProvisionedConcurrentExecutions=1)
+assert wait_ready("live")["Status"] == "READY"
+assert environments("2") == 1
 client.delete_alias(FunctionName="pc-fn", Name="live")
+deadline = time.monotonic() + 30
+while environments("2") and time.monotonic() < deadline:
+    time.sleep(0.2)
+assert environments("2") == 0, "the deleted alias's provisioned environment stayed"
 client.create_alias(FunctionName="pc-fn", Name="live", FunctionVersion="1")
 expect_error(
     client.exceptions.ProvisionedConcurrencyConfigNotFoundException,
