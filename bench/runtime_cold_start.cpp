@@ -26,6 +26,7 @@ int g_bare_rounds = 10;
 // The bare interpreter: fork+exec+wait, no sandbox, no daemon.
 std::vector<double> bare_runs(const std::vector<std::string>& args) {
   std::vector<double> out;
+  out.reserve(static_cast<size_t>(g_bare_rounds));
   for (int i = 0; i < g_bare_rounds; ++i) out.push_back(bare_run_ms(args));
   return out;
 }

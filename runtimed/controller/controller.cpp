@@ -1036,12 +1036,11 @@ void Controller::provision() {
       size_t live = 0;
       for (const auto& [id, env] : envs_) live += env->provisioned == key ? 1 : 0;
       while (live < it->second.requested) {
-        std::optional<DiskBudget::Lease> tmp_lease;
         // No room now: tried again at the next sweep (IN_PROGRESS meanwhile).
-        if (!admission_.memory_fits(need) ||
-            !(tmp_lease =
-                  disk_budget_.reserve(static_cast<uint64_t>((*fn)->config.ephemeral_storage_mb))))
-          break;
+        if (!admission_.memory_fits(need)) break;
+        auto tmp_lease =
+            disk_budget_.reserve(static_cast<uint64_t>((*fn)->config.ephemeral_storage_mb));
+        if (!tmp_lease) break;
         auto env = std::make_shared<Env>();
         env->id = next_env_id_++;
         env->fn = *fn;

@@ -15,7 +15,6 @@ namespace {
 
 using nlohmann::json;
 using testsupport::body_json;
-using testsupport::DaemonProcess;
 using testsupport::header;
 using testsupport::zip_of;
 
