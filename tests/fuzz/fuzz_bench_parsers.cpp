@@ -1,8 +1,9 @@
 // What `runtimed bench` parses from outside: a response's log tail (the REPORT line, from any
 // Lambda-compatible endpoint), the cold-start phases header, the --check thresholds, the --gaps and
-// --sizes lists and an Azure Functions trace file. None may crash on any input, parsed figures are
-// finite (phases also non-negative), parsed thresholds evaluate on any summary, and a parsed
-// trace's schedule has as many calls as replay_size says, in order.
+// --sizes lists, an Azure Functions trace file and a saved `bench --json` run (which the daemon's
+// POST /runtimed/v1/bench/report reads from any client). None may crash on any input, parsed
+// figures are finite (phases also non-negative), parsed thresholds evaluate on any summary, and a
+// parsed trace's schedule has as many calls as replay_size says, in order.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "runtimed/bench/azure_trace.hpp"
 #include "runtimed/bench/bench_check.hpp"
+#include "runtimed/bench/bench_json_read.hpp"
 #include "runtimed/bench/bench_lists.hpp"
 #include "runtimed/bench/cold_phases.hpp"
 #include "runtimed/bench/report_line.hpp"
@@ -38,6 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!std::isfinite(g) || g < 0) std::abort();
   }
   (void)bench::parse_sizes(input);
+  if (auto saved = bench::read_run_json(input)) {
+    if (saved->run.samples.size() > bench::kMaxSavedSamples) std::abort();
+    for (const auto& s : saved->run.samples)
+      if (!std::isfinite(s.latency_ms) || !std::isfinite(s.start_ms)) std::abort();
+  }
   std::istringstream trace_text(input);
   if (auto trace = bench::parse_azure_trace(trace_text, 3)) {
     const bench::ReplayOptions options{.targets = 2, .speedup = 7, .minutes = 5};

@@ -1,4 +1,5 @@
-// The init protocol's decoders on arbitrary messages: what runtimed-init decodes (Setup, Launch)
+// The init protocol's decoders on arbitrary messages: what runtimed-init decodes (Setup, Launch,
+// Prestart, Resume)
 // and what the daemon decodes from the init (Failed, Exited). A decoded message must re-encode to
 // the very bytes it came from.
 #include <cstddef>
@@ -25,10 +26,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& s : m.steps) w.step(s);
         if (w.bytes() != input) std::abort();
       }
-    } else if (type == ip::MessageType::Launch) {
+    } else if (type == ip::MessageType::Resume) {
+      ip::ResumeMessage m;
+      if (ip::decode_resume(r, m)) {
+        ip::Writer w(ip::MessageType::Resume);
+        w.str(m.hostname).strs(m.env).u32(m.has_opt_dir ? 1 : 0);
+        const std::string one("\1\0\0\0", 4);
+        const std::string zero(4, '\0');
+        const std::string flag = input.size() >= 4 ? input.substr(input.size() - 4) : "";
+        if ((flag == one || flag == zero) && w.bytes() != input) std::abort();
+      }
+    } else if (type == ip::MessageType::Launch || type == ip::MessageType::Prestart) {
       ip::LaunchMessage m;
       if (ip::decode_launch(r, m)) {
-        ip::Writer w(ip::MessageType::Launch);
+        ip::Writer w(type);
         w.str(m.hostname).strs(m.argv).strs(m.env).str(m.cwd).u32(m.uid).u32(m.gid);
         w.u32(static_cast<uint32_t>(m.rlimits.size()));
         for (const auto& l : m.rlimits)
