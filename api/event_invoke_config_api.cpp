@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "api/function_name.hpp"
@@ -135,21 +134,15 @@ HttpResponse EventInvokeConfigApi::list(const HttpRequest& request, const std::s
   if (!paging) return fail(paging.error());
   auto configs = configs_.list(*name);
   if (!configs) return fail(functions_.from_catalog(configs.error(), *name));
-  size_t start = 0;
-  if (paging->marker && !paging->marker->empty()) {
-    const auto& text = *paging->marker;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), start);
-    if (ec != std::errc() || end != text.data() + text.size() || start > configs->size())
-      return fail(ApiError::invalid_parameter("Invalid marker: " + text));
-  }
+  auto page = index_page(*paging, configs->size());
+  if (!page) return fail(page.error());
   json items = json::array();
-  const size_t stop = std::min(configs->size(), start + static_cast<size_t>(paging->max_items));
-  for (size_t i = start; i < stop; ++i) {
+  for (size_t i = page->begin; i < page->end; ++i) {
     const auto& [qualifier, c] = (*configs)[i];
     items.push_back(config_json(c, functions_.function_arn(*name) + ":" + qualifier));
   }
   json body = {{"FunctionEventInvokeConfigs", std::move(items)}};
-  if (stop < configs->size()) body["NextMarker"] = std::to_string(stop);
+  if (page->next_marker) body["NextMarker"] = *page->next_marker;
   return json_response(200, body, request_id);
 }
 

@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "api/function_name.hpp"
@@ -58,23 +57,17 @@ HttpResponse ProvisionedConcurrencyApi::handle(const HttpRequest& request, const
     if (!paging) return fail(paging.error());
     auto configs = settings_.list_provisioned(name);
     if (!configs) return store_failure(configs.error());
-    size_t start = 0;
-    if (paging->marker && !paging->marker->empty()) {
-      const auto& text = *paging->marker;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), start);
-      if (ec != std::errc() || end != text.data() + text.size() || start > configs->size())
-        return fail(ApiError::invalid_parameter("Invalid marker: " + text));
-    }
+    auto page = index_page(*paging, configs->size());
+    if (!page) return fail(page.error());
     json list = json::array();
-    const size_t stop = std::min(configs->size(), start + static_cast<size_t>(paging->max_items));
-    for (size_t i = start; i < stop; ++i) {
+    for (size_t i = page->begin; i < page->end; ++i) {
       const auto& c = (*configs)[i];
       json item = config_json(c, settings_.allocation(name, c.qualifier));
       item["FunctionArn"] = functions_.function_arn(name) + ":" + c.qualifier;
       list.push_back(std::move(item));
     }
     json body = {{"ProvisionedConcurrencyConfigs", std::move(list)}};
-    if (stop < configs->size()) body["NextMarker"] = std::to_string(stop);
+    if (page->next_marker) body["NextMarker"] = *page->next_marker;
     return json_response(200, body, request_id);
   }
   if (m != "GET" && m != "PUT" && m != "DELETE")

@@ -300,6 +300,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
 Daemon::~Daemon() { shutdown(); }
 
 void Daemon::reconcile_provisioned(const std::string& function) {
+  // Most changes are to functions with none: no database read for them.
+  if (!controller_.has_provisioned(function)) return;
   auto configs = settings_.list_provisioned(function);
   if (!configs) return;
   std::map<std::string, size_t> configured;

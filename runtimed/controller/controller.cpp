@@ -983,6 +983,13 @@ void Controller::reconcile_provisioned(const std::string& name,
   }
 }
 
+bool Controller::has_provisioned(const std::string& name) {
+  common::MutexLock lock(mu_);
+  for (const auto& [key, target] : provisioned_)
+    if (target.name == name) return true;
+  return false;
+}
+
 ProvisionedState Controller::provisioned_state(const std::string& name,
                                                const std::string& qualifier) {
   const std::string key = api::pool_key(name, qualifier);

@@ -117,6 +117,8 @@ class Controller {
   // first, and replaced when one ends; 0 removes it. Applied by the sweep, off the request path.
   void set_provisioned(const std::string& name, const std::string& qualifier, size_t requested);
   ProvisionedState provisioned_state(const std::string& name, const std::string& qualifier);
+  // Whether any provisioned concurrency of function NAME is kept.
+  bool has_provisioned(const std::string& name);
   // After a change to NAME (a version, alias or the function deleted, an alias moved): keeps the
   // provisioned concurrency of NAME's `configured` qualifiers only (qualifier → requested), and
   // starts again an alias's whose environments run another version than the alias's now.

@@ -424,6 +424,8 @@ int main() {
           ::close(raw[0]);
           ::close(raw[1]);
           if (stem_pipe[0] < 0 || stem_pipe[1] < 0) {
+            for (int fd : stem_pipe)
+              if (fd >= 0) ::close(fd);
             close_fds();
             send_failed("pipe", EMFILE, "stem");
             continue;

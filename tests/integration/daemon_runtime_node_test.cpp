@@ -350,13 +350,8 @@ exports.handler = async () => {
 )JS";
 
 TEST_F(NodeRuntimeTest, AColdStartTakesAWaitingStemThatRunsAsIfStartedWithItsFunction) {
-  // A daemon with stems (the default; test daemons have none unless asked): one ready per
-  // language, python's and node's.
-  testsupport::expect_clean_stop(*daemon_);
-  start({"--stem-cells", "1"});
-  for (int i = 0; i < 300 && daemon_->health()["stems"] != 2; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_EQ(daemon_->health()["stems"], 2) << daemon_->daemon_log();
+  // One stem ready per language: python's and node's.
+  ASSERT_EQ(restart_with_stems(2), 2) << daemon_->daemon_log();
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const json environment = {{"Variables",
                              {{"GREETING", "hi from the function"},

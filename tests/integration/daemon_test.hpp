@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/daemon_process.hpp"
@@ -26,6 +28,15 @@ class DaemonTest : public ::testing::Test {
  protected:
   void start(std::vector<std::string> extra = {}) {
     daemon_ = std::make_unique<DaemonProcess>(std::move(extra));
+  }
+  // Replaces the daemon with one that keeps stems (test daemons have none unless asked) and waits
+  // until `expected` are ready; answers how many are.
+  int restart_with_stems(int expected) {
+    expect_clean_stop(*daemon_);
+    start({"--stem-cells", "1"});
+    for (int i = 0; i < 300 && daemon_->health()["stems"] != expected; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return daemon_->health().value("stems", -1);
   }
   void TearDown() override {
     if (!daemon_) return;
