@@ -2,7 +2,7 @@
 
 #include <tuple>
 
-namespace rt::api {
+namespace api {
 namespace {
 
 std::vector<std::string_view> split_path(std::string_view path) {
@@ -105,4 +105,4 @@ std::optional<HttpRouteMatch> match_http_route(const std::vector<std::string>& r
   return best;
 }
 
-}  // namespace rt::api
+}  // namespace api

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rt::api {
+namespace api {
 
 struct HttpRouteMatch {
   std::size_t route_index = 0;  // index into the route keys given
@@ -23,4 +23,4 @@ std::optional<HttpRouteMatch> match_http_route(const std::vector<std::string>& r
 // True when `key` is a valid route key ("$default" or "METHOD /path" with {proxy+} only last).
 bool valid_http_route_key(std::string_view key);
 
-}  // namespace rt::api
+}  // namespace api

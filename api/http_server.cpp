@@ -153,6 +153,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
         id_(id),
         worker_(worker),
         tls_context_(std::move(tls)) {
+    error_code ec;
+    const auto peer = socket_.remote_endpoint(ec);
+    if (!ec) remote_address_ = peer.address().to_string();
     if (tls_context_) tls_ = std::make_unique<TlsStream>(socket_, tls_context_->context());
   }
 
@@ -421,7 +424,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     const size_t q = target.find('?');
     out.raw_path = std::string(target.substr(0, q));
     out.path = percent_decode(out.raw_path);
-    if (q != std::string_view::npos) out.query = parse_query(target.substr(q + 1));
+    if (q != std::string_view::npos) {
+      out.raw_query = std::string(target.substr(q + 1));
+      out.query = parse_query(out.raw_query);
+    }
+    out.remote_address = remote_address_;
     for (const auto& field : req) {
       out.headers.emplace(std::string(field.name_string()), std::string(field.value()));
     }
@@ -552,7 +559,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<TlsServerContext> tls_context_;  // held while tls_ uses it
   std::unique_ptr<TlsStream> tls_;                 // null: plain HTTP
   State state_ = State::ReadingHeader;
-  HttpRequest request_;  // the head of the request being read (body empty)
+  HttpRequest request_;         // the head of the request being read (body empty)
+  std::string remote_address_;  // the peer's IP, copied into each request
   // Timeouts (listeners with timeouts only): when the current wait for a request or write of a
   // response began, and when the current request's first bytes were seen.
   Clock::time_point since_{};

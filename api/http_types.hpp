@@ -27,9 +27,11 @@ struct HttpRequest {
   std::string method;                             // "GET", "POST", ...
   std::string path;                               // percent-decoded path, without the query
   std::string raw_path;                           // the path as sent (SigV4 signs it encoded)
+  std::string raw_query;                          // the query as sent, after '?' (may be empty)
   std::multimap<std::string, std::string> query;  // decoded query parameters
   Headers headers;
   std::string body;
+  std::string remote_address;  // the client's IP address, as text ("" when unknown)
 
   // The first value of a header, or `fallback`.
   std::string header(const std::string& name, const std::string& fallback = {}) const {

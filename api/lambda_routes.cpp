@@ -25,12 +25,6 @@ constexpr auto kUnimplemented = std::to_array<Route>({
     {"GET", "/2018-10-31/layers/{}/versions/{}/policy", "GetLayerVersionPolicy"},
     {"POST", "/2018-10-31/layers/{}/versions/{}/policy", "AddLayerVersionPermission"},
     {"DELETE", "/2018-10-31/layers/{}/versions/{}/policy/{}", "RemoveLayerVersionPermission"},
-    // Function URLs.
-    {"POST", "/2021-10-31/functions/{}/url", "CreateFunctionUrlConfig"},
-    {"GET", "/2021-10-31/functions/{}/url", "GetFunctionUrlConfig"},
-    {"PUT", "/2021-10-31/functions/{}/url", "UpdateFunctionUrlConfig"},
-    {"DELETE", "/2021-10-31/functions/{}/url", "DeleteFunctionUrlConfig"},
-    {"GET", "/2021-10-31/functions/{}/urls", "ListFunctionUrlConfigs"},
     // Event source mappings.
     {"POST", "/2015-03-31/event-source-mappings", "CreateEventSourceMapping"},
     {"GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"},

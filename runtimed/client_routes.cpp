@@ -185,6 +185,45 @@ void ClientRoutes::add_routes() {
       .add("*", "/runtimed/v1/queues/", blocking, queues)
       .add("*", "/runtimed/v1/queues/{rest...}", blocking, queues);
 
+  // Function URL configs (Lambda's 2021-10-31 API) and HTTP APIs (runtimed's): SQLite.
+  routes_
+      .add("POST", "/2021-10-31/functions/{name}/url", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.function_urls.handle(r, p.get("name"), id);  // CreateFunctionUrlConfig
+           }))
+      .add("GET", "/2021-10-31/functions/{name}/url", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.function_urls.handle(r, p.get("name"), id);  // GetFunctionUrlConfig
+           }))
+      .add("PUT", "/2021-10-31/functions/{name}/url", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.function_urls.handle(r, p.get("name"), id);  // UpdateFunctionUrlConfig
+           }))
+      .add("DELETE", "/2021-10-31/functions/{name}/url", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.function_urls.handle(r, p.get("name"), id);  // DeleteFunctionUrlConfig
+           }))
+      .add("GET", "/2021-10-31/functions/{name}/urls", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.function_urls.list(r, p.get("name"), id);  // ListFunctionUrlConfigs
+           }))
+      .add("GET", "/runtimed/v1/http-apis", blocking,
+           operation([](ClientRoutes& c, const auto&, const auto&, const auto& id) {
+             return c.apis_.http_apis.list(id);
+           }))
+      .add("PUT", "/runtimed/v1/http-apis/{name}", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.http_apis.put(r, p.get("name"), id);
+           }))
+      .add("GET", "/runtimed/v1/http-apis/{name}", blocking,
+           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
+             return c.apis_.http_apis.get(p.get("name"), id);
+           }))
+      .add("DELETE", "/runtimed/v1/http-apis/{name}", blocking,
+           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
+             return c.apis_.http_apis.remove(p.get("name"), id);
+           }));
+
   // Deployed stacks' records (runtimed deploy): SQLite.
   const Handler stacks = api_handler(apis_.stacks);
   routes_.add("GET", "/runtimed/v1/stacks", blocking, stacks)

@@ -26,6 +26,8 @@
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/http_metrics.hpp"
 #include "runtimed/stack_routes.hpp"
+#include "runtimed/triggers/function_url_api.hpp"
+#include "runtimed/triggers/http_api_routes.hpp"
 
 namespace runtimed {
 
@@ -42,6 +44,8 @@ class ClientRoutes {
     api::ProvisionedConcurrencyApi& provisioned;
     QueueRoutes& queues;
     StackRoutes& stacks;  // deploy (h18-sam)
+    FunctionUrlApi& function_urls;
+    HttpApiRoutes& http_apis;
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
                api::FunctionCatalog& catalog, const HostIdentity& host,

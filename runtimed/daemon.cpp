@@ -141,6 +141,7 @@ struct Daemon::Opened {
   std::vector<std::chrono::milliseconds> retry_delays;
   std::unique_ptr<CredentialStore> credentials;
   std::shared_ptr<api::TlsServerContext> tls;
+  std::unique_ptr<HttpTriggerStore> http_triggers;
 };
 
 std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptions& o) {
@@ -194,6 +195,9 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
   auto store = FunctionStore::open(state_dir, code_limits);
   if (!store) return start_error(1, store.error());
   opened.store = std::move(*store);
+  auto http_triggers = HttpTriggerStore::open(opened.store->db());
+  if (!http_triggers) return start_error(1, http_triggers.error());
+  opened.http_triggers = std::move(*http_triggers);
   auto retry_delays = parse_retry_delays(o.async_retry_delays);
   if (!retry_delays) return start_error(2, "--async-retry-delays: " + retry_delays.error());
   opened.retry_delays = std::move(*retry_delays);
@@ -230,6 +234,9 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       layer_api_(*store_, {o.region, o.account_id}),
       async_events_(store_->db()),
       message_queues_(store_->db(), o.region, o.account_id),
+      http_triggers_(std::move(opened.http_triggers)),
+      function_url_api_(*http_triggers_, function_api_, trigger_urls_),
+      http_api_routes_(*http_triggers_, function_api_, identity_, trigger_urls_),
       server_(o.io_threads, std::chrono::microseconds(o.io_spin_us)),
       environments_(*sandboxes_, o.prepared_pool, common::kDefaultEphemeralStorageMb, stems(o),
                     o.stem_cells),
@@ -240,11 +247,18 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_),
       stack_store_(store_->db()),
       stack_routes_(stack_store_, identity_),
-      client_routes_(controller_, dispatcher_,
-                     ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_,
-                                        tags_api_, version_api_, alias_api_, layer_api_,
-                                        provisioned_concurrency_api_, queue_routes_, stack_routes_},
-                     logs_, *store_, identity_, metrics_) {
+      client_routes_(
+          controller_, dispatcher_,
+          ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_, tags_api_,
+                             version_api_, alias_api_, layer_api_, provisioned_concurrency_api_,
+                             queue_routes_, stack_routes_, function_url_api_, http_api_routes_},
+          logs_, *store_, identity_, metrics_),
+      http_trigger_server_(
+          *http_triggers_, controller_, identity_,
+          credentials_ ? HttpTriggerServer::Authenticator([this](const api::HttpRequest& request) {
+            return authenticate(request);
+          })
+                       : nullptr) {
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),
                runtimed_init_path().string());
@@ -256,14 +270,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
           if ((request.method == "GET" || request.method == "HEAD") &&
               console::is_console_path(request.path))
             return std::string();
-          const api::SigV4Policy policy{identity_.region, "lambda", std::chrono::seconds(300),
-                                        std::chrono::system_clock::now()};
-          return api::verify_sigv4(request, policy,
-                                   [this](const std::string& key) -> std::optional<std::string> {
-                                     auto found = credentials_->find(key);
-                                     if (!found) return std::nullopt;
-                                     return found->secret_access_key;
-                                   });
+          return authenticate(request);
         });
   }
   settings_.host_limits = [this] {
@@ -287,6 +294,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       [this](const std::string& name) { return controller_.reserved_concurrency(name); });
   store_->on_aliases_changed = [this](const std::string& function) {
     reconcile_provisioned(function);
+    forget_urls_of_missing(function);
   };
   store_->on_changed = [this](const std::string& name) {
     controller_.function_changed(name);
@@ -294,6 +302,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
     reconcile_provisioned(name.substr(0, name.find(':')));
     // A deleted function's reservation went with it.
     if (!store_->get(name)) controller_.set_reserved_concurrency(name, std::nullopt);
+    forget_urls_of_missing(name.substr(0, name.find(':')));
   };
 }
 
@@ -307,6 +316,31 @@ void Daemon::reconcile_provisioned(const std::string& function) {
   std::map<std::string, size_t> configured;
   for (const auto& c : *configs) configured[c.qualifier] = static_cast<size_t>(c.requested);
   controller_.reconcile_provisioned(function, configured);
+}
+
+std::expected<std::string, api::ApiError> Daemon::authenticate(const api::HttpRequest& request) {
+  const api::SigV4Policy policy{identity_.region, "lambda", std::chrono::seconds(300),
+                                std::chrono::system_clock::now()};
+  return api::verify_sigv4(request, policy,
+                           [this](const std::string& key) -> std::optional<std::string> {
+                             auto found = credentials_->find(key);
+                             if (!found) return std::nullopt;
+                             return found->secret_access_key;
+                           });
+}
+
+void Daemon::forget_urls_of_missing(const std::string& function) {
+  for (const auto& url : http_triggers_->urls_of(function)) {
+    auto missing = [](const auto& found) {
+      return !found && found.error().kind == common::StoreErrorKind::NotFound;
+    };
+    const bool gone =
+        missing(store_->get(function)) ||
+        (!url.qualifier.empty() && missing(store_->get_alias(function, url.qualifier)));
+    if (!gone) continue;
+    if (auto removed = http_triggers_->remove_url(function, url.qualifier); !removed)
+      spdlog::error("removing the Function URL of {}: {}", function, removed.error().message);
+  }
 }
 
 void Daemon::reload_credentials() {
@@ -362,6 +396,7 @@ std::expected<void, StartError> Daemon::start() {
                        fmt::format("cannot listen on {}: {}", options_.listen, listener.error()));
   }
   listener_ = *listener;
+  if (auto http = listen_http_triggers(); !http) return http;
   spdlog::info("runtimed serving {} on {} (state {})", tls_ ? "HTTPS" : "HTTP", options_.listen,
                state_dir_.string());
   if (tls_) spdlog::info("tls: {}", tls_->summary());
@@ -369,6 +404,45 @@ std::expected<void, StartError> Daemon::start() {
 }
 
 uint16_t Daemon::port() const { return listener_ ? server_.local_port(*listener_) : 0; }
+
+uint16_t Daemon::http_port() const {
+  return http_listener_ ? server_.local_port(*http_listener_) : 0;
+}
+
+std::expected<void, StartError> Daemon::listen_http_triggers() {
+  if (options_.http_listen.empty()) return {};
+  // Function URLs with AuthType NONE are public by design, so any address may serve them.
+  const auto listen = parse_listen(options_.http_listen, true);
+  if (!listen) return start_error(2, "--http-listen: " + listen.error());
+  api::ListenerOptions lo;
+  lo.body_limit = 6 * 1024 * 1024;  // Lambda's synchronous payload limit
+  lo.max_connections = options_.max_connections > 0 ? options_.max_connections : 1024;
+  lo.request_timeout = std::chrono::seconds(options_.request_timeout_s);
+  lo.idle_timeout = lo.request_timeout;
+  lo.on_too_large = [](const api::HttpRequest&) {
+    api::HttpResponse response;
+    response.status = 413;
+    response.body = R"({"message":"Request Entity Too Large"})";
+    response.set_header("content-type", "application/json");
+    return response;
+  };
+  auto listener = server_.listen(
+      listen->host, listen->port,
+      [this](api::HttpRequest&& req, api::Reply reply) {
+        http_trigger_server_.handle(std::move(req), std::move(reply));
+      },
+      lo);
+  if (!listener)
+    return start_error(
+        1, fmt::format("cannot listen on {}: {}", options_.http_listen, listener.error()));
+  http_listener_ = *listener;
+  trigger_urls_.set_base(
+      options_.http_public_url.empty()
+          ? fmt::format("http://{}:{}", listen->host, http_port())
+          : options_.http_public_url.substr(0, options_.http_public_url.find_last_not_of('/') + 1));
+  spdlog::info("HTTP triggers (Function URLs, HTTP APIs) on {}", trigger_urls_.base());
+  return {};
+}
 
 void Daemon::shutdown() {
   if (shut_down_) return;
@@ -414,6 +488,9 @@ int run_serve_command(const ServeOptions& o) {
   std::fprintf(stderr, "runtimed: listening on %s://%s:%u (state dir %s)\n",
                o.tls_cert.empty() ? "http" : "https", listen->host.c_str(),
                static_cast<unsigned>((*daemon)->port()), (*daemon)->state_dir().c_str());
+  if ((*daemon)->http_port() != 0)
+    std::fprintf(stderr, "runtimed: HTTP triggers on port %u\n",
+                 static_cast<unsigned>((*daemon)->http_port()));
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     (*daemon)->reload_credentials();

@@ -29,6 +29,11 @@
 #include "runtimed/credentials.hpp"
 #include "runtimed/store/function_settings.hpp"
 #include "runtimed/store/function_store.hpp"
+#include "runtimed/triggers/function_url_api.hpp"
+#include "runtimed/triggers/http_api_routes.hpp"
+#include "runtimed/triggers/http_trigger_server.hpp"
+#include "runtimed/triggers/http_trigger_store.hpp"
+#include "runtimed/triggers/trigger_urls.hpp"
 
 namespace runtimed {
 
@@ -76,6 +81,10 @@ struct ServeOptions {
   // HTTPS (docs/security.md): the certificate chain and private key, PEM; both or neither.
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
+  // The HTTP trigger listener (Function URLs, HTTP APIs; docs/http-triggers.md): "HOST:PORT", or
+  // empty for none; and the base URL clients reach it at (empty: http://HOST:PORT).
+  std::string http_listen;
+  std::string http_public_url;
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
@@ -109,6 +118,8 @@ class Daemon {
   void reload_tls();
   // The client API's port (useful with --listen HOST:0); 0 before start().
   uint16_t port() const;
+  // The HTTP trigger listener's port; 0 when there is none.
+  uint16_t http_port() const;
   const std::filesystem::path& state_dir() const { return state_dir_; }
   // Refuses new invocations, waits (up to --drain-timeout) for those in flight, stops the
   // environments and the async dispatcher, finishes the blocking pool's requests and closes the
@@ -118,6 +129,11 @@ class Daemon {
  private:
   // Tells the controller which provisioned concurrency configs of FUNCTION are still stored.
   void reconcile_provisioned(const std::string& function);
+  // A request's SigV4 signature checked against --credentials: its access key id, or the error.
+  std::expected<std::string, api::ApiError> authenticate(const api::HttpRequest& request);
+  // Function URLs whose function or alias is gone go with it, as on Lambda.
+  void forget_urls_of_missing(const std::string& function);
+  std::expected<void, StartError> listen_http_triggers();
   struct Opened;  // what open() opens before the constructor builds the rest
   Daemon(const ServeOptions& options, Opened opened);
 
@@ -149,6 +165,10 @@ class Daemon {
   api::LayerApi layer_api_;
   AsyncQueue async_events_;
   MessageQueues message_queues_;
+  std::unique_ptr<HttpTriggerStore> http_triggers_;
+  TriggerUrls trigger_urls_;  // set once the HTTP trigger listener listens
+  FunctionUrlApi function_url_api_;
+  HttpApiRoutes http_api_routes_;
   api::HttpServer server_;
   SandboxEnvironmentFactory environments_;  // prepared environments, from the sandbox host
   Controller controller_;
@@ -157,7 +177,9 @@ class Daemon {
   StackStore stack_store_;
   StackRoutes stack_routes_;
   ClientRoutes client_routes_;
+  HttpTriggerServer http_trigger_server_;
   std::optional<api::ListenerId> listener_;
+  std::optional<api::ListenerId> http_listener_;
   bool shut_down_ = false;
 };
 

@@ -131,6 +131,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--tls-key", serve.tls_key,
                         "The PEM private key of --tls-cert, unencrypted, not readable by every "
                         "user");
+  serve_cmd->add_option("--http-listen", serve.http_listen,
+                        "Serve Function URLs and HTTP APIs on this HOST:PORT (plain HTTP; off "
+                        "when not given; docs/http-triggers.md)");
+  serve_cmd->add_option("--http-public-url", serve.http_public_url,
+                        "The base URL clients reach --http-listen at (behind a proxy); default "
+                        "http://HOST:PORT of --http-listen");
   serve_cmd->add_option("--resolv-conf", serve.resolv_conf,
                         "The host resolver configuration environments' /etc/resolv.conf is made "
                         "from");

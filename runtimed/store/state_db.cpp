@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 7> kMigrations = {
+constexpr std::array<std::string_view, 8> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -147,6 +147,22 @@ constexpr std::array<std::string_view, 7> kMigrations = {
         name TEXT PRIMARY KEY,
         record TEXT NOT NULL,
         updated_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    )sql",
+    // v8: HTTP triggers: Function URL configs (per function and alias, '' for none) and HTTP APIs,
+    // each config a JSON object (runtimed/triggers/http_trigger_store.cpp).
+    R"sql(
+      CREATE TABLE function_urls (
+        function TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        url_id TEXT NOT NULL UNIQUE,
+        config TEXT NOT NULL,
+        PRIMARY KEY (function, qualifier)
+      ) WITHOUT ROWID;
+      CREATE TABLE http_apis (
+        name TEXT PRIMARY KEY,
+        api_id TEXT NOT NULL UNIQUE,
+        config TEXT NOT NULL
       ) WITHOUT ROWID;
     )sql",
 };

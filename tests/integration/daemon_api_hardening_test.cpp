@@ -137,7 +137,7 @@ TEST_F(DaemonApiHardeningTest, UnimplementedLambdaOperationsAre501AndUnknownPath
   for (const Case& k : std::vector<Case>{
            {"GET", "/2015-03-31/functions/fn/policy", "GetPolicy"},
            {"GET", "/2018-10-31/layers/l/versions/1/policy", "GetLayerVersionPolicy"},
-           {"GET", "/2021-10-31/functions/fn/url", "GetFunctionUrlConfig"},
+           {"POST", "/2014-11-13/functions/fn/invoke-async", "InvokeAsync"},
            {"GET", "/2015-03-31/event-source-mappings/", "ListEventSourceMappings"},
            {"GET", "/2020-06-30/functions/fn/code-signing-config", "GetFunctionCodeSigningConfig"},
        }) {

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -197,6 +198,19 @@ class DaemonProcess {
     const auto colon = log.rfind(':', end);
     if (end == std::string::npos || colon == std::string::npos || colon < line) return 0;
     return std::atoi(log.substr(colon + 1, end - colon - 1).c_str());
+  }
+  // The HTTP trigger listener's port (serve --http-listen HOST:0), from its start line; 0 when
+  // the daemon has none (it prints the line right after "listening on").
+  int http_port() const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < until) {
+      const std::string log = daemon_log();
+      const auto line = log.find("runtimed: HTTP triggers on port ");
+      if (line != std::string::npos)
+        return std::atoi(log.c_str() + line + std::strlen("runtimed: HTTP triggers on port "));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return 0;
   }
   std::string daemon_log() const {
     std::ifstream in(log_path_);

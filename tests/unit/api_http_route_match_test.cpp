@@ -2,8 +2,8 @@
 
 #include "api/http_route_match.hpp"
 
-using rt::api::match_http_route;
-using rt::api::valid_http_route_key;
+using api::match_http_route;
+using api::valid_http_route_key;
 
 TEST(HttpRouteMatch, ParamAndExactMethod) {
   const std::vector<std::string> keys{"GET /items/{id}", "POST /items/{id}"};

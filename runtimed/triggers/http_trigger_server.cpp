@@ -1,0 +1,152 @@
+// The HTTP trigger listener's handler (see http_trigger_server.hpp).
+#include "runtimed/triggers/http_trigger_server.hpp"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "api/http_cors.hpp"
+#include "api/http_event_v2.hpp"
+#include "api/http_route_match.hpp"
+#include "common/ids.hpp"
+#include "runtimed/triggers/trigger_urls.hpp"
+
+namespace runtimed {
+
+namespace {
+
+using nlohmann::json;
+
+// The gateway's own answers, as API Gateway words them: {"message": "..."}.
+api::HttpResponse gateway_answer(int status, std::string_view message,
+                                 const std::string& request_id) {
+  api::HttpResponse response;
+  response.status = status;
+  response.body = json{{"message", message}}.dump();
+  response.set_header("content-type", "application/json");
+  response.set_header("x-amzn-requestid", request_id);
+  return response;
+}
+
+// Which trigger a request is for: a Function URL's or an HTTP API's id, and the path the
+// function sees. From the Host (<id>.lambda-url.…, <id>.execute-api.…) or a path prefix.
+struct Target {
+  enum class Kind { FunctionUrl, HttpApi } kind;
+  std::string id;
+  std::string raw_path;
+  std::string domain_name;
+};
+
+std::optional<Target> target_of(const api::HttpRequest& request, const std::string& region) {
+  std::string host = request.header("host");
+  host =
+      host.substr(0, host.rfind(':') == std::string::npos || host.back() == ']' ? host.size()
+                                                                                : host.rfind(':'));
+  const size_t dot = host.find('.');
+  if (dot != std::string::npos && dot > 0) {
+    const std::string_view rest = std::string_view(host).substr(dot);
+    if (rest.starts_with(".lambda-url."))
+      return Target{Target::Kind::FunctionUrl, host.substr(0, dot), request.raw_path, host};
+    if (rest.starts_with(".execute-api."))
+      return Target{Target::Kind::HttpApi, host.substr(0, dot), request.raw_path, host};
+  }
+  for (const auto& [prefix, kind, suffix] :
+       {std::tuple{kFunctionUrlPrefix, Target::Kind::FunctionUrl, ".lambda-url."},
+        std::tuple{kHttpApiPrefix, Target::Kind::HttpApi, ".execute-api."}}) {
+    const std::string_view path = request.raw_path;
+    if (!path.starts_with(prefix)) continue;
+    const std::string_view after = path.substr(prefix.size());
+    const size_t slash = after.find('/');
+    std::string id(after.substr(0, slash));
+    if (id.empty()) return std::nullopt;
+    std::string rest = slash == std::string_view::npos ? "/" : std::string(after.substr(slash));
+    std::string domain = id + suffix + region + ".localhost";
+    return Target{kind, std::move(id), std::move(rest), std::move(domain)};
+  }
+  return std::nullopt;
+}
+
+// The function's answer as the front end returns it. Function URLs answer a function error,
+// like a malformed answer, with 502; HTTP APIs a function error with 500 (API Gateway's
+// "Internal Server Error"); both 429 for throttling and 504 for a timed-out function.
+api::HttpResponse to_http_answer(const api::InvokeResult& result, Target::Kind kind,
+                                 const std::string& request_id) {
+  if (result.api_error) {
+    if (result.api_error->type == api::ApiErrorType::TooManyRequests)
+      return gateway_answer(429, "Too Many Requests", request_id);
+    if (result.api_error->type == api::ApiErrorType::ResourceNotFound)
+      return gateway_answer(
+          kind == Target::Kind::FunctionUrl ? 404 : 500,
+          kind == Target::Kind::FunctionUrl ? "Not Found" : "Internal Server Error", request_id);
+    return gateway_answer(503, "Service Unavailable", request_id);
+  }
+  if (result.function_error) {
+    const json error = json::parse(result.payload, nullptr, false);
+    if (error.is_object() && error.value("errorType", "") == "Sandbox.Timedout")
+      return gateway_answer(504, "Endpoint request timed out", request_id);
+    return gateway_answer(kind == Target::Kind::FunctionUrl ? 502 : 500, "Internal Server Error",
+                          request_id);
+  }
+  auto response = api::http_response_v2(result.payload);
+  if (!response) return gateway_answer(502, "Internal Server Error", request_id);
+  const bool typed = std::ranges::any_of(response->headers, [](const auto& h) {
+    return strcasecmp(h.first.c_str(), "content-type") == 0;
+  });
+  if (!typed) response->set_header("content-type", "application/json");
+  response->set_header("x-amzn-requestid", request_id);
+  return std::move(*response);
+}
+
+}  // namespace
+
+void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
+  const std::string request_id = common::new_request_id();
+  auto target = target_of(request, identity_.region);
+  if (!target) return reply(gateway_answer(404, "Not Found", request_id));
+
+  api::HttpEventContext context;
+  context.account_id = identity_.account_id;
+  context.api_id = target->id;
+  context.domain_name = target->domain_name;
+  context.request_id = request_id;
+  context.raw_path = target->raw_path;
+  context.time = std::chrono::system_clock::now();
+  api::InvokeRequest invoke;
+  json cors;
+  if (target->kind == Target::Kind::FunctionUrl) {
+    auto config = store_.url_by_id(target->id);
+    if (!config) return reply(gateway_answer(404, "Not Found", request_id));
+    cors = config->cors;
+    if (auto preflight = api::cors_preflight(cors, request)) return reply(std::move(*preflight));
+    if (config->auth_type == "AWS_IAM") {
+      if (!authenticate_ || !authenticate_(request))
+        return reply(gateway_answer(403, "Forbidden", request_id));
+    }
+    invoke.function_name = config->function;
+    if (!config->qualifier.empty()) invoke.qualifier = config->qualifier;
+  } else {
+    auto api = store_.api_by_id(target->id);
+    if (!api) return reply(gateway_answer(404, "Not Found", request_id));
+    cors = api->cors;
+    if (auto preflight = api::cors_preflight(cors, request)) return reply(std::move(*preflight));
+    auto match = api::match_http_route(api->route_keys, request.method, target->raw_path);
+    if (!match) return reply(gateway_answer(404, "Not Found", request_id));
+    const HttpApiRoute& route = api->routes[match->route_index];
+    context.route_key = match->route_key;
+    if (!match->path_parameters.empty()) context.path_parameters = match->path_parameters;
+    invoke.function_name = route.function;
+    if (!route.qualifier.empty()) invoke.qualifier = route.qualifier;
+  }
+  invoke.payload = api::http_event_v2(request, context);
+  const Target::Kind kind = target->kind;
+  controller_.invoke(std::move(invoke), request_id,
+                     [reply = std::move(reply), origin = request.header("origin"),
+                      cors = std::move(cors), kind, request_id](const api::InvokeResult& result) {
+                       api::HttpResponse response = to_http_answer(result, kind, request_id);
+                       api::add_cors_headers(cors, origin, response);
+                       reply(std::move(response));
+                     });
+}
+
+}  // namespace runtimed
