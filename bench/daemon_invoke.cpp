@@ -3,11 +3,12 @@
 // a bare loopback HTTP round trip and a bare fork+exec+wait measured in the same run. With --tls
 // (or --tls-only, without the rest), also warm invoke over HTTPS with keep-alive against plain
 // HTTP: --tls-pairs (3) pairs of new daemons alike but for --tls-cert, called in alternating
-// blocks of 100.
+// blocks of 100. And HTTP triggers (a Function URL, an HTTP API route) beside the Invoke they make.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,78 @@ void alias_hot_path(Connection& api, int runs) {
     std::printf("%-44s %10.1f %10.1f %12.1f\n", targets[t].first.c_str(), s.p50, s.p99,
                 s.p50 - unqualified.p50);
   }
+}
+
+// HTTP triggers against the Invoke call they make: a Function URL (GET, path prefix) and an HTTP
+// API route (GET /items/{id}) to the same warm function, beside Invoke of the very event the URL
+// builds (the C runtime echoes it), in interleaved blocks. The difference is the front end's
+// cost: finding the target, building the payload-2.0 event and reading the answer as HTTP.
+// A connection lands on one io thread and the warm environment's runtime on one (perhaps
+// another: a hand-off between threads costs tens of µs on this VM), so each target gets one
+// connection per io thread and its figure is that of its best connection.
+void http_trigger_hot_path(testsupport::DaemonProcess& daemon, Connection& api, int runs) {
+  std::string body;
+  const std::string fn = "/2015-03-31/functions/noop";
+  if (api.request("POST", "/2021-10-31/functions/noop/url", R"({"AuthType":"NONE"})", &body) != 201)
+    die("function url: " + body);
+  const std::string url = nlohmann::json::parse(body)["FunctionUrl"];
+  const std::string url_path = url.substr(url.find("/lambda-url/")) + "items/42";
+  const std::string routes =
+      R"({"Routes":[{"RouteKey":"GET /items/{id}","FunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:noop"}]})";
+  if (api.request("PUT", "/runtimed/v1/http-apis/bench", routes, &body) != 200)
+    die("http api: " + body);
+  const std::string api_path =
+      "/execute-api/" + nlohmann::json::parse(body)["ApiId"].get<std::string>() + "/items/42";
+  constexpr int kConnections = 2;  // one per io thread of this 2-core machine
+  std::vector<std::unique_ptr<Connection>> invoke_conns, http_conns;
+  for (int i = 0; i < kConnections; ++i) {
+    invoke_conns.push_back(std::make_unique<Connection>(daemon.port()));
+    http_conns.push_back(std::make_unique<Connection>(daemon.http_port()));
+  }
+  // The URL's own event, echoed back: Invoke gets the same bytes to carry.
+  if (http_conns[0]->request("GET", url_path, "", &body) != 200) die("url request: " + body);
+  const std::string event = body;
+  struct Target {
+    std::string label;
+    Connection* connection;
+    std::string method, path, payload;
+  };
+  std::vector<Target> targets;
+  for (int c = 0; c < kConnections; ++c) {
+    const std::string n = fmt::format(" (connection {})", c + 1);
+    targets.push_back({"Invoke, its event as payload" + n, invoke_conns[c].get(), "POST",
+                       fn + "/invocations", event});
+    targets.push_back({"Function URL GET" + n, http_conns[c].get(), "GET", url_path, ""});
+    targets.push_back(
+        {"HTTP API route GET /items/{id}" + n, http_conns[c].get(), "GET", api_path, ""});
+  }
+  std::vector<std::vector<double>> samples(targets.size());
+  for (const auto& t : targets)
+    for (int i = 0; i < 100; ++i) t.connection->request(t.method, t.path, t.payload);
+  constexpr int kBlock = 100;
+  for (int done = 0; done < runs; done += kBlock) {
+    for (size_t t = 0; t < targets.size(); ++t) {
+      for (int i = 0; i < kBlock; ++i) {
+        const auto t0 = Clock::now();
+        if (targets[t].connection->request(targets[t].method, targets[t].path, targets[t].payload,
+                                           &body) != 200)
+          die(targets[t].label + ": " + body);
+        samples[t].push_back(us(Clock::now() - t0));
+      }
+    }
+  }
+  std::printf("\n%-52s %10s %10s\n", "HTTP triggers (warm, interleaved)", "p50 µs", "p99 µs");
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const Stats s = stats(samples[t]);
+    std::printf("%-52s %10.1f %10.1f\n", targets[t].label.c_str(), s.p50, s.p99);
+  }
+  auto best = [&](size_t kind) {
+    double p50 = 1e18;
+    for (int c = 0; c < kConnections; ++c) p50 = std::min(p50, stats(samples[c * 3 + kind]).p50);
+    return p50;
+  };
+  std::printf("%-52s %10.1f\n", "Function URL added, best connections (p50)", best(1) - best(0));
+  std::printf("%-52s %10.1f\n", "HTTP API route added, best connections (p50)", best(2) - best(0));
 }
 
 // Cold starts of the same function with and without two layers (an overlay at /opt), forced by
@@ -213,7 +286,8 @@ int main(int argc, char** argv) {
     tls_rows(runs, tls_pairs, invoke_path);
     return 0;
   }
-  testsupport::DaemonProcess daemon({"--freeze-after", "600000", "--prepared-pool", "8"});
+  testsupport::DaemonProcess daemon(
+      {"--freeze-after", "600000", "--prepared-pool", "8", "--http-listen", "127.0.0.1:0"});
   Connection api(daemon.port());
   std::string body;
   // The function: the static keep-alive C runtime as bootstrap.
@@ -272,6 +346,7 @@ int main(int argc, char** argv) {
     warm_throughput_row(concurrency, daemon.port(), bare.port(), invoke_path);
 
   alias_hot_path(api, runs);
+  http_trigger_hot_path(daemon, api, runs);
   layered_cold_start(daemon, api, cold_runs);
   if (with_tls) tls_rows(runs, tls_pairs, invoke_path);
   return 0;

@@ -25,8 +25,8 @@ class DaemonAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
     write_credentials({{"AKIAALICE", "alice-secret"}, {"AKIABOB", "bob-secret"}});
-    daemon_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{"--credentials", credentials_path()});
+    daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{
+        "--credentials", credentials_path(), "--http-listen", "127.0.0.1:0"});
     std::ofstream(dir_.path() / "fn.zip", std::ios::binary) << testsupport::function_zip();
   }
   void TearDown() override {
@@ -142,6 +142,45 @@ TEST_F(DaemonAuthTest, EachBadSignatureGetsItsOwn403) {
   expect_denied(raw("POST", "/2015-03-31/functions/fn/invocations", R"({"pay":1})", "AKIAALICE",
                     "alice-secret", now, [](api::HttpRequest& r) { r.body = R"({"pay":1000})"; }),
                 403, "InvalidSignatureException", "does not match");
+}
+
+// A Function URL with AuthType AWS_IAM takes requests signed (service lambda) by a known key, as
+// botocore's own signer makes them, and refuses unsigned or wrongly signed ones before the
+// function.
+TEST_F(DaemonAuthTest, AnAwsIamFunctionUrlTakesOnlySignedRequests) {
+  const std::string zip = "fileb://" + (dir_.path() / "fn.zip").string();
+  ASSERT_EQ(aws("AKIAALICE", "alice-secret",
+                {"create-function", "--function-name", "fn", "--runtime", "provided.al2023",
+                 "--handler", "x", "--role", "arn:aws:iam::000000000000:role/x", "--zip-file", zip})
+                .status,
+            0);
+  auto made =
+      aws("AKIAALICE", "alice-secret",
+          {"create-function-url-config", "--function-name", "fn", "--auth-type", "AWS_IAM"});
+  ASSERT_EQ(made.status, 0) << made;
+  const std::string url = json::parse(made.out)["FunctionUrl"].get<std::string>() + "hello?q=1";
+  auto fetch = [&](const std::string& key, const std::string& secret) {
+    return testsupport::run_command(
+        {"/usr/bin/python3", "-c",
+         "import sys, urllib.request, urllib.error\n"
+         "from botocore.auth import SigV4Auth\n"
+         "from botocore.awsrequest import AWSRequest\n"
+         "from botocore.credentials import Credentials\n"
+         "url, key, secret = sys.argv[1:4]\n"
+         "req = AWSRequest(method='GET', url=url)\n"
+         "if key: SigV4Auth(Credentials(key, secret), 'lambda', 'us-east-1').add_auth(req)\n"
+         "try:\n"
+         "    r = urllib.request.urlopen(urllib.request.Request(url, headers=dict(req.headers)))\n"
+         "    print(r.status)\n"
+         "except urllib.error.HTTPError as e:\n"
+         "    print(e.code)\n",
+         url, key, secret});
+  };
+  auto signed_ok = fetch("AKIABOB", "bob-secret");
+  EXPECT_EQ(signed_ok.out, "200\n") << signed_ok << daemon_->daemon_log();
+  EXPECT_EQ(fetch("", "").out, "403\n");
+  EXPECT_EQ(fetch("AKIABOB", "not-bobs-secret").out, "403\n");
+  EXPECT_EQ(fetch("AKIAMALLORY", "x").out, "403\n");
 }
 
 TEST_F(DaemonAuthTest, SighupReloadsTheKeys) {
