@@ -102,6 +102,11 @@ bool deliverable_destination(const std::string& arn) {
   return false;
 }
 
+bool destination_in_account(const std::string& arn, std::string_view account) {
+  const auto p = split(arn);
+  return p.size() >= 6 && p[4] == account;
+}
+
 bool EventInvokeConfigApi::matches(const HttpRequest& request) {
   return function_id(request.path).has_value() || id_before(request.path, kListSuffix).has_value();
 }
@@ -205,6 +210,11 @@ HttpResponse EventInvokeConfigApi::handle(const HttpRequest& request,
          {std::pair{"OnSuccess", &c.on_success}, std::pair{"OnFailure", &c.on_failure}}) {
       auto d = destination(*it, key);
       if (!d) return fail(d.error());
+      if (*d && !(*d)->empty() && !destination_in_account(**d, functions_.account_of(*name)))
+        return fail(ApiError::invalid_parameter(fmt::format(
+            "The destination ARN {} is another account's: runtimed keeps accounts apart, so a "
+            "destination is one of the function's own account",
+            **d)));
       if (*d) *field = (*d)->empty() ? std::nullopt : std::optional<std::string>(**d);
     }
   }

@@ -45,6 +45,9 @@ class EventInvokeConfigs {
 // True for the ARNs runtimed can deliver to: local queues (arn:aws:sqs:…:NAME) and functions
 // (arn:aws:lambda:…:function:NAME).
 bool deliverable_destination(const std::string& arn);
+// Whether a destination ARN names `account` (accounts are kept apart: a destination is one of the
+// function's own account's queues or functions).
+bool destination_in_account(const std::string& arn, std::string_view account);
 
 class EventInvokeConfigApi {
  public:

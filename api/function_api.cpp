@@ -15,6 +15,7 @@
 #include "api/layer_arn.hpp"
 #include "api/list_paging.hpp"
 #include "api/store_error_mapping.hpp"
+#include "common/account_scope.hpp"
 #include "common/base64.hpp"
 #include "common/module_logger.hpp"
 #include "common/runtime_catalog.hpp"
@@ -186,7 +187,8 @@ std::expected<std::map<std::string, std::string>, ApiError> parse_environment(co
   return vars;
 }
 
-std::expected<std::optional<std::string>, ApiError> parse_dead_letter(const json& body) {
+std::expected<std::optional<std::string>, ApiError> parse_dead_letter(
+    const json& body, const LambdaIdentity& identity) {
   auto dlc = opt_object(body, "DeadLetterConfig");
   if (!dlc) return std::unexpected(dlc.error());
   if (*dlc == nullptr) return std::nullopt;
@@ -199,6 +201,11 @@ std::expected<std::optional<std::string>, ApiError> parse_dead_letter(const json
     return std::unexpected(ApiError::invalid_parameter(
         "The provided target ARN " + target +
         " is not supported by runtimed: use a local queue, arn:aws:sqs:REGION:ACCOUNT:NAME"));
+  if (!target.empty() && !destination_in_account(target, identity.account_id))
+    return std::unexpected(ApiError::invalid_parameter(
+        "The provided target ARN " + target +
+        " is another account's: runtimed keeps accounts "
+        "apart, so a dead-letter queue is one of the function's own account"));
   return target;
 }
 
@@ -238,7 +245,7 @@ HttpResponse error_response(const ApiError& error, const std::string& request_id
 // the body gives it; the first invalid one is the answer.
 // Layers: at most 5 layer version ARNs of this region and account, one version per layer.
 std::expected<std::optional<std::vector<common::LayerRef>>, ApiError> parse_layers(
-    const json& body, const LambdaIdentity& identity) {
+    const json& body, const LambdaIdentity& identity, std::string_view scope) {
   auto it = body.find("Layers");
   if (it == body.end() || it->is_null()) return std::nullopt;
   if (!it->is_array()) return std::unexpected(wrong_type("Layers", "a list of layer version ARNs"));
@@ -249,6 +256,7 @@ std::expected<std::optional<std::vector<common::LayerRef>>, ApiError> parse_laye
     if (!arn.is_string()) return std::unexpected(wrong_type("Layers", "a list of strings"));
     auto layer = parse_layer_version_arn(arn.get<std::string>(), identity);
     if (!layer) return std::unexpected(layer.error());
+    layer->name = common::scoped_name(scope, layer->name);
     for (const auto& other : layers)
       if (other.name == layer->name)
         return std::unexpected(ApiError::invalid_parameter(
@@ -260,8 +268,11 @@ std::expected<std::optional<std::vector<common::LayerRef>>, ApiError> parse_laye
   return layers;
 }
 
+// `identity` is the caller's (caller_identity), `scope` their account's scope
+// (HttpRequest::account).
 std::expected<void, ApiError> parse_shared_settings(const json& body, ConfigurationPatch& patch,
-                                                    const LambdaIdentity& identity) {
+                                                    const LambdaIdentity& identity,
+                                                    std::string_view scope) {
   auto description = opt_string(body, "Description");
   if (!description) return std::unexpected(description.error());
   if (*description) {
@@ -300,7 +311,7 @@ std::expected<void, ApiError> parse_shared_settings(const json& body, Configurat
     if (!vars) return std::unexpected(vars.error());
     patch.environment = std::move(*vars);
   }
-  auto dlq = parse_dead_letter(body);
+  auto dlq = parse_dead_letter(body, identity);
   if (!dlq) return std::unexpected(dlq.error());
   patch.dead_letter_target_arn = *dlq;
   // Lambda's VPC attachment has no meaning here; an empty VpcConfig (the CLI's way to detach) is
@@ -317,7 +328,7 @@ std::expected<void, ApiError> parse_shared_settings(const json& body, Configurat
             "runtimed:network=none to give it loopback only"));
     }
   }
-  auto layers = parse_layers(body, identity);
+  auto layers = parse_layers(body, identity, scope);
   if (!layers) return std::unexpected(layers.error());
   patch.layers = std::move(*layers);
   return {};
@@ -336,7 +347,7 @@ bool FunctionApi::matches(const HttpRequest& request) {
 }
 
 std::string FunctionApi::function_arn(const std::string& name) const {
-  return fmt::format("arn:aws:lambda:{}:{}:function:{}", region_, account_id_, name);
+  return common::function_arn({region_, account_id_}, name);
 }
 
 json FunctionApi::configuration_json(const common::FunctionConfig& c,
@@ -347,7 +358,7 @@ json FunctionApi::configuration_json(const common::FunctionConfig& c,
   else if (c.version != "$LATEST")
     arn += ":" + c.version;
   json j = {
-      {"FunctionName", c.name},
+      {"FunctionName", common::display_name(c.name)},
       {"FunctionArn", arn},
       {"Runtime", c.runtime},
       {"Role", c.role},
@@ -366,7 +377,9 @@ json FunctionApi::configuration_json(const common::FunctionConfig& c,
       {"Architectures", json::array({"x86_64"})},
       {"EphemeralStorage", {{"Size", c.ephemeral_storage_mb}}},
       {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
-      {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}},
+      {"LoggingConfig",
+       {{"LogFormat", "Text"},
+        {"LogGroup", "/aws/lambda/" + std::string(common::display_name(c.name))}}},
   };
   // Lambda leaves out a Handler that was never set (provided runtimes need none).
   if (!c.handler.empty()) j["Handler"] = c.handler;
@@ -382,14 +395,14 @@ json FunctionApi::configuration_json(const common::FunctionConfig& c,
 
 std::expected<std::string, ApiError> FunctionApi::resolve_name(const HttpRequest& request,
                                                                const std::string& id) const {
-  return resolve_function_name(id, request.query_param("Qualifier"),
-                               LambdaIdentity{region_, account_id_});
+  return resolve_name_for_caller(id, request.query_param("Qualifier"), request,
+                                 LambdaIdentity{region_, account_id_});
 }
 
 std::expected<QualifiedFunctionName, ApiError> FunctionApi::resolve_qualified(
     const HttpRequest& request, const std::string& id) const {
-  return resolve_qualified_function_name(id, request.query_param("Qualifier"),
-                                         LambdaIdentity{region_, account_id_});
+  return resolve_for_caller(id, request.query_param("Qualifier"), request,
+                            LambdaIdentity{region_, account_id_});
 }
 
 std::expected<common::FunctionConfig, ApiError> FunctionApi::configuration_of(
@@ -471,7 +484,7 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
           "1 validation error detected: Value null at 'functionName' failed to satisfy "
           "constraint: Member must not be null"));
     if (!valid_function_name(**name)) return std::unexpected(bad_function_name(**name));
-    c.name = **name;
+    c.name = common::scoped_name(request.account, **name);
 
     auto package = opt_string(*body, "PackageType");
     if (!package) return std::unexpected(package.error());
@@ -506,7 +519,9 @@ HttpResponse FunctionApi::create_function(const HttpRequest& request,
     }
 
     ConfigurationPatch settings;
-    if (auto ok = parse_shared_settings(*body, settings, {region_, account_id_}); !ok)
+    if (auto ok = parse_shared_settings(
+            *body, settings, caller_identity({region_, account_id_}, request), request.account);
+        !ok)
       return std::unexpected(ok.error());
     settings.apply_to(c);
 
@@ -556,7 +571,8 @@ HttpResponse FunctionApi::list_functions(const HttpRequest& request,
   auto page = catalog_.list(paging->marker, paging->max_items);
   if (!page) return error_response(to_api_error(page.error()), request_id);
   json functions = json::array();
-  for (const auto& c : page->functions) functions.push_back(configuration_json(c));
+  for (const auto& c : page->functions)
+    if (common::in_account(c.name, request.account)) functions.push_back(configuration_json(c));
   json body = {{"Functions", std::move(functions)}};
   if (page->next_marker) body["NextMarker"] = *page->next_marker;
   return json_response(200, body, request_id);
@@ -652,7 +668,9 @@ HttpResponse FunctionApi::update_configuration(const HttpRequest& request, const
             "Member must not be empty"));
       patch.role = **role;
     }
-    if (auto ok = parse_shared_settings(*body, patch, {region_, account_id_}); !ok)
+    if (auto ok = parse_shared_settings(
+            *body, patch, caller_identity({region_, account_id_}, request), request.account);
+        !ok)
       return std::unexpected(ok.error());
     return std::pair{std::move(patch), *revision};
   };

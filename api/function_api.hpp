@@ -31,6 +31,10 @@ class FunctionApi {
 
   // "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
   std::string function_arn(const std::string& name) const;
+  // The account an internal (possibly account-scoped) function name belongs to.
+  std::string account_of(const std::string& name) const {
+    return std::string(common::account_of({region_, account_id_}, name));
+  }
   // The Configuration object Create/Get/List/Update return. Its FunctionArn carries `qualifier`
   // when given (an alias's name), else the version's number (none for $LATEST).
   nlohmann::json configuration_json(const common::FunctionConfig& config,

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/account_scope.hpp"
 #include "common/function_config.hpp"
 
 namespace api {
@@ -146,6 +147,29 @@ std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
     return std::unexpected(ApiError::not_found(function_not_found_message(
         fmt::format("{}:{}", function_arn(identity, resolved->name), *resolved->qualifier))));
   return std::move(resolved->name);
+}
+
+LambdaIdentity caller_identity(const LambdaIdentity& daemon, const HttpRequest& request) {
+  return {daemon.region, request.account.empty() ? daemon.account_id : request.account};
+}
+
+std::expected<QualifiedFunctionName, ApiError> resolve_for_caller(std::string_view id,
+                                                                  std::string_view query_qualifier,
+                                                                  const HttpRequest& request,
+                                                                  const LambdaIdentity& daemon) {
+  auto resolved =
+      resolve_qualified_function_name(id, query_qualifier, caller_identity(daemon, request));
+  if (resolved) resolved->name = common::scoped_name(request.account, resolved->name);
+  return resolved;
+}
+
+std::expected<std::string, ApiError> resolve_name_for_caller(std::string_view id,
+                                                             std::string_view query_qualifier,
+                                                             const HttpRequest& request,
+                                                             const LambdaIdentity& daemon) {
+  auto resolved = resolve_function_name(id, query_qualifier, caller_identity(daemon, request));
+  if (resolved) *resolved = common::scoped_name(request.account, *resolved);
+  return resolved;
 }
 
 }  // namespace api

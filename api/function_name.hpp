@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/http_types.hpp"
 #include "api/lambda_error.hpp"
 #include "common/lambda_identity.hpp"
 
@@ -54,5 +55,21 @@ std::expected<QualifiedFunctionName, ApiError> resolve_qualified_function_name(
 std::expected<std::string, ApiError> resolve_function_name(std::string_view id,
                                                            std::string_view query_qualifier,
                                                            const LambdaIdentity& identity);
+
+// Who a request acts as: the daemon's region and the caller's account (HttpRequest::account),
+// else the daemon's own.
+LambdaIdentity caller_identity(const LambdaIdentity& daemon, const HttpRequest& request);
+
+// The two above for `request`'s caller: an ARN must name the caller's account, and the name
+// answered is scoped to it (common/account_scope.hpp). Every route that names a function from a
+// request resolves it through these.
+std::expected<QualifiedFunctionName, ApiError> resolve_for_caller(std::string_view id,
+                                                                  std::string_view query_qualifier,
+                                                                  const HttpRequest& request,
+                                                                  const LambdaIdentity& daemon);
+std::expected<std::string, ApiError> resolve_name_for_caller(std::string_view id,
+                                                             std::string_view query_qualifier,
+                                                             const HttpRequest& request,
+                                                             const LambdaIdentity& daemon);
 
 }  // namespace api

@@ -32,6 +32,12 @@ struct HttpRequest {
   Headers headers;
   std::string body;
   std::string remote_address;  // the client's IP address, as text ("" when unknown)
+  // The authenticated caller's account when it is not the daemon's own ("" otherwise): every
+  // name the request uses is scoped to it (common/account_scope.hpp). Set by the client routes.
+  std::string account;
+  // Whether the caller's key is an admin key (credentials file), which may read every account's
+  // metrics and environments. Only consulted when requests are authenticated.
+  bool admin = false;
 
   // The first value of a header, or `fallback`.
   std::string header(const std::string& name, const std::string& fallback = {}) const {

@@ -29,7 +29,7 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
   }
   const std::string id =
       http.path.substr(kPrefix.size(), http.path.size() - kPrefix.size() - kSuffix.size());
-  auto function = resolve_qualified_function_name(id, http.query_param("Qualifier"), identity);
+  auto function = resolve_for_caller(id, http.query_param("Qualifier"), http, identity);
   if (!function) return std::unexpected(function.error());
   req.function_name = std::move(function->name);
   if (function->qualifier && *function->qualifier != "$LATEST")

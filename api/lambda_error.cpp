@@ -40,6 +40,8 @@ std::string_view type_name(ApiErrorType type) {
       return "InvalidSignatureException";
     case ApiErrorType::UnrecognizedClient:
       return "UnrecognizedClientException";
+    case ApiErrorType::AccessDenied:
+      return "AccessDeniedException";
   }
   return "ServiceException";
 }
@@ -54,6 +56,7 @@ int http_status(ApiErrorType type) {
     case ApiErrorType::MissingAuthenticationToken:
     case ApiErrorType::InvalidSignature:
     case ApiErrorType::UnrecognizedClient:
+    case ApiErrorType::AccessDenied:
       return 403;
     case ApiErrorType::ResourceNotFound:
     case ApiErrorType::ProvisionedConcurrencyConfigNotFound:

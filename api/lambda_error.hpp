@@ -30,6 +30,7 @@ enum class ApiErrorType {
   IncompleteSignature,         // 400: an Authorization header missing a part
   InvalidSignature,            // 403: a signature that does not match, or out of the clock window
   UnrecognizedClient,          // 403: an access key id nobody issued
+  AccessDenied,                // 403: a key that may not do this (a non-admin key on /metrics)
 };
 
 // "InvalidParameterValueException", ...

@@ -5,11 +5,13 @@
 
 #include <charconv>
 
+#include "api/function_name.hpp"
 #include "api/json_body.hpp"
 #include "api/json_response.hpp"
 #include "api/layer_arn.hpp"
 #include "api/list_paging.hpp"
 #include "api/store_error_mapping.hpp"
+#include "common/account_scope.hpp"
 #include "common/base64.hpp"
 #include "common/runtime_catalog.hpp"
 
@@ -80,9 +82,16 @@ ApiError LayerApi::not_found(const std::string& name, int64_t version) const {
       fmt::format("Layer version {} does not exist.", layer_version_arn(identity_, name, version)));
 }
 
+std::expected<std::string, ApiError> LayerApi::resolve(const HttpRequest& request,
+                                                       std::string_view id) const {
+  auto name = resolve_layer_name(id, caller_identity(identity_, request));
+  if (name) *name = common::scoped_name(request.account, *name);
+  return name;
+}
+
 HttpResponse LayerApi::publish(const HttpRequest& request, const std::string& id,
                                const std::string& request_id) {
-  auto name = resolve_layer_name(id, identity_);
+  auto name = resolve(request, id);
   if (!name) return to_http(name.error(), request_id);
   auto build = [&]() -> std::expected<std::pair<LayerVersion, std::string>, ApiError> {
     auto body = parse_json_object_body(request);
@@ -151,9 +160,9 @@ HttpResponse LayerApi::publish(const HttpRequest& request, const std::string& id
   return json_response(201, layer_version_json(*published), request_id);
 }
 
-HttpResponse LayerApi::get(const std::string& id, const std::string& version_text,
-                           const std::string& request_id) {
-  auto name = resolve_layer_name(id, identity_);
+HttpResponse LayerApi::get(const HttpRequest& request, const std::string& id,
+                           const std::string& version_text, const std::string& request_id) {
+  auto name = resolve(request, id);
   if (!name) return to_http(name.error(), request_id);
   const auto version = parse_version(version_text);
   if (!version) return to_http(version.error(), request_id);
@@ -167,15 +176,16 @@ HttpResponse LayerApi::get(const std::string& id, const std::string& version_tex
   return json_response(200, layer_version_json(*layer), request_id);
 }
 
-HttpResponse LayerApi::get_by_arn(const std::string& arn, const std::string& request_id) {
-  auto ref = parse_layer_version_arn(arn, identity_);
+HttpResponse LayerApi::get_by_arn(const HttpRequest& request, const std::string& arn,
+                                  const std::string& request_id) {
+  auto ref = parse_layer_version_arn(arn, caller_identity(identity_, request));
   if (!ref) return to_http(ref.error(), request_id);
-  return get(ref->name, std::to_string(ref->version), request_id);
+  return get(request, ref->name, std::to_string(ref->version), request_id);
 }
 
-HttpResponse LayerApi::remove(const std::string& id, const std::string& version_text,
-                              const std::string& request_id) {
-  auto name = resolve_layer_name(id, identity_);
+HttpResponse LayerApi::remove(const HttpRequest& request, const std::string& id,
+                              const std::string& version_text, const std::string& request_id) {
+  auto name = resolve(request, id);
   if (!name) return to_http(name.error(), request_id);
   const auto version = parse_version(version_text);
   if (!version) return to_http(version.error(), request_id);
@@ -186,7 +196,7 @@ HttpResponse LayerApi::remove(const std::string& id, const std::string& version_
 
 HttpResponse LayerApi::list_versions(const HttpRequest& request, const std::string& id,
                                      const std::string& request_id) {
-  auto name = resolve_layer_name(id, identity_);
+  auto name = resolve(request, id);
   if (!name) return to_http(name.error(), request_id);
   auto paging = parse_list_paging(request);
   if (!paging) return to_http(paging.error(), request_id);
@@ -204,7 +214,7 @@ HttpResponse LayerApi::list_versions(const HttpRequest& request, const std::stri
 
 HttpResponse LayerApi::list_layers(const HttpRequest& request, const std::string& request_id) {
   if (request.query_param("find") == "LayerVersion")
-    return get_by_arn(std::string(request.query_param("Arn")), request_id);
+    return get_by_arn(request, std::string(request.query_param("Arn")), request_id);
   auto paging = parse_list_paging(request);
   if (!paging) return to_http(paging.error(), request_id);
   std::optional<std::string> runtime;
@@ -214,7 +224,8 @@ HttpResponse LayerApi::list_layers(const HttpRequest& request, const std::string
   if (!page) return to_http(to_api_error(page.error()), request_id);
   json layers = json::array();
   for (const auto& l : page->versions) {
-    layers.push_back({{"LayerName", l.layer_name},
+    if (!common::in_account(l.layer_name, request.account)) continue;
+    layers.push_back({{"LayerName", common::display_name(l.layer_name)},
                       {"LayerArn", layer_arn(identity_, l.layer_name)},
                       {"LatestMatchingVersion", layer_version_summary(l)}});
   }

@@ -23,9 +23,9 @@ class LayerApi {
   HttpResponse list_versions(const HttpRequest& request, const std::string& id,
                              const std::string& request_id);
   // GET and DELETE /2018-10-31/layers/{name}/versions/{version}.
-  HttpResponse get(const std::string& id, const std::string& version,
+  HttpResponse get(const HttpRequest& request, const std::string& id, const std::string& version,
                    const std::string& request_id);
-  HttpResponse remove(const std::string& id, const std::string& version,
+  HttpResponse remove(const HttpRequest& request, const std::string& id, const std::string& version,
                       const std::string& request_id);
   // GET /2018-10-31/layers: ListLayers, or with ?find=LayerVersion&Arn= GetLayerVersionByArn.
   HttpResponse list_layers(const HttpRequest& request, const std::string& request_id);
@@ -35,7 +35,11 @@ class LayerApi {
   nlohmann::json layer_version_summary(const LayerVersion& layer) const;
 
  private:
-  HttpResponse get_by_arn(const std::string& arn, const std::string& request_id);
+  HttpResponse get_by_arn(const HttpRequest& request, const std::string& arn,
+                          const std::string& request_id);
+  // A path's {LayerName} for the request's caller: their account's, scoped.
+  std::expected<std::string, ApiError> resolve(const HttpRequest& request,
+                                               std::string_view id) const;
   ApiError not_found(const std::string& name, int64_t version) const;
 
   LayerCatalog& catalog_;

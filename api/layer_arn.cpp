@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/account_scope.hpp"
+
 namespace api {
 
 namespace {
@@ -50,12 +52,13 @@ std::expected<std::string, ApiError> resolve_layer_name(std::string_view id,
 }
 
 std::string layer_arn(const LambdaIdentity& identity, std::string_view name) {
-  return layer_prefix(identity) + std::string(name);
+  return layer_prefix({identity.region, std::string(common::account_of(identity, name))}) +
+         std::string(common::display_name(name));
 }
 
 std::string layer_version_arn(const LambdaIdentity& identity, std::string_view name,
                               int64_t version) {
-  return fmt::format("{}{}:{}", layer_prefix(identity), name, version);
+  return fmt::format("{}:{}", layer_arn(identity, name), version);
 }
 
 std::expected<common::LayerRef, ApiError> parse_layer_version_arn(std::string_view arn,

@@ -20,6 +20,7 @@ bool valid_layer_name(std::string_view name);
 std::expected<std::string, ApiError> resolve_layer_name(std::string_view id,
                                                         const LambdaIdentity& identity);
 
+// `name` may be account-scoped (common/account_scope.hpp): the ARN names its account.
 std::string layer_arn(const LambdaIdentity& identity, std::string_view name);
 std::string layer_version_arn(const LambdaIdentity& identity, std::string_view name,
                               int64_t version);

@@ -14,6 +14,7 @@
 #include "api/lambda_error.hpp"
 #include "api/lambda_routes.hpp"
 #include "api/store_error_mapping.hpp"
+#include "common/account_scope.hpp"
 #include "common/ids.hpp"
 #include "runtimed/bench/saved_run_report.hpp"
 #include "runtimed/console/console_assets.hpp"
@@ -144,12 +145,12 @@ void ClientRoutes::add_routes() {
              return c.apis_.layers.list_versions(r, p.get("name"), id);  // ListLayerVersions
            }))
       .add("GET", "/2018-10-31/layers/{name}/versions/{version}", blocking,
-           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
-             return c.apis_.layers.get(p.get("name"), p.get("version"), id);  // GetLayerVersion
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.layers.get(r, p.get("name"), p.get("version"), id);  // GetLayerVersion
            }))
       .add("DELETE", "/2018-10-31/layers/{name}/versions/{version}", blocking,
-           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
-             return c.apis_.layers.remove(p.get("name"), p.get("version"), id);
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.layers.remove(r, p.get("name"), p.get("version"), id);
            }));
 
   // The resource ARN is one percent-encoded segment; decoded it may hold '/'.
@@ -208,20 +209,20 @@ void ClientRoutes::add_routes() {
              return c.apis_.function_urls.list(r, p.get("name"), id);  // ListFunctionUrlConfigs
            }))
       .add("GET", "/runtimed/v1/http-apis", blocking,
-           operation([](ClientRoutes& c, const auto&, const auto&, const auto& id) {
-             return c.apis_.http_apis.list(id);
+           operation([](ClientRoutes& c, const auto& r, const auto&, const auto& id) {
+             return c.apis_.http_apis.list(r, id);
            }))
       .add("PUT", "/runtimed/v1/http-apis/{name}", blocking,
            operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
              return c.apis_.http_apis.put(r, p.get("name"), id);
            }))
       .add("GET", "/runtimed/v1/http-apis/{name}", blocking,
-           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
-             return c.apis_.http_apis.get(p.get("name"), id);
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.http_apis.get(r, p.get("name"), id);
            }))
       .add("DELETE", "/runtimed/v1/http-apis/{name}", blocking,
-           operation([](ClientRoutes& c, const auto&, const auto& p, const auto& id) {
-             return c.apis_.http_apis.remove(p.get("name"), id);
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.http_apis.remove(r, p.get("name"), id);
            }));
 
   // Deployed stacks' records (runtimed deploy): SQLite.
@@ -236,18 +237,26 @@ void ClientRoutes::add_routes() {
                true});
   // Prometheus scrapes: counters under short locks, the async queue's depth from SQLite.
   routes_.add("GET", "/metrics", blocking,
-              {[this](const api::HttpRequest&, const api::PathParams&, const std::string&,
+              {[this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
                       api::Reply& reply) {
+                 // Every account's functions are in it: an admin key's to read.
+                 if (!sees_every_account(r))
+                   return reply(api::to_http(
+                       api::ApiError{api::ApiErrorType::AccessDenied,
+                                     "Only an admin key (admin = true in --credentials) may read "
+                                     "/metrics: it covers every account"},
+                       id));
                  api::HttpResponse response{.status = 200, .body = metrics_.expose()};
                  response.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
                  reply(std::move(response));
                },
                false});
   // Drain reads the function from the store before discarding its environments.
-  routes_.add("POST", "/runtimed/v1/functions/{name...}/drain", blocking,
-              {[this](const api::HttpRequest&, const api::PathParams& params, const std::string& id,
-                      api::Reply& reply) { reply(drain(params.get("name"), id)); },
-               false});
+  routes_.add(
+      "POST", "/runtimed/v1/functions/{name...}/drain", blocking,
+      {[this](const api::HttpRequest& r, const api::PathParams& params, const std::string& id,
+              api::Reply& reply) { reply(drain(r, params.get("name"), id)); },
+       false});
   // The web console's files, from memory (docs/console.md). Without a signature: the daemon's
   // authenticator lets GET of these paths through, and the page signs its own API calls.
   const Handler console_files{
@@ -269,8 +278,8 @@ void ClientRoutes::add_routes() {
       .add("DELETE", "/2019-09-30/functions/{name}/provisioned-concurrency", blocking, provisioned);
   // Environments by function and version: counts under the controller's lock, like health.
   routes_.add("GET", "/runtimed/v1/environments", io,
-              {[this](const api::HttpRequest&, const api::PathParams&, const std::string& id,
-                      api::Reply& reply) { reply(environments(id)); },
+              {[this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+                      api::Reply& reply) { reply(environments(r, id)); },
                false});
   // A saved bench run drawn as the HTML report's content: parsing and drawing take a while.
   routes_.add("POST", "/runtimed/v1/bench/report", blocking,
@@ -325,8 +334,10 @@ void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
     reply(std::move(response));
   };
   if (authenticate_) {
-    if (auto who = authenticate_(request); !who)
-      return reply(api::to_http(who.error(), request_id));
+    auto who = authenticate_(request);
+    if (!who) return reply(api::to_http(who.error(), request_id));
+    request.account = std::move(who->account);
+    request.admin = who->admin;
   }
   if (routed) {
     const Handler& handler = match.route->handler;
@@ -394,8 +405,9 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
       });
 }
 
-std::expected<std::string, api::ApiError> ClientRoutes::existing_function(const std::string& id) {
-  auto name = api::resolve_function_name(id, "", {host_.region, host_.account_id});
+std::expected<std::string, api::ApiError> ClientRoutes::existing_function(
+    const api::HttpRequest& request, const std::string& id) {
+  auto name = api::resolve_name_for_caller(id, "", request, host_);
   if (!name) return std::unexpected(name.error());
   if (!catalog_.get(*name)) {
     return std::unexpected(api::ApiError::not_found(
@@ -404,12 +416,14 @@ std::expected<std::string, api::ApiError> ClientRoutes::existing_function(const 
   return *name;
 }
 
-api::HttpResponse ClientRoutes::drain(const std::string& id, const std::string& request_id) {
-  auto name = existing_function(id);
+api::HttpResponse ClientRoutes::drain(const api::HttpRequest& request, const std::string& id,
+                                      const std::string& request_id) {
+  auto name = existing_function(request, id);
   if (!name) return api::to_http(name.error(), request_id);
   const size_t discarded = controller_.drain(*name);
-  return json_response(200, {{"FunctionName", *name}, {"DiscardedEnvironments", discarded}},
-                       request_id);
+  return json_response(
+      200, {{"FunctionName", common::display_name(*name)}, {"DiscardedEnvironments", discarded}},
+      request_id);
 }
 
 api::HttpResponse ClientRoutes::health(const std::string& request_id) {
@@ -433,10 +447,14 @@ api::HttpResponse ClientRoutes::health(const std::string& request_id) {
                        request_id);
 }
 
-api::HttpResponse ClientRoutes::environments(const std::string& request_id) {
+api::HttpResponse ClientRoutes::environments(const api::HttpRequest& request,
+                                             const std::string& request_id) {
   nlohmann::json list = nlohmann::json::array();
+  const bool every_account = sees_every_account(request);
   for (const VersionEnvironments& v : controller_.environments_by_version()) {
-    list.push_back({{"FunctionName", v.function},
+    if (!every_account && !common::in_account(v.function, request.account)) continue;
+    list.push_back({{"FunctionName", common::display_name(v.function)},
+                    {"Account", common::account_of(host_, v.function)},
                     {"Version", v.version},
                     {"Starting", v.starting},
                     {"Busy", v.busy},
@@ -450,7 +468,7 @@ api::HttpResponse ClientRoutes::environments(const std::string& request_id) {
 // for new text. X-Runtimed-Log-Offset says where to continue.
 api::HttpResponse ClientRoutes::logs(const std::string& id, const api::HttpRequest& request,
                                      const std::string& request_id) {
-  auto name = existing_function(id);
+  auto name = existing_function(request, id);
   if (!name) return api::to_http(name.error(), request_id);
   // Numbers from the query: a client's typo is a 400, never an exception.
   const std::string offset_param = request.query_param("offset");

@@ -57,10 +57,16 @@ class ClientRoutes {
   // the blocking pool, as the route says.
   void handle(api::HttpRequest&& request, api::Reply reply);
 
-  // Checks every request before its route runs (SigV4 with --credentials): the access key id, or
-  // the error to answer with. Unset, requests are not authenticated. Set before serving.
+  // Who signed a request: their account ("" for the daemon's own) and whether theirs is an admin
+  // key.
+  struct Caller {
+    std::string account;
+    bool admin = false;
+  };
+  // Checks every request before its route runs (SigV4 with --credentials): the caller, or the
+  // error to answer with. Unset, requests are not authenticated. Set before serving.
   using Authenticator =
-      std::function<std::expected<std::string, api::ApiError>(const api::HttpRequest&)>;
+      std::function<std::expected<Caller, api::ApiError>(const api::HttpRequest&)>;
   void set_authenticator(Authenticator authenticate) { authenticate_ = std::move(authenticate); }
 
   // Finishes the requests already on the blocking pool and stops it. Idempotent.
@@ -86,11 +92,18 @@ class ClientRoutes {
 
   void invoke(const api::HttpRequest& http, const std::string& request_id, api::Reply& reply);
   api::HttpResponse health(const std::string& request_id);
-  api::HttpResponse environments(const std::string& request_id);
-  // The function a route's {name} (a name or an ARN) names, if it exists.
-  std::expected<std::string, api::ApiError> existing_function(const std::string& id);
+  api::HttpResponse environments(const api::HttpRequest& request, const std::string& request_id);
+  // The caller's function a route's {name} (a name or an ARN) names, if it exists.
+  std::expected<std::string, api::ApiError> existing_function(const api::HttpRequest& request,
+                                                              const std::string& id);
   // Discards the function's idle environments (`runtimed drain`, `runtimed bench cold`).
-  api::HttpResponse drain(const std::string& id, const std::string& request_id);
+  api::HttpResponse drain(const api::HttpRequest& request, const std::string& id,
+                          const std::string& request_id);
+  // Whether the request may read every account's numbers: any request when none is
+  // authenticated, else an admin key's.
+  bool sees_every_account(const api::HttpRequest& request) const {
+    return !authenticate_ || request.admin;
+  }
   api::HttpResponse logs(const std::string& id, const api::HttpRequest& request,
                          const std::string& request_id);
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/property_tree/ini_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <cctype>
@@ -85,9 +86,8 @@ std::expected<std::map<std::string, AccessKey>, std::string> load_credentials(
 }
 
 std::expected<std::unique_ptr<CredentialStore>, std::string> CredentialStore::open(
-    std::filesystem::path path, std::string account_id) {
-  std::unique_ptr<CredentialStore> store(
-      new CredentialStore(std::move(path), std::move(account_id)));
+    std::filesystem::path path) {
+  std::unique_ptr<CredentialStore> store(new CredentialStore(std::move(path)));
   if (auto loaded = store->reload(); !loaded) return std::unexpected(loaded.error());
   return store;
 }
@@ -95,17 +95,26 @@ std::expected<std::unique_ptr<CredentialStore>, std::string> CredentialStore::op
 std::expected<size_t, std::string> CredentialStore::reload() {
   auto keys = load_credentials(path_);
   if (!keys) return std::unexpected(keys.error());
-  for (const auto& [id, key] : *keys)
-    if (key.account_id != account_id_)
-      return std::unexpected(fmt::format(
-          "credentials: key {} belongs to account {}, but this daemon serves account {} "
-          "(--account-id); several accounts on one daemon are not supported yet",
-          id, key.account_id, account_id_));
   const size_t n = keys->size();
   auto snapshot = std::make_shared<const std::map<std::string, AccessKey>>(std::move(*keys));
   std::lock_guard lock(mu_);
   keys_ = std::move(snapshot);
   return n;
+}
+
+std::map<std::string, uint64_t> CredentialStore::account_memory_caps() const {
+  std::shared_ptr<const std::map<std::string, AccessKey>> keys;
+  {
+    std::lock_guard lock(mu_);
+    keys = keys_;
+  }
+  std::map<std::string, uint64_t> caps;
+  for (const auto& [id, key] : *keys) {
+    if (!key.max_memory_mb) continue;
+    auto [it, inserted] = caps.emplace(key.account_id, *key.max_memory_mb);
+    if (!inserted) it->second = std::min(it->second, *key.max_memory_mb);
+  }
+  return caps;
 }
 
 std::optional<AccessKey> CredentialStore::find(const std::string& access_key_id) const {

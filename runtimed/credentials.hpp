@@ -27,20 +27,20 @@ std::expected<std::map<std::string, AccessKey>, std::string> load_credentials(
 
 class CredentialStore {
  public:
-  // Accounts are not apart yet: every key must name `account_id` (the daemon's one account), at
-  // start and at every reload, or a key would see functions it must not.
+  // Each key acts in its account (docs/security.md, "Accounts"); the daemon's own account
+  // (--account-id) keeps bare names.
   static std::expected<std::unique_ptr<CredentialStore>, std::string> open(
-      std::filesystem::path path, std::string account_id);
+      std::filesystem::path path);
   // Reads the file again; on failure the keys in force stay.
   std::expected<size_t, std::string> reload();
   std::optional<AccessKey> find(const std::string& access_key_id) const;
+  // Each capped account's share of the memory budget: the smallest max_memory_mb among its keys.
+  std::map<std::string, uint64_t> account_memory_caps() const;
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  CredentialStore(std::filesystem::path path, std::string account_id)
-      : path_(std::move(path)), account_id_(std::move(account_id)) {}
+  explicit CredentialStore(std::filesystem::path path) : path_(std::move(path)) {}
   std::filesystem::path path_;
-  std::string account_id_;
   mutable std::mutex mu_;
   std::shared_ptr<const std::map<std::string, AccessKey>> keys_;
 };

@@ -155,7 +155,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
         2, fmt::format("cannot create state dir {}: {}", state_dir.string(), ec.message()));
   }
   if (!o.credentials.empty()) {
-    auto credentials = CredentialStore::open(o.credentials, o.account_id);
+    auto credentials = CredentialStore::open(o.credentials);
     if (!credentials) return start_error(2, credentials.error());
     opened.credentials = std::move(*credentials);
   }
@@ -202,6 +202,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
   if (!retry_delays) return start_error(2, "--async-retry-delays: " + retry_delays.error());
   opened.retry_delays = std::move(*retry_delays);
   auto daemon = std::unique_ptr<Daemon>(new Daemon(o, std::move(opened)));
+  daemon->apply_account_caps();
   auto reservations = daemon->settings_.all_reserved();
   if (!reservations) return start_error(1, "reading reservations: " + reservations.error());
   for (const auto& [name, reserved] : *reservations)
@@ -244,7 +245,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                   logs_),
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
-      queue_routes_(message_queues_, async_events_, dispatcher_, *store_),
+      queue_routes_(message_queues_, async_events_, dispatcher_, *store_, identity_),
       stack_store_(store_->db()),
       stack_routes_(stack_store_, identity_),
       client_routes_(
@@ -253,25 +254,31 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                              version_api_, alias_api_, layer_api_, provisioned_concurrency_api_,
                              queue_routes_, stack_routes_, function_url_api_, http_api_routes_},
           logs_, *store_, identity_, metrics_),
-      http_trigger_server_(
-          *http_triggers_, controller_, identity_,
-          credentials_ ? HttpTriggerServer::Authenticator([this](const api::HttpRequest& request) {
-            return authenticate(request);
-          })
-                       : nullptr) {
+      http_trigger_server_(*http_triggers_, controller_, identity_,
+                           credentials_ ? HttpTriggerServer::Authenticator(
+                                              [this](const api::HttpRequest& request)
+                                                  -> std::expected<std::string, api::ApiError> {
+                                                auto key = authenticate(request);
+                                                if (!key) return std::unexpected(key.error());
+                                                auto found = credentials_->find(*key);
+                                                return found ? found->account_id : std::string();
+                                              })
+                                        : nullptr) {
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),
                runtimed_init_path().string());
   if (credentials_) {
-    client_routes_.set_authenticator(
-        [this](const api::HttpRequest& request) -> std::expected<std::string, api::ApiError> {
-          // The console's static files: a browser opening the page cannot sign; they hold no data,
-          // and every API call the page then makes is signed (docs/console.md).
-          if ((request.method == "GET" || request.method == "HEAD") &&
-              console::is_console_path(request.path))
-            return std::string();
-          return authenticate(request);
-        });
+    client_routes_.set_authenticator([this](const api::HttpRequest& request)
+                                         -> std::expected<ClientRoutes::Caller, api::ApiError> {
+      // The console's static files: a browser opening the page cannot sign; they hold no data,
+      // and every API call the page then makes is signed (docs/console.md).
+      if ((request.method == "GET" || request.method == "HEAD") &&
+          console::is_console_path(request.path))
+        return ClientRoutes::Caller{};
+      auto key = authenticate(request);
+      if (!key) return std::unexpected(key.error());
+      return caller_of(*key);
+    });
   }
   settings_.host_limits = [this] {
     const ControllerStats s = controller_.stats();
@@ -329,6 +336,12 @@ std::expected<std::string, api::ApiError> Daemon::authenticate(const api::HttpRe
                            });
 }
 
+ClientRoutes::Caller Daemon::caller_of(const std::string& access_key_id) const {
+  auto key = credentials_->find(access_key_id);
+  if (!key || key->account_id == identity_.account_id) return {"", key && key->admin};
+  return {key->account_id, key->admin};
+}
+
 void Daemon::forget_urls_of_missing(const std::string& function) {
   for (const auto& url : http_triggers_->urls_of(function)) {
     auto missing = [](const auto& found) {
@@ -349,6 +362,15 @@ void Daemon::reload_credentials() {
     spdlog::info("credentials: reloaded {} key(s) from {}", *n, credentials_->path().string());
   else
     spdlog::error("credentials: kept the keys in force: {}", n.error());
+  apply_account_caps();
+}
+
+void Daemon::apply_account_caps() {
+  if (!credentials_) return;
+  std::map<std::string, uint64_t> by_scope;
+  for (const auto& [account, mb] : credentials_->account_memory_caps())
+    by_scope[account == identity_.account_id ? std::string() : account] = mb;
+  controller_.set_account_memory_caps(by_scope);
 }
 
 void Daemon::reload_tls() {

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "api/function_name.hpp"
 #include "api/json_response.hpp"
 #include "api/lambda_error.hpp"
+#include "common/account_scope.hpp"
 
 namespace runtimed {
 
@@ -22,7 +24,9 @@ int64_t now_ms() {
 
 nlohmann::json describe(const StackRecord& r) {
   auto record = nlohmann::json::parse(r.record, nullptr, /*allow_exceptions=*/false);
-  return {{"StackName", r.name}, {"LastUpdatedMs", r.updated_ms}, {"Record", std::move(record)}};
+  return {{"StackName", common::display_name(r.name)},
+          {"LastUpdatedMs", r.updated_ms},
+          {"Record", std::move(record)}};
 }
 
 }  // namespace
@@ -47,18 +51,22 @@ api::HttpResponse StackRoutes::handle(const api::HttpRequest& request,
     auto all = stacks_.list();
     if (!all) return fail(api::ApiError::service(all.error()));
     nlohmann::json items = nlohmann::json::array();
-    for (const auto& r : *all) items.push_back(describe(r));
-    return api::json_response(
-        200,
-        {{"Stacks", std::move(items)}, {"Region", host_.region}, {"AccountId", host_.account_id}},
-        request_id);
+    for (const auto& r : *all)
+      if (common::in_account(r.name, request.account)) items.push_back(describe(r));
+    // The caller's account: the deployer makes its ARNs from it.
+    return api::json_response(200,
+                              {{"Stacks", std::move(items)},
+                               {"Region", host_.region},
+                               {"AccountId", api::caller_identity(host_, request).account_id}},
+                              request_id);
   }
-  const std::string name = rest.substr(1);
-  if (!valid_stack_name(name)) {
+  const std::string bare_name = rest.substr(1);
+  if (!valid_stack_name(bare_name)) {
     return fail(api::ApiError::invalid_parameter(
-        "Stack name '" + name +
+        "Stack name '" + bare_name +
         "' must start with a letter and hold only letters, digits and '-' (at most 128)"));
   }
+  const std::string name = common::scoped_name(request.account, bare_name);
   if (request.method == "PUT") {
     auto record = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     if (!record.is_object() || !record.contains("Resources") || !record["Resources"].is_object())
@@ -72,13 +80,13 @@ api::HttpResponse StackRoutes::handle(const api::HttpRequest& request,
   if (request.method == "GET") {
     auto r = stacks_.get(name);
     if (!r) return fail(api::ApiError::service(r.error()));
-    if (!*r) return fail(api::ApiError::not_found("Stack not found: " + name));
+    if (!*r) return fail(api::ApiError::not_found("Stack not found: " + bare_name));
     return api::json_response(200, describe(**r), request_id);
   }
   if (request.method == "DELETE") {
     auto removed = stacks_.remove(name);
     if (!removed) return fail(api::ApiError::service(removed.error()));
-    if (!*removed) return fail(api::ApiError::not_found("Stack not found: " + name));
+    if (!*removed) return fail(api::ApiError::not_found("Stack not found: " + bare_name));
     return api::no_content_response(request_id);
   }
   return fail(api::ApiError::unknown_operation(request.method + " " + request.path));

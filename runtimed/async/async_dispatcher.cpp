@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "common/account_scope.hpp"
 #include "common/ids.hpp"
 #include "common/module_logger.hpp"
 
@@ -254,10 +255,14 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
 }
 
 std::vector<AsyncDispatcher::Delivery> AsyncDispatcher::deliveries_to(
-    const std::string& arn, const std::string& body, std::string_view destination) {
-  if (auto queue = sqs_queue_name(arn)) return {Delivery{*queue, "", body, {}, "", destination}};
+    const std::string& function_name, const std::string& arn, const std::string& body,
+    std::string_view destination) {
+  // Within the function's own account: its configs can name no other (event_invoke_config_api).
+  const std::string_view account = common::split_scoped_name(function_name).account;
+  if (auto queue = sqs_queue_name(arn))
+    return {Delivery{common::scoped_name(account, *queue), "", body, {}, "", destination}};
   if (auto function = lambda_function_name(arn))
-    return {Delivery{"", *function, body, {}, "", destination}};
+    return {Delivery{"", common::scoped_name(account, *function), body, {}, "", destination}};
   log()->warn("cannot deliver to {}: not a local queue or function ARN", arn);
   return {};
 }
@@ -277,7 +282,7 @@ void AsyncDispatcher::succeed(const AsyncEvent& event, const std::string& respon
     r.request_payload = event.payload;
     r.response = response;
     r.timestamp = std::chrono::system_clock::now();
-    deliveries = deliveries_to(*config.on_success, record_text(r), "on_success");
+    deliveries = deliveries_to(event.function, *config.on_success, record_text(r), "on_success");
   }
   settle(event, deliveries);
 }
@@ -289,10 +294,10 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
   auto function = catalog_.get(event.function);
   if (function && function->dead_letter_target_arn) {
     if (auto queue = sqs_queue_name(*function->dead_letter_target_arn)) {
-      deliveries.push_back(
-          Delivery{*queue, "", event.payload,
-                   dead_letter_attributes(event.request_id, status, error_message_of(error)),
-                   event.function, "dead_letter_queue"});
+      deliveries.push_back(Delivery{
+          common::scoped_name(common::split_scoped_name(event.function).account, *queue), "",
+          event.payload, dead_letter_attributes(event.request_id, status, error_message_of(error)),
+          event.function, "dead_letter_queue"});
     }
   }
   if (config.on_failure) {
@@ -308,7 +313,7 @@ void AsyncDispatcher::fail(const AsyncEvent& event, FailureCondition condition, 
     r.function_error = status == 200;
     r.response = status == 200 ? error : "";
     r.timestamp = std::chrono::system_clock::now();
-    auto more = deliveries_to(*config.on_failure, record_text(r), "on_failure");
+    auto more = deliveries_to(event.function, *config.on_failure, record_text(r), "on_failure");
     deliveries.insert(deliveries.end(), more.begin(), more.end());
   }
   if (deliveries.empty()) {

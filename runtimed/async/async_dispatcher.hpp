@@ -84,8 +84,8 @@ class AsyncDispatcher {
             const std::string& executed_version = "");
   // Delivers and removes the event in one transaction.
   void settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries);
-  std::vector<Delivery> deliveries_to(const std::string& arn, const std::string& body,
-                                      std::string_view destination);
+  std::vector<Delivery> deliveries_to(const std::string& function_name, const std::string& arn,
+                                      const std::string& body, std::string_view destination);
   void wake();
 
   AsyncDispatcherOptions options_;

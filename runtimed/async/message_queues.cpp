@@ -1,11 +1,13 @@
 // Local SQS-style queues in SQLite (see message_queues.hpp).
 #include "runtimed/async/message_queues.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <functional>
 
+#include "common/account_scope.hpp"
 #include "common/ids.hpp"
 
 namespace runtimed {
@@ -75,7 +77,10 @@ std::optional<std::string> lambda_function_name(const std::string& arn) {
 }
 
 std::string MessageQueues::queue_arn(const std::string& name) const {
-  return "arn:aws:sqs:" + region_ + ":" + account_id_ + ":" + name;
+  const common::ScopedName scoped = common::split_scoped_name(name);
+  return fmt::format("arn:aws:sqs:{}:{}:{}", region_,
+                     scoped.account.empty() ? std::string_view(account_id_) : scoped.account,
+                     scoped.name);
 }
 
 std::expected<bool, common::StoreError> MessageQueues::exists_locked(const std::string& queue) {

@@ -9,6 +9,7 @@
 
 #include "api/json_response.hpp"
 #include "api/store_error_mapping.hpp"
+#include "common/account_scope.hpp"
 #include "runtimed/async/async_policy.hpp"
 
 namespace runtimed {
@@ -64,7 +65,8 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
   if (request.path.starts_with(kFunctions)) {
     const std::string name = request.path.substr(
         kFunctions.size(), request.path.size() - kFunctions.size() - kAsync.size());
-    if (m == "GET" && name.find('/') == std::string::npos) return backlog(name, request_id);
+    if (m == "GET" && name.find('/') == std::string::npos)
+      return backlog(common::scoped_name(request.account, name), request_id);
   } else {
     const auto seg = segments_after(request.path, kQueues);
     const auto now = now_epoch_ms();
@@ -72,21 +74,25 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
       auto list = queues_.list(now);
       if (!list) return api::to_http(api::to_api_error(list.error()), request_id);
       json queues = json::array();
-      for (const auto& q : *list)
-        queues.push_back({{"Name", q.name},
+      for (const auto& q : *list) {
+        if (!common::in_account(q.name, request.account)) continue;
+        queues.push_back({{"Name", common::display_name(q.name)},
                           {"Arn", q.arn},
                           {"ApproximateNumberOfMessages", q.visible},
                           {"ApproximateNumberOfMessagesNotVisible", q.not_visible}});
+      }
       return json_response(200, {{"Queues", queues}}, request_id);
     }
     if (!seg.empty() && !valid_queue_name(seg[0]))
       return api::to_http(ApiError::invalid_parameter("Invalid queue name: " + seg[0]), request_id);
+    // The caller's own queue of that name (common/account_scope.hpp).
+    const std::string queue = seg.empty() ? "" : common::scoped_name(request.account, seg[0]);
     if (seg.size() == 2 && seg[1] == "receive" && m == "POST") {
       auto max = int_param(request, "max", 1, 1, 10000);
       if (!max) return api::to_http(max.error(), request_id);
       auto visibility = int_param(request, "visibility", 30, 0, 43200);
       if (!visibility) return api::to_http(visibility.error(), request_id);
-      auto got = queues_.receive(seg[0], *max, *visibility, now);
+      auto got = queues_.receive(queue, *max, *visibility, now);
       if (!got) return api::to_http(api::to_api_error(got.error()), request_id);
       json messages = json::array();
       for (const auto& msg : *got)
@@ -100,7 +106,7 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
       return json_response(200, {{"Messages", messages}}, request_id);
     }
     if (seg.size() == 3 && seg[1] == "messages" && m == "DELETE") {
-      if (auto ok = queues_.delete_message(seg[0], seg[2]); !ok)
+      if (auto ok = queues_.delete_message(queue, seg[2]); !ok)
         return api::to_http(api::to_api_error(ok.error()), request_id);
       api::HttpResponse r;
       r.status = 204;
@@ -108,12 +114,12 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
       return r;
     }
     if (seg.size() == 2 && seg[1] == "purge" && m == "POST") {
-      auto n = queues_.purge(seg[0]);
+      auto n = queues_.purge(queue);
       if (!n) return api::to_http(api::to_api_error(n.error()), request_id);
       return json_response(200, {{"Purged", *n}}, request_id);
     }
     if (seg.size() == 2 && seg[1] == "redrive" && m == "POST") {
-      auto n = dispatcher_.redrive(seg[0]);
+      auto n = dispatcher_.redrive(queue);
       if (!n) return api::to_http(api::to_api_error(n.error()), request_id);
       return json_response(200, {{"Redriven", *n}}, request_id);
     }
@@ -123,11 +129,13 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
 
 api::HttpResponse QueueRoutes::backlog(const std::string& function, const std::string& request_id) {
   if (auto config = catalog_.get(function); !config)
-    return api::to_http(ApiError::not_found("Function not found: " + function), request_id);
+    return api::to_http(ApiError::not_found(common::function_not_found_message(
+                            common::function_arn(identity_, function))),
+                        request_id);
   auto b = events_.backlog(function);
   if (!b)
     return api::to_http(ApiError::service("Internal error reading the async queue"), request_id);
-  json body = {{"FunctionName", function},
+  json body = {{"FunctionName", common::display_name(function)},
                {"Queued", b->queued},
                {"InFlight", b->in_flight},
                {"Retrying", b->retrying}};

@@ -6,6 +6,7 @@
 
 #include "api/function_catalog.hpp"
 #include "api/http_types.hpp"
+#include "common/lambda_identity.hpp"
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/async/async_queue.hpp"
 #include "runtimed/async/message_queues.hpp"
@@ -15,8 +16,12 @@ namespace runtimed {
 class QueueRoutes {
  public:
   QueueRoutes(MessageQueues& queues, AsyncQueue& events, AsyncDispatcher& dispatcher,
-              api::FunctionCatalog& catalog)
-      : queues_(queues), events_(events), dispatcher_(dispatcher), catalog_(catalog) {}
+              api::FunctionCatalog& catalog, const common::LambdaIdentity& identity)
+      : queues_(queues),
+        events_(events),
+        dispatcher_(dispatcher),
+        catalog_(catalog),
+        identity_(identity) {}
 
   static bool matches(const api::HttpRequest& request);
   // Touches SQLite: call it off the io threads.
@@ -29,6 +34,7 @@ class QueueRoutes {
   AsyncQueue& events_;
   AsyncDispatcher& dispatcher_;
   api::FunctionCatalog& catalog_;
+  common::LambdaIdentity identity_;
 };
 
 }  // namespace runtimed

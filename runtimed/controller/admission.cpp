@@ -1,6 +1,8 @@
 // Admission (see admission.hpp).
 #include "runtimed/controller/admission.hpp"
 
+#include <algorithm>
+
 namespace runtimed {
 
 std::expected<Admission::Slot, Admission::Refusal> Admission::acquire(const std::string& function) {
@@ -59,6 +61,42 @@ Admission::Capacity Admission::capacity(const std::string& function) const {
 
 size_t Admission::unreserved_pool() const {
   return concurrency_limit_ > total_reserved_ ? concurrency_limit_ - total_reserved_ : 0;
+}
+
+bool Admission::account_memory_fits(uint64_t mb, const std::string& account) const {
+  auto cap = account_memory_cap_mb_.find(account);
+  return cap == account_memory_cap_mb_.end() || account_memory_used_mb(account) + mb <= cap->second;
+}
+
+void Admission::add_memory(uint64_t mb, const std::string& account) {
+  memory_used_mb_ += mb;
+  account_memory_used_mb_[account] += mb;
+}
+
+void Admission::remove_memory(uint64_t mb, const std::string& account) {
+  memory_used_mb_ -= mb;
+  auto it = account_memory_used_mb_.find(account);
+  if (it == account_memory_used_mb_.end()) return;
+  it->second -= std::min(it->second, mb);
+  if (it->second == 0) account_memory_used_mb_.erase(it);
+}
+
+void Admission::set_account_memory_cap(const std::string& account, std::optional<uint64_t> mb) {
+  if (mb)
+    account_memory_cap_mb_[account] = *mb;
+  else
+    account_memory_cap_mb_.erase(account);
+}
+
+std::optional<uint64_t> Admission::account_memory_cap(const std::string& account) const {
+  auto it = account_memory_cap_mb_.find(account);
+  if (it == account_memory_cap_mb_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t Admission::account_memory_used_mb(const std::string& account) const {
+  auto it = account_memory_used_mb_.find(account);
+  return it == account_memory_used_mb_.end() ? 0 : it->second;
 }
 
 }  // namespace runtimed

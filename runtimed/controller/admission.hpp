@@ -35,9 +35,19 @@ class Admission {
   std::expected<Slot, Refusal> acquire(const std::string& function);
   void release(const std::string& function, Slot slot);
 
-  bool memory_fits(uint64_t mb) const { return memory_used_mb_ + mb <= memory_budget_mb_; }
-  void add_memory(uint64_t mb) { memory_used_mb_ += mb; }
-  void remove_memory(uint64_t mb) { memory_used_mb_ -= mb; }
+  // Memory is counted per account too ("" the daemon's own, else the scope of the function's
+  // name, common/account_scope.hpp), so an account's share can be capped (--credentials'
+  // max_memory_mb): an environment fits when both the budget and its account's share have room.
+  bool memory_fits(uint64_t mb, const std::string& account = {}) const {
+    return memory_used_mb_ + mb <= memory_budget_mb_ && account_memory_fits(mb, account);
+  }
+  bool account_memory_fits(uint64_t mb, const std::string& account) const;
+  void add_memory(uint64_t mb, const std::string& account = {});
+  void remove_memory(uint64_t mb, const std::string& account = {});
+  // nullopt: the account shares the whole budget.
+  void set_account_memory_cap(const std::string& account, std::optional<uint64_t> mb);
+  std::optional<uint64_t> account_memory_cap(const std::string& account) const;
+  uint64_t account_memory_used_mb(const std::string& account) const;
 
   // nullopt removes the reservation. Running invocations keep the slot they were admitted with.
   void set_reserved(const std::string& function, std::optional<int> reserved);
@@ -63,6 +73,8 @@ class Admission {
   size_t total_reserved_ = 0;
   std::unordered_map<std::string, int> reserved_;
   std::unordered_map<std::string, size_t> busy_reserved_;  // per function with a reservation
+  std::unordered_map<std::string, uint64_t> account_memory_used_mb_;
+  std::unordered_map<std::string, uint64_t> account_memory_cap_mb_;
 };
 
 }  // namespace runtimed

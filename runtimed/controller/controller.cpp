@@ -15,6 +15,7 @@
 #include "api/alias_routing.hpp"
 #include "api/function_name.hpp"
 #include "api/store_error_mapping.hpp"
+#include "common/account_scope.hpp"
 #include "common/function_error_types.hpp"
 #include "common/ids.hpp"
 #include "common/module_logger.hpp"
@@ -78,6 +79,7 @@ struct Controller::FunctionEntry {
   std::shared_ptr<void> code_hold;        // environments of this entry keep its code on disk
   std::string arn;                        // unqualified
   std::shared_ptr<const LayerMount> opt;  // the function's layers, bound at /opt; null without
+  std::string account;  // its account's scope ("" the daemon's own): whose memory share it uses
 };
 
 struct Controller::Pending {
@@ -207,6 +209,7 @@ std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_
     entry->code_dir = catalog_.code_dir(entry->config);
     entry->code_hold = catalog_.hold_code(entry->config);
     entry->arn = function_arn(options_.host, name);
+    entry->account = std::string(common::split_scoped_name(name).account);
     common::MutexLock lock(mu_);
     // A change that landed while we read may have been erased before we insert: read again
     // rather than cache what may already be stale.
@@ -284,15 +287,18 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
       const uint64_t need = static_cast<uint64_t>(fn->config.memory_mb);
       std::optional<DiskBudget::Lease> tmp_lease;
       const auto fits = [&]() REQUIRES(mu_) {
-        return admission_.memory_fits(need) &&
+        return admission_.memory_fits(need, fn->account) &&
                (tmp_lease || (tmp_lease = disk_budget_.reserve(
                                   static_cast<uint64_t>(fn->config.ephemeral_storage_mb))));
       };
       while (!fits()) {
+        // When the account's own share is what is full, only its environments make room.
+        const bool own_only = !admission_.account_memory_fits(need, fn->account);
         std::shared_ptr<Env> oldest;
         for (auto& [name, list] : idle_) {
           for (auto& candidate : list) {
             if (!candidate->provisioned.empty()) continue;  // kept, as Lambda keeps them
+            if (own_only && candidate->fn->account != fn->account) continue;
             if (!oldest || candidate->idle_since < oldest->idle_since) oldest = candidate;
           }
         }
@@ -301,23 +307,34 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
         evicted.push_back(std::move(oldest));
       }
       if (!fits()) {
-        const bool memory_full = !admission_.memory_fits(need);
+        const bool account_full = !admission_.account_memory_fits(need, fn->account);
+        const bool memory_full = account_full || !admission_.memory_fits(need);
         admission_.release(fn->config.name, *slot);
         // Reason stays within Lambda's ThrottleReason values, which SDKs model as an enum; the
         // message says which budget is full.
         const std::string detail =
-            memory_full
+            account_full
+                ? fmt::format(
+                      "Rate Exceeded. Account {}'s memory share is full: its environments hold {} "
+                      "of {} MB and this function needs {} MB.",
+                      common::account_of(options_.host, fn->config.name),
+                      admission_.account_memory_used_mb(fn->account),
+                      admission_.account_memory_cap(fn->account).value_or(0), need)
+            : memory_full
                 ? fmt::format(
                       "Rate Exceeded. The host's memory budget is full: environments hold {} of "
                       "{} MB and this function needs {} MB.",
                       admission_.memory_used_mb(), admission_.memory_budget_mb(), need)
                 : std::string();
-        const bool began = note_throttle_locked(memory_full ? "MemoryBudgetFull" : "DiskFull");
+        const std::string_view which = account_full  ? "AccountMemoryFull"
+                                       : memory_full ? "MemoryBudgetFull"
+                                                     : "DiskFull";
+        const bool began = note_throttle_locked(which);
         lock.unlock();
         if (began) {
           log()->warn("throttling started: {}", memory_full ? detail : "disk budget full");
         }
-        metrics_.throttle(memory_full ? "MemoryBudgetFull" : "DiskFull");
+        metrics_.throttle(which);
         for (auto& e : evicted) destroy_later(std::move(e));
         pending->done(api::InvokeResult{
             .api_error = memory_full ? api::ApiError::too_many_requests(
@@ -331,7 +348,7 @@ void Controller::admit(std::unique_ptr<Pending> pending, FunctionEntryPtr fn) {
       env->output = std::make_unique<InvocationLog>(logs_.get(fn->config.name), fn->config.version);
       env->thread_index =
           thread >= 0 ? static_cast<size_t>(thread) : env->id % server_.thread_count();
-      admission_.add_memory(need);
+      admission_.add_memory(need, fn->account);
       env->tmp_lease = std::move(*tmp_lease);
       env->admitted = Clock::now();
       envs_.emplace(env->id, env);
@@ -726,7 +743,7 @@ bool Controller::unlink_locked(const std::shared_ptr<Env>& env) {
     list.erase(std::remove(list.begin(), list.end(), env), list.end());
   }
   env->state = Env::State::Dead;
-  admission_.remove_memory(static_cast<uint64_t>(env->fn->config.memory_mb));
+  admission_.remove_memory(static_cast<uint64_t>(env->fn->config.memory_mb), env->fn->account);
   env->tmp_lease.release();
   envs_.erase(env->id);
   ++awaiting_destroy_;  // every caller follows with destroy_later()
@@ -756,6 +773,14 @@ void Controller::leave_busy_locked(Env& env) {
 void Controller::set_reserved_concurrency(const std::string& name, std::optional<int> reserved) {
   common::MutexLock lock(mu_);
   admission_.set_reserved(name, reserved);
+}
+
+void Controller::set_account_memory_caps(const std::map<std::string, uint64_t>& caps) {
+  common::MutexLock lock(mu_);
+  for (const auto& [account, old] : account_caps_)
+    if (!caps.contains(account)) admission_.set_account_memory_cap(account, std::nullopt);
+  for (const auto& [account, mb] : caps) admission_.set_account_memory_cap(account, mb);
+  account_caps_ = caps;
 }
 
 std::optional<int> Controller::reserved_concurrency(const std::string& name) {
@@ -1044,7 +1069,7 @@ void Controller::provision() {
       for (const auto& [id, env] : envs_) live += env->provisioned == key ? 1 : 0;
       while (live < it->second.requested) {
         // No room now: tried again at the next sweep (IN_PROGRESS meanwhile).
-        if (!admission_.memory_fits(need)) break;
+        if (!admission_.memory_fits(need, (*fn)->account)) break;
         auto tmp_lease =
             disk_budget_.reserve(static_cast<uint64_t>((*fn)->config.ephemeral_storage_mb));
         if (!tmp_lease) break;
@@ -1056,7 +1081,7 @@ void Controller::provision() {
         env->output =
             std::make_unique<InvocationLog>(logs_.get(target.name), (*fn)->config.version);
         env->thread_index = env->id % server_.thread_count();
-        admission_.add_memory(need);
+        admission_.add_memory(need, (*fn)->account);
         env->tmp_lease = std::move(*tmp_lease);
         env->admitted = Clock::now();
         envs_.emplace(env->id, env);

@@ -130,6 +130,9 @@ class Controller {
   // reservation leaves the unreserved pool that every other function shares. 0 turns it off.
   void set_reserved_concurrency(const std::string& name, std::optional<int> reserved);
   std::optional<int> reserved_concurrency(const std::string& name);
+  // Each capped account's share of the memory budget, by scope ("" the daemon's own account,
+  // common/account_scope.hpp); an account not named shares the whole budget. Replaces the last.
+  void set_account_memory_caps(const std::map<std::string, uint64_t>& caps);
   // How many invocations the function may run now (its reservation or the unreserved pool), and
   // how many of them run.
   Capacity capacity(const std::string& name);
@@ -202,6 +205,7 @@ class Controller {
   // Shutdown waits on it: no invocation busy, no environment left, no destroy in flight.
   std::condition_variable_any drained_;
   Admission admission_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> account_caps_ GUARDED_BY(mu_);  // set_account_memory_caps
   std::unordered_map<std::string, FunctionEntryPtr> functions_ GUARDED_BY(mu_);
   // function_changed() calls, so a stale read is not cached
   uint64_t function_changes_ GUARDED_BY(mu_) = 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/account_scope.hpp"
 #include "common/ids.hpp"
 #include "common/runtime_catalog.hpp"
 
@@ -67,11 +68,11 @@ std::vector<std::string> lambda_environment(const common::FunctionConfig& config
                                             const HostIdentity& host,
                                             const std::string& log_stream) {
   std::vector<std::string> env = {
-      "AWS_LAMBDA_FUNCTION_NAME=" + config.name,
+      "AWS_LAMBDA_FUNCTION_NAME=" + std::string(common::display_name(config.name)),
       "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + std::to_string(config.memory_mb),
       "AWS_LAMBDA_FUNCTION_VERSION=" + config.version,
       "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
-      "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + config.name,
+      "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + std::string(common::display_name(config.name)),
       "AWS_LAMBDA_LOG_STREAM_NAME=" + log_stream,
       "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001",
       "AWS_REGION=" + host.region,

@@ -9,6 +9,7 @@
 #include "api/http_route_match.hpp"
 #include "api/json_body.hpp"
 #include "api/json_response.hpp"
+#include "common/account_scope.hpp"
 #include "common/function_config.hpp"
 
 namespace runtimed {
@@ -38,7 +39,7 @@ json HttpApiRoutes::api_json(const HttpApi& api) const {
   for (const auto& r : api.routes)
     routes.push_back({{"RouteKey", r.route_key}, {"FunctionArn", r.function_arn}});
   json out = {{"ApiId", api.api_id},
-              {"ApiName", api.name},
+              {"ApiName", common::display_name(api.name)},
               {"ApiEndpoint", urls_.api_endpoint(api.api_id)},
               {"ProtocolType", "HTTP"},
               {"CreatedDate", api.created_date},
@@ -62,7 +63,7 @@ api::HttpResponse HttpApiRoutes::put(const api::HttpRequest& request, const std:
   if (!body->contains("Routes") || !(*body)["Routes"].is_array())
     return fail(api::wrong_type("Routes", "a list of {RouteKey, FunctionArn}"));
   HttpApi api;
-  api.name = name;
+  api.name = common::scoped_name(request.account, name);
   api.created_date = common::lambda_timestamp(std::chrono::system_clock::now());
   std::set<std::string> keys;
   for (const auto& route : (*body)["Routes"]) {
@@ -79,7 +80,7 @@ api::HttpResponse HttpApiRoutes::put(const api::HttpRequest& request, const std:
     if (!keys.insert(**key).second)
       return fail(ApiError::conflict("Route " + **key + " appears twice"));
     if (!*arn) return fail(ApiError::invalid_parameter("Route " + **key + " needs a FunctionArn"));
-    auto target = api::resolve_qualified_function_name(**arn, "", identity_);
+    auto target = api::resolve_for_caller(**arn, "", request, identity_);
     if (!target) return fail(target.error());
     // The function (and its version or alias) must exist now, as API Gateway checks the
     // integration's target when the route is made.
@@ -97,20 +98,24 @@ api::HttpResponse HttpApiRoutes::put(const api::HttpRequest& request, const std:
   return api::json_response(200, api_json(**stored), request_id);
 }
 
-api::HttpResponse HttpApiRoutes::get(const std::string& name, const std::string& request_id) {
-  auto api = store_.api(name);
+api::HttpResponse HttpApiRoutes::get(const api::HttpRequest& request, const std::string& name,
+                                     const std::string& request_id) {
+  auto api = store_.api(common::scoped_name(request.account, name));
   if (!api) return api::to_http(api_not_found(name), request_id);
   return api::json_response(200, api_json(*api), request_id);
 }
 
-api::HttpResponse HttpApiRoutes::list(const std::string& request_id) {
+api::HttpResponse HttpApiRoutes::list(const api::HttpRequest& request,
+                                      const std::string& request_id) {
   json items = json::array();
-  for (const auto& api : store_.apis()) items.push_back(api_json(*api));
+  for (const auto& api : store_.apis())
+    if (common::in_account(api->name, request.account)) items.push_back(api_json(*api));
   return api::json_response(200, {{"Items", std::move(items)}}, request_id);
 }
 
-api::HttpResponse HttpApiRoutes::remove(const std::string& name, const std::string& request_id) {
-  auto removed = store_.remove_api(name);
+api::HttpResponse HttpApiRoutes::remove(const api::HttpRequest& request, const std::string& name,
+                                        const std::string& request_id) {
+  auto removed = store_.remove_api(common::scoped_name(request.account, name));
   if (!removed)
     return api::to_http(
         ApiError::service("Deleting the HTTP API failed: " + removed.error().message), request_id);

@@ -25,9 +25,11 @@ class HttpApiRoutes {
 
   api::HttpResponse put(const api::HttpRequest& request, const std::string& name,
                         const std::string& request_id);
-  api::HttpResponse get(const std::string& name, const std::string& request_id);
-  api::HttpResponse list(const std::string& request_id);
-  api::HttpResponse remove(const std::string& name, const std::string& request_id);
+  api::HttpResponse get(const api::HttpRequest& request, const std::string& name,
+                        const std::string& request_id);
+  api::HttpResponse list(const api::HttpRequest& request, const std::string& request_id);
+  api::HttpResponse remove(const api::HttpRequest& request, const std::string& name,
+                           const std::string& request_id);
 
  private:
   nlohmann::json api_json(const HttpApi& api) const;

@@ -9,6 +9,7 @@
 #include "api/http_cors.hpp"
 #include "api/http_event_v2.hpp"
 #include "api/http_route_match.hpp"
+#include "common/account_scope.hpp"
 #include "common/ids.hpp"
 #include "runtimed/triggers/trigger_urls.hpp"
 
@@ -120,7 +121,10 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
     cors = config->cors;
     if (auto preflight = api::cors_preflight(cors, request)) return reply(std::move(*preflight));
     if (config->auth_type == "AWS_IAM") {
-      if (!authenticate_ || !authenticate_(request))
+      // Another account's key has no permission on this function (no resource policies here).
+      auto account = authenticate_ ? authenticate_(request)
+                                   : std::expected<std::string, api::ApiError>(std::string());
+      if (!account || *account != common::account_of(identity_, config->function))
         return reply(gateway_answer(403, "Forbidden", request_id));
     }
     invoke.function_name = config->function;

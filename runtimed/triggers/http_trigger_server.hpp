@@ -17,8 +17,8 @@ namespace runtimed {
 
 class HttpTriggerServer {
  public:
-  // Verifies a request's SigV4 signature (the daemon's credentials), for AWS_IAM URLs; unset,
-  // AWS_IAM URLs refuse every request.
+  // Verifies a request's SigV4 signature (the daemon's credentials), for AWS_IAM URLs: the
+  // signing key's account, which must be the function's. Unset, AWS_IAM URLs refuse every request.
   using Authenticator =
       std::function<std::expected<std::string, api::ApiError>(const api::HttpRequest&)>;
 

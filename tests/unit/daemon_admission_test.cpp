@@ -6,6 +6,29 @@
 namespace runtimed {
 namespace {
 
+TEST(Admission, AnAccountsMemoryShareIsCappedWithinTheBudget) {
+  Admission admission(100, 1024);
+  admission.set_account_memory_cap("111111111111", 256);
+  EXPECT_TRUE(admission.memory_fits(256, "111111111111"));
+  EXPECT_FALSE(admission.memory_fits(257, "111111111111"));
+  admission.add_memory(128, "111111111111");
+  admission.add_memory(128, "111111111111");
+  EXPECT_FALSE(admission.account_memory_fits(128, "111111111111"));
+  EXPECT_FALSE(admission.memory_fits(128, "111111111111"));
+  // Others share what the budget has left; the daemon's own account ("") is uncapped.
+  EXPECT_TRUE(admission.memory_fits(768, "222222222222"));
+  EXPECT_TRUE(admission.memory_fits(768));
+  EXPECT_FALSE(admission.memory_fits(769));
+  EXPECT_EQ(admission.account_memory_used_mb("111111111111"), 256u);
+  EXPECT_EQ(admission.memory_used_mb(), 256u);
+  admission.remove_memory(128, "111111111111");
+  EXPECT_TRUE(admission.memory_fits(128, "111111111111"));
+  // Lifting the cap leaves only the budget.
+  admission.set_account_memory_cap("111111111111", std::nullopt);
+  EXPECT_TRUE(admission.memory_fits(896, "111111111111"));
+  EXPECT_EQ(admission.account_memory_cap("111111111111"), std::nullopt);
+}
+
 TEST(Admission, AdmitsUpToTheConcurrencyLimitThenRefuses) {
   Admission admission(2, 1024);
   auto a = admission.acquire("f");

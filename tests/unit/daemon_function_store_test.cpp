@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 7);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 8);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
