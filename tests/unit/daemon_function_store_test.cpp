@@ -342,7 +342,8 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
     auto lock = db.lock();
     ASSERT_TRUE(
         db.exec("DROP TABLE function_versions; DROP TABLE function_aliases; DROP TABLE layers; "
-                "DROP TABLE layer_versions; DROP TABLE provisioned_concurrency; ALTER TABLE "
+                "DROP TABLE layer_versions; DROP TABLE provisioned_concurrency; DROP TABLE "
+                "function_urls; DROP TABLE http_apis; ALTER TABLE "
                 "functions DROP COLUMN last_version; ALTER TABLE async_events DROP COLUMN "
                 "qualifier; DELETE FROM schema_version WHERE version > 2;"));
     // v2's event-invoke configs were per function; one becomes $LATEST's.
