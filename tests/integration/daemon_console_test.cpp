@@ -52,8 +52,9 @@ const PuppeteerInstall& puppeteer_install() {
 class DaemonConsoleTest : public testsupport::DaemonTest {
  protected:
   void write_credentials() {
+    // An admin key: the Metrics page reads /metrics, which covers every account.
     std::ofstream(credentials_path()) << "[AKIACONSOLE]\nsecret_access_key = console-secret\n"
-                                         "account_id = 000000000000\n";
+                                         "account_id = 000000000000\nadmin = true\n";
     ::chmod(credentials_path().c_str(), 0600);
   }
   std::string credentials_path() const { return (dir_.path() / "credentials").string(); }
