@@ -209,6 +209,7 @@ std::shared_ptr<const HttpApi> HttpTriggerStore::api_by_id(const std::string& ap
 std::vector<std::shared_ptr<const HttpApi>> HttpTriggerStore::apis() {
   std::shared_lock lock(mu_);
   std::vector<std::shared_ptr<const HttpApi>> out;
+  out.reserve(apis_.size());
   for (const auto& [name, api] : apis_) out.push_back(api);
   return out;
 }
