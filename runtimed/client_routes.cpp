@@ -225,6 +225,25 @@ void ClientRoutes::add_routes() {
              return c.apis_.http_apis.remove(r, p.get("name"), id);
            }));
 
+  // Schedules (EventBridge Scheduler's shape): SQLite.
+  routes_
+      .add("GET", "/runtimed/v1/schedules", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto&, const auto& id) {
+             return c.apis_.schedules.list(r, id);
+           }))
+      .add("PUT", "/runtimed/v1/schedules/{name}", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.schedules.put(r, p.get("name"), id);
+           }))
+      .add("GET", "/runtimed/v1/schedules/{name}", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.schedules.get(r, p.get("name"), id);
+           }))
+      .add("DELETE", "/runtimed/v1/schedules/{name}", blocking,
+           operation([](ClientRoutes& c, const auto& r, const auto& p, const auto& id) {
+             return c.apis_.schedules.remove(r, p.get("name"), id);
+           }));
+
   // Deployed stacks' records (runtimed deploy): SQLite.
   const Handler stacks = api_handler(apis_.stacks);
   routes_.add("GET", "/runtimed/v1/stacks", blocking, stacks)

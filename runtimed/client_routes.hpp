@@ -28,6 +28,7 @@
 #include "runtimed/stack_routes.hpp"
 #include "runtimed/triggers/function_url_api.hpp"
 #include "runtimed/triggers/http_api_routes.hpp"
+#include "runtimed/triggers/scheduler.hpp"
 
 namespace runtimed {
 
@@ -46,6 +47,7 @@ class ClientRoutes {
     StackRoutes& stacks;  // deploy (h18-sam)
     FunctionUrlApi& function_urls;
     HttpApiRoutes& http_apis;
+    Scheduler& schedules;
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
                api::FunctionCatalog& catalog, const HostIdentity& host,

@@ -33,6 +33,7 @@
 #include "runtimed/triggers/http_api_routes.hpp"
 #include "runtimed/triggers/http_trigger_server.hpp"
 #include "runtimed/triggers/http_trigger_store.hpp"
+#include "runtimed/triggers/scheduler.hpp"
 #include "runtimed/triggers/trigger_urls.hpp"
 
 namespace runtimed {
@@ -85,6 +86,8 @@ struct ServeOptions {
   // empty for none; and the base URL clients reach it at (empty: http://HOST:PORT).
   std::string http_listen;
   std::string http_public_url;
+  // rate(N seconds) in schedules, for tests and demos (EventBridge's finest rate is a minute).
+  bool schedule_second_rates = false;
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
@@ -177,6 +180,7 @@ class Daemon {
   SandboxEnvironmentFactory environments_;  // prepared environments, from the sandbox host
   Controller controller_;
   AsyncDispatcher dispatcher_;
+  Scheduler scheduler_;  // fires into the dispatcher: stopped before it
   QueueRoutes queue_routes_;
   StackStore stack_store_;
   StackRoutes stack_routes_;

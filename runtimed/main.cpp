@@ -8,6 +8,7 @@
 #include "runtimed/cli/cli_commands.hpp"
 #include "runtimed/cli/cli_deploy_commands.hpp"
 #include "runtimed/cli/cli_queue_commands.hpp"
+#include "runtimed/cli/cli_schedule_commands.hpp"
 #include "runtimed/cli/sandbox_command.hpp"
 #include "runtimed/daemon.hpp"
 
@@ -137,6 +138,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--http-public-url", serve.http_public_url,
                         "The base URL clients reach --http-listen at (behind a proxy); default "
                         "http://HOST:PORT of --http-listen");
+  serve_cmd->add_flag("--schedule-second-rates", serve.schedule_second_rates,
+                      "Accept rate(N seconds) in schedules (tests and demos; EventBridge's finest "
+                      "rate is one minute)");
   serve_cmd->add_option("--resolv-conf", serve.resolv_conf,
                         "The host resolver configuration environments' /etc/resolv.conf is made "
                         "from");
@@ -145,6 +149,8 @@ int main(int argc, char** argv) {
   runtimed::add_client_commands(app, client);
   runtimed::QueueCommands queue;
   runtimed::add_queue_commands(app, queue);
+  runtimed::ScheduleCommands schedule;
+  runtimed::add_schedule_commands(app, schedule);
   runtimed::DeployCommands deploy;
   runtimed::add_deploy_commands(app, deploy);
   runtimed::BenchCommands bench;
@@ -164,6 +170,7 @@ int main(int argc, char** argv) {
   if (serve_cmd->parsed()) return runtimed::run_serve_command(serve);
   if (auto status = runtimed::run_client_command(client)) return *status;
   if (auto status = runtimed::run_queue_command(queue)) return *status;
+  if (auto status = runtimed::run_schedule_command(schedule)) return *status;
   if (auto status = runtimed::run_deploy_command(deploy)) return *status;
   if (auto status = runtimed::run_bench_command(bench)) return *status;
   return 0;

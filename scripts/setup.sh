@@ -7,6 +7,7 @@ packages=(
   libseccomp-dev libcgroup-dev libboost-dev libboost-filesystem-dev libboost-system-dev
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libyaml-cpp-dev              # runtimed deploy parses SAM templates
+  libhowardhinnant-date-dev tzdata  # schedules' time zones (GCC 12's <chrono> has no tzdb)
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libarchive-dev libssl-dev
   libcurl4-openssl-dev curl zip unzip e2fsprogs util-linux iproute2 procps
   openssl                      # the TLS tests make their CA and certificates with it

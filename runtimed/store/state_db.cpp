@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 8> kMigrations = {
+constexpr std::array<std::string_view, 9> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -163,6 +163,19 @@ constexpr std::array<std::string_view, 8> kMigrations = {
         name TEXT PRIMARY KEY,
         api_id TEXT NOT NULL UNIQUE,
         config TEXT NOT NULL
+      ) WITHOUT ROWID;
+    )sql",
+    // v9: schedules (runtimed/triggers/scheduler.cpp): the spec as given, the function it
+    // invokes, when it was made (rates count from it), its next fire time (NULL: never again).
+    R"sql(
+      CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        function TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        next_ms INTEGER,
+        last_fire_ms INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID;
     )sql",
 };

@@ -1,0 +1,83 @@
+// Schedules (EventBridge Scheduler's shape, runtimed's routes /runtimed/v1/schedules): kept in
+// the state database with their next fire time, and fired by one thread that sleeps until the
+// earliest is due. A firing enqueues an asynchronous invocation (AsyncDispatcher: retries, DLQ
+// and destinations apply), then stores the schedule's next time after now, so after downtime a
+// missed tick fires once, never as a storm. Delivery is at least once, as EventBridge's: a crash
+// between the enqueue and the store fires that tick again at the next start.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "api/function_api.hpp"
+#include "api/http_types.hpp"
+#include "common/lambda_identity.hpp"
+#include "common/thread_annotations.hpp"
+#include "runtimed/async/async_dispatcher.hpp"
+#include "runtimed/store/state_db.hpp"
+#include "runtimed/triggers/schedule_expression.hpp"
+
+namespace runtimed {
+
+struct Schedule {
+  std::string name;  // account-scoped (common/account_scope.hpp)
+  nlohmann::json
+      spec;  // ScheduleExpression, ScheduleExpressionTimezone, Target, State, Description
+  std::string function;  // account-scoped
+  std::string qualifier;
+  int64_t created_ms = 0;          // rates count from it
+  std::optional<int64_t> next_ms;  // nullopt: never again (a past at(), a finished cron)
+  int64_t last_fire_ms = 0;        // 0: never fired
+};
+
+class Scheduler {
+ public:
+  struct Options {
+    common::LambdaIdentity identity;
+    bool allow_second_rates = false;  // serve --schedule-second-rates
+  };
+  Scheduler(Options options, StateDb& db, api::FunctionApi& functions, AsyncDispatcher& dispatcher);
+  ~Scheduler();  // stop()
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Loads the schedules and starts the thread.
+  std::expected<void, std::string> start();
+  // Stops the thread (idempotent); firings in progress finish.
+  void stop();
+
+  // The routes (blocking: they write SQLite).
+  api::HttpResponse put(const api::HttpRequest& request, const std::string& name,
+                        const std::string& request_id);
+  api::HttpResponse get(const api::HttpRequest& request, const std::string& name,
+                        const std::string& request_id);
+  api::HttpResponse list(const api::HttpRequest& request, const std::string& request_id);
+  api::HttpResponse remove(const api::HttpRequest& request, const std::string& name,
+                           const std::string& request_id);
+
+ private:
+  void run();
+  // Enqueues one invocation of `schedule` and stores its next time after `now`.
+  void fire(Schedule& schedule, int64_t now_ms) REQUIRES(mu_);
+  std::expected<void, common::StoreError> save(const Schedule& schedule);
+  nlohmann::json schedule_json(const Schedule& schedule) const;
+  std::string schedule_arn(const std::string& name) const;
+
+  Options options_;
+  StateDb& db_;
+  api::FunctionApi& functions_;
+  AsyncDispatcher& dispatcher_;
+  common::Mutex mu_;
+  std::condition_variable_any changed_;
+  std::map<std::string, Schedule> schedules_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace runtimed
