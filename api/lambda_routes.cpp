@@ -25,12 +25,6 @@ constexpr auto kUnimplemented = std::to_array<Route>({
     {"GET", "/2018-10-31/layers/{}/versions/{}/policy", "GetLayerVersionPolicy"},
     {"POST", "/2018-10-31/layers/{}/versions/{}/policy", "AddLayerVersionPermission"},
     {"DELETE", "/2018-10-31/layers/{}/versions/{}/policy/{}", "RemoveLayerVersionPermission"},
-    // Event source mappings.
-    {"POST", "/2015-03-31/event-source-mappings", "CreateEventSourceMapping"},
-    {"GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"},
-    {"GET", "/2015-03-31/event-source-mappings/{}", "GetEventSourceMapping"},
-    {"PUT", "/2015-03-31/event-source-mappings/{}", "UpdateEventSourceMapping"},
-    {"DELETE", "/2015-03-31/event-source-mappings/{}", "DeleteEventSourceMapping"},
     // Code signing.
     {"POST", "/2020-04-22/code-signing-configs", "CreateCodeSigningConfig"},
     {"GET", "/2020-04-22/code-signing-configs", "ListCodeSigningConfigs"},

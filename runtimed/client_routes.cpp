@@ -225,6 +225,24 @@ void ClientRoutes::add_routes() {
              return c.apis_.http_apis.remove(r, p.get("name"), id);
            }));
 
+  // Event source mappings (Lambda's 2015-03-31 API): SQLite.
+  const Handler mappings_list{
+      [this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+             api::Reply& reply) { reply(apis_.event_source_mappings.handle(r, "", id)); },
+      false};
+  const Handler mapping{[this](const api::HttpRequest& r, const api::PathParams& p,
+                               const std::string& id, api::Reply& reply) {
+                          reply(apis_.event_source_mappings.handle(r, p.get("uuid"), id));
+                        },
+                        false};
+  routes_.add("POST", "/2015-03-31/event-source-mappings", blocking, mappings_list)
+      .add("POST", "/2015-03-31/event-source-mappings/", blocking, mappings_list)
+      .add("GET", "/2015-03-31/event-source-mappings", blocking, mappings_list)
+      .add("GET", "/2015-03-31/event-source-mappings/", blocking, mappings_list)
+      .add("GET", "/2015-03-31/event-source-mappings/{uuid}", blocking, mapping)
+      .add("PUT", "/2015-03-31/event-source-mappings/{uuid}", blocking, mapping)
+      .add("DELETE", "/2015-03-31/event-source-mappings/{uuid}", blocking, mapping);
+
   // Schedules (EventBridge Scheduler's shape): SQLite.
   routes_
       .add("GET", "/runtimed/v1/schedules", blocking,

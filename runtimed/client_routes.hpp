@@ -26,6 +26,7 @@
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/http_metrics.hpp"
 #include "runtimed/stack_routes.hpp"
+#include "runtimed/triggers/event_source_mappings.hpp"
 #include "runtimed/triggers/function_url_api.hpp"
 #include "runtimed/triggers/http_api_routes.hpp"
 #include "runtimed/triggers/scheduler.hpp"
@@ -48,6 +49,7 @@ class ClientRoutes {
     FunctionUrlApi& function_urls;
     HttpApiRoutes& http_apis;
     Scheduler& schedules;
+    EventSourceMappings& event_source_mappings;
   };
   ClientRoutes(Controller& controller, AsyncDispatcher& dispatcher, Apis apis, FunctionLogs& logs,
                api::FunctionCatalog& catalog, const HostIdentity& host,

@@ -246,15 +246,17 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
       scheduler_({identity_, o.schedule_second_rates}, store_->db(), function_api_, dispatcher_),
+      event_source_mappings_(identity_, store_->db(), message_queues_, function_api_, controller_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_, identity_),
       stack_store_(store_->db()),
       stack_routes_(stack_store_, identity_),
-      client_routes_(controller_, dispatcher_,
-                     ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_,
-                                        tags_api_, version_api_, alias_api_, layer_api_,
-                                        provisioned_concurrency_api_, queue_routes_, stack_routes_,
-                                        function_url_api_, http_api_routes_, scheduler_},
-                     logs_, *store_, identity_, metrics_),
+      client_routes_(
+          controller_, dispatcher_,
+          ClientRoutes::Apis{function_api_, concurrency_api_, event_invoke_config_api_, tags_api_,
+                             version_api_, alias_api_, layer_api_, provisioned_concurrency_api_,
+                             queue_routes_, stack_routes_, function_url_api_, http_api_routes_,
+                             scheduler_, event_source_mappings_},
+          logs_, *store_, identity_, metrics_),
       http_trigger_server_(*http_triggers_, controller_, identity_,
                            credentials_ ? HttpTriggerServer::Authenticator(
                                               [this](const api::HttpRequest& request)
@@ -390,6 +392,8 @@ std::expected<void, StartError> Daemon::start() {
   if (auto started = dispatcher_.start(); !started) return start_error(1, started.error());
   if (auto started = scheduler_.start(); !started)
     return start_error(1, "reading schedules: " + started.error());
+  if (auto started = event_source_mappings_.start(); !started)
+    return start_error(1, "reading event source mappings: " + started.error());
   const auto listen = parse_listen(options_.listen, credentials_ != nullptr);
   if (!listen) return start_error(2, listen.error());
   const std::string& host = listen->host;
@@ -474,11 +478,13 @@ void Daemon::shutdown() {
   shut_down_ = true;
   // The listener stays open while draining: removing it would also close the connections whose
   // invocations are still running. New invocations are refused by the controller.
-  // No schedule fires into a stopping dispatcher.
+  // No schedule fires into a stopping dispatcher, no queue is polled into a draining controller.
   scheduler_.stop();
+  event_source_mappings_.stop();
   // Async attempts cut off by the shutdown are kept for the next start, not spent.
   dispatcher_.stop();
   controller_.shutdown(std::chrono::seconds(options_.drain_timeout_s));
+  event_source_mappings_.drain();
   dispatcher_.join();
   // Log followers answer with what they have, so the blocking pool has no 20 s wait to finish.
   logs_.release_waits();

@@ -29,6 +29,7 @@
 #include "runtimed/credentials.hpp"
 #include "runtimed/store/function_settings.hpp"
 #include "runtimed/store/function_store.hpp"
+#include "runtimed/triggers/event_source_mappings.hpp"
 #include "runtimed/triggers/function_url_api.hpp"
 #include "runtimed/triggers/http_api_routes.hpp"
 #include "runtimed/triggers/http_trigger_server.hpp"
@@ -180,7 +181,8 @@ class Daemon {
   SandboxEnvironmentFactory environments_;  // prepared environments, from the sandbox host
   Controller controller_;
   AsyncDispatcher dispatcher_;
-  Scheduler scheduler_;  // fires into the dispatcher: stopped before it
+  Scheduler scheduler_;                        // fires into the dispatcher: stopped before it
+  EventSourceMappings event_source_mappings_;  // polls queues into the controller
   QueueRoutes queue_routes_;
   StackStore stack_store_;
   StackRoutes stack_routes_;

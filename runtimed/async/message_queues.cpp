@@ -138,14 +138,73 @@ std::expected<std::vector<QueueInfo>, StoreError> MessageQueues::list(int64_t no
   return out;
 }
 
+std::expected<void, StoreError> MessageQueues::put_queue(const std::string& queue,
+                                                         const QueueSettings& settings,
+                                                         int64_t now_ms) {
+  auto lock = db_.lock();
+  auto stmt = db_.prepare(
+      "INSERT INTO queues (name, arn, created_ms, visibility_s, redrive_queue, max_receive) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO UPDATE SET visibility_s = "
+      "excluded.visibility_s, redrive_queue = excluded.redrive_queue, max_receive = "
+      "excluded.max_receive");
+  if (!stmt) return std::unexpected(db_error("put queue", stmt.error()));
+  stmt->bind(1, queue)
+      .bind(2, queue_arn(queue))
+      .bind(3, now_ms)
+      .bind(4, int64_t{settings.visibility_s});
+  if (settings.dead_letter_queue.empty())
+    stmt->bind_null(5);
+  else
+    stmt->bind(5, settings.dead_letter_queue);
+  stmt->bind(6, int64_t{settings.max_receive_count});
+  if (auto ok = stmt->run(); !ok) return std::unexpected(db_error("put queue", ok.error()));
+  return {};
+}
+
+std::expected<bool, StoreError> MessageQueues::remove_queue(const std::string& queue) {
+  auto lock = db_.lock();
+  auto tx = Transaction::begin(db_);
+  if (!tx) return std::unexpected(db_error("delete queue", tx.error()));
+  auto exists = exists_locked(queue);
+  if (!exists) return std::unexpected(db_error("delete queue", exists.error()));
+  if (!*exists) return false;
+  for (const char* sql :
+       {"DELETE FROM queue_messages WHERE queue = ?1", "DELETE FROM queues WHERE name = ?1"}) {
+    auto stmt = db_.prepare(sql);
+    if (!stmt) return std::unexpected(db_error("delete queue", stmt.error()));
+    if (auto ok = stmt->bind(1, queue).run(); !ok)
+      return std::unexpected(db_error("delete queue", ok.error()));
+  }
+  if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("delete queue", ok.error()));
+  return true;
+}
+
+std::expected<QueueSettings, StoreError> MessageQueues::settings(const std::string& queue) {
+  auto lock = db_.lock();
+  return settings_locked(queue);
+}
+
+std::expected<QueueSettings, StoreError> MessageQueues::settings_locked(const std::string& queue) {
+  auto stmt = db_.prepare(
+      "SELECT visibility_s, COALESCE(redrive_queue, ''), max_receive FROM queues WHERE name = ?1");
+  if (!stmt) return std::unexpected(db_error("queue settings", stmt.error()));
+  stmt->bind(1, queue);
+  auto row = stmt->step();
+  if (!row) return std::unexpected(db_error("queue settings", row.error()));
+  if (!*row) return std::unexpected(no_queue(queue));
+  return QueueSettings{static_cast<int>(stmt->column_int64(0)), stmt->column_text(1),
+                       static_cast<int>(stmt->column_int64(2))};
+}
+
 std::expected<std::vector<QueueMessage>, StoreError> MessageQueues::receive(
     const std::string& queue, int max, int visibility_s, int64_t now_ms) {
   auto lock = db_.lock();
   auto tx = Transaction::begin(db_);
   if (!tx) return std::unexpected(db_error("receive", tx.error()));
-  auto exists = exists_locked(queue);
-  if (!exists) return std::unexpected(db_error("receive", exists.error()));
-  if (!*exists) return std::unexpected(no_queue(queue));
+  auto queue_settings = settings_locked(queue);
+  if (!queue_settings) return std::unexpected(queue_settings.error());
+  const bool redrives =
+      !queue_settings->dead_letter_queue.empty() && queue_settings->max_receive_count > 0;
   auto select = db_.prepare(
       "SELECT id, message_id, body, attributes, COALESCE(source_function, ''), sent_ms, "
       "receive_count FROM queue_messages WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY id "
@@ -153,14 +212,34 @@ std::expected<std::vector<QueueMessage>, StoreError> MessageQueues::receive(
   if (!select) return std::unexpected(db_error("receive", select.error()));
   select->bind(1, queue).bind(2, now_ms).bind(3, int64_t{max});
   std::vector<std::pair<int64_t, QueueMessage>> rows;
+  std::vector<int64_t> dead;  // received max_receive_count times already: to the redrive queue
   while (true) {
     auto row = select->step();
     if (!row) return std::unexpected(db_error("receive", row.error()));
     if (!*row) break;
     QueueMessage m = message_from_row(*select);
+    if (redrives && m.receive_count >= queue_settings->max_receive_count) {
+      dead.push_back(select->column_int64(0));
+      continue;
+    }
     m.receive_count += 1;
     m.receipt_handle = common::random_hex(32);
     rows.emplace_back(select->column_int64(0), std::move(m));
+  }
+  if (!dead.empty()) {
+    const std::string& dlq = queue_settings->dead_letter_queue;
+    auto create = db_.prepare(
+        "INSERT INTO queues (name, arn, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
+    if (!create || !create->bind(1, dlq).bind(2, queue_arn(dlq)).bind(3, now_ms).run())
+      return std::unexpected(StoreError::internal("creating the dead-letter queue " + dlq));
+    for (const int64_t id : dead) {
+      auto move = db_.prepare(
+          "UPDATE queue_messages SET queue = ?2, visible_ms = ?3, receipt_handle = NULL, "
+          "receive_count = 0 WHERE id = ?1");
+      if (!move) return std::unexpected(db_error("receive", move.error()));
+      if (auto ok = move->bind(1, id).bind(2, dlq).bind(3, now_ms).run(); !ok)
+        return std::unexpected(db_error("receive", ok.error()));
+    }
   }
   std::vector<QueueMessage> out;
   for (auto& [id, m] : rows) {

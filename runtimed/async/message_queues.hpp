@@ -26,6 +26,14 @@ struct QueueMessage {
   int64_t receive_count = 0;
 };
 
+// A queue's own settings (PUT /runtimed/v1/queues/{name}, an AWS::SQS::Queue): how long a received
+// message stays hidden, and where a message received too often goes (SQS's redrive policy).
+struct QueueSettings {
+  int visibility_s = 30;
+  std::string dead_letter_queue;  // "" for none
+  int max_receive_count = 0;      // with a dead_letter_queue: receives before it moves there
+};
+
 struct QueueInfo {
   std::string name;
   std::string arn;
@@ -58,7 +66,16 @@ class MessageQueues {
                                                const std::string& source_function, int64_t now_ms);
 
   std::expected<std::vector<QueueInfo>, common::StoreError> list(int64_t now_ms);
-  // Up to `max` visible messages, oldest first; they become invisible for `visibility_s`.
+  // Creates the queue, or changes its settings (idempotent).
+  std::expected<void, common::StoreError> put_queue(const std::string& queue,
+                                                    const QueueSettings& settings, int64_t now_ms);
+  // Deletes the queue and its messages; false when there was none.
+  std::expected<bool, common::StoreError> remove_queue(const std::string& queue);
+  // The queue's settings; NotFound when it does not exist.
+  std::expected<QueueSettings, common::StoreError> settings(const std::string& queue);
+  // Up to `max` visible messages, oldest first; they become invisible for `visibility_s`. A
+  // message already received max_receive_count times moves to the queue's dead-letter queue
+  // instead (its redrive policy), as SQS moves it.
   std::expected<std::vector<QueueMessage>, common::StoreError> receive(const std::string& queue,
                                                                        int max, int visibility_s,
                                                                        int64_t now_ms);
@@ -75,6 +92,7 @@ class MessageQueues {
 
  private:
   std::expected<bool, common::StoreError> exists_locked(const std::string& queue);
+  std::expected<QueueSettings, common::StoreError> settings_locked(const std::string& queue);
 
   StateDb& db_;
   std::string region_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "api/event_invoke_config_api.hpp"
 #include "api/json_response.hpp"
 #include "api/store_error_mapping.hpp"
 #include "common/account_scope.hpp"
@@ -87,6 +88,25 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
       return api::to_http(ApiError::invalid_parameter("Invalid queue name: " + seg[0]), request_id);
     // The caller's own queue of that name (common/account_scope.hpp).
     const std::string queue = seg.empty() ? "" : common::scoped_name(request.account, seg[0]);
+    if (seg.size() == 1 && m == "PUT") return put_queue(request, queue, request_id);
+    if (seg.size() == 1 && m == "DELETE") {
+      auto removed = queues_.remove_queue(queue);
+      if (!removed) return api::to_http(api::to_api_error(removed.error()), request_id);
+      if (!*removed)
+        return api::to_http(ApiError::not_found("Queue not found: " + seg[0]), request_id);
+      api::HttpResponse r;
+      r.status = 204;
+      r.set_header("x-amzn-RequestId", request_id);
+      return r;
+    }
+    if (seg.size() == 2 && seg[1] == "messages" && m == "POST") {
+      // SendMessage: the body is the message.
+      if (auto exists = queues_.settings(queue); !exists)
+        return api::to_http(api::to_api_error(exists.error()), request_id);
+      if (auto ok = queues_.send(queue, request.body, json::object(), "", now); !ok)
+        return api::to_http(api::to_api_error(ok.error()), request_id);
+      return json_response(200, {{"QueueName", seg[0]}}, request_id);
+    }
     if (seg.size() == 2 && seg[1] == "receive" && m == "POST") {
       auto max = int_param(request, "max", 1, 1, 10000);
       if (!max) return api::to_http(max.error(), request_id);
@@ -125,6 +145,47 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
     }
   }
   return api::to_http(ApiError::not_found("No route for " + m + " " + request.path), request_id);
+}
+
+api::HttpResponse QueueRoutes::put_queue(const api::HttpRequest& request, const std::string& queue,
+                                         const std::string& request_id) {
+  auto fail = [&](const ApiError& e) { return api::to_http(e, request_id); };
+  QueueSettings settings;
+  if (!request.body.empty()) {
+    const json body = json::parse(request.body, nullptr, false);
+    if (!body.is_object())
+      return fail(ApiError::invalid_request_content("The body must be a JSON object"));
+    if (body.contains("VisibilityTimeout")) {
+      const json& v = body["VisibilityTimeout"];
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 43200)
+        return fail(ApiError::invalid_parameter("VisibilityTimeout must be 0-43200 seconds"));
+      settings.visibility_s = v.get<int>();
+    }
+    if (body.contains("RedrivePolicy") && !body["RedrivePolicy"].is_null()) {
+      const json& r = body["RedrivePolicy"];
+      const std::string target = r.is_object() ? r.value("deadLetterTargetArn", "") : "";
+      auto dlq = sqs_queue_name(target);
+      const json count = r.is_object() ? r.value("maxReceiveCount", json()) : json();
+      if (!dlq || !count.is_number_integer() || count.get<int64_t>() < 1 ||
+          count.get<int64_t>() > 1000)
+        return fail(ApiError::invalid_parameter(
+            "RedrivePolicy needs deadLetterTargetArn (a local queue's ARN) and maxReceiveCount "
+            "(1-1000)"));
+      if (!api::destination_in_account(target, common::account_of(identity_, queue)))
+        return fail(ApiError::invalid_parameter(
+            "The dead-letter queue must be in the queue's own account: " + target));
+      settings.dead_letter_queue =
+          common::scoped_name(common::split_scoped_name(queue).account, *dlq);
+      settings.max_receive_count = count.get<int>();
+    }
+  }
+  if (auto ok = queues_.put_queue(queue, settings, now_epoch_ms()); !ok)
+    return fail(api::to_api_error(ok.error()));
+  return json_response(200,
+                       {{"QueueName", common::display_name(queue)},
+                        {"QueueArn", queues_.queue_arn(queue)},
+                        {"VisibilityTimeout", settings.visibility_s}},
+                       request_id);
 }
 
 api::HttpResponse QueueRoutes::backlog(const std::string& function, const std::string& request_id) {

@@ -29,6 +29,9 @@ class QueueRoutes {
 
  private:
   api::HttpResponse backlog(const std::string& function, const std::string& request_id);
+  // PUT /runtimed/v1/queues/{name}: create, or change VisibilityTimeout and RedrivePolicy.
+  api::HttpResponse put_queue(const api::HttpRequest& request, const std::string& queue,
+                              const std::string& request_id);
 
   MessageQueues& queues_;
   AsyncQueue& events_;

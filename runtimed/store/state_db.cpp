@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 9> kMigrations = {
+constexpr std::array<std::string_view, 10> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -176,6 +176,19 @@ constexpr std::array<std::string_view, 9> kMigrations = {
         created_ms INTEGER NOT NULL,
         next_ms INTEGER,
         last_fire_ms INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+    )sql",
+    // v10: queues' own settings (visibility timeout, redrive policy), and event source mappings
+    // from them to functions (runtimed/triggers/event_source_mappings.cpp).
+    R"sql(
+      ALTER TABLE queues ADD COLUMN visibility_s INTEGER NOT NULL DEFAULT 30;
+      ALTER TABLE queues ADD COLUMN redrive_queue TEXT;
+      ALTER TABLE queues ADD COLUMN max_receive INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE event_source_mappings (
+        uuid TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        function TEXT NOT NULL,
+        queue TEXT NOT NULL
       ) WITHOUT ROWID;
     )sql",
 };

@@ -138,7 +138,7 @@ TEST_F(DaemonApiHardeningTest, UnimplementedLambdaOperationsAre501AndUnknownPath
            {"GET", "/2015-03-31/functions/fn/policy", "GetPolicy"},
            {"GET", "/2018-10-31/layers/l/versions/1/policy", "GetLayerVersionPolicy"},
            {"POST", "/2014-11-13/functions/fn/invoke-async", "InvokeAsync"},
-           {"GET", "/2015-03-31/event-source-mappings/", "ListEventSourceMappings"},
+           {"GET", "/2024-08-31/functions/fn/recursion-config", "GetFunctionRecursionConfig"},
            {"GET", "/2020-06-30/functions/fn/code-signing-config", "GetFunctionCodeSigningConfig"},
        }) {
     SCOPED_TRACE(k.method + " " + k.path);

@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 9);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 10);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -343,7 +343,10 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
     ASSERT_TRUE(
         db.exec("DROP TABLE function_versions; DROP TABLE function_aliases; DROP TABLE layers; "
                 "DROP TABLE layer_versions; DROP TABLE provisioned_concurrency; DROP TABLE "
-                "function_urls; DROP TABLE http_apis; DROP TABLE schedules; ALTER TABLE "
+                "function_urls; DROP TABLE http_apis; DROP TABLE schedules; DROP TABLE "
+                "event_source_mappings; ALTER TABLE queues DROP "
+                "COLUMN visibility_s; ALTER TABLE queues DROP COLUMN redrive_queue; ALTER TABLE "
+                "queues DROP COLUMN max_receive; ALTER TABLE "
                 "functions DROP COLUMN last_version; ALTER TABLE async_events DROP COLUMN "
                 "qualifier; DELETE FROM schema_version WHERE version > 2;"));
     // v2's event-invoke configs were per function; one becomes $LATEST's.

@@ -1,0 +1,98 @@
+// SQS event source mappings from runtimed's local queues: Lambda's 2015-03-31 API
+// (Create/Get/Update/Delete/ListEventSourceMappings) and the poller that feeds each enabled
+// mapping's function batches of its queue's messages, as Lambda's SQS pollers do: up to
+// BatchSize messages (waiting up to MaximumBatchingWindowInSeconds to fill a batch), one
+// synchronous invocation with the SQS event, the messages deleted only after it succeeds (with
+// ReportBatchItemFailures: all but the reported ones). A failed batch becomes visible again after
+// the queue's visibility timeout, and the queue's redrive policy moves a message received too
+// often to its dead-letter queue. Messages live in SQLite, so nothing is lost across SIGKILL: one
+// in flight reappears.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "api/function_api.hpp"
+#include "api/http_types.hpp"
+#include "common/thread_annotations.hpp"
+#include "runtimed/async/message_queues.hpp"
+#include "runtimed/controller/controller.hpp"
+#include "runtimed/store/state_db.hpp"
+
+namespace runtimed {
+
+struct EventSourceMapping {
+  std::string uuid;
+  std::string function;  // account-scoped
+  std::string qualifier;
+  std::string queue;  // account-scoped
+  std::string event_source_arn;
+  int batch_size = 10;
+  int batching_window_s = 0;
+  bool enabled = true;
+  bool report_batch_item_failures = false;
+  double last_modified = 0;  // epoch seconds, as Lambda answers
+};
+
+// The SQS event for a batch (pure; tested on its own).
+nlohmann::json sqs_event(const std::vector<QueueMessage>& batch, const std::string& queue_arn,
+                         const std::string& region);
+// With ReportBatchItemFailures: the message ids a function's answer reports as failed, or nullopt
+// when the answer is malformed (then, as on Lambda, the whole batch failed).
+std::optional<std::vector<std::string>> batch_item_failures(const std::string& answer);
+
+class EventSourceMappings {
+ public:
+  EventSourceMappings(common::LambdaIdentity identity, StateDb& db, MessageQueues& queues,
+                      api::FunctionApi& functions, Controller& controller);
+  ~EventSourceMappings();  // stop(), and the settling of batches already answered
+  EventSourceMappings(const EventSourceMappings&) = delete;
+  EventSourceMappings& operator=(const EventSourceMappings&) = delete;
+
+  std::expected<void, std::string> start();
+  // Stops polling (idempotent); batches in flight go on.
+  void stop();
+  // After the controller has ended every invocation: waits until the batches in flight have
+  // settled (their successful messages deleted).
+  void drain();
+
+  // /2015-03-31/event-source-mappings[/{uuid}] (blocking: SQLite).
+  api::HttpResponse handle(const api::HttpRequest& request, const std::string& uuid,
+                           const std::string& request_id);
+
+ private:
+  api::HttpResponse create(const api::HttpRequest& request, const std::string& request_id);
+  api::HttpResponse update(const api::HttpRequest& request, const std::string& uuid,
+                           const std::string& request_id);
+  api::HttpResponse list(const api::HttpRequest& request, const std::string& request_id);
+  // Applies a Create or Update body to `m`.
+  std::expected<void, api::ApiError> apply(const api::HttpRequest& request,
+                                           const nlohmann::json& body, EventSourceMapping& m,
+                                           bool creating);
+  std::expected<void, common::StoreError> save(const EventSourceMapping& m);
+  nlohmann::json mapping_json(const EventSourceMapping& m, const std::string& state) const;
+  void poll();
+  // Receives one batch of `m`'s queue and invokes its function; false when the queue had none.
+  bool run_batch(const EventSourceMapping& m);
+  void settle(const EventSourceMapping& m, const std::vector<QueueMessage>& batch,
+              const api::InvokeResult& result);
+
+  common::LambdaIdentity identity_;
+  StateDb& db_;
+  MessageQueues& queues_;
+  api::FunctionApi& functions_;
+  Controller& controller_;
+  common::Mutex mu_;
+  std::condition_variable_any wake_;
+  std::map<std::string, EventSourceMapping> mappings_ GUARDED_BY(mu_);
+  std::map<std::string, int> in_flight_ GUARDED_BY(mu_);  // batches per mapping
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread poller_;
+  boost::asio::thread_pool settlers_{2};  // deletes after a batch, off the io threads
+};
+
+}  // namespace runtimed
