@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Sets up, builds (Release), starts the daemon with a local state dir (SQLite inside), deploys the
-# example functions, shows a first invocation of each, then keeps serving until Ctrl-C.
-#   scripts/run.sh [--listen 127.0.0.1:9000] [--state-dir .runtimed-state] [runtimed serve options]
+# Sets up, builds (Release), starts the daemon with a local state dir (SQLite inside) and its HTTP
+# trigger listener, deploys the example functions and shows a first invocation of each, deploys the
+# example SAM app (examples/sam-app: an HTTP API, a queue consumer, a schedule) and calls its API,
+# then keeps serving until Ctrl-C.
+#   scripts/run.sh [--listen 127.0.0.1:9000] [--http-listen 127.0.0.1:9001]
+#                  [--state-dir .runtimed-state] [runtimed serve options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
@@ -9,11 +12,13 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target runtimed runtimed-init example-cpp-hello >/dev/null
 
 listen=127.0.0.1:9000
+http_listen=127.0.0.1:9001
 state=.runtimed-state
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --listen) listen=$2; shift 2 ;;
+    --http-listen) http_listen=$2; shift 2 ;;
     --state-dir) state=$2; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
@@ -21,7 +26,8 @@ done
 endpoint="http://$listen"
 rt() { build/bin/runtimed "$@" --endpoint "$endpoint"; }
 
-build/bin/runtimed serve --listen "$listen" --state-dir "$state" "${args[@]}" &
+build/bin/runtimed serve --listen "$listen" --http-listen "$http_listen" --state-dir "$state" \
+  "${args[@]}" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM EXIT
 for _ in $(seq 100); do
@@ -50,8 +56,19 @@ for e in "${examples[@]}"; do
   rt invoke "$name" --payload "$payload" || true
 done
 rm -rf "$work"
+
+# The SAM app: layer, queues, three functions, an HTTP API, a schedule, an SQS mapping.
+printf '\n$ runtimed deploy examples/sam-app/template.yaml --stack-name sam-app\n'
+if rt deploy examples/sam-app/template.yaml --stack-name sam-app; then
+  api=$(rt stack describe sam-app | grep -o 'http://[^ ]*/execute-api/[a-z0-9]*' | head -1)
+  printf '\n$ curl %s/items/42\n' "$api"
+  curl -s "$api/items/42" && echo
+else
+  echo "(the SAM app did not deploy: see the error above; the daemon keeps serving)"
+fi
 printf '\nruntimed is serving on %s (state in %s). Try:\n' "$endpoint" "$state"
 printf '  aws --endpoint-url %s lambda list-functions\n' "$endpoint"
 printf '  build/bin/runtimed invoke hello-python --payload %s --log\n' "'{\"name\":\"you\"}'"
+printf '  curl "%s/hello?name=you"   (the SAM app'"'"'s HTTP API)\n' "${api:-<ApiEndpoint>}"
 printf 'Ctrl-C stops it.\n'
 wait $daemon
