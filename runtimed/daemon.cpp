@@ -263,8 +263,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                                                   -> std::expected<std::string, api::ApiError> {
                                                 auto key = authenticate(request);
                                                 if (!key) return std::unexpected(key.error());
-                                                auto found = credentials_->find(*key);
-                                                return found ? found->account_id : std::string();
+                                                return key->account_id;
                                               })
                                         : nullptr) {
   spdlog::info("managed runtimes from {}, sandbox init {}",
@@ -328,31 +327,35 @@ void Daemon::reconcile_provisioned(const std::string& function) {
   controller_.reconcile_provisioned(function, configured);
 }
 
-std::expected<std::string, api::ApiError> Daemon::authenticate(const api::HttpRequest& request) {
+std::expected<AccessKey, api::ApiError> Daemon::authenticate(const api::HttpRequest& request) {
   const api::SigV4Policy policy{identity_.region, "lambda", std::chrono::seconds(300),
                                 std::chrono::system_clock::now()};
-  return api::verify_sigv4(request, policy,
-                           [this](const std::string& key) -> std::optional<std::string> {
-                             auto found = credentials_->find(key);
-                             if (!found) return std::nullopt;
-                             return found->secret_access_key;
-                           });
+  // The key verify_sigv4 looks up is the one answered: one lookup per request.
+  std::optional<AccessKey> signer;
+  auto verified =
+      api::verify_sigv4(request, policy, [&](const std::string& key) -> std::optional<std::string> {
+        signer = credentials_->find(key);
+        if (!signer) return std::nullopt;
+        return signer->secret_access_key;
+      });
+  if (!verified) return std::unexpected(verified.error());
+  return std::move(*signer);
 }
 
-ClientRoutes::Caller Daemon::caller_of(const std::string& access_key_id) const {
-  auto key = credentials_->find(access_key_id);
-  if (!key || key->account_id == identity_.account_id) return {"", key && key->admin};
-  return {key->account_id, key->admin};
+ClientRoutes::Caller Daemon::caller_of(const AccessKey& key) const {
+  return {key.account_id == identity_.account_id ? "" : key.account_id, key.admin};
 }
 
 void Daemon::forget_urls_of_missing(const std::string& function) {
-  for (const auto& url : http_triggers_->urls_of(function)) {
-    auto missing = [](const auto& found) {
-      return !found && found.error().kind == common::StoreErrorKind::NotFound;
-    };
-    const bool gone =
-        missing(store_->get(function)) ||
-        (!url.qualifier.empty() && missing(store_->get_alias(function, url.qualifier)));
+  const auto urls = http_triggers_->urls_of(function);
+  if (urls.empty()) return;  // most changes: no store read
+  auto missing = [](const auto& found) {
+    return !found && found.error().kind == common::StoreErrorKind::NotFound;
+  };
+  const bool function_gone = missing(store_->get(function));
+  for (const auto& url : urls) {
+    const bool gone = function_gone || (!url.qualifier.empty() &&
+                                        missing(store_->get_alias(function, url.qualifier)));
     if (!gone) continue;
     if (auto removed = http_triggers_->remove_url(function, url.qualifier); !removed)
       spdlog::error("removing the Function URL of {}: {}", function, removed.error().message);
@@ -448,13 +451,7 @@ std::expected<void, StartError> Daemon::listen_http_triggers() {
   lo.max_connections = options_.max_connections > 0 ? options_.max_connections : 1024;
   lo.request_timeout = std::chrono::seconds(options_.request_timeout_s);
   lo.idle_timeout = lo.request_timeout;
-  lo.on_too_large = [](const api::HttpRequest&) {
-    api::HttpResponse response;
-    response.status = 413;
-    response.body = R"({"message":"Request Entity Too Large"})";
-    response.set_header("content-type", "application/json");
-    return response;
-  };
+  lo.on_too_large = [](const api::HttpRequest&) { return HttpTriggerServer::too_large(); };
   auto listener = server_.listen(
       listen->host, listen->port,
       [this](api::HttpRequest&& req, api::Reply reply) {

@@ -133,12 +133,13 @@ class Daemon {
  private:
   // Tells the controller which provisioned concurrency configs of FUNCTION are still stored.
   void reconcile_provisioned(const std::string& function);
-  // A request's SigV4 signature checked against --credentials: its access key id, or the error.
-  std::expected<std::string, api::ApiError> authenticate(const api::HttpRequest& request);
+  // A request's SigV4 signature checked against --credentials: the key that signed it, or the
+  // error.
+  std::expected<AccessKey, api::ApiError> authenticate(const api::HttpRequest& request);
   // The credentials' per-account memory shares, to the controller.
   void apply_account_caps();
-  // The account and admin flag of an authenticated key.
-  ClientRoutes::Caller caller_of(const std::string& access_key_id) const;
+  // The account ("" for the daemon's own) and admin flag of an authenticated key.
+  ClientRoutes::Caller caller_of(const AccessKey& key) const;
   // Function URLs whose function or alias is gone go with it, as on Lambda.
   void forget_urls_of_missing(const std::string& function);
   std::expected<void, StartError> listen_http_triggers();

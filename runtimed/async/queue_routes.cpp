@@ -94,10 +94,7 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
       if (!removed) return api::to_http(api::to_api_error(removed.error()), request_id);
       if (!*removed)
         return api::to_http(ApiError::not_found("Queue not found: " + seg[0]), request_id);
-      api::HttpResponse r;
-      r.status = 204;
-      r.set_header("x-amzn-RequestId", request_id);
-      return r;
+      return api::no_content_response(request_id);
     }
     if (seg.size() == 2 && seg[1] == "messages" && m == "POST") {
       // SendMessage: the body is the message.
@@ -128,10 +125,7 @@ api::HttpResponse QueueRoutes::handle(const api::HttpRequest& request,
     if (seg.size() == 3 && seg[1] == "messages" && m == "DELETE") {
       if (auto ok = queues_.delete_message(queue, seg[2]); !ok)
         return api::to_http(api::to_api_error(ok.error()), request_id);
-      api::HttpResponse r;
-      r.status = 204;
-      r.set_header("x-amzn-RequestId", request_id);
-      return r;
+      return api::no_content_response(request_id);
     }
     if (seg.size() == 2 && seg[1] == "purge" && m == "POST") {
       auto n = queues_.purge(queue);

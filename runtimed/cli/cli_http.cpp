@@ -185,4 +185,26 @@ std::expected<httplib::Response, std::string> DaemonClient::stream(
   return response;
 }
 
+int call_and_print(const std::string& endpoint, const HttpCall& call,
+                   const std::function<std::string(const nlohmann::json&)>& format) {
+  DaemonClient client(endpoint, kDefaultReadTimeout);
+  auto response = client.send(call);
+  if (!response) {
+    std::fprintf(stderr, "runtimed: %s\n", response.error().c_str());
+    return 2;
+  }
+  if (response->status >= 400) {
+    std::fprintf(stderr, "runtimed: %s\n",
+                 api_error_text(response->status, response->get_header_value("x-amzn-ErrorType"),
+                                response->body)
+                     .c_str());
+    return 2;
+  }
+  if (!format) return 0;
+  const std::string text =
+      format(nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false));
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
 }  // namespace runtimed

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,12 @@ void add_ca_bundle_option(CLI::App* cmd);
 // "ResourceNotFoundException: Function not found: ..." from a status >= 400 response: the type
 // from x-amzn-ErrorType (else "HTTP <status>"), the message from the JSON body's "message".
 std::string api_error_text(int status, const std::string& error_type_header, std::string_view body);
+
+// One call of a runtimed-specific subcommand (queue, schedule): prints `format(body)` of a
+// successful JSON answer (nothing when `format` is empty) and returns 0, or prints the error to
+// stderr and returns 2.
+int call_and_print(const std::string& endpoint, const HttpCall& call,
+                   const std::function<std::string(const nlohmann::json&)>& format);
 
 class DaemonClient {
  public:

@@ -27,24 +27,10 @@ namespace {
 
 using nlohmann::json;
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "runtimed: %s\n", message.c_str());
-  return 2;
-}
-
 // Sends one call; prints `format(body)` on success.
 int call(const QueueCommandState& s, const HttpCall& c,
          const std::function<std::string(const json&)>& format) {
-  DaemonClient client(s.endpoint, kDefaultReadTimeout);
-  auto response = client.send(c);
-  if (!response) return fail(response.error());
-  if (response->status >= 400)
-    return fail(api_error_text(response->status, response->get_header_value("x-amzn-ErrorType"),
-                               response->body));
-  const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  const std::string text = format ? format(body) : "";
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return 0;
+  return call_and_print(s.endpoint, c, format);
 }
 
 std::string queue_path(const std::string& name, const std::string& suffix = "") {

@@ -30,24 +30,9 @@ namespace {
 using nlohmann::json;
 
 int call(const ScheduleCommandState& s, const HttpCall& c, bool print_body) {
-  DaemonClient client(s.endpoint, kDefaultReadTimeout);
-  auto response = client.send(c);
-  if (!response) {
-    std::fprintf(stderr, "runtimed: %s\n", response.error().c_str());
-    return 2;
-  }
-  if (response->status >= 400) {
-    std::fprintf(stderr, "runtimed: %s\n",
-                 api_error_text(response->status, response->get_header_value("x-amzn-ErrorType"),
-                                response->body)
-                     .c_str());
-    return 2;
-  }
-  if (print_body) {
-    const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-    std::printf("%s\n", body.dump(2).c_str());
-  }
-  return 0;
+  return call_and_print(s.endpoint, c,
+                        print_body ? [](const json& body) { return body.dump(2) + "\n"; }
+                                   : std::function<std::string(const json&)>());
 }
 
 }  // namespace

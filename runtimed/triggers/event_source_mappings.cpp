@@ -14,6 +14,7 @@
 #include "api/list_paging.hpp"
 #include "common/account_scope.hpp"
 #include "common/ids.hpp"
+#include "runtimed/async/async_policy.hpp"
 
 namespace runtimed {
 
@@ -22,11 +23,6 @@ namespace {
 using api::ApiError;
 using nlohmann::json;
 using Clock = std::chrono::system_clock;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 std::string md5_hex(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -179,7 +175,7 @@ void EventSourceMappings::poll() {
 bool EventSourceMappings::run_batch(const EventSourceMapping& m) {
   auto settings = queues_.settings(m.queue);
   if (!settings) return false;  // the queue is gone; the mapping waits for it
-  auto batch = queues_.receive(m.queue, m.batch_size, settings->visibility_s, now_ms());
+  auto batch = queues_.receive(m.queue, m.batch_size, settings->visibility_s, now_epoch_ms());
   if (!batch || batch->empty()) return false;
   // A batching window: wait for more until the batch is full or the window has passed.
   const auto window_end = Clock::now() + std::chrono::seconds(m.batching_window_s);
@@ -190,7 +186,7 @@ bool EventSourceMappings::run_batch(const EventSourceMapping& m) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto more = queues_.receive(m.queue, m.batch_size - static_cast<int>(batch->size()),
-                                settings->visibility_s, now_ms());
+                                settings->visibility_s, now_epoch_ms());
     if (more) batch->insert(batch->end(), more->begin(), more->end());
   }
   {
@@ -380,6 +376,12 @@ api::HttpResponse EventSourceMappings::create(const api::HttpRequest& request,
   EventSourceMapping m;
   m.uuid = common::new_request_id();
   if (auto ok = apply(request, *body, m, true); !ok) return api::to_http(ok.error(), request_id);
+  return keep(m, "Creating", request_id);
+}
+
+api::HttpResponse EventSourceMappings::keep(const EventSourceMapping& m,
+                                            const std::string& transition,
+                                            const std::string& request_id) {
   {
     common::MutexLock lock(mu_);
     if (auto ok = save(m); !ok)
@@ -388,7 +390,7 @@ api::HttpResponse EventSourceMappings::create(const api::HttpRequest& request,
     mappings_[m.uuid] = m;
   }
   wake_.notify_all();
-  return api::json_response(202, mapping_json(m, m.enabled ? "Creating" : "Disabled"), request_id);
+  return api::json_response(202, mapping_json(m, m.enabled ? transition : "Disabled"), request_id);
 }
 
 api::HttpResponse EventSourceMappings::update(const api::HttpRequest& request,
@@ -405,15 +407,7 @@ api::HttpResponse EventSourceMappings::update(const api::HttpRequest& request,
     m = it->second;
   }
   if (auto ok = apply(request, *body, m, false); !ok) return api::to_http(ok.error(), request_id);
-  {
-    common::MutexLock lock(mu_);
-    if (auto ok = save(m); !ok)
-      return api::to_http(ApiError::service("Storing the mapping failed: " + ok.error().message),
-                          request_id);
-    mappings_[m.uuid] = m;
-  }
-  wake_.notify_all();
-  return api::json_response(202, mapping_json(m, m.enabled ? "Updating" : "Disabled"), request_id);
+  return keep(m, "Updating", request_id);
 }
 
 api::HttpResponse EventSourceMappings::list(const api::HttpRequest& request,

@@ -74,6 +74,10 @@ class EventSourceMappings {
                                            const nlohmann::json& body, EventSourceMapping& m,
                                            bool creating);
   std::expected<void, common::StoreError> save(const EventSourceMapping& m);
+  // Stores a created or updated mapping, wakes the poller, and answers 202 with `transition`
+  // ("Creating", "Updating") as its State, or Disabled.
+  api::HttpResponse keep(const EventSourceMapping& m, const std::string& transition,
+                         const std::string& request_id);
   nlohmann::json mapping_json(const EventSourceMapping& m, const std::string& state) const;
   void poll();
   // Receives one batch of `m`'s queue and invokes its function; false when the queue had none.

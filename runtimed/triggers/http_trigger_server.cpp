@@ -101,6 +101,10 @@ api::HttpResponse to_http_answer(const api::InvokeResult& result, Target::Kind k
 
 }  // namespace
 
+api::HttpResponse HttpTriggerServer::too_large() {
+  return gateway_answer(413, "Request Entity Too Large", common::new_request_id());
+}
+
 void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
   const std::string request_id = common::new_request_id();
   auto target = target_of(request, identity_.region);

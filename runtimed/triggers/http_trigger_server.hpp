@@ -31,6 +31,8 @@ class HttpTriggerServer {
 
   // On the io thread that read the request; `reply` is called once, from any thread.
   void handle(api::HttpRequest&& request, api::Reply reply);
+  // The answer to a body over Lambda's 6 MB payload limit, in the gateway's words.
+  static api::HttpResponse too_large();
 
  private:
   HttpTriggerStore& store_;

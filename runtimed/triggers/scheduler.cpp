@@ -9,6 +9,7 @@
 #include "api/json_response.hpp"
 #include "common/account_scope.hpp"
 #include "common/ids.hpp"
+#include "runtimed/async/async_policy.hpp"
 
 namespace runtimed {
 
@@ -17,11 +18,6 @@ namespace {
 using api::ApiError;
 using nlohmann::json;
 using Clock = std::chrono::system_clock;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 std::string iso_time(int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
@@ -104,7 +100,7 @@ void Scheduler::stop() {
 void Scheduler::run() {
   common::MutexLock lock(mu_);
   while (!stopping_) {
-    const int64_t now = now_ms();
+    const int64_t now = now_epoch_ms();
     std::optional<int64_t> earliest;
     for (auto& [name, s] : schedules_) {
       if (!s.next_ms || s.spec.value("State", "ENABLED") != "ENABLED") continue;
@@ -144,8 +140,9 @@ void Scheduler::fire(Schedule& s, int64_t now) {
     spdlog::warn("schedule {}: not firing: {}", common::display_name(s.name),
                  exists.error().message);
   } else if (auto ok = dispatcher_.enqueue(s.function, payload, request_id, s.qualifier); !ok) {
-    // Tried again at the next tick; nothing is stored as fired.
+    // Tried again in a second (in memory only: nothing is stored as fired), not in a busy loop.
     spdlog::error("schedule {}: enqueue failed: {}", common::display_name(s.name), ok.error());
+    s.next_ms = now + 1000;
     return;
   }
   s.last_fire_ms = now;
@@ -237,7 +234,7 @@ api::HttpResponse Scheduler::put(const api::HttpRequest& request, const std::str
   if (*description) s.spec["Description"] = **description;
   s.function = function->name;
   s.qualifier = function->qualifier.value_or("");
-  s.created_ms = now_ms();
+  s.created_ms = now_epoch_ms();
   s.next_ms = next_after(s.spec, s.created_ms, s.created_ms, options_.allow_second_rates);
   {
     common::MutexLock lock(mu_);

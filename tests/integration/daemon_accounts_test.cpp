@@ -47,13 +47,7 @@ class DaemonAccountsTest : public ::testing::Test {
     args.insert(args.begin(), {kAws, "lambda"});
     args.insert(args.end(), {"--endpoint-url", endpoint(), "--ca-bundle", pki_.ca_cert.string(),
                              "--output", "json"});
-    const std::string home = dir_.path().string();
-    return testsupport::run_command(
-        args, std::vector<std::string>{
-                  "HOME=" + home, "AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + secret,
-                  "AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
-                  "AWS_CONFIG_FILE=" + home + "/none",
-                  "AWS_SHARED_CREDENTIALS_FILE=" + home + "/none", "PATH=/usr/bin:/bin"});
+    return testsupport::run_command(args, testsupport::aws_client_env(dir_.path(), key, secret));
   }
 
   testsupport::TempDir dir_{"rt-accounts"};
@@ -106,11 +100,8 @@ TEST_F(DaemonAccountsTest, TheAwsCliSeesOnlyItsOwnAccountsFunctions) {
 }
 
 TEST_F(DaemonAccountsTest, Boto3AccountsAreApartCappedAndOnlyAdminsReadMetrics) {
-  const auto run = testsupport::run_command(
-      {"/usr/bin/python3", testsupport::source_path("tests/integration/clients/boto3_accounts.py"),
-       endpoint(), pki_.ca_cert.string()},
-      std::vector<std::string>{"HOME=" + dir_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
-                               "PATH=/usr/bin:/bin"});
+  const auto run = testsupport::run_client_script("boto3_accounts.py",
+                                                  {endpoint(), pki_.ca_cert.string()}, dir_.path());
   EXPECT_EQ(run.status, 0) << run << daemon_->daemon_log();
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
 }

@@ -49,13 +49,7 @@ class DaemonAuthTest : public ::testing::Test {
     args.insert(args.end(),
                 {"--endpoint-url", "http://127.0.0.1:" + std::to_string(daemon_->port()),
                  "--output", "json"});
-    const std::string home = dir_.path().string();
-    return testsupport::run_command(
-        args, std::vector<std::string>{
-                  "HOME=" + home, "AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + secret,
-                  "AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
-                  "AWS_CONFIG_FILE=" + home + "/none",
-                  "AWS_SHARED_CREDENTIALS_FILE=" + home + "/none", "PATH=/usr/bin:/bin"});
+    return testsupport::run_command(args, testsupport::aws_client_env(dir_.path(), key, secret));
   }
   // A raw request, signed by the test's signer at `when` (or not at all), then `tamper`ed.
   httplib::Result raw(const std::string& method, const std::string& path, const std::string& body,

@@ -29,13 +29,8 @@ class DaemonAwsCliTest : public testsupport::DaemonTest {
     args.insert(args.end(),
                 {"--endpoint-url", "http://127.0.0.1:" + std::to_string(daemon_->port()),
                  "--output", "json"});
-    const std::string home = scratch_.path().string();
-    return testsupport::run_command(
-        args, std::vector<std::string>{
-                  "HOME=" + home, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-                  "AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
-                  "AWS_CONFIG_FILE=" + home + "/none",
-                  "AWS_SHARED_CREDENTIALS_FILE=" + home + "/none", "PATH=/usr/bin:/bin"});
+    return testsupport::run_command(args,
+                                    testsupport::aws_client_env(scratch_.path(), "test", "test"));
   }
   json aws_json(std::vector<std::string> args) {
     auto run = aws(std::move(args));
@@ -150,11 +145,9 @@ TEST_F(DaemonAwsCliTest, TagsAFunctionAndRefusesVpcConfig) {
 namespace {
 
 TEST_F(DaemonAwsCliTest, Boto3SeesLambdasShapesAndErrors) {
-  const auto run = testsupport::run_command(
-      {"/usr/bin/python3", testsupport::source_path("tests/integration/clients/boto3_lambda.py"),
-       "http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
-      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
-                               "PATH=/usr/bin:/bin"});
+  const auto run = testsupport::run_client_script(
+      "boto3_lambda.py", {"http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
+      scratch_.path());
   ASSERT_EQ(run.err.find("No module named 'boto3'"), std::string::npos)
       << "python3-boto3 is missing (scripts/setup.sh installs it)";
   EXPECT_EQ(run.status, 0) << run;
@@ -162,33 +155,25 @@ TEST_F(DaemonAwsCliTest, Boto3SeesLambdasShapesAndErrors) {
 }
 
 TEST_F(DaemonAwsCliTest, Boto3PublishesVersionsRoutesAnAliasAndInvokesQualifiedNames) {
-  const auto run = testsupport::run_command(
-      {"/usr/bin/python3", testsupport::source_path("tests/integration/clients/boto3_versions.py"),
-       "http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
-      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
-                               "PATH=/usr/bin:/bin"});
+  const auto run = testsupport::run_client_script(
+      "boto3_versions.py", {"http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
+      scratch_.path());
   EXPECT_EQ(run.status, 0) << run;
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
 }
 
 TEST_F(DaemonAwsCliTest, Boto3ProvisionsConcurrencyThatAnAliasFirstInvocationFindsInitialized) {
-  const auto run = testsupport::run_command(
-      {"/usr/bin/python3",
-       testsupport::source_path("tests/integration/clients/boto3_provisioned.py"),
-       "http://127.0.0.1:" + std::to_string(daemon_->port())},
-      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
-                               "PATH=/usr/bin:/bin"});
+  const auto run = testsupport::run_client_script(
+      "boto3_provisioned.py", {"http://127.0.0.1:" + std::to_string(daemon_->port())},
+      scratch_.path());
   EXPECT_EQ(run.status, 0) << run << daemon_->daemon_log();
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
 }
 
 TEST_F(DaemonAwsCliTest, Boto3KeepsEventInvokeConfigsPerQualifier) {
-  const auto run = testsupport::run_command(
-      {"/usr/bin/python3",
-       testsupport::source_path("tests/integration/clients/boto3_event_configs.py"),
-       "http://127.0.0.1:" + std::to_string(daemon_->port())},
-      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
-                               "PATH=/usr/bin:/bin"});
+  const auto run = testsupport::run_client_script(
+      "boto3_event_configs.py", {"http://127.0.0.1:" + std::to_string(daemon_->port())},
+      scratch_.path());
   EXPECT_EQ(run.status, 0) << run << daemon_->daemon_log();
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
 }
@@ -232,11 +217,9 @@ TEST_F(DaemonAwsCliTest, PublishesAVersionAliasesItAndInvokesIt) {
 }
 
 TEST_F(DaemonAwsCliTest, Boto3PublishesLayersThatPythonNodeAndACustomRuntimeUse) {
-  const auto run = testsupport::run_command(
-      {"/usr/bin/python3", testsupport::source_path("tests/integration/clients/boto3_layers.py"),
-       "http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
-      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
-                               "PATH=/usr/bin:/bin"});
+  const auto run = testsupport::run_client_script(
+      "boto3_layers.py", {"http://127.0.0.1:" + std::to_string(daemon_->port()), path("fn.zip")},
+      scratch_.path());
   EXPECT_EQ(run.status, 0) << run;
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
 }

@@ -34,12 +34,9 @@ class DaemonHttpTriggerTest : public testsupport::DaemonTest {
 };
 
 TEST_F(DaemonHttpTriggerTest, Boto3ManagesFunctionUrlsThatServeHttpRequests) {
-  const auto run = testsupport::run_command(
-      {"/usr/bin/python3",
-       testsupport::source_path("tests/integration/clients/boto3_function_urls.py"),
-       "http://127.0.0.1:" + std::to_string(daemon_->port())},
-      std::vector<std::string>{"HOME=" + scratch_.path().string(), "AWS_EC2_METADATA_DISABLED=true",
-                               "PATH=/usr/bin:/bin"});
+  const auto run = testsupport::run_client_script(
+      "boto3_function_urls.py", {"http://127.0.0.1:" + std::to_string(daemon_->port())},
+      scratch_.path());
   EXPECT_EQ(run.status, 0) << run << daemon_->daemon_log();
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
 }

@@ -50,16 +50,7 @@ class DaemonTlsTest : public ::testing::Test {
     return "https://127.0.0.1:" + std::to_string(daemon_->port());
   }
   std::vector<std::string> client_env() const {
-    const std::string home = dir_.path().string();
-    return {"HOME=" + home,
-            "AWS_ACCESS_KEY_ID=AKIAALICE",
-            "AWS_SECRET_ACCESS_KEY=alice-secret",
-            "AWS_DEFAULT_REGION=us-east-1",
-            "AWS_PAGER=",
-            "AWS_EC2_METADATA_DISABLED=true",
-            "AWS_CONFIG_FILE=" + home + "/none",
-            "AWS_SHARED_CREDENTIALS_FILE=" + home + "/none",
-            "PATH=/usr/bin:/bin"};
+    return testsupport::aws_client_env(dir_.path(), "AKIAALICE", "alice-secret");
   }
   testsupport::CommandRun aws(std::vector<std::string> args, bool with_ca = true) {
     args.insert(args.begin(), {kAws, "lambda"});

@@ -94,4 +94,28 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::vector<std::string> aws_client_env(const std::filesystem::path& home, const std::string& key,
+                                        const std::string& secret) {
+  const std::string h = home.string();
+  return {"HOME=" + h,
+          "AWS_ACCESS_KEY_ID=" + key,
+          "AWS_SECRET_ACCESS_KEY=" + secret,
+          "AWS_DEFAULT_REGION=us-east-1",
+          "AWS_PAGER=",
+          "AWS_EC2_METADATA_DISABLED=true",
+          "AWS_CONFIG_FILE=" + h + "/none",
+          "AWS_SHARED_CREDENTIALS_FILE=" + h + "/none",
+          "PATH=/usr/bin:/bin"};
+}
+
+CommandRun run_client_script(const std::string& script, const std::vector<std::string>& args,
+                             const std::filesystem::path& home) {
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   source_path("tests/integration/clients/" + script).string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(
+      argv, std::vector<std::string>{"HOME=" + home.string(), "AWS_EC2_METADATA_DISABLED=true",
+                                     "PATH=/usr/bin:/bin"});
+}
+
 }  // namespace testsupport

@@ -27,6 +27,15 @@ std::ostream& operator<<(std::ostream& os, const CommandRun& r);
 CommandRun run_command(const std::vector<std::string>& args,
                        const std::optional<std::vector<std::string>>& env = std::nullopt);
 
+// The environment AWS's clients run with in tests: this key pair, us-east-1, no pager and no
+// instance metadata, and nothing read from `home`'s configuration or credentials files.
+std::vector<std::string> aws_client_env(const std::filesystem::path& home, const std::string& key,
+                                        const std::string& secret);
+// python3 tests/integration/clients/<script> ARGS… with HOME=`home`, no instance metadata and a
+// plain PATH (the boto3 scripts take their endpoint and keys as arguments).
+CommandRun run_client_script(const std::string& script, const std::vector<std::string>& args,
+                             const std::filesystem::path& home);
+
 // A temporary directory removed (recursively) at destruction.
 class TempDir {
  public:
