@@ -17,10 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& zone = kZones[in.ConsumeIntegralInRange<size_t>(0, kZones.size() - 1)];
   const bool seconds = in.ConsumeBool();
   // Instants from 1970 to 2200.
-  const auto after = runtimed::Seconds(std::chrono::seconds(in.ConsumeIntegralInRange<int64_t>(
-      0, int64_t{7'258'118'400})));
-  const auto anchor = runtimed::Seconds(std::chrono::seconds(in.ConsumeIntegralInRange<int64_t>(
-      0, int64_t{7'258'118'400})));
+  const auto after = runtimed::Seconds(
+      std::chrono::seconds(in.ConsumeIntegralInRange<int64_t>(0, int64_t{7'258'118'400})));
+  const auto anchor = runtimed::Seconds(
+      std::chrono::seconds(in.ConsumeIntegralInRange<int64_t>(0, int64_t{7'258'118'400})));
   const std::string text = in.ConsumeRemainingBytesAsString();
   auto expression = runtimed::parse_schedule_expression(text, seconds);
   if (!expression) {
