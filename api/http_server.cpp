@@ -22,6 +22,7 @@
 
 #include "api/lambda_error.hpp"
 #include "api/percent_decode.hpp"
+#include "api/streamed_body.hpp"
 #include "api/tls_context.hpp"
 #include "common/module_logger.hpp"
 
@@ -176,6 +177,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     error_code ec;
     socket_.close(ec);
     if (timer_) timer_->cancel();
+    if (stream_) std::exchange(stream_, nullptr)->abandon();
     release_body_slot();
     worker_.timed.erase(this);
     listener_->forget(id_);
@@ -218,6 +220,12 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
         return;
       case State::Writing:
         if (request_limited && now - since_ >= o.request_timeout) expire("response not read");
+        return;
+      case State::Streaming:
+        // Waiting for the producer is not timed (a function may stream for minutes); a chunk
+        // the client does not read is.
+        if (stream_writing_ && request_limited && now - since_ >= o.request_timeout)
+          expire("streamed response not read");
         return;
       case State::Handshaking: {
         // A client that connects and never finishes its handshake holds a connection (and the
@@ -273,6 +281,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     ReadingBody,
     Handling,
     Writing,
+    Streaming,
     Draining,
     ClosingTls,
     Closed
@@ -330,6 +339,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       since_ = Clock::now();
       request_started_ = false;
     }
+    streamed_body_ = body_streaming_ = body_abandoned_ = false;
     parser_.emplace();
     parser_->body_limit(listener_->options.body_limit);
     parser_->header_limit(static_cast<uint32_t>(listener_->options.header_limit));
@@ -351,7 +361,14 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     if (listener_->server_stopping->load(std::memory_order_relaxed)) keep_alive_override_ = false;
     request_ = request_head();
-    if (const auto& limit_for = listener_->options.body_limit_for) {
+    streamed_body_ = false;
+    if (const auto& stream_for = listener_->options.stream_body) {
+      if (auto limit = stream_for(request_)) {
+        streamed_body_ = true;
+        parser_->body_limit(*limit);
+      }
+    }
+    if (const auto& limit_for = listener_->options.body_limit_for; limit_for && !streamed_body_) {
       // The route's limit, from the head: an oversized body is refused before it is read.
       const size_t limit = std::min(limit_for(request_), listener_->options.body_limit);
       const auto length = parser_->content_length();
@@ -378,6 +395,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void read_body() {
     if (state_ == State::Closed) return;
+    if (streamed_body_) return dispatch_streamed();
     if (parser_->is_done()) return dispatch_request();
     if (!take_body_slot()) {
       // A runtime sends one body at a time; more at once only pile up in the daemon's memory.
@@ -442,6 +460,26 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     keep_alive_ = parser_->get().keep_alive();
     version_ = parser_->get().version();
     parser_.reset();
+    call_handler(std::move(request));
+  }
+
+  // The handler gets the head now and reads the body itself (ListenerOptions::stream_body).
+  void dispatch_streamed() {
+    if (!take_body_slot()) {
+      return refuse(503, "Too many request bodies in flight on this endpoint");
+    }
+    HttpRequest request = std::move(request_);
+    request_ = {};
+    head_fields_ = static_cast<size_t>(
+        std::distance(parser_->get().base().begin(), parser_->get().base().end()));
+    keep_alive_ = parser_->get().keep_alive();
+    version_ = parser_->get().version();
+    body_streaming_ = true;
+    request.body_reader = std::make_shared<StreamedRequestBody>(weak_from_this());
+    call_handler(std::move(request));
+  }
+
+  void call_handler(HttpRequest request) {
     state_ = State::Handling;
     const uint64_t seq = ++seq_;
     Reply reply = [weak = weak_from_this(), seq](HttpResponse response) {
@@ -465,9 +503,84 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+ public:
+  // The next piece of a streamed request body (BodyReader::read), on the connection's thread.
+  void read_body_piece(std::function<void(BodyReader::Piece)> on_piece) {
+    BodyReader::Piece piece;
+    if (state_ == State::Closed || !body_streaming_ || body_abandoned_) {
+      piece.failed = true;
+      return on_piece(std::move(piece));
+    }
+    if (!parser_->get().body().empty() || parser_->is_done()) return deliver_piece(on_piece);
+    with_stream([&](auto& stream) {
+      http::async_read_some(
+          stream, buffer_, *parser_,
+          [self = shared_from_this(), on_piece = std::move(on_piece)](error_code ec,
+                                                                      size_t) mutable {
+            if (self->body_abandoned_) return;  // answered meanwhile: the reader is done
+            if (self->state_ == State::Closed || (ec && ec != http::error::body_limit)) {
+              self->close();
+              return on_piece(BodyReader::Piece{.failed = true});
+            }
+            if (ec == http::error::body_limit) {
+              // The handler answers; nothing more of this body is read.
+              self->body_abandoned_ = true;
+              return on_piece(BodyReader::Piece{.failed = true, .too_large = true});
+            }
+            if (self->parser_->get().body().empty() && !self->parser_->is_done())
+              return self->read_body_piece(std::move(on_piece));
+            self->deliver_piece(on_piece);
+          });
+    });
+  }
+
+ private:
+  void deliver_piece(const std::function<void(BodyReader::Piece)>& on_piece) {
+    BodyReader::Piece piece;
+    piece.data = std::move(parser_->get().body());
+    parser_->get().body().clear();
+    if (parser_->is_done()) {
+      // Trailer fields are added to the message after its head's.
+      piece.last = true;
+      size_t i = 0;
+      for (const auto& field : parser_->get()) {
+        if (i++ >= head_fields_)
+          piece.trailers.emplace(std::string(field.name_string()), std::string(field.value()));
+      }
+      keep_alive_ = parser_->get().keep_alive();
+      body_streaming_ = false;
+      parser_.reset();
+      release_body_slot();
+    }
+    on_piece(std::move(piece));
+  }
+
+  // BodyReader for a streamed request: reads through the connection, if it still exists.
+  class StreamedRequestBody : public BodyReader {
+   public:
+    explicit StreamedRequestBody(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
+    void read(std::function<void(Piece)> on_piece) override {
+      auto conn = conn_.lock();
+      if (!conn) return on_piece(Piece{.failed = true});
+      asio::dispatch(conn->executor(), [conn, on_piece = std::move(on_piece)]() mutable {
+        conn->read_body_piece(std::move(on_piece));
+      });
+    }
+
+   private:
+    std::weak_ptr<Connection> conn_;
+  };
+
   void on_reply(uint64_t seq, HttpResponse r) {
     if (state_ != State::Handling || seq != seq_) return;  // closed, or a second call
-    const bool keep = keep_alive_ && keep_alive_override_ && !listener_->server_stopping->load();
+    bool keep = keep_alive_ && keep_alive_override_ && !listener_->server_stopping->load();
+    if (body_streaming_) {
+      // Answered before its streamed body ended: the rest is not read, so the connection ends
+      // after this answer. A read in flight finishes unheard.
+      body_abandoned_ = true;
+      keep = false;
+    }
+    if (r.stream) return write_streamed(std::move(r), keep);
     write(std::move(r), keep, State::Writing);
   }
 
@@ -486,14 +599,85 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
         if (self->state_ == State::Closed) return;
         if (ec) return self->close();
         if (self->state_ == State::Draining) return self->drain();
-        if (!self->response_.keep_alive()) {
-          if (self->tls_) return self->close_tls();
-          error_code ignored;
-          self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
-          return self->close();
-        }
-        self->read_header();
+        self->after_response(self->response_.keep_alive());
       });
+    });
+  }
+
+  // The response is out: the next request, or the end of the connection.
+  void after_response(bool keep_alive) {
+    if (!keep_alive) {
+      if (tls_) return close_tls();
+      error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      return close();
+    }
+    read_header();
+  }
+
+  // A response whose body is produced while it is sent: the head now (chunked), then each piece
+  // the producer writes, as it comes.
+  void write_streamed(HttpResponse r, bool keep_alive) {
+    state_ = State::Streaming;
+    if (listener_->timed()) since_ = Clock::now();
+    stream_ = std::move(r.stream);
+    stream_head_.emplace();
+    stream_head_->version(version_);
+    stream_head_->result(r.status);
+    for (auto& [name, value] : r.headers) stream_head_->insert(name, value);
+    stream_head_->keep_alive(keep_alive);
+    stream_head_->chunked(true);
+    stream_serializer_.emplace(*stream_head_);
+    stream_writing_ = true;
+    with_stream([&](auto& stream) {
+      http::async_write_header(stream, *stream_serializer_,
+                               [self = shared_from_this()](error_code ec, size_t) {
+                                 if (self->state_ == State::Closed) return;
+                                 self->stream_writing_ = false;
+                                 if (ec) return self->close();
+                                 self->stream_next();
+                               });
+    });
+  }
+
+  void stream_next() {
+    if (state_ != State::Streaming) return;
+    auto taken = stream_->take_or_wait([weak = weak_from_this(), executor = executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->stream_next();
+      });
+    });
+    if (taken.data.empty() && !taken.finished) return;  // woken by the next write or finish
+    stream_out_ = std::move(taken.data);
+    const bool last = taken.finished;
+    if (taken.failed && stream_out_.empty()) return close();  // cut off: no last chunk
+    if (listener_->timed()) since_ = Clock::now();
+    stream_writing_ = true;
+    const bool failed = taken.failed;
+    auto done = [self = shared_from_this(), last, failed](error_code ec, size_t) {
+      if (self->state_ == State::Closed) return;
+      self->stream_writing_ = false;
+      if (ec) return self->close();
+      self->stream_->sent(self->stream_out_.size());
+      self->stream_out_.clear();
+      if (!last || failed) return self->stream_next();
+      self->stream_.reset();
+      self->stream_serializer_.reset();
+      const bool keep = self->stream_head_->keep_alive();
+      self->stream_head_.reset();
+      self->after_response(keep);
+    };
+    with_stream([&](auto& stream) {
+      if (stream_out_.empty()) {
+        asio::async_write(stream, http::make_chunk_last(), std::move(done));
+      } else if (last && !failed) {
+        asio::async_write(stream,
+                          beast::buffers_cat(http::make_chunk(asio::buffer(stream_out_)),
+                                             http::make_chunk_last()),
+                          std::move(done));
+      } else {
+        asio::async_write(stream, http::make_chunk(asio::buffer(stream_out_)), std::move(done));
+      }
     });
   }
 
@@ -570,6 +754,18 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  // A streamed request body (ListenerOptions::stream_body) being read by the handler: how many
+  // fields its head had (later ones are trailers), and whether the handler answered before its end.
+  bool streamed_body_ = false;
+  bool body_streaming_ = false;
+  bool body_abandoned_ = false;
+  size_t head_fields_ = 0;
+  // A streamed response (HttpResponse::stream) being written.
+  std::shared_ptr<StreamedBody> stream_;
+  std::optional<http::response<http::empty_body>> stream_head_;
+  std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
+  std::string stream_out_;
+  bool stream_writing_ = false;
   std::optional<asio::steady_timer> timer_;
   std::unique_ptr<std::array<char, 16384>> drain_buf_;
   size_t drained_ = 0;

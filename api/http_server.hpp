@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,11 @@ struct ListenerOptions {
   // body beyond that is refused with 503. Bounds the memory of half-sent bodies to this many
   // times body_limit.
   size_t max_body_readers = 0;
+  // Requests whose body the handler reads while it arrives (HttpRequest::body_reader): for such a
+  // request head this answers the body's limit, and the handler is called as soon as the head is
+  // in. nullopt (and the default): the body is read whole before the handler is called. Called on
+  // the connection's io thread.
+  std::function<std::optional<size_t>(const HttpRequest& head)> stream_body;
   // listen() only: spread accepted connections round-robin over all io threads (true), or keep
   // them on the listener's thread (false).
   bool spread_connections = true;

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,25 @@ struct CaseInsensitiveLess {
 };
 using Headers = std::multimap<std::string, std::string, CaseInsensitiveLess>;
 
+class StreamedBody;
+
+// A request body the handler reads while it is still arriving (ListenerOptions::stream_body):
+// the Runtime API's streamed responses, passed on before the function has finished.
+class BodyReader {
+ public:
+  struct Piece {
+    std::string data;
+    bool last = false;       // the body is complete; `trailers` holds its trailer fields
+    bool failed = false;     // the connection broke, or (too_large) the body passed its limit
+    bool too_large = false;  // failed at the limit: the handler answers, the connection closes
+    Headers trailers;
+  };
+  virtual ~BodyReader() = default;
+  // Reads the next piece (some bytes, the end, or a failure) and calls `on_piece` with it on the
+  // connection's io thread. One read at a time; none after a last or failed piece.
+  virtual void read(std::function<void(Piece)> on_piece) = 0;
+};
+
 struct HttpRequest {
   std::string method;                             // "GET", "POST", ...
   std::string path;                               // percent-decoded path, without the query
@@ -31,6 +51,8 @@ struct HttpRequest {
   std::multimap<std::string, std::string> query;  // decoded query parameters
   Headers headers;
   std::string body;
+  // Set instead of `body` when the listener streams this request's body (ListenerOptions).
+  std::shared_ptr<BodyReader> body_reader;
   std::string remote_address;  // the client's IP address, as text ("" when unknown)
   // The authenticated caller's account when it is not the daemon's own ("" otherwise): every
   // name the request uses is scoped to it (common/account_scope.hpp). Set by the client routes.
@@ -54,6 +76,9 @@ struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set instead of `body` for a body sent while it is produced: written with chunked transfer
+  // encoding, piece by piece, until its finish().
+  std::shared_ptr<StreamedBody> stream;
 
   HttpResponse& set_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

@@ -13,12 +13,20 @@ namespace {
 
 constexpr std::string_view kPrefix = "/2015-03-31/functions/";
 constexpr std::string_view kSuffix = "/invocations";
+constexpr std::string_view kStreamPrefix = "/2021-11-15/functions/";
+constexpr std::string_view kStreamSuffix = "/response-streaming-invocations";
+
+bool is_path(const std::string& path, std::string_view prefix, std::string_view suffix) {
+  return path.starts_with(prefix) && path.ends_with(suffix) &&
+         path.size() > prefix.size() + suffix.size();
+}
 
 }  // namespace
 
-bool is_invoke_path(const std::string& path) {
-  return path.starts_with(kPrefix) && path.ends_with(kSuffix) &&
-         path.size() > kPrefix.size() + kSuffix.size();
+bool is_invoke_path(const std::string& path) { return is_path(path, kPrefix, kSuffix); }
+
+bool is_invoke_stream_path(const std::string& path) {
+  return is_path(path, kStreamPrefix, kStreamSuffix);
 }
 
 std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& http,
@@ -27,8 +35,12 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
   if (http.method != "POST") {
     return std::unexpected(ApiError::invalid_request_content("Invoke requires POST"));
   }
+  // InvokeWithResponseStream: the same request, on its own path, synchronous or DryRun only.
+  const bool streaming = is_invoke_stream_path(http.path);
+  const std::string_view prefix = streaming ? kStreamPrefix : kPrefix;
+  const std::string_view suffix = streaming ? kStreamSuffix : kSuffix;
   const std::string id =
-      http.path.substr(kPrefix.size(), http.path.size() - kPrefix.size() - kSuffix.size());
+      http.path.substr(prefix.size(), http.path.size() - prefix.size() - suffix.size());
   auto function = resolve_for_caller(id, http.query_param("Qualifier"), http, identity);
   if (!function) return std::unexpected(function.error());
   req.function_name = std::move(function->name);
@@ -38,15 +50,16 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
   const std::string type = http.header("X-Amz-Invocation-Type", "RequestResponse");
   if (type == "RequestResponse") {
     req.type = InvocationType::RequestResponse;
-  } else if (type == "Event") {
+  } else if (type == "Event" && !streaming) {
     req.type = InvocationType::Event;
   } else if (type == "DryRun") {
     req.type = InvocationType::DryRun;
   } else {
     return std::unexpected(ApiError::invalid_parameter(
         "1 validation error detected: Value '" + type +
-        "' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
-        "[Event, RequestResponse, DryRun]"));
+        "' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: " +
+        (streaming ? std::string("[RequestResponse, DryRun]")
+                   : std::string("[Event, RequestResponse, DryRun]"))));
   }
   req.want_phases = http.header("X-Runtimed-Phases", "") == "1";
   const std::string log_type = http.header("X-Amz-Log-Type", "None");
@@ -63,7 +76,9 @@ std::expected<InvokeRequest, ApiError> parse_invoke_request(const HttpRequest& h
   if (http.body.size() > limit) {
     return std::unexpected(ApiError::too_large(
         "Request must be smaller than " + std::to_string(limit) + " bytes for the " +
-        (req.type == InvocationType::Event ? std::string("InvokeAsync") : std::string("Invoke")) +
+        (req.type == InvocationType::Event ? std::string("InvokeAsync")
+         : streaming                       ? std::string("InvokeWithResponseStream")
+                                           : std::string("Invoke")) +
         " operation"));
   }
   // An empty body is the event `{}`? No: Lambda passes an empty payload through as is; it is

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <expected>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "api/function_name.hpp"
 #include "api/http_types.hpp"
 #include "api/lambda_error.hpp"
+#include "api/response_stream_sink.hpp"
 
 namespace api {
 
@@ -31,6 +33,9 @@ struct InvokeRequest {
   std::string trace_id;        // X-Amzn-Trace-Id
   // runtimed's own: `X-Runtimed-Phases: 1` asks a cold start's answer for its phases.
   bool want_phases = false;
+  // InvokeWithResponseStream and RESPONSE_STREAM Function URLs: where a function's streamed
+  // response goes while it runs (null: the response is taken whole).
+  std::shared_ptr<ResponseStreamSink> stream_sink;
 };
 
 // What the controller answers an invocation with.
@@ -52,6 +57,10 @@ struct InvokeResult {
 
 // True for the invocations path (any method: a wrong one is refused by parse).
 bool is_invoke_path(const std::string& path);
+// True for InvokeWithResponseStream's path,
+// /2021-11-15/functions/{name}/response-streaming-invocations, which parse_invoke_request also
+// takes (RequestResponse or DryRun).
+bool is_invoke_stream_path(const std::string& path);
 
 // Validates the request; `identity` is who this daemon is in the ARNs a FunctionName may be given
 // as (resolve_function_name).

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "api/runtime_api_state.hpp"
+#include "common/base64.hpp"
 #include "common/function_error_types.hpp"
 #include "common/module_logger.hpp"
 
@@ -89,31 +90,66 @@ Route route(std::string_view path) {
 
 const char* expected_method(Route::Kind k) { return k == Route::Kind::Next ? "GET" : "POST"; }
 
-// The caller-visible error object for an error post (see InvocationOutcome::error_type).
-InvocationOutcome error_outcome(const HttpRequest& req) {
+// The caller-visible error object for an error post, or a streamed response's error trailers
+// (see InvocationOutcome::error_type): `header_type` is the runtime's
+// Lambda-Runtime-Function-Error-Type, when it sent one.
+InvocationOutcome error_outcome(const std::string* header_type, std::string body) {
   InvocationOutcome out;
   out.kind = InvocationOutcome::Kind::FunctionError;
   out.content_type = "application/json";
-  const auto header = req.headers.find("Lambda-Runtime-Function-Error-Type");
-  const bool has_header = header != req.headers.end();
-  if (has_header) out.error_type = normalize_error_type(header->second);
-  auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_object()) {
+  if (header_type) out.error_type = normalize_error_type(*header_type);
+  auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object()) {
     // Without the header, the handler's own errorType (e.g. "ValueError") names the error.
-    if (!has_header) {
-      auto t = body.find("errorType");
-      out.error_type = t != body.end() && t->is_string() && !t->get<std::string>().empty()
+    if (!header_type) {
+      auto t = parsed.find("errorType");
+      out.error_type = t != parsed.end() && t->is_string() && !t->get<std::string>().empty()
                            ? t->get<std::string>()
                            : function_error::kRuntimeUnknown;
     }
-    out.body = req.body;
+    out.body = std::move(body);
   } else {
-    if (!has_header) out.error_type = function_error::kRuntimeUnknown;
-    out.body = nlohmann::json{{"errorMessage", req.body}, {"errorType", out.error_type}}.dump(
+    if (!header_type) out.error_type = function_error::kRuntimeUnknown;
+    out.body = nlohmann::json{{"errorMessage", body}, {"errorType", out.error_type}}.dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return out;
 }
+
+InvocationOutcome error_outcome(const HttpRequest& req) {
+  const auto header = req.headers.find("Lambda-Runtime-Function-Error-Type");
+  return error_outcome(header != req.headers.end() ? &header->second : nullptr, req.body);
+}
+
+bool is_streaming(const HttpRequest& req) {
+  return req.header("Lambda-Runtime-Function-Response-Mode") == "streaming";
+}
+
+InvocationOutcome too_large_outcome(size_t limit) {
+  InvocationOutcome outcome;
+  outcome.kind = InvocationOutcome::Kind::ResponseTooLarge;
+  outcome.error_type = function_error::kFunctionResponseSizeTooLarge;
+  outcome.content_type = "application/json";
+  outcome.body =
+      nlohmann::json{
+          {"errorMessage",
+           fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
+                       limit)},
+          {"errorType", outcome.error_type}}
+          .dump();
+  return outcome;
+}
+
+// A streamed response being read from the runtime (Lambda-Runtime-Function-Response-Mode:
+// streaming) and passed on piece by piece.
+struct StreamedResponse {
+  std::string request_id;
+  std::shared_ptr<BodyReader> reader;
+  std::shared_ptr<ResponseStreamSink> sink;  // null: gathered into `gathered` for the caller
+  std::string content_type;
+  std::string gathered;
+  Reply reply;  // the runtime's answer, once the stream has ended
+};
 
 }  // namespace
 
@@ -228,12 +264,8 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
 
   void response(const std::string& id, HttpRequest&& req, Reply reply) {
     if (auto ok = state.check_result(id); !ok) return reply(refusal_response(ok.error()));
-    if (req.header("Lambda-Runtime-Function-Response-Mode") == "streaming") {
-      // Streaming responses are not supported yet; the invocation stays outstanding.
-      return reply(error_response(400, "InvalidFunctionResponseMode",
-                                  "Streaming response mode is not supported"));
-    }
     (void)state.response(id);
+    if (req.body_reader) return stream_response(id, std::move(req), std::move(reply));
     // The outcome is recorded before the runtime's 202 goes out, so a runtime that exits right
     // after answering cannot turn its answer into an exit error.
     std::string content_type = req.header("Content-Type");
@@ -242,6 +274,101 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
         InvocationOutcome{
             InvocationOutcome::Kind::Response, std::move(req.body), std::move(content_type), {}});
     reply(accepted());
+  }
+
+  // The runtime streams its response: each piece goes to the caller's sink as it arrives (or is
+  // gathered for a caller that takes it whole); the trailers say whether it ended in an error.
+  void stream_response(const std::string& id, HttpRequest&& req, Reply reply) {
+    auto s = std::make_shared<StreamedResponse>();
+    s->request_id = id;
+    s->reader = std::move(req.body_reader);
+    s->sink = current ? current->stream_sink : nullptr;
+    s->content_type = req.header("Content-Type", "application/octet-stream");
+    s->reply = std::move(reply);
+    if (s->sink) s->sink->begin(s->content_type);
+    read_stream(std::move(s));
+  }
+
+  void read_stream(std::shared_ptr<StreamedResponse> s) {
+    auto reader = s->reader;
+    reader->read([weak = weak_from_this(), s = std::move(s)](BodyReader::Piece piece) mutable {
+      auto self = weak.lock();
+      if (!self || self->closed.load(std::memory_order_acquire)) return;
+      self->on_stream_piece(std::move(s), std::move(piece));
+    });
+  }
+
+  void on_stream_piece(std::shared_ptr<StreamedResponse> s, BodyReader::Piece piece) {
+    if (piece.failed) {
+      if (piece.too_large) {
+        // Past Lambda's streamed-response limit: the caller's stream ends in that error.
+        finished(s->request_id, too_large_outcome(RuntimeApiEndpoint::kMaxStreamedPayload));
+        return s->reply(
+            error_response(413, "RequestEntityTooLarge",
+                           fmt::format("Exceeded maximum allowed payload size ({} bytes).",
+                                       RuntimeApiEndpoint::kMaxStreamedPayload)));
+      }
+      // The runtime's connection broke mid-stream: what it sent is all the caller gets.
+      return finished(
+          s->request_id,
+          error_outcome(nullptr, nlohmann::json{{"errorMessage",
+                                                 "The runtime's streamed response "
+                                                 "ended before it was complete (its "
+                                                 "connection broke)."},
+                                                {"errorType", "Runtime.TruncatedResponse"}}
+                                     .dump()));
+    }
+    if (s->sink) {
+      if (!piece.data.empty()) s->sink->write(std::move(piece.data));
+    } else if (s->gathered.size() + piece.data.size() > max_payload) {
+      // A caller that takes the response whole gets at most the Invoke limit.
+      finished(s->request_id, too_large_outcome(max_payload));
+      return s->reply(error_response(
+          413, "RequestEntityTooLarge",
+          fmt::format("Exceeded maximum allowed payload size ({} bytes).", max_payload)));
+    } else {
+      s->gathered += piece.data;
+    }
+    if (piece.last) return end_stream(std::move(s), piece.trailers);
+    if (s->sink && s->sink->backlog() > RuntimeApiEndpoint::kStreamHighWater) {
+      // A slow caller: read on once it has taken most of what waits.
+      auto sink = s->sink;
+      sink->when_below(RuntimeApiEndpoint::kStreamLowWater,
+                       [weak = weak_from_this(), s = std::move(s)]() mutable {
+                         auto self = weak.lock();
+                         if (!self) return;
+                         self->server.post(self->thread_index, [self, s = std::move(s)]() mutable {
+                           if (!self->closed.load(std::memory_order_acquire))
+                             self->read_stream(std::move(s));
+                         });
+                       });
+      return;
+    }
+    read_stream(std::move(s));
+  }
+
+  // The streamed body ended: its trailers carry the error, if the function failed mid-stream.
+  void end_stream(std::shared_ptr<StreamedResponse> s, const Headers& trailers) {
+    InvocationOutcome outcome;
+    const auto type = trailers.find("Lambda-Runtime-Function-Error-Type");
+    if (type != trailers.end()) {
+      const auto body = trailers.find("Lambda-Runtime-Function-Error-Body");
+      std::optional<std::string> decoded;
+      if (body != trailers.end()) decoded = common::base64_decode(body->second);
+      outcome = error_outcome(&type->second, decoded.value_or(std::string()));
+      if (!decoded) {
+        outcome.body = nlohmann::json{
+            {"errorMessage", "The function's stream ended in an error"},
+            {"errorType",
+             type->second}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
+    } else {
+      outcome.kind = InvocationOutcome::Kind::Response;
+      outcome.body = std::move(s->gathered);
+      outcome.content_type = s->content_type;
+    }
+    finished(s->request_id, std::move(outcome));
+    s->reply(accepted());
   }
 
   void error(const std::string& id, const HttpRequest& req, Reply reply) {
@@ -276,17 +403,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
     }
     if (auto ok = state.response(r.request_id); !ok) return refusal_response(ok.error());
     // RIE: the runtime gets 413, the caller Function.ResponseSizeTooLarge.
-    InvocationOutcome outcome;
-    outcome.kind = InvocationOutcome::Kind::ResponseTooLarge;
-    outcome.error_type = function_error::kFunctionResponseSizeTooLarge;
-    outcome.content_type = "application/json";
-    outcome.body =
-        nlohmann::json{
-            {"errorMessage",
-             fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
-                         max_payload)},
-            {"errorType", outcome.error_type}}
-            .dump();
+    InvocationOutcome outcome = too_large_outcome(max_payload);
     finished(r.request_id, std::move(outcome));
     return error_response(413, "RequestEntityTooLarge", message);
   }
@@ -317,6 +434,13 @@ std::expected<std::unique_ptr<RuntimeApiEndpoint>, std::string> RuntimeApiEndpoi
   // begun to send (or a response it does not read) must be done within this.
   options.idle_timeout = std::chrono::milliseconds(0);
   options.request_timeout = kRequestTimeout;
+  // A streamed response is read while it arrives, up to Lambda's streamed-response limit.
+  options.stream_body = [](const HttpRequest& head) -> std::optional<size_t> {
+    if (head.method != "POST" || !is_streaming(head) ||
+        route(head.path).kind != Route::Kind::Response)
+      return std::nullopt;
+    return RuntimeApiEndpoint::kMaxStreamedPayload;
+  };
   options.on_too_large = [weak](const HttpRequest& head) {
     auto self = weak.lock();
     return self ? self->too_large(head)

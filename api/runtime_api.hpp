@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "api/http_server.hpp"
+#include "api/response_stream_sink.hpp"
 
 namespace api {
 
@@ -22,6 +23,9 @@ struct InvocationEvent {  // what /next hands out
   std::string client_context;    // decoded JSON text as Lambda passes it; omitted when empty
   std::string cognito_identity;  // omitted when empty
   std::string payload;           // the event body
+  // Where a streamed response goes as it arrives; null: the caller takes the response whole (a
+  // streamed one is gathered, up to the payload limit).
+  std::shared_ptr<ResponseStreamSink> stream_sink;
 };
 
 struct InvocationOutcome {
@@ -47,6 +51,12 @@ std::string normalize_error_type(std::string_view type);
 class RuntimeApiEndpoint {
  public:
   static constexpr size_t kMaxPayload = 6 * 1024 * 1024 + 100;  // RIE's limit
+  // A streamed response: Lambda's limit (20 MB) for what a function streams to its caller.
+  static constexpr size_t kMaxStreamedPayload = 20 * 1024 * 1024;
+  // A streamed response is read on while at most this much waits for a slow caller, and resumed
+  // once that has fallen to the low mark: what one stream holds in the daemon stays bounded.
+  static constexpr size_t kStreamHighWater = 1024 * 1024;
+  static constexpr size_t kStreamLowWater = 256 * 1024;
   // A runtime uses one or two connections; idle ones beyond this are closed to make room.
   static constexpr size_t kMaxConnections = 8;
   // Request bodies being received at once: one invocation's response or error, plus one of slack.

@@ -10,6 +10,7 @@
 
 #include "api/function_name.hpp"
 #include "api/invoke_api.hpp"
+#include "api/invoke_stream.hpp"
 #include "api/json_response.hpp"
 #include "api/lambda_error.hpp"
 #include "api/lambda_routes.hpp"
@@ -75,6 +76,11 @@ void ClientRoutes::add_routes() {
   // Invoke: parsing is cheap; Event and DryRun go to the blocking pool from invoke(), and a
   // RequestResponse invocation waits in the controller, on no thread at all.
   routes_.add("POST", "/2015-03-31/functions/{name...}/invocations", io,
+              {[this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+                      api::Reply& reply) { invoke(r, id, reply); },
+               true});
+  // InvokeWithResponseStream: the same, its answer an event stream sent as the function streams.
+  routes_.add("POST", "/2021-11-15/functions/{name...}/response-streaming-invocations", io,
               {[this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
                       api::Reply& reply) { invoke(r, id, reply); },
                true});
@@ -432,6 +438,14 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
           }
           reply(api::to_http(api::InvokeResult{.status = 202}, request, request_id));
         });
+    return;
+  }
+  if (api::is_invoke_stream_path(http.path)) {
+    auto stream =
+        std::make_shared<api::InvokeStreamResponse>(std::move(reply), request.tail_log, request_id);
+    request.stream_sink = stream;
+    controller_.invoke(std::move(request), request_id,
+                       [stream](const api::InvokeResult& r) { stream->complete(r); });
     return;
   }
   auto shared_request = std::make_shared<api::InvokeRequest>(request);

@@ -408,6 +408,7 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
     event.trace_id = p.request.trace_id;
     event.client_context = p.request.client_context;
     event.payload = p.request.payload;
+    event.stream_sink = p.request.stream_sink;
     // The deadline the runtime sees; for a cold start it is fixed again when init ends.
     const auto remaining =
         std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - Clock::now());
@@ -627,9 +628,13 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
       break;
     case api::InvocationOutcome::Kind::ResponseTooLarge:
       result.function_error = true;
-      result.payload = api::platform_error_payload(
-          function_error::kFunctionResponseSizeTooLarge,
-          "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
+      // The endpoint's message names the limit passed: Invoke's, or a streamed response's.
+      result.payload = outcome.body.empty()
+                           ? api::platform_error_payload(
+                                 function_error::kFunctionResponseSizeTooLarge,
+                                 "Response payload size exceeded maximum allowed payload size "
+                                 "(6291556 bytes).")
+                           : std::move(outcome.body);
       break;
   }
   const char* metric_outcome = result.function_error ? "function_error" : "success";

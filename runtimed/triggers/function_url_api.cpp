@@ -66,9 +66,6 @@ std::expected<void, ApiError> apply_body(const json& body, FunctionUrlConfig& co
   if (*mode) {
     if (**mode != "BUFFERED" && **mode != "RESPONSE_STREAM")
       return std::unexpected(enum_error("invokeMode", **mode, "BUFFERED, RESPONSE_STREAM"));
-    if (**mode == "RESPONSE_STREAM")
-      return std::unexpected(ApiError::invalid_parameter(
-          "runtimed does not stream responses yet: use InvokeMode BUFFERED"));
     config.invoke_mode = **mode;
   }
   if (body.contains("Cors")) {

@@ -12,6 +12,7 @@
 #include "common/account_scope.hpp"
 #include "common/ids.hpp"
 #include "runtimed/triggers/trigger_urls.hpp"
+#include "runtimed/triggers/url_response_stream.hpp"
 
 namespace runtimed {
 
@@ -119,6 +120,7 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
   context.time = std::chrono::system_clock::now();
   api::InvokeRequest invoke;
   json cors;
+  bool stream = false;
   if (target->kind == Target::Kind::FunctionUrl) {
     auto config = store_.url_by_id(target->id);
     if (!config) return reply(gateway_answer(404, "Not Found", request_id));
@@ -133,6 +135,7 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
     }
     invoke.function_name = config->function;
     if (!config->qualifier.empty()) invoke.qualifier = config->qualifier;
+    stream = config->invoke_mode == "RESPONSE_STREAM";
   } else {
     auto api = store_.api_by_id(target->id);
     if (!api) return reply(gateway_answer(404, "Not Found", request_id));
@@ -148,6 +151,23 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
   }
   invoke.payload = api::http_event_v2(request, context);
   const Target::Kind kind = target->kind;
+  if (stream) {
+    auto decorate = [request_id, cors, origin = request.header("origin")](api::HttpResponse& r) {
+      r.set_header("x-amzn-requestid", request_id);
+      api::add_cors_headers(cors, origin, r);
+    };
+    auto whole = [request_id, cors,
+                  origin = request.header("origin")](const api::InvokeResult& result) {
+      api::HttpResponse response = to_http_answer(result, Target::Kind::FunctionUrl, request_id);
+      api::add_cors_headers(cors, origin, response);
+      return response;
+    };
+    auto sink = std::make_shared<UrlResponseStream>(std::move(reply), decorate, whole);
+    invoke.stream_sink = sink;
+    controller_.invoke(std::move(invoke), request_id,
+                       [sink](const api::InvokeResult& result) { sink->complete(result); });
+    return;
+  }
   controller_.invoke(std::move(invoke), request_id,
                      [reply = std::move(reply), origin = request.header("origin"),
                       cors = std::move(cors), kind, request_id](const api::InvokeResult& result) {

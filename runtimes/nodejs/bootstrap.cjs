@@ -295,6 +295,115 @@ async function loadHandler(handlerString) {
   return fn;
 }
 
+// Response streaming, as AWS's Node.js runtime offers it: `awslambda.streamifyResponse(handler)`
+// marks a handler (event, responseStream, context) whose response is written to a stream that
+// is posted to the Runtime API as it is written (chunked, response mode "streaming"), and
+// `awslambda.HttpResponseStream.from(stream, {statusCode, headers, cookies})` puts the HTTP head
+// a Function URL answers with before the body. Errors after the first byte travel as trailers.
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+const HTTP_INTEGRATION_RESPONSE = 'application/vnd.awslambda.http-integration-response';
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    handler[HANDLER_STREAMING] = 'response';
+    if (options?.highWaterMark !== undefined) handler[HANDLER_HIGHWATERMARK] = options.highWaterMark;
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    static from(stream, prelude) {
+      stream.setContentType(HTTP_INTEGRATION_RESPONSE);
+      const head = JSON.stringify(prelude);
+      stream._onBeforeFirstWrite = (write) => {
+        write(head);
+        write(new Uint8Array(8));
+      };
+      return stream;
+    }
+  },
+};
+
+let streamAgent; // one keep-alive connection for streamed responses, made when first needed
+function openResponseStream(id, highWaterMark) {
+  const http = require('node:http');
+  streamAgent ??= new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let answered;
+  const done = new Promise((resolve, reject) => {
+    answered = { resolve, reject };
+  });
+  const req = http.request({
+    host: apiHost,
+    port: Number(apiPort),
+    method: 'POST',
+    path: `/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/response`,
+    agent: streamAgent,
+    highWaterMark,
+    headers: {
+      'Lambda-Runtime-Function-Response-Mode': 'streaming',
+      Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      'Content-Type': 'application/octet-stream',
+    },
+  }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => {
+      if (res.statusCode !== 202) {
+        process.stderr.write(`runtime: streamed response answered ${res.statusCode}: ${Buffer.concat(chunks)}\n`);
+      }
+      answered.resolve();
+    });
+    res.on('error', answered.reject);
+  });
+  req.on('error', answered.reject);
+  let written = false;
+  const write = req.write.bind(req);
+  req.write = (chunk, encoding, callback) => {
+    if (typeof chunk !== 'string' && !Buffer.isBuffer(chunk) && !(chunk instanceof Uint8Array)) {
+      chunk = JSON.stringify(chunk);
+    }
+    if (!written) {
+      written = true;
+      if (typeof req._onBeforeFirstWrite === 'function') req._onBeforeFirstWrite((c) => write(c));
+    }
+    return write(chunk, encoding, callback);
+  };
+  req.setContentType = (type) => {
+    if (written) throw new Error('Cannot set content-type, too late.');
+    req.setHeader('Content-Type', type);
+  };
+  // The handler failed: the error goes in the trailers, which end the body.
+  const fail = (err) => {
+    const error = errorObject(err);
+    console.error(`Invoke Error \t${JSON.stringify(error)}`);
+    if (req.writableEnded) return;
+    req.addTrailers({
+      'Lambda-Runtime-Function-Error-Type': error.errorType,
+      'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(error)).toString('base64'),
+    });
+    req.end();
+  };
+  return { stream: req, done, fail };
+}
+
+async function runStreaming(handler, event, context, id) {
+  const { stream, done, fail } = openResponseStream(id, handler[HANDLER_HIGHWATERMARK]);
+  try {
+    const returned = handler(event, stream, context);
+    if (!returned || typeof returned.then !== 'function') {
+      fail(new Error('Streaming does not support non-async handlers.'));
+    } else {
+      await returned;
+      if (!stream.writableEnded) fail(new Error('Response stream is not finished.'));
+    }
+  } catch (err) {
+    fail(err);
+  }
+  try {
+    await done;
+  } catch (err) {
+    process.stderr.write(`runtime: streamed response: ${err?.message ?? err}\n`);
+  }
+}
+
 function makeContext(headers) {
   const env = process.env;
   const deadline = Number(headers['lambda-runtime-deadline-ms'] || 0);
@@ -381,6 +490,19 @@ async function main() {
     const trace = next.headers['lambda-runtime-trace-id'];
     if (trace) process.env._X_AMZN_TRACE_ID = trace;
     else delete process.env._X_AMZN_TRACE_ID;
+    if (handler[HANDLER_STREAMING] === 'response') {
+      try {
+        const event = next.body.length ? JSON.parse(next.body.toString('utf8')) : null;
+        await runStreaming(handler, event, makeContext(next.headers), id);
+      } catch (error) {
+        const body = errorObject(error);
+        await post(`/invocation/${id}/error`, JSON.stringify(body), {
+          'Lambda-Runtime-Function-Error-Type': body.errorType,
+        });
+      }
+      answering = undefined;
+      continue;
+    }
     let outcome;
     try {
       const context = makeContext(next.headers);

@@ -136,27 +136,8 @@ static ssize_t recv_more(void) {
   return k;
 }
 
-/* 0: done; -1: failed before any reply byte (safe to retry); -2: broken mid-reply. */
-static int try_request(const char* method, const char* path, const char* extra, const char* body,
-                       size_t len, response_t* r) {
-  if (conn < 0 && conn_open() != 0) return -1;
-  buf_t req = {0};
-  buf_fmt(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: c_runtime\r\n%s", method, path, api_host,
-          extra ? extra : "");
-  if (body) buf_fmt(&req, "Content-Length: %zu\r\n", len);
-  buf_str(&req, "\r\n");
-  if (body) buf_add(&req, body, len);
-  for (size_t off = 0; off < req.n;) {
-    ssize_t k = send(conn, req.p + off, req.n - off, MSG_NOSIGNAL);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) {
-      free(req.p);
-      conn_close();
-      return -1;
-    }
-    off += (size_t)k;
-  }
-  free(req.p);
+/* Reads one answer on conn: 0 done, -1 nothing arrived (safe to retry), -2 broken mid-reply. */
+static int read_reply(response_t* r) {
   char* end;
   while (!rx.p || !(end = memmem(rx.p, rx.n, "\r\n\r\n", 4))) {
     if (recv_more() <= 0) {
@@ -188,6 +169,30 @@ static int try_request(const char* method, const char* path, const char* extra, 
   rx.n -= head_len + clen;
   if (closing) conn_close();
   return 0;
+}
+
+/* 0: done; -1: failed before any reply byte (safe to retry); -2: broken mid-reply. */
+static int try_request(const char* method, const char* path, const char* extra, const char* body,
+                       size_t len, response_t* r) {
+  if (conn < 0 && conn_open() != 0) return -1;
+  buf_t req = {0};
+  buf_fmt(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: c_runtime\r\n%s", method, path, api_host,
+          extra ? extra : "");
+  if (body) buf_fmt(&req, "Content-Length: %zu\r\n", len);
+  buf_str(&req, "\r\n");
+  if (body) buf_add(&req, body, len);
+  for (size_t off = 0; off < req.n;) {
+    ssize_t k = send(conn, req.p + off, req.n - off, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      free(req.p);
+      conn_close();
+      return -1;
+    }
+    off += (size_t)k;
+  }
+  free(req.p);
+  return read_reply(r);
 }
 
 /* Reconnects (the server may close an idle keep-alive connection); gives up after ~1.5 s. */
@@ -238,6 +243,7 @@ static const char* json_value(const char* json, const char* key) {
 
 static long long json_int(const char* json, const char* key, long long dflt) {
   const char* v = json_value(json, key);
+  if (v && *v == '"') ++v; /* "3", as a query string parameter in an HTTP event */
   return v ? strtoll(v, NULL, 10) : dflt;
 }
 
@@ -267,6 +273,90 @@ static char* json_string(const char* json, const char* key) {
     buf_add(&out, &c, 1);
   }
   return out.p;
+}
+
+static void send_all(const char* p, size_t n) {
+  for (size_t off = 0; off < n;) {
+    ssize_t k = send(conn, p + off, n - off, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      perror("c_runtime: send");
+      exit(1);
+    }
+    off += (size_t)k;
+  }
+}
+
+static void send_chunk(const char* p, size_t n) {
+  if (n == 0) return;
+  char size[32];
+  int len = snprintf(size, sizeof size, "%zx\r\n", n);
+  send_all(size, (size_t)len);
+  send_all(p, n);
+  send_all("\r\n", 2);
+}
+
+/* A streamed response (Lambda-Runtime-Function-Response-Mode: streaming, chunked). */
+static void stream_action(const char* id, const char* event) {
+  long long chunks = json_int(event, "chunks", 3), ms = json_int(event, "ms", 0);
+  long long bytes = json_int(event, "bytes", 0), fail = json_int(event, "fail", 0);
+  char* type = json_string(event, "content_type");
+  char* prelude = json_string(event, "prelude");
+  if (conn < 0 && conn_open() != 0) {
+    fprintf(stderr, "c_runtime: stream: the Runtime API is unreachable\n");
+    exit(1);
+  }
+  buf_t head = {0};
+  buf_fmt(&head,
+          "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
+          "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+          "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n"
+          "Content-Type: %s\r\n\r\n",
+          id, api_host, type ? type : "application/octet-stream");
+  send_all(head.p, head.n);
+  if (prelude) {
+    buf_t p = {0};
+    buf_str(&p, prelude);
+    buf_add(&p, "\0\0\0\0\0\0\0\0", 8);
+    send_chunk(p.p, p.n);
+    free(p.p);
+  }
+  buf_t piece = {0};
+  for (long long i = 0; i < chunks; ++i) {
+    if (i > 0 && ms > 0) sleep_ms((long)ms);
+    piece.n = 0;
+    if (bytes > 0) {
+      buf_reserve(&piece, (size_t)bytes);
+      memset(piece.p, 'x', (size_t)bytes);
+      piece.n = (size_t)bytes;
+    } else {
+      buf_fmt(&piece, "chunk %lld\n", i);
+    }
+    send_chunk(piece.p, piece.n);
+  }
+  free(piece.p);
+  if (fail) {
+    /* base64 of {"errorMessage":"stream broke","errorType":"StreamError"} */
+    send_all(
+        "0\r\nLambda-Runtime-Function-Error-Type: StreamError\r\n"
+        "Lambda-Runtime-Function-Error-Body: "
+        "eyJlcnJvck1lc3NhZ2UiOiJzdHJlYW0gYnJva2UiLCJlcnJvclR5cGUiOiJTdHJlYW1FcnJvciJ9\r\n\r\n",
+        strlen("0\r\nLambda-Runtime-Function-Error-Type: StreamError\r\n"
+               "Lambda-Runtime-Function-Error-Body: "
+               "eyJlcnJvck1lc3NhZ2UiOiJzdHJlYW0gYnJva2UiLCJlcnJvclR5cGUiOiJTdHJlYW1FcnJvciJ9\r\n\r"
+               "\n"));
+  } else {
+    send_all("0\r\n\r\n", 5);
+  }
+  free(head.p);
+  free(type);
+  free(prelude);
+  response_t r = {0};
+  if (read_reply(&r) != 0 || r.status / 100 != 2)
+    fprintf(stderr, "c_runtime: streamed response: HTTP %d %.*s\n", r.status, (int)r.body.n,
+            r.body.p ? r.body.p : "");
+  free(r.head.p);
+  free(r.body.p);
 }
 
 static long invocations;
@@ -397,6 +487,8 @@ static void handle(const char* id, const response_t* next) {
     if (write(1, piece, (size_t)len) < 0) perror("c_runtime: write");
     free(tag);
     buf_fmt(&out, "{\"lines\":%lld}", n);
+  } else if (strcmp(action, "stream") == 0) {
+    stream_action(id, event);
   } else if (strcmp(action, "env") == 0) {
     env_action(next, &out);
   } else if (strcmp(action, "tmpfill") == 0) {

@@ -1,6 +1,6 @@
 // AWS's own Node.js runtime interface client (npm aws-lambda-ric, built by
 // scripts/build-aws-lambda-ric.sh) unchanged against the real daemon: echo, handler errors, init
-// errors, timeouts, a large response, the context object, warm reuse.
+// errors, timeouts, a large response, the context object, warm reuse, response streaming.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -52,6 +52,20 @@ exports.handler = async (event, context) => {
 };
 )JS";
 
+// A response-streaming handler (awslambda.streamifyResponse, which the RIC provides): `chunks`
+// chunks `ms` apart, then a failure when `fail` is set. boto3_response_stream.py's "node" kind.
+const char* kStreamJs = R"JS(
+exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  const chunks = Number(event.chunks ?? 3);
+  for (let i = 0; i < chunks; i++) {
+    if (i > 0 && event.ms) await new Promise((resolve) => setTimeout(resolve, event.ms));
+    responseStream.write(`chunk ${i} of ${context.functionName}\n`);
+  }
+  if (event.fail) throw new Error('the stream broke');
+  responseStream.end();
+});
+)JS";
+
 // Starts the RIC the way AWS's base images do: from the task root, handler as the argument.
 const char* kBootstrap =
     "#!/bin/sh\n"
@@ -85,6 +99,7 @@ const RicInstall& ric_install() {
 std::string ric_zip(const std::filesystem::path& install_dir) {
   testsupport::TempDir dir("rt-ric-fn");
   std::ofstream(dir.path() / "index.js") << kIndexJs;
+  std::ofstream(dir.path() / "stream.js") << kStreamJs;
   std::ofstream(dir.path() / "bootstrap") << kBootstrap;
   std::filesystem::permissions(dir.path() / "bootstrap", std::filesystem::perms(0755));
   std::filesystem::copy(
@@ -214,6 +229,17 @@ TEST_F(DaemonAwsRicTest, AFiveMegabyteResponseArrivesWhole) {
   ASSERT_EQ(over->status, 200);
   EXPECT_EQ(header(over, "X-Amz-Function-Error"), "Unhandled");
   EXPECT_EQ(json::parse(over->body)["errorType"], "Function.ResponseSizeTooLarge");
+}
+
+TEST_F(DaemonAwsRicTest, AStreamifyResponseHandlerStreamsToBoto3AsItWrites) {
+  create("ric-stream", {{"Handler", "stream.handler"}});
+  testsupport::TempDir home("rt-ric-stream");
+  const auto run = testsupport::run_client_script(
+      "boto3_response_stream.py",
+      {"http://127.0.0.1:" + std::to_string(daemon_->port()), "ric-stream", "node"}, home.path());
+  EXPECT_EQ(run.status, 0) << run << daemon_->function_log("ric-stream");
+  EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
+  std::cout << run.out;
 }
 
 }  // namespace

@@ -9,8 +9,10 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "api/http_server.hpp"
+#include "api/streamed_body.hpp"
 #include "tests/unit/raw_http_client.hpp"
 
 namespace api {
@@ -191,6 +193,171 @@ TEST(HttpServer, AcceptsChunkedRequestBodies) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "hello world");
+}
+
+// Reads a chunked body's chunks from `c` until the last one (or a failure): the pieces in order.
+std::optional<std::vector<std::string>> read_chunks(RawHttpClient& c) {
+  std::vector<std::string> chunks;
+  for (;;) {
+    std::string size_line;
+    for (;;) {
+      auto ch = c.read_exact(1);
+      if (!ch) return std::nullopt;
+      size_line += *ch;
+      if (size_line.ends_with("\r\n")) break;
+    }
+    const size_t size = std::stoul(size_line, nullptr, 16);
+    if (size == 0) {
+      if (c.read_exact(2) != "\r\n") return std::nullopt;
+      return chunks;
+    }
+    auto data = c.read_exact(size + 2);
+    if (!data) return std::nullopt;
+    chunks.push_back(data->substr(0, size));
+  }
+}
+
+TEST(HttpServer, AStreamedResponseIsSentPieceByPieceAsItIsWritten) {
+  auto body = std::make_shared<StreamedBody>();
+  Served s([&](HttpRequest&&, Reply reply) {
+    HttpResponse r = text(200, "");
+    r.stream = body;
+    reply(std::move(r));
+  });
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(c.send_request("GET", "/stream"));
+  auto head = c.read_response();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("Transfer-Encoding"), "chunked");
+  EXPECT_FALSE(head->has_header("Content-Length"));
+  ASSERT_TRUE(body->write("one"));
+  // The piece arrives while the body is still open.
+  EXPECT_EQ(c.read_exact(8), "3\r\none\r\n");
+  ASSERT_TRUE(body->write("two"));
+  ASSERT_TRUE(body->write("three"));
+  body->finish();
+  auto rest = read_chunks(c);
+  ASSERT_TRUE(rest);
+  std::string joined;
+  for (const auto& chunk : *rest) joined += chunk;
+  EXPECT_EQ(joined, "twothree");
+  EXPECT_EQ(body->backlog(), 0u);
+  // Keep-alive: the connection serves the next request.
+  EXPECT_FALSE(body->write("late")) << "a finished body takes no more";
+  ASSERT_TRUE(c.send_request("GET", "/again"));
+  auto again = c.read_response();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->header("Transfer-Encoding"), "chunked");
+}
+
+TEST(HttpServer, AFailedStreamIsCutOffWithoutItsLastChunk) {
+  auto body = std::make_shared<StreamedBody>();
+  Served s([&](HttpRequest&&, Reply reply) {
+    HttpResponse r = text(200, "");
+    r.stream = body;
+    reply(std::move(r));
+  });
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(c.send_request("GET", "/stream"));
+  ASSERT_TRUE(c.read_response());
+  ASSERT_TRUE(body->write("partial"));
+  body->fail();
+  EXPECT_EQ(c.read_exact(std::string("7\r\npartial\r\n").size()), "7\r\npartial\r\n");
+  EXPECT_TRUE(c.closed_within(5000)) << "the connection stays open after a failed stream";
+}
+
+TEST(HttpServer, AStreamWhoseClientLeftDropsWritesAndResumesItsWaiter) {
+  auto body = std::make_shared<StreamedBody>();
+  Served s([&](HttpRequest&&, Reply reply) {
+    HttpResponse r = text(200, "");
+    r.stream = body;
+    reply(std::move(r));
+  });
+  std::promise<void> resumed;
+  {
+    RawHttpClient c(s.port);
+    ASSERT_TRUE(c.send_request("GET", "/stream"));
+    ASSERT_TRUE(c.read_response());
+    // Fill the socket until the backlog stays up, then wait for it to drain.
+    const std::string piece(1024 * 1024, 'x');
+    for (int i = 0; i < 64 && body->backlog() < 8 * piece.size(); ++i) body->write(piece);
+    body->when_below(0, [&] { resumed.set_value(); });
+  }  // the client goes away without reading
+  ASSERT_EQ(resumed.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  for (int i = 0; i < 100 && !body->abandoned(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(body->abandoned());
+  EXPECT_FALSE(body->write("more"));
+}
+
+TEST(HttpServer, AStreamedRequestBodyIsReadPieceByPieceWithItsTrailers) {
+  ListenerOptions o;
+  o.stream_body = [](const HttpRequest& head) -> std::optional<size_t> {
+    if (head.path != "/stream") return std::nullopt;
+    return 1024;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<BodyReader::Piece> pieces;
+  // Reads the body to its end, then answers (declared before the server, which it outlives).
+  std::function<void(std::shared_ptr<BodyReader>, Reply)> pump =
+      [&](std::shared_ptr<BodyReader> reader, Reply reply) {
+        reader->read([&, reader, reply](BodyReader::Piece p) {
+          const bool more = !p.last && !p.failed;
+          const bool too_large = p.too_large;
+          {
+            std::lock_guard lock(mu);
+            pieces.push_back(std::move(p));
+            cv.notify_all();
+          }
+          if (more) return pump(reader, reply);
+          reply(text(too_large ? 413 : 202, "done"));
+        });
+      };
+  Served s(
+      [&](HttpRequest&& req, Reply reply) {
+        if (!req.body_reader) return reply(text(200, "whole:" + req.body));
+        pump(req.body_reader, std::move(reply));
+      },
+      std::move(o));
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(
+      c.send_all("POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                 "Trailer: X-Check\r\n\r\n5\r\nhello\r\n"));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return !pieces.empty(); }));
+    EXPECT_EQ(pieces[0].data, "hello");
+    EXPECT_FALSE(pieces[0].last);
+  }
+  ASSERT_TRUE(c.send_all("6\r\n world\r\n0\r\nX-Check: yes\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  {
+    std::lock_guard lock(mu);
+    std::string all;
+    for (const auto& p : pieces) all += p.data;
+    EXPECT_EQ(all, "hello world");
+    ASSERT_TRUE(pieces.back().last);
+    EXPECT_EQ(pieces.back().trailers.size(), 1u);
+    EXPECT_EQ(pieces.back().trailers.count("x-check"), 1u);
+    EXPECT_EQ(pieces.back().trailers.find("X-Check")->second, "yes");
+  }
+  // Other paths still get their body whole; the connection is kept.
+  auto whole = c.request("POST", "/other", "abc");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->body, "whole:abc");
+  // Past the stream's limit: the handler hears too_large, answers, and the connection ends.
+  ASSERT_TRUE(c.send_all("POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                         std::string("800\r\n") + std::string(0x800, 'y') + "\r\n"));
+  auto refused = c.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+  EXPECT_EQ(refused->header("Connection"), "close");
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(pieces.back().too_large);
 }
 
 TEST(HttpServer, DecodesPathAndQuery) {

@@ -350,14 +350,128 @@ TEST_F(RuntimeApiTest, CurlPostsA2MBResponseWithExpectContinue) {
   EXPECT_EQ(rec_.outcomes[0].second.content_type, "application/json");
 }
 
-TEST_F(RuntimeApiTest, StreamingResponseModeIsRefusedForNow) {
+// A caller's end of a streamed response: what the endpoint passed on, in order.
+struct SinkRecorder : ResponseStreamSink {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string content_type;
+  int begins = 0;
+  std::string received;
+  void begin(const std::string& type) override {
+    std::lock_guard lock(mu);
+    content_type = type;
+    ++begins;
+    cv.notify_all();
+  }
+  void write(std::string piece) override {
+    std::lock_guard lock(mu);
+    received += piece;
+    cv.notify_all();
+  }
+  size_t backlog() const override { return 0; }
+  void when_below(size_t, std::function<void()> resume) override { resume(); }
+  bool wait_for(const std::string& text) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return received == text; });
+  }
+};
+
+constexpr const char* kStreamHead =
+    "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+    "Content-Type: text/plain\r\n";
+
+std::string stream_post(const std::string& id) {
+  return "POST " + std::string(kBase) + "/invocation/" + id + "/response HTTP/1.1\r\nHost: x\r\n" +
+         kStreamHead + "\r\n";
+}
+
+TEST_F(RuntimeApiTest, AStreamedResponseReachesTheCallersSinkPieceByPieceBeforeItEnds) {
+  auto sink = std::make_shared<SinkRecorder>();
+  InvocationEvent e = event("s1");
+  e.stream_sink = sink;
+  endpoint_->deliver(e);
   RawHttpClient rt(port_);
-  ASSERT_TRUE(next_with(rt, "r1"));
-  auto r = rt.request("POST", std::string(kBase) + "/invocation/r1/response", "x",
+  ASSERT_TRUE(rt.request("GET", std::string(kBase) + "/invocation/next"));
+  ASSERT_TRUE(rt.send_all(stream_post("s1") + "6\r\nfirst \r\n"));
+  // The first piece is passed on while the runtime has not finished its body.
+  ASSERT_TRUE(sink->wait_for("first ")) << sink->received;
+  EXPECT_EQ(sink->begins, 1);
+  EXPECT_EQ(sink->content_type, "text/plain");
+  EXPECT_TRUE(rec_.outcomes.empty());
+  EXPECT_FALSE(rt.readable_within(100)) << "answered before the stream ended";
+  ASSERT_TRUE(rt.send_all("6\r\nsecond\r\n0\r\n\r\n"));
+  auto r = rt.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_TRUE(sink->wait_for("first second"));
+  ASSERT_TRUE(rec_.wait_outcomes(1));
+  EXPECT_EQ(rec_.outcomes[0].second.kind, Kind::Response);
+  EXPECT_EQ(rec_.outcomes[0].second.body, "") << "a streamed body is not kept twice";
+  // The same keep-alive connection goes on to the next invocation.
+  auto next = next_with(rt, "s2");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->header("Lambda-Runtime-Aws-Request-Id"), "s2");
+}
+
+TEST_F(RuntimeApiTest, ErrorTrailersEndAStreamedResponseInAFunctionError) {
+  auto sink = std::make_shared<SinkRecorder>();
+  InvocationEvent e = event("s1");
+  e.stream_sink = sink;
+  endpoint_->deliver(e);
+  RawHttpClient rt(port_);
+  ASSERT_TRUE(rt.request("GET", std::string(kBase) + "/invocation/next"));
+  // {"errorMessage":"stream broke","errorType":"StreamError"}
+  ASSERT_TRUE(rt.send_all(
+      stream_post("s1") +
+      "4\r\npart\r\n0\r\nLambda-Runtime-Function-Error-Type: StreamError\r\n"
+      "Lambda-Runtime-Function-Error-Body: "
+      "eyJlcnJvck1lc3NhZ2UiOiJzdHJlYW0gYnJva2UiLCJlcnJvclR5cGUiOiJTdHJlYW1FcnJvciJ9\r\n\r\n"));
+  auto r = rt.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  ASSERT_TRUE(rec_.wait_outcomes(1));
+  const InvocationOutcome& o = rec_.outcomes[0].second;
+  EXPECT_EQ(o.kind, Kind::FunctionError);
+  EXPECT_EQ(o.error_type, "Runtime.Unknown");  // the header's rule: "StreamError" is no Lambda type
+  EXPECT_EQ(nlohmann::json::parse(o.body)["errorMessage"], "stream broke");
+  EXPECT_EQ(nlohmann::json::parse(o.body)["errorType"], "StreamError");
+  EXPECT_EQ(sink->received, "part");
+}
+
+TEST_F(RuntimeApiTest, AStreamedResponseIsGatheredForACallerWithoutASink) {
+  RawHttpClient rt(port_);
+  ASSERT_TRUE(next_with(rt, "s1"));
+  auto r = rt.request("POST", std::string(kBase) + "/invocation/s1/response", "whole body",
                       "Lambda-Runtime-Function-Response-Mode: streaming\r\n");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  EXPECT_EQ(json_of(*r)["errorType"], "InvalidFunctionResponseMode");
+  EXPECT_EQ(r->status, 202);
+  ASSERT_TRUE(rec_.wait_outcomes(1));
+  EXPECT_EQ(rec_.outcomes[0].second.kind, Kind::Response);
+  EXPECT_EQ(rec_.outcomes[0].second.body, "whole body");
+  EXPECT_EQ(rec_.outcomes[0].second.content_type, "application/octet-stream");
+}
+
+TEST_F(RuntimeApiTest, AStreamedResponsePastTwentyMegabytesEndsTooLarge) {
+  auto sink = std::make_shared<SinkRecorder>();
+  InvocationEvent e = event("s1");
+  e.stream_sink = sink;
+  endpoint_->deliver(e);
+  RawHttpClient rt(port_);
+  ASSERT_TRUE(rt.request("GET", std::string(kBase) + "/invocation/next"));
+  ASSERT_TRUE(rt.send_all(stream_post("s1")));
+  const std::string mb(1024 * 1024, 'x');
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", mb.size());
+  for (int i = 0; i < 21; ++i) {
+    if (!rt.send_all(size + mb + "\r\n")) break;  // the endpoint may close once past the limit
+  }
+  ASSERT_TRUE(rec_.wait_outcomes(1));
+  EXPECT_EQ(rec_.outcomes[0].second.kind, Kind::ResponseTooLarge);
+  EXPECT_EQ(rec_.outcomes[0].second.error_type, "Function.ResponseSizeTooLarge");
+  EXPECT_NE(rec_.outcomes[0].second.body.find("20971520"), std::string::npos)
+      << rec_.outcomes[0].second.body;
+  EXPECT_LE(sink->received.size(), RuntimeApiEndpoint::kMaxStreamedPayload);
+  EXPECT_GE(sink->received.size(), RuntimeApiEndpoint::kMaxStreamedPayload - mb.size());
 }
 
 // Found by tests/fuzz/fuzz_runtime_api.cpp: the answer quoting a request id or path that is not
