@@ -42,7 +42,6 @@ constexpr auto kUnimplemented = std::to_array<Route>({
     {"PUT", "/2021-07-20/functions/{}/runtime-management-config", "PutRuntimeManagementConfig"},
     // Other invocation styles and listings.
     {"POST", "/2014-11-13/functions/{}/invoke-async", "InvokeAsync"},
-    {"POST", "/2021-11-15/functions/{}/response-streaming-invocations", "InvokeWithResponseStream"},
 });
 
 // Next '/'-separated segment of `s` (consumed), or nullopt at the end.

@@ -15,6 +15,8 @@ BUILD_DIR="$build" scripts/tidy.sh
 # AWS's own runtime interface client (npm, cached): built before ctest so its compatibility test
 # does not spend its time limit compiling.
 scripts/build-aws-lambda-ric.sh >/dev/null || echo "test: aws-lambda-ric unavailable; its test will say why"
+# AWS's JavaScript SDK (npm, cached), for InvokeWithResponseStream, which Debian's boto3 predates.
+scripts/install-aws-sdk-js.sh >/dev/null || echo "test: the AWS JS SDK unavailable; its tests will say why"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"

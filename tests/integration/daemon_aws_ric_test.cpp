@@ -53,7 +53,7 @@ exports.handler = async (event, context) => {
 )JS";
 
 // A response-streaming handler (awslambda.streamifyResponse, which the RIC provides): `chunks`
-// chunks `ms` apart, then a failure when `fail` is set. boto3_response_stream.py's "node" kind.
+// chunks `ms` apart, then a failure when `fail` is set. sdk_response_stream.cjs's "node" kind.
 const char* kStreamJs = R"JS(
 exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
   const chunks = Number(event.chunks ?? 3);
@@ -231,11 +231,12 @@ TEST_F(DaemonAwsRicTest, AFiveMegabyteResponseArrivesWhole) {
   EXPECT_EQ(json::parse(over->body)["errorType"], "Function.ResponseSizeTooLarge");
 }
 
-TEST_F(DaemonAwsRicTest, AStreamifyResponseHandlerStreamsToBoto3AsItWrites) {
+TEST_F(DaemonAwsRicTest, AStreamifyResponseHandlerStreamsToTheJsSdkAsItWrites) {
+  RT_REQUIRE_AWS_SDK_JS();
   create("ric-stream", {{"Handler", "stream.handler"}});
   testsupport::TempDir home("rt-ric-stream");
-  const auto run = testsupport::run_client_script(
-      "boto3_response_stream.py",
+  const auto run = testsupport::run_sdk_script(
+      "sdk_response_stream.cjs",
       {"http://127.0.0.1:" + std::to_string(daemon_->port()), "ric-stream", "node"}, home.path());
   EXPECT_EQ(run.status, 0) << run << daemon_->function_log("ric-stream");
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;

@@ -1,8 +1,8 @@
 // Response streaming against the real daemon: runtimes that post their response in streaming
 // mode (the C test runtime, runtimed's Node runtime with awslambda.streamifyResponse), read by
-// boto3's InvokeWithResponseStream (tests/integration/clients/boto3_response_stream.py) and by
-// curl through RESPONSE_STREAM Function URLs, the first byte timed against the function's end.
-// AWS's own Node RIC streams in daemon_aws_ric_test.cpp.
+// AWS's JavaScript SDK's InvokeWithResponseStream (clients/sdk_response_stream.cjs) and by curl
+// through RESPONSE_STREAM Function URLs, the first byte timed against the function's end. AWS's
+// own Node RIC streams in daemon_aws_ric_test.cpp.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -97,10 +97,11 @@ class DaemonResponseStreamTest : public testsupport::DaemonTest {
   testsupport::TempDir scratch_{"rt-stream"};
 };
 
-TEST_F(DaemonResponseStreamTest, Boto3ReadsAStreamAsTheCRuntimeWritesIt) {
+TEST_F(DaemonResponseStreamTest, TheJsSdkReadsAStreamAsTheCRuntimeWritesIt) {
+  RT_REQUIRE_AWS_SDK_JS();
   ASSERT_EQ(daemon_->create_function("c-stream", {{"Timeout", 2}}), 201);
-  const auto run = testsupport::run_client_script(
-      "boto3_response_stream.py",
+  const auto run = testsupport::run_sdk_script(
+      "sdk_response_stream.cjs",
       {"http://127.0.0.1:" + std::to_string(daemon_->port()), "c-stream", "c"}, scratch_.path());
   EXPECT_EQ(run.status, 0) << run << daemon_->daemon_log() << daemon_->function_log("c-stream");
   EXPECT_NE(run.out.find("ok\n"), std::string::npos) << run;
@@ -153,13 +154,14 @@ TEST_F(DaemonResponseStreamTest, AFunctionUrlServesTheStreamChunkByChunkWithItsP
 }
 
 TEST_F(DaemonResponseStreamTest, RuntimedsNodeRuntimeStreamsWithStreamifyResponse) {
+  RT_REQUIRE_AWS_SDK_JS();
   ASSERT_EQ(daemon_->create_function(
                 "node-stream",
                 {{"Runtime", "nodejs20.x"}, {"Handler", "stream.handler"}, {"Timeout", 10}},
                 testsupport::zip_of({{"stream.js", kStreamJs}})),
             201);
-  const auto run = testsupport::run_client_script(
-      "boto3_response_stream.py",
+  const auto run = testsupport::run_sdk_script(
+      "sdk_response_stream.cjs",
       {"http://127.0.0.1:" + std::to_string(daemon_->port()), "node-stream", "node"},
       scratch_.path());
   EXPECT_EQ(run.status, 0) << run << daemon_->function_log("node-stream");

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -112,6 +113,31 @@ CommandRun run_client_script(const std::string& script, const std::vector<std::s
                              const std::filesystem::path& home) {
   std::vector<std::string> argv = {"/usr/bin/python3",
                                    source_path("tests/integration/clients/" + script).string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(
+      argv, std::vector<std::string>{"HOME=" + home.string(), "AWS_EC2_METADATA_DISABLED=true",
+                                     "PATH=/usr/bin:/bin"});
+}
+
+const AwsSdkJs& aws_sdk_js() {
+  static const AwsSdkJs install = [] {
+    AwsSdkJs sdk;
+    const auto run = run_command({source_path("scripts/install-aws-sdk-js.sh").string()});
+    sdk.exit_status = run.status;
+    sdk.dir = run.out;
+    while (!sdk.dir.empty() && (sdk.dir.back() == '\n' || sdk.dir.back() == '\r'))
+      sdk.dir.pop_back();
+    if (run.status != 0) std::cerr << run.err;
+    return sdk;
+  }();
+  return install;
+}
+
+CommandRun run_sdk_script(const std::string& script, const std::vector<std::string>& args,
+                          const std::filesystem::path& home) {
+  std::vector<std::string> argv = {"/usr/bin/node",
+                                   source_path("tests/integration/clients/" + script).string(),
+                                   aws_sdk_js().dir};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(
       argv, std::vector<std::string>{"HOME=" + home.string(), "AWS_EC2_METADATA_DISABLED=true",

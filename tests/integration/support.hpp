@@ -36,6 +36,28 @@ std::vector<std::string> aws_client_env(const std::filesystem::path& home, const
 CommandRun run_client_script(const std::string& script, const std::vector<std::string>& args,
                              const std::filesystem::path& home);
 
+// AWS's JavaScript SDK v3 Lambda client, installed once per test process by
+// scripts/install-aws-sdk-js.sh: the install dir and the script's exit status (75: the npm
+// registry is unreachable, and tests that need it skip; anything else but 0 is a failure).
+struct AwsSdkJs {
+  std::string dir;
+  int exit_status = -1;
+};
+const AwsSdkJs& aws_sdk_js();
+// In a test body: skips the test when the npm registry is unreachable, fails it when the install
+// failed otherwise.
+#define RT_REQUIRE_AWS_SDK_JS()                                                              \
+  do {                                                                                       \
+    if (::testsupport::aws_sdk_js().exit_status == 75)                                       \
+      GTEST_SKIP() << "npm registry unreachable: scripts/install-aws-sdk-js.sh could not "   \
+                      "fetch @aws-sdk/client-lambda";                                        \
+    ASSERT_EQ(::testsupport::aws_sdk_js().exit_status, 0) << "install-aws-sdk-js.sh failed"; \
+  } while (0)
+// node tests/integration/clients/<script> SDK_DIR ARGS… with HOME=`home`, no instance metadata,
+// a plain PATH; call only when aws_sdk_js() succeeded.
+CommandRun run_sdk_script(const std::string& script, const std::vector<std::string>& args,
+                          const std::filesystem::path& home);
+
 // A temporary directory removed (recursively) at destruction.
 class TempDir {
  public:
