@@ -204,9 +204,9 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
       case Route::Kind::Response:
         return response(r.request_id, std::move(req), std::move(reply));
       case Route::Kind::Error:
-        return error(r.request_id, req, std::move(reply));
+        return error(r.request_id, req, reply);
       case Route::Kind::InitError:
-        return init_error(req, std::move(reply));
+        return init_error(req, reply);
       case Route::Kind::NotFound:
         break;
     }
@@ -329,7 +329,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
     } else {
       s->gathered += piece.data;
     }
-    if (piece.last) return end_stream(std::move(s), piece.trailers);
+    if (piece.last) return end_stream(s, piece.trailers);
     if (s->sink && s->sink->backlog() > RuntimeApiEndpoint::kStreamHighWater) {
       // A slow caller: read on once it has taken most of what waits.
       auto sink = s->sink;
@@ -348,7 +348,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // The streamed body ended: its trailers carry the error, if the function failed mid-stream.
-  void end_stream(std::shared_ptr<StreamedResponse> s, const Headers& trailers) {
+  void end_stream(const std::shared_ptr<StreamedResponse>& s, const Headers& trailers) {
     InvocationOutcome outcome;
     const auto type = trailers.find("Lambda-Runtime-Function-Error-Type");
     if (type != trailers.end()) {
@@ -371,13 +371,13 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
     s->reply(accepted());
   }
 
-  void error(const std::string& id, const HttpRequest& req, Reply reply) {
+  void error(const std::string& id, const HttpRequest& req, const Reply& reply) {
     if (auto ok = state.error(id); !ok) return reply(refusal_response(ok.error()));
     finished(id, error_outcome(req));
     reply(accepted());
   }
 
-  void init_error(const HttpRequest& req, Reply reply) {
+  void init_error(const HttpRequest& req, const Reply& reply) {
     if (auto ok = state.init_error(); !ok) return reply(refusal_response(ok.error()));
     // The controller hears of the error before the runtime gets its 202: a runtime exits right
     // after, and its exit must not overtake the error it reported.

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -69,8 +70,11 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Returns the status code; the body in `body`. `extra_headers` are whole "Name: value\r\n" lines.
+  // A chunked answer is read to its last chunk; `first_chunk` (when given) is when its first
+  // non-empty chunk had arrived whole.
   int request(const std::string& method, const std::string& path, const std::string& payload,
-              std::string* body = nullptr, const std::string& extra_headers = "") {
+              std::string* body = nullptr, const std::string& extra_headers = "",
+              Clock::time_point* first_chunk = nullptr) {
     std::string req =
         method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
         extra_headers + "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
@@ -79,19 +83,41 @@ class Connection {
       if (n <= 0) throw std::runtime_error("write");
       off += static_cast<size_t>(n);
     }
+    std::string chunked_body;
+    size_t chunk_at = 0;  // chunked: where the next chunk's size line starts in buf_
     for (;;) {
       const auto end = buf_.find("\r\n\r\n");
       if (end != std::string::npos) {
         const int status = std::atoi(buf_.c_str() + 9);
-        size_t length = 0;
-        auto cl = buf_.find("Content-Length: ");
-        if (cl == std::string::npos || cl > end) cl = buf_.find("content-length: ");
-        if (cl != std::string::npos && cl < end)
-          length = std::strtoul(buf_.c_str() + cl + 16, nullptr, 10);
-        if (buf_.size() >= end + 4 + length) {
-          if (body) *body = buf_.substr(end + 4, length);
-          buf_.erase(0, end + 4 + length);
-          return status;
+        const std::string_view head(buf_.data(), end);
+        if (head.find("Transfer-Encoding: chunked") != std::string_view::npos ||
+            head.find("transfer-encoding: chunked") != std::string_view::npos) {
+          if (chunk_at == 0) chunk_at = end + 4;
+          for (;;) {
+            const auto line_end = buf_.find("\r\n", chunk_at);
+            if (line_end == std::string::npos) break;
+            const size_t size = std::strtoul(buf_.c_str() + chunk_at, nullptr, 16);
+            if (buf_.size() < line_end + 2 + size + 2) break;
+            if (size == 0) {
+              if (body) *body = std::move(chunked_body);
+              buf_.erase(0, line_end + 4);
+              return status;
+            }
+            if (first_chunk && chunked_body.empty()) *first_chunk = Clock::now();
+            chunked_body.append(buf_, line_end + 2, size);
+            chunk_at = line_end + 2 + size + 2;
+          }
+        } else {
+          size_t length = 0;
+          auto cl = buf_.find("Content-Length: ");
+          if (cl == std::string::npos || cl > end) cl = buf_.find("content-length: ");
+          if (cl != std::string::npos && cl < end)
+            length = std::strtoul(buf_.c_str() + cl + 16, nullptr, 10);
+          if (buf_.size() >= end + 4 + length) {
+            if (body) *body = buf_.substr(end + 4, length);
+            buf_.erase(0, end + 4 + length);
+            return status;
+          }
         }
       }
       char chunk[65536];

@@ -144,6 +144,115 @@ void http_trigger_hot_path(testsupport::DaemonProcess& daemon, Connection& api, 
   std::printf("%-52s %10.1f\n", "HTTP API route added, best connections (p50)", best(2) - best(0));
 }
 
+// A bare loopback transfer of `bytes` between two threads of this process: the floor for moving a
+// streamed response through the daemon. MB/s.
+double bare_transfer_mbps(size_t bytes) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) die("socketpair");
+  const auto t0 = Clock::now();
+  std::thread writer([&] {
+    const std::string block(64 * 1024, 'x');
+    for (size_t sent = 0; sent < bytes;) {
+      const ssize_t n = ::write(fds[0], block.data(), std::min(block.size(), bytes - sent));
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+  });
+  char buf[65536];
+  for (size_t got = 0; got < bytes;) {
+    const ssize_t n = ::read(fds[1], buf, sizeof buf);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  const double seconds = ms_since(t0) / 1000;
+  writer.join();
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return static_cast<double>(bytes) / 1e6 / seconds;
+}
+
+// Response streaming (the C runtime's "stream" action): a warm 64 KiB answer whole (Invoke),
+// streamed (InvokeWithResponseStream, a RESPONSE_STREAM Function URL), in interleaved blocks;
+// the first chunk of a stream whose second comes 50 ms later; 16 MiB streamed through the URL
+// beside a bare in-process transfer of the same bytes.
+void response_streaming(testsupport::DaemonProcess& daemon, Connection& api, int runs) {
+  std::string body;
+  const nlohmann::json create = {
+      {"FunctionName", "streamer"},
+      {"Runtime", "provided.al2023"},
+      {"Role", "arn:aws:iam::000000000000:role/bench"},
+      {"Timeout", 60},
+      {"Code", {{"ZipFile", common::base64_encode(testsupport::function_zip())}}}};
+  if (api.request("POST", "/2015-03-31/functions", create.dump(), &body) != 201)
+    die("create streamer: " + body);
+  if (api.request("POST", "/2021-10-31/functions/streamer/url",
+                  R"({"AuthType":"NONE","InvokeMode":"RESPONSE_STREAM"})", &body) != 201)
+    die("streaming url: " + body);
+  const std::string url = nlohmann::json::parse(body)["FunctionUrl"];
+  const std::string url_path = url.substr(url.find("/lambda-url/"));
+  Connection http(daemon.http_port());
+  struct Target {
+    const char* label;
+    Connection* conn;
+    std::string method, path, payload;
+  };
+  const std::vector<Target> targets = {
+      {"Invoke, 64 KiB answered whole", &api, "POST", "/2015-03-31/functions/streamer/invocations",
+       R"({"action":"big","bytes":65536})"},
+      {"InvokeWithResponseStream, 64 KiB streamed", &api, "POST",
+       "/2021-11-15/functions/streamer/response-streaming-invocations",
+       R"({"action":"stream","chunks":1,"bytes":65536})"},
+      {"Function URL (RESPONSE_STREAM), 64 KiB", &http, "GET",
+       url_path + "?action=stream&chunks=1&bytes=65536", ""}};
+  std::vector<std::vector<double>> samples(targets.size());
+  for (const auto& t : targets)
+    for (int i = 0; i < 50; ++i) t.conn->request(t.method, t.path, t.payload);  // warm
+  constexpr int kBlock = 100;
+  for (int done = 0; done < runs; done += kBlock) {
+    for (size_t t = 0; t < targets.size(); ++t) {
+      for (int i = 0; i < kBlock; ++i) {
+        const auto t0 = Clock::now();
+        if (targets[t].conn->request(targets[t].method, targets[t].path, targets[t].payload,
+                                     &body) != 200)
+          die(std::string(targets[t].label) + ": " + body.substr(0, 200));
+        samples[t].push_back(us(Clock::now() - t0));
+      }
+    }
+  }
+  std::printf("\n%-52s %10s %10s\n", "response streaming, warm (interleaved)", "p50 µs", "p99 µs");
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const Stats st = stats(samples[t]);
+    std::printf("%-52s %10.1f %10.1f\n", targets[t].label, st.p50, st.p99);
+  }
+  // The first chunk, while the function still runs (its second chunk comes 50 ms later).
+  std::vector<double> first;
+  for (int i = 0; i < 40; ++i) {
+    Clock::time_point first_chunk{};
+    const auto t0 = Clock::now();
+    if (http.request("GET", url_path + "?action=stream&chunks=2&ms=50", "", &body, "",
+                     &first_chunk) != 200)
+      die("first chunk: " + body);
+    first.push_back(us(first_chunk - t0));
+  }
+  const Stats f = stats(first);
+  std::printf("%-52s %10.1f %10.1f\n", "first chunk of a 50 ms stream (Function URL)", f.p50,
+              f.p99);
+  // Throughput of a large stream against the bare transfer floor.
+  constexpr size_t kMiB = 1024 * 1024, kStreamBytes = 16 * kMiB;
+  double best = 0, bare = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = Clock::now();
+    if (http.request("GET", url_path + "?action=stream&chunks=16&bytes=1048576", "", &body) !=
+            200 ||
+        body.size() != kStreamBytes)
+      die("16 MiB stream: " + std::to_string(body.size()) + " bytes");
+    best = std::max(best, static_cast<double>(kStreamBytes) / 1e6 / (ms_since(t0) / 1000));
+    bare = std::max(bare, bare_transfer_mbps(kStreamBytes));
+  }
+  std::printf("%-52s %10.0f MB/s (bare in-process transfer %.0f MB/s, %.2fx)\n",
+              "16 MiB streamed through a Function URL, best of 5", best, bare, best / bare);
+}
+
 // Cold starts of the same function with and without two layers (an overlay at /opt), forced by
 // draining its idle environment, interleaved so both see the same machine.
 void layered_cold_start(testsupport::DaemonProcess& daemon, Connection& api, int runs) {
@@ -347,6 +456,7 @@ int main(int argc, char** argv) {
 
   alias_hot_path(api, runs);
   http_trigger_hot_path(daemon, api, runs);
+  response_streaming(daemon, api, runs);
   layered_cold_start(daemon, api, cold_runs);
   if (with_tls) tls_rows(runs, tls_pairs, invoke_path);
   return 0;

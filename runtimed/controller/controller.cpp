@@ -720,16 +720,20 @@ void Controller::on_exit(uint64_t env_id) {
 
 void Controller::fail_and_discard(const std::shared_ptr<Env>& env, const std::string& error_type,
                                   const std::string& message, bool kill_first) {
+  std::unique_ptr<Pending> pending;
+  bool live = false;
+  {
+    common::MutexLock lock(mu_);
+    live = unlink_locked(env);
+    if (live) pending = std::move(env->pending);
+  }
+  // Unlinked before the kill: an answer the runtime sends meanwhile, or the broken connection of
+  // a response it was streaming when killed, finds no invocation to end. This error is its end.
   if (kill_first) {
     std::lock_guard life(env->life_mu);
     if (env->sandbox) env->sandbox->kill();
   }
-  std::unique_ptr<Pending> pending;
-  {
-    common::MutexLock lock(mu_);
-    if (!unlink_locked(env)) return;
-    pending = std::move(env->pending);
-  }
+  if (!live) return;
   if (pending) {
     api::InvokeResult result;
     result.function_error = true;

@@ -90,7 +90,10 @@ api::HttpResponse to_http_answer(const api::InvokeResult& result, Target::Kind k
     return gateway_answer(kind == Target::Kind::FunctionUrl ? 502 : 500, "Internal Server Error",
                           request_id);
   }
-  auto response = api::http_response_v2(result.payload);
+  // A streamed http-integration-response taken whole: its prelude is the head.
+  auto response = result.content_type == kHttpIntegrationResponse
+                      ? gathered_http_response(result.payload)
+                      : api::http_response_v2(result.payload);
   if (!response) return gateway_answer(502, "Internal Server Error", request_id);
   const bool typed = std::ranges::any_of(response->headers, [](const auto& h) {
     return strcasecmp(h.first.c_str(), "content-type") == 0;

@@ -15,6 +15,13 @@ std::optional<api::HttpResponse> prelude_head(std::string_view prelude) {
   return api::http_response_v2(json.dump());
 }
 
+std::optional<api::HttpResponse> gathered_http_response(std::string_view stream) {
+  const size_t end = stream.find(std::string_view("\0\0\0\0\0\0\0\0", 8));
+  auto head = prelude_head(stream.substr(0, end));
+  if (head && end != std::string_view::npos) head->body = std::string(stream.substr(end + 8));
+  return head;
+}
+
 UrlResponseStream::UrlResponseStream(
     api::Reply reply, std::function<void(api::HttpResponse&)> decorate,
     std::function<api::HttpResponse(const api::InvokeResult&)> whole)

@@ -62,4 +62,8 @@ class UrlResponseStream : public api::ResponseStreamSink {
 // nullopt when it is not such a JSON object.
 std::optional<api::HttpResponse> prelude_head(std::string_view prelude);
 
+// A whole http-integration-response stream (gathered for a BUFFERED URL or an HTTP API route):
+// the prelude's head with the rest as its body; nullopt when the prelude is malformed.
+std::optional<api::HttpResponse> gathered_http_response(std::string_view stream);
+
 }  // namespace runtimed

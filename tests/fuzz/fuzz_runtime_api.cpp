@@ -37,6 +37,21 @@ int listen_loopback(uint16_t* port) {
   return fd;
 }
 
+// A caller's end of a streamed response: checks that pieces come only between begin and the
+// invocation's outcome, and never past the streamed-response limit.
+struct CheckingSink : api::ResponseStreamSink {
+  std::atomic<int> begins{0};
+  std::atomic<size_t> bytes{0};
+  void begin(const std::string&) override { ++begins; }
+  void write(std::string piece) override {
+    if (begins.load() != 1 || piece.empty()) std::abort();
+    bytes += piece.size();
+    if (bytes.load() > api::RuntimeApiEndpoint::kMaxStreamedPayload) std::abort();
+  }
+  size_t backlog() const override { return 0; }
+  void when_below(size_t, std::function<void()> resume) override { resume(); }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -70,6 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     e.deadline_ms = 1;
     e.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f";
     e.payload = "{}";
+    // Every other invocation has a streaming caller; the rest gather a streamed response.
+    if (delivered % 2 == 0) e.stream_sink = std::make_shared<CheckingSink>();
     (*endpoint)->deliver(std::move(e));
   };
   // The first invocation may already wait when the runtime starts (a cold start).

@@ -11,8 +11,6 @@
 namespace {
 
 using nlohmann::json;
-using testsupport::body_json;
-using testsupport::DaemonProcess;
 using testsupport::header;
 
 // The handler: the event's "action" picks what it does; module state shows warm reuse.

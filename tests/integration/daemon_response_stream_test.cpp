@@ -180,6 +180,25 @@ TEST_F(DaemonResponseStreamTest, RuntimedsNodeRuntimeStreamsWithStreamifyRespons
             "chunk 0 of node-stream\nchunk 1 of node-stream\nchunk 2 of node-stream\n");
   EXPECT_LT(shaped.first_byte_s, 0.4) << "total " << shaped.total_s;
   EXPECT_GE(shaped.total_s, 0.55);
+
+  // Through an HTTP API route (which buffers) the same stream is gathered, and its prelude is
+  // still the head.
+  auto api = daemon_->client().Put(
+      "/runtimed/v1/http-apis/streams",
+      json{{"Routes",
+            {{{"RouteKey", "GET /s"},
+              {"FunctionArn", "arn:aws:lambda:us-east-1:000000000000:function:node-stream"}}}}}
+          .dump(),
+      "application/json");
+  ASSERT_TRUE(api);
+  ASSERT_EQ(api->status, 200) << api->body;
+  const std::string endpoint = json::parse(api->body)["ApiEndpoint"];
+  auto gathered = curl_stream(endpoint + "/s?http=1&chunks=2", scratch_.path());
+  EXPECT_EQ(gathered.exit_status, 0);
+  EXPECT_NE(gathered.head.find("HTTP/1.1 201 Created"), std::string::npos) << gathered.head;
+  EXPECT_NE(gathered.head.find("x-streamed: yes"), std::string::npos) << gathered.head;
+  EXPECT_NE(gathered.head.find("Content-Length: 46"), std::string::npos) << gathered.head;
+  EXPECT_EQ(gathered.body, "chunk 0 of node-stream\nchunk 1 of node-stream\n");
 }
 
 }  // namespace

@@ -48,6 +48,16 @@ TEST(PreludeHead, ReadsStatusHeadersAndCookies) {
   EXPECT_FALSE(prelude_head("[1,2]"));
 }
 
+TEST(PreludeHead, AGatheredStreamIsItsPreludesHeadWithTheRestAsBody) {
+  auto whole =
+      gathered_http_response(R"({"statusCode":202,"cookies":["c=3"]})" + kNuls + "the body");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 202);
+  EXPECT_EQ(header(*whole, "set-cookie"), "c=3");
+  EXPECT_EQ(whole->body, "the body");
+  EXPECT_FALSE(gathered_http_response("garbage" + kNuls + "body"));
+}
+
 TEST(UrlResponseStream, APreludeSplitAcrossPiecesBecomesTheHead) {
   Answers answers;
   auto stream = answers.stream();
