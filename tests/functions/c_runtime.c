@@ -287,13 +287,15 @@ static void send_all(const char* p, size_t n) {
   }
 }
 
+/* One chunk in one send, as an HTTP client's writev would put it on the wire. */
 static void send_chunk(const char* p, size_t n) {
   if (n == 0) return;
-  char size[32];
-  int len = snprintf(size, sizeof size, "%zx\r\n", n);
-  send_all(size, (size_t)len);
-  send_all(p, n);
-  send_all("\r\n", 2);
+  buf_t chunk = {0};
+  buf_fmt(&chunk, "%zx\r\n", n);
+  buf_add(&chunk, p, n);
+  buf_str(&chunk, "\r\n");
+  send_all(chunk.p, chunk.n);
+  free(chunk.p);
 }
 
 /* A streamed response (Lambda-Runtime-Function-Response-Mode: streaming, chunked). */
