@@ -197,6 +197,7 @@ class BareServer {
 // fork+exec+wait of `argv` with its output discarded; the time taken in ms.
 inline double bare_run_ms(const std::vector<std::string>& args) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -222,6 +223,7 @@ inline double throughput(int port, const std::string& path, int concurrency, dou
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> done{0};
   std::vector<std::thread> clients;
+  clients.reserve(static_cast<size_t>(concurrency));
   for (int i = 0; i < concurrency; ++i) {
     clients.emplace_back([&] {
       Connection c(port);
