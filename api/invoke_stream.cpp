@@ -55,7 +55,7 @@ std::string invoke_complete_event(const InvokeResult& result, bool tail_log) {
 InvokeStreamResponse::InvokeStreamResponse(Reply reply, bool tail_log, std::string request_id)
     : tail_log_(tail_log), request_id_(std::move(request_id)), reply_(std::move(reply)) {}
 
-void InvokeStreamResponse::begin(const std::string&) {
+void InvokeStreamResponse::begin(const std::string&, const std::string& executed_version) {
   Reply reply;
   {
     common::MutexLock lock(mu_);
@@ -64,6 +64,7 @@ void InvokeStreamResponse::begin(const std::string&) {
     reply = std::move(reply_);
   }
   HttpResponse head = stream_head(request_id_);
+  head.set_header("X-Amz-Executed-Version", executed_version);
   head.stream = body_;
   reply(std::move(head));
 }

@@ -24,7 +24,7 @@ class InvokeStreamResponse : public ResponseStreamSink {
 
   // ResponseStreamSink, from the function's Runtime API endpoint: the 200 and its event stream
   // start at begin(), each write is one or more PayloadChunk events.
-  void begin(const std::string& content_type) override;
+  void begin(const std::string& content_type, const std::string& executed_version) override;
   void write(std::string piece) override;
   size_t backlog() const override;
   void when_below(size_t low, std::function<void()> resume) override;

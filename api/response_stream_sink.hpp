@@ -13,8 +13,9 @@ namespace api {
 class ResponseStreamSink {
  public:
   virtual ~ResponseStreamSink() = default;
-  // The runtime has begun its streamed response, with this Content-Type. Once, before any write.
-  virtual void begin(const std::string& content_type) = 0;
+  // The runtime has begun its streamed response, with this Content-Type, running this version
+  // of the function ("$LATEST" or a number). Once, before any write.
+  virtual void begin(const std::string& content_type, const std::string& executed_version) = 0;
   // The next bytes of the response, in order.
   virtual void write(std::string piece) = 0;
   // Bytes written and not yet sent to the caller.

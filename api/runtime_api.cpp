@@ -285,7 +285,7 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
     s->sink = current ? current->stream_sink : nullptr;
     s->content_type = req.header("Content-Type", "application/octet-stream");
     s->reply = std::move(reply);
-    if (s->sink) s->sink->begin(s->content_type);
+    if (s->sink) s->sink->begin(s->content_type, current->executed_version);
     read_stream(std::move(s));
   }
 

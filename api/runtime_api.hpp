@@ -26,6 +26,7 @@ struct InvocationEvent {  // what /next hands out
   // Where a streamed response goes as it arrives; null: the caller takes the response whole (a
   // streamed one is gathered, up to the payload limit).
   std::shared_ptr<ResponseStreamSink> stream_sink;
+  std::string executed_version = "$LATEST";  // the version the event runs, for the sink's begin
 };
 
 struct InvocationOutcome {

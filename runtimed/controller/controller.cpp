@@ -409,6 +409,7 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
     event.client_context = p.request.client_context;
     event.payload = p.request.payload;
     event.stream_sink = p.request.stream_sink;
+    event.executed_version = env->fn->config.version;
     // The deadline the runtime sees; for a cold start it is fixed again when init ends.
     const auto remaining =
         std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - Clock::now());

@@ -39,7 +39,7 @@ api::InvokeResult malformed_result() {
 
 }  // namespace
 
-void UrlResponseStream::begin(const std::string& content_type) {
+void UrlResponseStream::begin(const std::string& content_type, const std::string&) {
   api::Reply reply;
   api::HttpResponse head;
   {

@@ -30,7 +30,7 @@ class UrlResponseStream : public api::ResponseStreamSink {
   UrlResponseStream(api::Reply reply, std::function<void(api::HttpResponse&)> decorate,
                     std::function<api::HttpResponse(const api::InvokeResult&)> whole);
 
-  void begin(const std::string& content_type) override;
+  void begin(const std::string& content_type, const std::string& executed_version) override;
   void write(std::string piece) override;
   size_t backlog() const override;
   void when_below(size_t low, std::function<void()> resume) override;

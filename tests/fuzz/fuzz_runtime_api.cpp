@@ -42,7 +42,7 @@ int listen_loopback(uint16_t* port) {
 struct CheckingSink : api::ResponseStreamSink {
   std::atomic<int> begins{0};
   std::atomic<size_t> bytes{0};
-  void begin(const std::string&) override { ++begins; }
+  void begin(const std::string&, const std::string&) override { ++begins; }
   void write(std::string piece) override {
     if (begins.load() != 1 || piece.empty()) std::abort();
     bytes += piece.size();

@@ -3,6 +3,7 @@
 // answers before and after the function began to stream.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "api/event_stream.hpp"
@@ -147,10 +148,13 @@ struct Answers {
 TEST(InvokeStreamResponse, StreamsFromBeginAndEndsWithInvokeComplete) {
   Answers answers;
   auto stream = std::make_shared<InvokeStreamResponse>(answers.reply(), false, "req-1");
-  stream->begin("text/plain");
+  stream->begin("text/plain", "7");
   ASSERT_EQ(answers.replies.size(), 1u);
   HttpResponse& head = answers.replies[0];
   EXPECT_EQ(head.status, 200);
+  EXPECT_NE(std::find(head.headers.begin(), head.headers.end(),
+                      std::pair<std::string, std::string>("X-Amz-Executed-Version", "7")),
+            head.headers.end());
   ASSERT_TRUE(head.stream);
   stream->write("part one");
   InvokeResult result;
@@ -174,7 +178,7 @@ TEST(InvokeStreamResponse, AnswersWholeWhenTheFunctionDidNotStream) {
   result.payload = R"({"whole":true})";
   result.executed_version = "3";
   stream.complete(result);
-  stream.begin("text/plain");  // too late: ignored
+  stream.begin("text/plain", "3");  // too late: ignored
   ASSERT_EQ(answers.replies.size(), 1u);
   const HttpResponse& r = answers.replies[0];
   EXPECT_FALSE(r.stream);

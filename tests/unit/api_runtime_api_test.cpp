@@ -357,7 +357,7 @@ struct SinkRecorder : ResponseStreamSink {
   std::string content_type;
   int begins = 0;
   std::string received;
-  void begin(const std::string& type) override {
+  void begin(const std::string& type, const std::string&) override {
     std::lock_guard lock(mu);
     content_type = type;
     ++begins;

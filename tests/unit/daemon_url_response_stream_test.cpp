@@ -61,7 +61,7 @@ TEST(PreludeHead, AGatheredStreamIsItsPreludesHeadWithTheRestAsBody) {
 TEST(UrlResponseStream, APreludeSplitAcrossPiecesBecomesTheHead) {
   Answers answers;
   auto stream = answers.stream();
-  stream->begin(std::string(kHttpIntegrationResponse));
+  stream->begin(std::string(kHttpIntegrationResponse), "$LATEST");
   EXPECT_TRUE(answers.replies.empty()) << "the head waits for the prelude";
   stream->write(R"({"statusCode":404,"head)");
   stream->write(R"(ers":{"x-b":"2"}})" + kNuls.substr(0, 3));
@@ -84,7 +84,7 @@ TEST(UrlResponseStream, APreludeSplitAcrossPiecesBecomesTheHead) {
 TEST(UrlResponseStream, APlainStreamIsA200OfItsTypeAndAFailureCutsItOff) {
   Answers answers;
   auto stream = answers.stream();
-  stream->begin("text/csv");
+  stream->begin("text/csv", "$LATEST");
   ASSERT_EQ(answers.replies.size(), 1u);
   EXPECT_EQ(answers.replies[0].status, 200);
   EXPECT_EQ(header(answers.replies[0], "content-type"), "text/csv");
@@ -100,7 +100,7 @@ TEST(UrlResponseStream, APlainStreamIsA200OfItsTypeAndAFailureCutsItOff) {
 TEST(UrlResponseStream, AMalformedOrMissingPreludeIsAnsweredWithoutStreaming) {
   Answers garbled;
   auto stream = garbled.stream();
-  stream->begin(std::string(kHttpIntegrationResponse));
+  stream->begin(std::string(kHttpIntegrationResponse), "$LATEST");
   stream->write("not json" + kNuls + "body");
   ASSERT_EQ(garbled.replies.size(), 1u);
   EXPECT_EQ(garbled.replies[0].status, 502);
@@ -108,14 +108,14 @@ TEST(UrlResponseStream, AMalformedOrMissingPreludeIsAnsweredWithoutStreaming) {
 
   Answers endless;
   stream = endless.stream();
-  stream->begin(std::string(kHttpIntegrationResponse));
+  stream->begin(std::string(kHttpIntegrationResponse), "$LATEST");
   stream->write(std::string(kMaxPrelude + 1, ' '));
   ASSERT_EQ(endless.replies.size(), 1u);
   EXPECT_EQ(endless.replies[0].status, 502);
 
   Answers empty;
   stream = empty.stream();
-  stream->begin(std::string(kHttpIntegrationResponse));
+  stream->begin(std::string(kHttpIntegrationResponse), "$LATEST");
   stream->complete(api::InvokeResult{});
   ASSERT_EQ(empty.replies.size(), 1u);
   EXPECT_EQ(empty.replies[0].status, 200);

@@ -68,6 +68,7 @@ async function main() {
   let { response, events, took } = await stream(streamArgs(4, 400), { LogType: 'Tail' });
   assert.equal(response.StatusCode, 200);
   assert.equal(response.ResponseStreamContentType, 'application/vnd.amazon.eventstream');
+  assert.equal(response.ExecutedVersion, '$LATEST');
   assert.equal(payloadOf(events), chunksText(4));
   const chunks = events.filter((e) => e.event.PayloadChunk);
   const firstByte = chunks[0].at;
