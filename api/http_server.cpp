@@ -634,17 +634,19 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // A response whose body is produced while it is sent: the head now (chunked), then each piece
-  // the producer writes, as it comes.
+  // the producer writes, as it comes. An HTTP/1.0 client knows no chunks: its body is the bytes
+  // themselves, ended by closing the connection.
   void write_streamed(HttpResponse r, bool keep_alive) {
     state_ = State::Streaming;
     if (listener_->timed()) since_ = Clock::now();
     stream_ = std::move(r.stream);
+    stream_unframed_ = version_ < 11;
     stream_head_.emplace();
     stream_head_->version(version_);
     stream_head_->result(r.status);
     for (auto& [name, value] : r.headers) stream_head_->insert(name, value);
-    stream_head_->keep_alive(keep_alive);
-    stream_head_->chunked(true);
+    stream_head_->keep_alive(keep_alive && !stream_unframed_);
+    if (!stream_unframed_) stream_head_->chunked(true);
     stream_serializer_.emplace(*stream_head_);
     stream_writing_ = true;
     with_stream([&](auto& stream) {
@@ -686,7 +688,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       self->after_response(keep);
     };
     with_stream([&](auto& stream) {
-      if (stream_out_.empty()) {
+      if (stream_unframed_) {
+        asio::async_write(stream, asio::buffer(stream_out_), std::move(done));
+      } else if (stream_out_.empty()) {
         asio::async_write(stream, http::make_chunk_last(), std::move(done));
       } else if (last && !failed) {
         asio::async_write(stream,
@@ -784,6 +788,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
   std::string stream_out_;
   bool stream_writing_ = false;
+  bool stream_unframed_ = false;  // HTTP/1.0: no chunks, the end is the connection's close
   std::optional<asio::steady_timer> timer_;
   std::unique_ptr<std::array<char, 16384>> drain_buf_;
   size_t drained_ = 0;

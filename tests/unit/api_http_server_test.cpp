@@ -256,6 +256,27 @@ TEST(HttpServer, AStreamedResponseIsSentPieceByPieceAsItIsWritten) {
   EXPECT_EQ(again->header("Transfer-Encoding"), "chunked");
 }
 
+TEST(HttpServer, AStreamToAnHttp10ClientIsItsBytesEndedByClosing) {
+  auto body = std::make_shared<StreamedBody>();
+  Served s([&](HttpRequest&&, Reply reply) {
+    HttpResponse r = text(200, "");
+    r.stream = body;
+    reply(std::move(r));
+  });
+  RawHttpClient c(s.port);
+  ASSERT_TRUE(c.send_all("GET /stream HTTP/1.0\r\nHost: x\r\n\r\n"));
+  body->write("plain ");
+  body->write("bytes");
+  body->finish();
+  auto head = c.read_response();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_FALSE(head->has_header("Transfer-Encoding"));
+  EXPECT_FALSE(head->has_header("Content-Length"));
+  EXPECT_EQ(c.read_exact(11), "plain bytes");
+  EXPECT_TRUE(c.closed_within(5000));
+}
+
 TEST(HttpServer, AFailedStreamIsCutOffWithoutItsLastChunk) {
   auto body = std::make_shared<StreamedBody>();
   Served s([&](HttpRequest&&, Reply reply) {
