@@ -498,6 +498,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void call_handler(HttpRequest request) {
     state_ = State::Handling;
+    head_request_ = request.method == "HEAD";
     const uint64_t seq = ++seq_;
     Reply reply = [weak = weak_from_this(), seq](HttpResponse response) {
       auto self = weak.lock();
@@ -612,6 +613,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
+    // The answer to HEAD is the head a GET would get: its Content-Length, without the body.
+    if (head_request_) response_.body().clear();
     with_stream([&](auto& stream) {
       http::async_write(stream, response_, [self = shared_from_this()](error_code ec, size_t) {
         if (self->state_ == State::Closed) return;
@@ -655,9 +658,19 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
                                  if (self->state_ == State::Closed) return;
                                  self->stream_writing_ = false;
                                  if (ec) return self->close();
+                                 if (self->head_request_) return self->end_head_only_stream();
                                  self->stream_next();
                                });
     });
+  }
+
+  // HEAD: the head is the whole answer; what the producer streams is dropped.
+  void end_head_only_stream() {
+    std::exchange(stream_, nullptr)->abandon();
+    stream_serializer_.reset();
+    const bool keep = stream_head_->keep_alive() && !stream_unframed_;
+    stream_head_.reset();
+    after_response(keep);
   }
 
   void stream_next() {
@@ -789,6 +802,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::string stream_out_;
   bool stream_writing_ = false;
   bool stream_unframed_ = false;  // HTTP/1.0: no chunks, the end is the connection's close
+  bool head_request_ = false;     // the request being answered is a HEAD: no body goes out
   std::optional<asio::steady_timer> timer_;
   std::unique_ptr<std::array<char, 16384>> drain_buf_;
   size_t drained_ = 0;

@@ -277,6 +277,38 @@ TEST(HttpServer, AStreamToAnHttp10ClientIsItsBytesEndedByClosing) {
   EXPECT_TRUE(c.closed_within(5000));
 }
 
+TEST(HttpServer, HeadIsAnsweredWithTheHeadAloneStreamedOrNot) {
+  auto body = std::make_shared<StreamedBody>();
+  Served s([&](HttpRequest&& req, Reply reply) {
+    HttpResponse r = text(200, "a body of 18 bytes");
+    if (req.path == "/stream") r.stream = body;
+    reply(std::move(r));
+  });
+  RawHttpClient c(s.port);
+  // (read_response would wait for the body Content-Length announces.)
+  auto read_head = [&c] {
+    std::string head;
+    while (!head.ends_with("\r\n\r\n")) {
+      auto ch = c.read_exact(1);
+      if (!ch) return std::string("(closed)");
+      head += *ch;
+    }
+    return head;
+  };
+  ASSERT_TRUE(c.send_request("HEAD", "/plain"));
+  EXPECT_NE(read_head().find("Content-Length: 18\r\n"), std::string::npos);
+  // Nothing follows the head: the next answer on the connection is the next request's.
+  ASSERT_TRUE(c.send_request("HEAD", "/stream"));
+  body->write("dropped");
+  EXPECT_NE(read_head().find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  auto next = c.request("GET", "/plain");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "a body of 18 bytes");
+  for (int i = 0; i < 200 && !body->abandoned(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(body->abandoned()) << "the producer is not told to stop";
+}
+
 TEST(HttpServer, AFailedStreamIsCutOffWithoutItsLastChunk) {
   auto body = std::make_shared<StreamedBody>();
   Served s([&](HttpRequest&&, Reply reply) {
