@@ -196,6 +196,15 @@ TEST(HttpServer, AcceptsChunkedRequestBodies) {
   EXPECT_EQ(r->body, "hello world");
 }
 
+// Answers every request with a 200 whose body is `body`, streamed.
+HttpServer::Handler stream_handler(const std::shared_ptr<StreamedBody>& body) {
+  return [body](HttpRequest&&, Reply reply) {
+    HttpResponse r = text(200, "");
+    r.stream = body;
+    reply(std::move(r));
+  };
+}
+
 // Reads a chunked body's chunks from `c` until the last one (or a failure): the pieces in order.
 std::optional<std::vector<std::string>> read_chunks(RawHttpClient& c) {
   std::vector<std::string> chunks;
@@ -220,11 +229,7 @@ std::optional<std::vector<std::string>> read_chunks(RawHttpClient& c) {
 
 TEST(HttpServer, AStreamedResponseIsSentPieceByPieceAsItIsWritten) {
   auto body = std::make_shared<StreamedBody>();
-  Served s([&](HttpRequest&&, Reply reply) {
-    HttpResponse r = text(200, "");
-    r.stream = body;
-    reply(std::move(r));
-  });
+  Served s(stream_handler(body));
   RawHttpClient c(s.port);
   ASSERT_TRUE(c.send_request("GET", "/stream"));
   auto head = c.read_response();
@@ -258,11 +263,7 @@ TEST(HttpServer, AStreamedResponseIsSentPieceByPieceAsItIsWritten) {
 
 TEST(HttpServer, AStreamToAnHttp10ClientIsItsBytesEndedByClosing) {
   auto body = std::make_shared<StreamedBody>();
-  Served s([&](HttpRequest&&, Reply reply) {
-    HttpResponse r = text(200, "");
-    r.stream = body;
-    reply(std::move(r));
-  });
+  Served s(stream_handler(body));
   RawHttpClient c(s.port);
   ASSERT_TRUE(c.send_all("GET /stream HTTP/1.0\r\nHost: x\r\n\r\n"));
   body->write("plain ");
@@ -311,11 +312,7 @@ TEST(HttpServer, HeadIsAnsweredWithTheHeadAloneStreamedOrNot) {
 
 TEST(HttpServer, AFailedStreamIsCutOffWithoutItsLastChunk) {
   auto body = std::make_shared<StreamedBody>();
-  Served s([&](HttpRequest&&, Reply reply) {
-    HttpResponse r = text(200, "");
-    r.stream = body;
-    reply(std::move(r));
-  });
+  Served s(stream_handler(body));
   RawHttpClient c(s.port);
   ASSERT_TRUE(c.send_request("GET", "/stream"));
   ASSERT_TRUE(c.read_response());
@@ -327,11 +324,7 @@ TEST(HttpServer, AFailedStreamIsCutOffWithoutItsLastChunk) {
 
 TEST(HttpServer, AStreamWhoseClientLeftDropsWritesAndResumesItsWaiter) {
   auto body = std::make_shared<StreamedBody>();
-  Served s([&](HttpRequest&&, Reply reply) {
-    HttpResponse r = text(200, "");
-    r.stream = body;
-    reply(std::move(r));
-  });
+  Served s(stream_handler(body));
   std::promise<void> resumed;
   {
     RawHttpClient c(s.port);

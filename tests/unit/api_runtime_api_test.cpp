@@ -74,6 +74,15 @@ class RuntimeApiTest : public ::testing::Test {
     return e;
   }
 
+  // Polls /next on `c` after delivering `id` with a streaming caller's `sink`.
+  std::optional<testutil::RawResponse> next_streaming(RawHttpClient& c, const std::string& id,
+                                                      std::shared_ptr<ResponseStreamSink> sink) {
+    InvocationEvent e = event(id);
+    e.stream_sink = std::move(sink);
+    endpoint_->deliver(std::move(e));
+    return c.request("GET", std::string(kBase) + "/invocation/next");
+  }
+
   // Polls /next on `c` after delivering `id`; returns the event response.
   std::optional<testutil::RawResponse> next_with(RawHttpClient& c, const std::string& id) {
     endpoint_->deliver(event(id));
@@ -387,11 +396,8 @@ std::string stream_post(const std::string& id) {
 
 TEST_F(RuntimeApiTest, AStreamedResponseReachesTheCallersSinkPieceByPieceBeforeItEnds) {
   auto sink = std::make_shared<SinkRecorder>();
-  InvocationEvent e = event("s1");
-  e.stream_sink = sink;
-  endpoint_->deliver(e);
   RawHttpClient rt(port_);
-  ASSERT_TRUE(rt.request("GET", std::string(kBase) + "/invocation/next"));
+  ASSERT_TRUE(next_streaming(rt, "s1", sink));
   ASSERT_TRUE(rt.send_all(stream_post("s1") + "6\r\nfirst \r\n"));
   // The first piece is passed on while the runtime has not finished its body.
   ASSERT_TRUE(sink->wait_for("first ")) << sink->received;
@@ -415,11 +421,8 @@ TEST_F(RuntimeApiTest, AStreamedResponseReachesTheCallersSinkPieceByPieceBeforeI
 
 TEST_F(RuntimeApiTest, ErrorTrailersEndAStreamedResponseInAFunctionError) {
   auto sink = std::make_shared<SinkRecorder>();
-  InvocationEvent e = event("s1");
-  e.stream_sink = sink;
-  endpoint_->deliver(e);
   RawHttpClient rt(port_);
-  ASSERT_TRUE(rt.request("GET", std::string(kBase) + "/invocation/next"));
+  ASSERT_TRUE(next_streaming(rt, "s1", sink));
   // {"errorMessage":"stream broke","errorType":"StreamError"}
   ASSERT_TRUE(rt.send_all(
       stream_post("s1") +
@@ -453,11 +456,8 @@ TEST_F(RuntimeApiTest, AStreamedResponseIsGatheredForACallerWithoutASink) {
 
 TEST_F(RuntimeApiTest, AStreamedResponsePastTwentyMegabytesEndsTooLarge) {
   auto sink = std::make_shared<SinkRecorder>();
-  InvocationEvent e = event("s1");
-  e.stream_sink = sink;
-  endpoint_->deliver(e);
   RawHttpClient rt(port_);
-  ASSERT_TRUE(rt.request("GET", std::string(kBase) + "/invocation/next"));
+  ASSERT_TRUE(next_streaming(rt, "s1", sink));
   ASSERT_TRUE(rt.send_all(stream_post("s1")));
   const std::string mb(1024 * 1024, 'x');
   char size[32];

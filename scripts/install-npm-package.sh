@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs one npm package (with its dependencies) into a cache dir and prints that dir, for the
+# tests that drive AWS's and others' JavaScript: the dir holds node_modules/PACKAGE. An existing
+# good install is reused; a failed or concurrent run never leaves half an install in its place.
+#
+# Usage: scripts/install-npm-package.sh PACKAGE VERSION [dir]
+#   dir defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/runtimed/NAME-VERSION, NAME being PACKAGE
+#   without its scope and slashes (@aws-sdk/client-lambda → aws-sdk-client-lambda).
+# Exit status: 0 ok, 75 the npm registry is unreachable (callers may skip), anything else a failure.
+set -euo pipefail
+
+package=$1
+version=$2
+name=$(echo "$package" | sed 's|^@||; s|/|-|g')
+NPM=${NPM:-npm}
+dir=${3:-${XDG_CACHE_HOME:-$HOME/.cache}/runtimed/$name-$version}
+marker="$dir/.runtimed-install-ok"
+
+if [ -f "$marker" ] && [ -f "$dir/node_modules/$package/package.json" ]; then
+  echo "$dir"
+  exit 0
+fi
+command -v "$NPM" >/dev/null || { echo "install-npm-package: npm not found (scripts/setup.sh)" >&2; exit 1; }
+if ! "$NPM" view "$package@$version" version >/dev/null 2>&1; then
+  echo "install-npm-package: npm registry unreachable (npm view $package@$version failed)" >&2
+  exit 75
+fi
+parent=$(dirname "$dir")
+mkdir -p "$parent"
+tmp=$(mktemp -d "$parent/.$name-$version.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+echo "{\"name\":\"runtimed-$name\",\"private\":true}" >"$tmp/package.json"
+(cd "$tmp" && "$NPM" install --no-audit --no-fund --no-save --loglevel=error "$package@$version" >&2)
+touch "$tmp/.runtimed-install-ok"
+rm -rf "$dir"
+# -T: a concurrent run that renamed its install first keeps it, and this one's is removed.
+mv -T "$tmp" "$dir" 2>/dev/null || [ -f "$marker" ]
+echo "$dir"
