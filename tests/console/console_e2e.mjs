@@ -239,6 +239,9 @@ try {
       await page.click(".page-head button");
     }
     await waitText("tr[data-queue=console-dlq] td.num", "1");
+    // The last Refresh may still be loading: its answer replaces the table, and a button found
+    // before that is detached when clicked. Refresh is aria-busy until its table is in place.
+    await page.waitForSelector(".page-head button:not([aria-busy])");
     await page.click("tr[data-queue=console-dlq] .row-actions button");
     await waitText(".messages", "to the dlq");
     await shot("async-dlq");
