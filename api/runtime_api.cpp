@@ -140,6 +140,12 @@ InvocationOutcome too_large_outcome(size_t limit) {
   return outcome;
 }
 
+// The runtime's 413 for a response past `limit` bytes (the caller gets too_large_outcome).
+HttpResponse too_large_answer(size_t limit) {
+  return error_response(413, "RequestEntityTooLarge",
+                        fmt::format("Exceeded maximum allowed payload size ({} bytes).", limit));
+}
+
 // A streamed response being read from the runtime (Lambda-Runtime-Function-Response-Mode:
 // streaming) and passed on piece by piece.
 struct StreamedResponse {
@@ -303,29 +309,25 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
       if (piece.too_large) {
         // Past Lambda's streamed-response limit: the caller's stream ends in that error.
         finished(s->request_id, too_large_outcome(RuntimeApiEndpoint::kMaxStreamedPayload));
-        return s->reply(
-            error_response(413, "RequestEntityTooLarge",
-                           fmt::format("Exceeded maximum allowed payload size ({} bytes).",
-                                       RuntimeApiEndpoint::kMaxStreamedPayload)));
+        return s->reply(too_large_answer(RuntimeApiEndpoint::kMaxStreamedPayload));
       }
       // The runtime's connection broke mid-stream: what it sent is all the caller gets.
       return finished(
           s->request_id,
-          error_outcome(nullptr, nlohmann::json{{"errorMessage",
-                                                 "The runtime's streamed response "
-                                                 "ended before it was complete (its "
-                                                 "connection broke)."},
-                                                {"errorType", "Runtime.TruncatedResponse"}}
-                                     .dump()));
+          error_outcome(nullptr,
+                        nlohmann::json{{"errorMessage",
+                                        "The runtime's streamed response "
+                                        "ended before it was complete (its "
+                                        "connection broke)."},
+                                       {"errorType", function_error::kRuntimeTruncatedResponse}}
+                            .dump()));
     }
     if (s->sink) {
       if (!piece.data.empty()) s->sink->write(std::move(piece.data));
     } else if (s->gathered.size() + piece.data.size() > max_payload) {
       // A caller that takes the response whole gets at most the Invoke limit.
       finished(s->request_id, too_large_outcome(max_payload));
-      return s->reply(error_response(
-          413, "RequestEntityTooLarge",
-          fmt::format("Exceeded maximum allowed payload size ({} bytes).", max_payload)));
+      return s->reply(too_large_answer(max_payload));
     } else {
       s->gathered += piece.data;
     }
@@ -394,18 +396,15 @@ struct RuntimeApiEndpoint::Impl : std::enable_shared_from_this<Impl> {
 
   // The request body exceeded max_payload; called by the server with the request head.
   HttpResponse too_large(const HttpRequest& head) {
-    const std::string message =
-        fmt::format("Exceeded maximum allowed payload size ({} bytes).", max_payload);
     const Route r = route(head.path);
     if (closed.load(std::memory_order_acquire) || head.method != "POST" ||
         (r.kind != Route::Kind::Response && r.kind != Route::Kind::Error)) {
-      return error_response(413, "RequestEntityTooLarge", message);
+      return too_large_answer(max_payload);
     }
     if (auto ok = state.response(r.request_id); !ok) return refusal_response(ok.error());
     // RIE: the runtime gets 413, the caller Function.ResponseSizeTooLarge.
-    InvocationOutcome outcome = too_large_outcome(max_payload);
-    finished(r.request_id, std::move(outcome));
-    return error_response(413, "RequestEntityTooLarge", message);
+    finished(r.request_id, too_large_outcome(max_payload));
+    return too_large_answer(max_payload);
   }
 
   void close_on_thread() {

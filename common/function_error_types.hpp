@@ -10,6 +10,8 @@ inline constexpr char kRuntimeInvalidEntrypoint[] = "Runtime.InvalidEntrypoint";
 inline constexpr char kRuntimeExitError[] = "Runtime.ExitError";
 inline constexpr char kRuntimeOutOfMemory[] = "Runtime.OutOfMemory";
 inline constexpr char kFunctionUnknown[] = "Function.Unknown";
+// A streamed response whose runtime connection broke before its end (runtimed's own type).
+inline constexpr char kRuntimeTruncatedResponse[] = "Runtime.TruncatedResponse";
 inline constexpr char kFunctionResponseSizeTooLarge[] = "Function.ResponseSizeTooLarge";
 inline constexpr char kSandboxTimedout[] = "Sandbox.Timedout";
 

@@ -623,19 +623,11 @@ void Controller::on_outcome(uint64_t env_id, const std::string& request_id,
       result.payload = std::move(outcome.body);
       if (!outcome.content_type.empty()) result.content_type = outcome.content_type;
       break;
+    // A response too large carries the endpoint's error object, naming the limit it passed.
     case api::InvocationOutcome::Kind::FunctionError:
-      result.function_error = true;
-      result.payload = std::move(outcome.body);
-      break;
     case api::InvocationOutcome::Kind::ResponseTooLarge:
       result.function_error = true;
-      // The endpoint's message names the limit passed: Invoke's, or a streamed response's.
-      result.payload = outcome.body.empty()
-                           ? api::platform_error_payload(
-                                 function_error::kFunctionResponseSizeTooLarge,
-                                 "Response payload size exceeded maximum allowed payload size "
-                                 "(6291556 bytes).")
-                           : std::move(outcome.body);
+      result.payload = std::move(outcome.body);
       break;
   }
   const char* metric_outcome = result.function_error ? "function_error" : "success";
