@@ -421,7 +421,10 @@ void Controller::deliver(const std::shared_ptr<Env>& env) {
   }
   // The START line is written when the runtime takes the event (on_event_taken): an event
   // delivered to a runtime that exits first never started, and runs again on a fresh environment.
-  env->endpoint->deliver(std::move(event));
+  // Under life_mu: a runtime that exited since the check above may have its environment
+  // destroyed, endpoint and all, by destroy_later right now.
+  std::lock_guard life(env->life_mu);
+  if (env->endpoint) env->endpoint->deliver(std::move(event));
 }
 
 void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntryPtr& fn) {
@@ -537,6 +540,7 @@ void Controller::start_cold(const std::shared_ptr<Env>& env, const FunctionEntry
     idle_when_ready_locked(env);
   }
   watch(env);
+  life.unlock();  // set up; deliver() takes it again
   // An environment started ahead has no invocation of its own: one that took it since was
   // delivered by admit.
   if (!env->ahead) deliver(env);
