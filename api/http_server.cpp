@@ -345,6 +345,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       request_started_ = false;
     }
     streamed_body_ = body_streaming_ = body_abandoned_ = false;
+    // Until a head says HEAD: an answer to a request refused unparsed carries its body.
+    head_request_ = false;
     parser_.emplace();
     parser_->body_limit(listener_->options.body_limit);
     parser_->header_limit(static_cast<uint32_t>(listener_->options.header_limit));
@@ -366,6 +368,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     if (listener_->server_stopping->load(std::memory_order_relaxed)) keep_alive_override_ = false;
     request_ = request_head();
+    head_request_ = request_.method == "HEAD";
     streamed_body_ = false;
     if (const auto& stream_for = listener_->options.stream_body) {
       if (auto limit = stream_for(request_)) {
@@ -498,7 +501,6 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void call_handler(HttpRequest request) {
     state_ = State::Handling;
-    head_request_ = request.method == "HEAD";
     const uint64_t seq = ++seq_;
     Reply reply = [weak = weak_from_this(), seq](HttpResponse response) {
       auto self = weak.lock();
@@ -741,6 +743,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void too_large() {
     const HttpRequest head = request_head();
+    head_request_ = head.method == "HEAD";
     parser_.reset();
     version_ = 11;
     auto& factory = listener_->options.on_too_large;

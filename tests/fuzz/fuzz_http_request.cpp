@@ -22,6 +22,7 @@ struct Fixture {
   std::unique_ptr<runtimed::FunctionStore> store;
   std::unique_ptr<api::FunctionApi> functions;
   api::HttpServer server{1};
+  api::ListenerOptions options;
   uint16_t port = 0;
 
   Fixture() {
@@ -33,7 +34,6 @@ struct Fixture {
     if (!opened) std::abort();
     store = std::move(*opened);
     functions = std::make_unique<api::FunctionApi>(*store, "us-east-1", "123456789012");
-    api::ListenerOptions options;
     options.body_limit = 64 * 1024;  // reachable by the fuzzer, unlike the real 6 MB
     options.idle_timeout = std::chrono::seconds(2);
     options.request_timeout = std::chrono::seconds(2);
@@ -58,12 +58,33 @@ struct Fixture {
   }
 };
 
+// Which of the input's requests are HEAD, in order: their answers have a head and no body. A
+// request that does not parse ends the list (the server answers it, if at all, and closes).
+std::vector<bool> head_requests(std::string_view input, size_t header_limit, size_t body_limit) {
+  std::vector<bool> heads;
+  while (!input.empty()) {
+    http::request_parser<http::string_body> parser;
+    parser.eager(true);
+    parser.header_limit(static_cast<uint32_t>(header_limit));
+    parser.body_limit(body_limit);
+    boost::beast::error_code ec;
+    const size_t used = parser.put(boost::asio::buffer(input.data(), input.size()), ec);
+    if (parser.is_header_done()) heads.push_back(parser.get().method() == http::verb::head);
+    if (ec || !parser.is_done()) break;
+    input.remove_prefix(used);
+  }
+  return heads;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture f;
-  const std::string answer = fuzz::exchange(
-      f.port, std::string_view(reinterpret_cast<const char*>(data), size), 3000, 0, [] {});
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const std::string answer = fuzz::exchange(f.port, input, 3000, 0, [] {});
+  const std::vector<bool> heads =
+      head_requests(input, f.options.header_limit, f.options.body_limit);
+  size_t answered = 0;
   // The answers: complete HTTP/1.1 responses back to back, none a server error.
   boost::beast::flat_buffer buffer;
   buffer.commit(boost::asio::buffer_copy(buffer.prepare(answer.size()),
@@ -72,14 +93,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     http::response_parser<http::string_body> parser;
     parser.eager(true);
     parser.body_limit(16 << 20);
+    // The answer to HEAD is a head alone, with the Content-Length a GET would get.
+    if (answered < heads.size() && heads[answered]) parser.skip(true);
     boost::beast::error_code ec;
     const size_t used = parser.put(buffer.data(), ec);
     if (ec || !parser.is_done()) {
-      // 100 Continue is an interim answer of its own.
       std::fprintf(stderr, "unparsable answer: %s\n", ec.message().c_str());
       std::abort();
     }
     buffer.consume(used);
+    // 100 Continue is an interim answer: the request's own answer follows it.
+    if (parser.get().result_int() >= 200) ++answered;
     if (parser.get().result_int() >= 500) std::abort();
     // Created functions do not outlive the input.
     if (parser.get().result_int() == 201) {
