@@ -30,6 +30,7 @@ struct Options {
   int repeat = 1;
   std::string compare_runtimes;
   std::string only;  // measure only the runtimes whose label contains this
+  std::vector<std::string> daemon_args;  // added to every daemon's command line
 };
 
 struct Target {
@@ -141,16 +142,19 @@ int main(int argc, char** argv) {
       o.repeat = std::max(1, std::atoi(value.c_str()));
     else if (flag == "--compare-runtimes")
       o.compare_runtimes = value;
+    else if (flag == "--daemon-arg")
+      o.daemon_args.push_back(value);
     else if (flag == "--only")
       o.only = value;
     else
       die("usage: bench_runtime_throughput [--cold-rounds N] [--seconds S] [--repeat N] "
-          "[--compare-runtimes DIR] [--only LABEL]");
+          "[--compare-runtimes DIR] [--only LABEL] [--daemon-arg ARG]...");
   }
   // Environments stay thawed through the run: freezing is not what is measured. Stems as the
   // daemon's default has them (cold starts take one when ready).
-  const std::vector<std::string> flags = {"--freeze-after", "600000", "--prepared-pool", "8",
-                                          "--stem-cells",   "1"};
+  std::vector<std::string> flags = {"--freeze-after", "600000", "--prepared-pool", "8",
+                                    "--stem-cells",   "1"};
+  flags.insert(flags.end(), o.daemon_args.begin(), o.daemon_args.end());
   testsupport::DaemonProcess daemon(flags);
   std::unique_ptr<testsupport::DaemonProcess> other;
   if (!o.compare_runtimes.empty()) {

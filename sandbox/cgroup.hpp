@@ -109,6 +109,9 @@ class CgroupManager {
 inline constexpr uint64_t kMegabytesPerVcpu = 1769;
 uint64_t cpu_shares_for_memory(uint64_t memory_mb);  // v1: round(1024*M/1769), at least 2
 uint64_t cpu_weight_for_memory(uint64_t memory_mb);  // v2: clamp(round(100*M/1769), 1, 10000)
+// The environments' subtree: the weight of `cpus` plain threads (v1 1024 each, v2 100 each).
+uint64_t workload_cpu_shares(uint64_t cpus);
+uint64_t workload_cpu_weight(uint64_t cpus);
 struct CfsQuota {
   int64_t quota_us;
   int64_t period_us;

@@ -1,12 +1,15 @@
 // CgroupManager: picks v1 or v2, holds the instance lock, owns <parent>/<instance-id> in every
 // hierarchy and removes leftovers of dead instances.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "sandbox/cgroup.hpp"
@@ -175,7 +178,14 @@ class ManagerImpl final : public CgroupManager {
       if (auto r = cgfs::make_dirs(t.parent); !r) return r;
       if (auto r = cgfs::make_dir(t.instance, false); !r) return r;
     }
-    if (version_ == CgroupVersion::V1) return {};
+    if (version_ == CgroupVersion::V1) {
+      for (const auto& t : trees_) {
+        if (std::ranges::find(t.controllers, "cpu") == t.controllers.end()) continue;
+        if (auto r = weigh_workload(t, "cpu.shares", workload_cpu_shares(cpu_count())); !r)
+          return r;
+      }
+      return {};
+    }
     const Tree& t = trees_.front();
     std::vector<fs::path> chain{t.top};
     for (fs::path p = t.top; p != t.parent;) {
@@ -183,11 +193,31 @@ class ManagerImpl final : public CgroupManager {
       chain.push_back(p);
     }
     chain.push_back(t.instance);
-    return cgimpl::enable_v2_controllers(chain, fake_);
+    if (auto r = cgimpl::enable_v2_controllers(chain, fake_); !r) return r;
+    return weigh_workload(t, "cpu.weight", workload_cpu_weight(cpu_count()));
   }
 
  private:
   fs::path owner_record(const std::string& id) const { return options_.owners_dir / id; }
+
+  // The environments' subtree weighs as many plain threads as there are CPUs against the daemon's
+  // own threads beside it. At the default weight (one thread's) the environments together got a
+  // third of the machine while two io threads were busy, and a warm node function at concurrency
+  // 32 waited up to 300 ms to be scheduled (docs/ARCHITECTURE.md, "CPU weight"). An operator's
+  // absolute parent keeps the weight the operator gave it.
+  Result<void> weigh_workload(const Tree& t, const char* file, uint64_t value) const {
+    const std::string text = std::to_string(value);
+    if (t.parent_is_relative) {
+      if (auto r = cgfs::write_text(t.parent / file, text, fake_); !r) return r;
+    }
+    return cgfs::write_text(t.instance / file, text, fake_);
+  }
+
+  static uint64_t cpu_count() {
+    cpu_set_t set;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1U, std::thread::hardware_concurrency());
+  }
 
   // The owner's lock when the owner of subtree `id` is gone; nullopt when it is alive or unknown.
   std::optional<UniqueFd> take_owner_lock(const std::string& id) {

@@ -28,6 +28,14 @@ uint64_t cpu_weight_for_memory(uint64_t memory_mb) {
   return std::clamp<uint64_t>(scaled_round(100, memory_mb), 1, 10000);
 }
 
+uint64_t workload_cpu_shares(uint64_t cpus) {
+  return std::clamp<uint64_t>(cpus * 1024, 2, 262144);  // cpu.shares' range
+}
+
+uint64_t workload_cpu_weight(uint64_t cpus) {
+  return std::clamp<uint64_t>(cpus * 100, 1, 10000);  // cpu.weight's range
+}
+
 CfsQuota cpu_quota_for_memory(uint64_t memory_mb) {
   uint64_t quota =
       std::clamp<uint64_t>(scaled_round(kCfsPeriodUs, memory_mb), kMinCfsQuotaUs, INT64_MAX);

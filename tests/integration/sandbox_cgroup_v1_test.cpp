@@ -2,6 +2,7 @@
 // for freeze and kill). Runs as root.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -192,6 +193,17 @@ TEST_F(CgroupV1Real, LimitsReadBackFromKernelFiles) {
   EXPECT_EQ(read_file(env_dir("cpu", "env") / "cpu.shares"), "74");
   EXPECT_EQ(read_file(env_dir("cpu", "env") / "cpu.cfs_quota_us"), "-1");
   EXPECT_EQ(read_file(env_dir("pids", "env") / "pids.max"), "1024");
+}
+
+TEST_F(CgroupV1Real, TheEnvironmentsSubtreeWeighsOneThreadPerCpu) {
+  auto m = open_manager();
+  ASSERT_TRUE(m);
+  cpu_set_t set;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  const std::string shares = std::to_string(1024 * CPU_COUNT(&set));
+  const fs::path instance = env_dir("cpu", "");
+  EXPECT_EQ(read_file(instance / "cpu.shares"), shares);
+  EXPECT_EQ(read_file(instance.parent_path() / "cpu.shares"), shares) << "the parent " << parent;
 }
 
 TEST_F(CgroupV1Real, RaisingAndLoweringMemoryKeepsSwapLimitInStep) {

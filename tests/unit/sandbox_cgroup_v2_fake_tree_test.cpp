@@ -1,6 +1,9 @@
 // The cgroup v2 layout written against a fake tree: supervisor move, subtree_control, limit files.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "sandbox/cgroup.hpp"
 #include "tests/unit/sandbox_cgroup_fake_tree.hpp"
@@ -41,6 +44,24 @@ TEST_F(CgroupV2FakeTree, OpenMovesDaemonIntoSupervisorAndEnablesControllersDownT
   EXPECT_EQ(tree.read("unified/daemon/cgroup.subtree_control"), "+memory +cpu +pids");
   EXPECT_EQ(tree.read("unified/daemon/runtimed/cgroup.subtree_control"), "+memory +cpu +pids");
   EXPECT_EQ(tree.read("unified/daemon/runtimed/inst/cgroup.subtree_control"), "+memory +cpu +pids");
+}
+
+TEST_F(CgroupV2FakeTree, TheEnvironmentsSubtreeWeighsOneThreadPerCpuUnlessTheParentIsTheOperators) {
+  cpu_set_t set;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  const std::string weight = std::to_string(std::min(100 * CPU_COUNT(&set), 10000));
+  {
+    auto m = open_manager();
+    ASSERT_TRUE(m);
+    EXPECT_EQ(tree.read("unified/daemon/runtimed/cpu.weight"), weight);
+    EXPECT_EQ(tree.read("unified/daemon/runtimed/inst/cpu.weight"), weight);
+  }
+  options.parent = "/runtimed.slice/rt";
+  tree.write("unified/cgroup.controllers", "cpu memory pids\n");
+  auto m = open_manager();
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(tree.exists("unified/runtimed.slice/rt/cpu.weight"));
+  EXPECT_EQ(tree.read("unified/runtimed.slice/rt/inst/cpu.weight"), weight);
 }
 
 TEST_F(CgroupV2FakeTree, MissingDelegatedControllerFailsNamingItAndMovesNothing) {
