@@ -29,7 +29,7 @@ struct Options {
   double seconds = 3.0;
   int repeat = 1;
   std::string compare_runtimes;
-  std::string only;  // measure only the runtimes whose label contains this
+  std::string only;                      // measure only the runtimes whose label contains this
   std::vector<std::string> daemon_args;  // added to every daemon's command line
 };
 
