@@ -3,6 +3,7 @@
 # bounded time on a copy of its seed corpus, after replaying every saved crash reproducer.
 #   scripts/fuzz.sh [seconds per harness, default 20] [harness...]
 #   FUZZ_RUNS=1000000 scripts/fuzz.sh 0 http_request   # a fixed number of inputs instead
+#   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh                  # build the harnesses, run nothing
 # Exits non-zero if a harness crashes (its reproducer is under build-fuzz/artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,8 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" >/dev/null
 fi
 cmake --build "$build" -j"${FUZZ_BUILD_JOBS:-2}" --target "${harnesses[@]/#/fuzz_}" >/dev/null
+# FUZZ_BUILD_ONLY=1: build and stop (scripts/test.sh builds them while ctest runs).
+[[ -z ${FUZZ_BUILD_ONLY:-} ]] || exit 0
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:handle_abort=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
