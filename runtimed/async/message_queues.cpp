@@ -115,7 +115,18 @@ std::expected<void, common::StoreError> MessageQueues::send(const std::string& q
                                                             const json& attributes,
                                                             const std::string& source_function,
                                                             int64_t now_ms) {
-  return db_.write([&] { return send_locked(queue, body, attributes, source_function, now_ms); });
+  auto sent =
+      db_.write([&] { return send_locked(queue, body, attributes, source_function, now_ms); });
+  if (sent) {
+    std::lock_guard lock(hook_mu_);
+    if (on_sent_) on_sent_();
+  }
+  return sent;
+}
+
+void MessageQueues::on_sent(std::function<void()> hook) {
+  std::lock_guard lock(hook_mu_);
+  on_sent_ = std::move(hook);
 }
 
 std::expected<std::vector<QueueInfo>, StoreError> MessageQueues::list(int64_t now_ms) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -90,6 +91,12 @@ class MessageQueues {
 
   StateDb& db() { return db_; }
 
+  // Called after send() has committed a message (no lock of the database held), so a poller
+  // waiting for messages wakes at once. Messages sent within another transaction (send_locked)
+  // do not call it; the poller finds those on its next look. nullptr unsets it; when this
+  // returns, no call of the previous hook is running.
+  void on_sent(std::function<void()> hook);
+
  private:
   std::expected<bool, common::StoreError> exists_locked(const std::string& queue);
   std::expected<QueueSettings, common::StoreError> settings_locked(const std::string& queue);
@@ -97,6 +104,8 @@ class MessageQueues {
   StateDb& db_;
   std::string region_;
   std::string account_id_;
+  std::mutex hook_mu_;  // held while the hook runs
+  std::function<void()> on_sent_;
 };
 
 }  // namespace runtimed

@@ -41,6 +41,8 @@ ApiError mapping_not_found(const std::string& uuid) {
 }
 
 constexpr int kBatchesInFlight = 5;  // per mapping, as Lambda starts with five pollers
+// How long an idle poller waits for news before it looks at the queues again anyway.
+constexpr std::chrono::milliseconds kIdleLook{1000};
 
 }  // namespace
 
@@ -132,11 +134,19 @@ std::expected<void, std::string> EventSourceMappings::start() {
       mappings_[m.uuid] = m;
     }
   }
+  queues_.on_sent([this] {
+    {
+      common::MutexLock lock(mu_);
+      sent_ = true;
+    }
+    wake_.notify_all();
+  });
   poller_ = std::thread([this] { poll(); });
   return {};
 }
 
 void EventSourceMappings::stop() {
+  queues_.on_sent(nullptr);  // before mu_: the hook takes mu_ under the queues' hook lock
   {
     common::MutexLock lock(mu_);
     stopping_ = true;
@@ -167,8 +177,11 @@ void EventSourceMappings::poll() {
     lock.unlock();
     for (const auto& m : ready) any = run_batch(m) || any;
     lock.lock();
-    // Nothing to do: a short wait, as an SQS long poll would (a batch settling wakes it sooner).
-    if (!any && !stopping_) wake_.wait_for(lock, std::chrono::milliseconds(200));
+    // Nothing to do: wait, as an SQS long poll would, until a message is sent, a batch settles or
+    // a mapping changes. The timeout finds what nothing announces: a message visible again after
+    // its visibility timeout, or one sent within another transaction (an async destination).
+    if (!any && !stopping_ && !sent_) wake_.wait_for(lock, kIdleLook);
+    sent_ = false;
   }
 }
 

@@ -95,6 +95,7 @@ class EventSourceMappings {
   std::map<std::string, EventSourceMapping> mappings_ GUARDED_BY(mu_);
   std::map<std::string, int> in_flight_ GUARDED_BY(mu_);  // batches per mapping
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool sent_ GUARDED_BY(mu_) = false;  // a message was sent since the poller last looked
   std::thread poller_;
   boost::asio::thread_pool settlers_{2};  // deletes after a batch, off the io threads
 };

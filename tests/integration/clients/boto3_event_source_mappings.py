@@ -102,6 +102,22 @@ while time.time() < deadline and depth("jobs") != 0:
     time.sleep(0.2)
 assert depth("jobs") == 0
 
+# A sent message wakes the idle poller at once: no batching window, each message consumed well
+# inside the 1 s the poller otherwise waits between looks. Each is sent 0.3 s after the last
+# batch settled (which wakes the poller for one more look), so without the wake-up it would wait
+# about 0.7 s.
+client.update_event_source_mapping(UUID=uuid, MaximumBatchingWindowInSeconds=0)
+time.sleep(1.5)  # the poller has looked since the update and waits again
+took = []
+for i in range(5):
+    start = time.monotonic()
+    call("POST", "/runtimed/v1/queues/jobs/messages", f"now-{i}".encode())
+    while depth("jobs") != 0 and time.monotonic() - start < 10:
+        time.sleep(0.005)
+    took.append(time.monotonic() - start)
+    time.sleep(0.3)  # the poller idle again
+assert max(took) < 0.5, ["%.3f s" % t for t in took]
+
 assert client.delete_event_source_mapping(UUID=uuid)["State"] == "Deleting"
 expect_error(client.exceptions.ResourceNotFoundException, client.get_event_source_mapping, UUID=uuid)
 call("DELETE", "/runtimed/v1/queues/jobs")
