@@ -348,7 +348,7 @@ class CgroupV1RealLeftovers : public CgroupV1Real {
   fs::path record_owner(const std::string& id) {
     fs::path owner_state = state.path() / ("state-" + id);
     fs::create_directories(owner_state);
-    std::ofstream(owner_state / "lock");
+    std::ofstream created_lock(owner_state / "lock");  // an empty file
     fs::create_directories(options.owners_dir);
     std::ofstream(options.owners_dir / id) << owner_state.string() << "\n";
     return owner_state / "lock";
