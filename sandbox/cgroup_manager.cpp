@@ -178,11 +178,11 @@ class ManagerImpl final : public CgroupManager {
       if (auto r = cgfs::make_dirs(t.parent); !r) return r;
       if (auto r = cgfs::make_dir(t.instance, false); !r) return r;
     }
+    const uint64_t cpus = cpu_count();
     if (version_ == CgroupVersion::V1) {
       for (const auto& t : trees_) {
         if (std::ranges::find(t.controllers, "cpu") == t.controllers.end()) continue;
-        if (auto r = weigh_workload(t, "cpu.shares", workload_cpu_shares(cpu_count())); !r)
-          return r;
+        if (auto r = weigh_workload(t, "cpu.shares", workload_cpu_shares(cpus)); !r) return r;
       }
       return {};
     }
@@ -194,17 +194,17 @@ class ManagerImpl final : public CgroupManager {
     }
     chain.push_back(t.instance);
     if (auto r = cgimpl::enable_v2_controllers(chain, fake_); !r) return r;
-    return weigh_workload(t, "cpu.weight", workload_cpu_weight(cpu_count()));
+    return weigh_workload(t, "cpu.weight", workload_cpu_weight(cpus));
   }
 
  private:
   fs::path owner_record(const std::string& id) const { return options_.owners_dir / id; }
 
   // The environments' subtree weighs as many plain threads as there are CPUs against the daemon's
-  // own threads beside it. At the default weight (one thread's) the environments together got a
-  // third of the machine while two io threads were busy, and a warm node function at concurrency
-  // 32 waited up to 300 ms to be scheduled (docs/ARCHITECTURE.md, "CPU weight"). An operator's
-  // absolute parent keeps the weight the operator gave it.
+  // own threads beside it. At the default weight (one thread's) all environments together
+  // competed as one thread, and a warm node function at concurrency 32 waited up to 305 ms to be
+  // scheduled (docs/ARCHITECTURE.md, decisions). An operator's absolute parent keeps the weight
+  // the operator gave it.
   Result<void> weigh_workload(const Tree& t, const char* file, uint64_t value) const {
     const std::string text = std::to_string(value);
     if (t.parent_is_relative) {

@@ -21,10 +21,12 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The Release package (scripts/package.sh) and the fuzz harnesses (clang++-16, build-fuzz/) build
 # at nice 19 while ctest runs: most tests wait on daemons and sandboxes, and that idle CPU builds
-# them, where they used to take minutes after ctest with nothing beside them.
+# them, where they used to take minutes after ctest with nothing beside them. A run filtered by
+# ctest arguments builds the package only if the package test is among those it runs.
 src=$PWD
+rm -f "$build/package-build.log"  # an earlier run's .deb is not this one's
 (
-  nice -n 19 scripts/package.sh >"$build/package-build.log" 2>&1 || true
+  [ $# -gt 0 ] || nice -n 19 scripts/package.sh >"$build/package-build.log" 2>&1 || true
   FUZZ_BUILD_ONLY=1 nice -n 19 scripts/fuzz.sh >"$build/fuzz-build.log" 2>&1 || true
 ) &
 background_builds=$!
