@@ -89,6 +89,7 @@ struct ServeOptions {
   std::string http_public_url;
   // rate(N seconds) in schedules, for tests and demos (EventBridge's finest rate is a minute).
   bool schedule_second_rates = false;
+  int64_t schedule_time_scale = 1;
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.

@@ -141,6 +141,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_flag("--schedule-second-rates", serve.schedule_second_rates,
                       "Accept rate(N seconds) in schedules (tests and demos; EventBridge's finest "
                       "rate is one minute)");
+  serve_cmd
+      ->add_option("--schedule-time-scale", serve.schedule_time_scale,
+                   "Run schedules' clock N times faster than wall time (tests and demos: at 60, "
+                   "rate(1 minute) ticks every second)")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+      ->capture_default_str();
   serve_cmd->add_option("--resolv-conf", serve.resolv_conf,
                         "The host resolver configuration environments' /etc/resolv.conf is made "
                         "from");

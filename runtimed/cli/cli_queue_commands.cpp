@@ -67,7 +67,8 @@ std::string format_messages(const json& body) {
 void add_queue_commands(CLI::App& app, QueueCommands& commands) {
   commands.state = std::make_shared<QueueCommandState>();
   auto& s = *commands.state;
-  s.queue = app.add_subcommand("queue", "Local message queues (dead letters, destinations, event sources)");
+  s.queue = app.add_subcommand("queue",
+                               "Local message queues (dead letters, destinations, event sources)");
   s.queue->require_subcommand(1);
   auto add = [&](const char* name, const char* help, bool takes_name) {
     auto* cmd = s.queue->add_subcommand(name, help);

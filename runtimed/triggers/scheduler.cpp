@@ -17,7 +17,6 @@ namespace {
 
 using api::ApiError;
 using nlohmann::json;
-using Clock = std::chrono::system_clock;
 
 std::string iso_time(int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
@@ -58,7 +57,11 @@ std::optional<int64_t> next_after(const json& spec, int64_t created_ms, int64_t 
 
 Scheduler::Scheduler(Options options, StateDb& db, api::FunctionApi& functions,
                      AsyncDispatcher& dispatcher)
-    : options_(std::move(options)), db_(db), functions_(functions), dispatcher_(dispatcher) {}
+    : options_(std::move(options)),
+      clock_(options_.time_scale),
+      db_(db),
+      functions_(functions),
+      dispatcher_(dispatcher) {}
 
 Scheduler::~Scheduler() { stop(); }
 
@@ -100,7 +103,7 @@ void Scheduler::stop() {
 void Scheduler::run() {
   common::MutexLock lock(mu_);
   while (!stopping_) {
-    const int64_t now = now_epoch_ms();
+    const int64_t now = clock_.now_ms();
     std::optional<int64_t> earliest;
     for (auto& [name, s] : schedules_) {
       if (!s.next_ms || s.spec.value("State", "ENABLED") != "ENABLED") continue;
@@ -109,9 +112,9 @@ void Scheduler::run() {
     }
     // Sleeps until the earliest is due, or a route changes the schedules (or an hour passes:
     // the clock may have been set).
-    const auto until = earliest ? Clock::time_point(std::chrono::milliseconds(*earliest))
-                                : Clock::now() + std::chrono::hours(1);
-    changed_.wait_until(lock, std::min(until, Clock::now() + std::chrono::hours(1)));
+    const auto hour_from_now = ScheduleClock::WallClock::now() + std::chrono::hours(1);
+    changed_.wait_until(
+        lock, earliest ? std::min(clock_.wall_time_of(*earliest), hour_from_now) : hour_from_now);
   }
 }
 
@@ -142,7 +145,7 @@ void Scheduler::fire(Schedule& s, int64_t now) {
   } else if (auto ok = dispatcher_.enqueue(s.function, payload, request_id, s.qualifier); !ok) {
     // Tried again in a second (in memory only: nothing is stored as fired), not in a busy loop.
     spdlog::error("schedule {}: enqueue failed: {}", common::display_name(s.name), ok.error());
-    s.next_ms = now + 1000;
+    s.next_ms = now + 1000 * clock_.scale();
     return;
   }
   s.last_fire_ms = now;
@@ -234,7 +237,7 @@ api::HttpResponse Scheduler::put(const api::HttpRequest& request, const std::str
   if (*description) s.spec["Description"] = **description;
   s.function = function->name;
   s.qualifier = function->qualifier.value_or("");
-  s.created_ms = now_epoch_ms();
+  s.created_ms = clock_.now_ms();
   s.next_ms = next_after(s.spec, s.created_ms, s.created_ms, options_.allow_second_rates);
   {
     common::MutexLock lock(mu_);

@@ -21,6 +21,7 @@
 #include "common/thread_annotations.hpp"
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/store/state_db.hpp"
+#include "runtimed/triggers/schedule_clock.hpp"
 #include "runtimed/triggers/schedule_expression.hpp"
 
 namespace runtimed {
@@ -41,6 +42,7 @@ class Scheduler {
   struct Options {
     common::LambdaIdentity identity;
     bool allow_second_rates = false;  // serve --schedule-second-rates
+    int64_t time_scale = 1;           // serve --schedule-time-scale (schedule_clock.hpp)
   };
   Scheduler(Options options, StateDb& db, api::FunctionApi& functions, AsyncDispatcher& dispatcher);
   ~Scheduler();  // stop()
@@ -70,6 +72,7 @@ class Scheduler {
   std::string schedule_arn(const std::string& name) const;
 
   Options options_;
+  ScheduleClock clock_;
   StateDb& db_;
   api::FunctionApi& functions_;
   AsyncDispatcher& dispatcher_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/daemon_process.hpp"
@@ -320,6 +321,86 @@ TEST_F(DeployTest, TheExampleAppPlansEveryResourceInOrder) {
       << run;
   EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
   get("/runtimed/v1/stacks/sam-app", 404);
+}
+
+// The example app for real: deployed, its HTTP API answering over the trigger listener and its
+// worker draining the jobs queue; then changed (a parameter, and a function with its schedule
+// removed) and re-deployed, then deleted with nothing of it left.
+TEST_F(DeployTest, TheExampleAppDeploysServesChangesAndLeavesNothing) {
+  fs::copy(testsupport::source_path("examples/sam-app"), dir() / "sam-app",
+           fs::copy_options::recursive);
+  const std::string tmpl = (dir() / "sam-app/template.yaml").string();
+  auto first = cli({"deploy", tmpl, "--stack-name", "sam-app"});
+  ASSERT_EQ(first.status, 0) << first;
+  const int http_port = daemon_->http_port();
+  ASSERT_GT(http_port, 0) << daemon_->daemon_log();
+  httplib::Client http("127.0.0.1", http_port);
+  http.set_read_timeout(std::chrono::seconds(30));
+  auto item = http.Get("/items/42");
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->status, 200) << item->body;
+  EXPECT_EQ(json::parse(item->body, nullptr, false), (json{{"id", "42"}, {"stage", "dev"}}));
+  auto hello = http.Get("/hello?name=sam");
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(json::parse(hello->body, nullptr, false)["message"], "Hello, sam!") << hello->body;
+  EXPECT_EQ(get("/runtimed/v1/schedules/sam-app-NightlyFunction-Nightly")["ScheduleExpression"],
+            "cron(0 2 * * ? *)");
+
+  // The worker consumes a job sent to the queue (deleted after its success).
+  auto sent = daemon_->client().Post("/runtimed/v1/queues/sam-app-JobsQueue/messages",
+                                     R"({"id":"job-1"})", "application/json");
+  ASSERT_TRUE(sent && sent->status == 200) << (sent ? sent->body : "no answer");
+  auto pending = [&] {
+    for (const auto& q : get("/runtimed/v1/queues")["Queues"])
+      if (q["Name"] == "sam-app-JobsQueue")
+        return q["ApproximateNumberOfMessages"].get<int>() +
+               q["ApproximateNumberOfMessagesNotVisible"].get<int>();
+    return -1;
+  };
+  int left = pending();
+  for (int i = 0; i < 150 && left != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    left = pending();
+  }
+  EXPECT_EQ(left, 0) << daemon_->daemon_log();
+
+  // The change: the nightly function (and with it its schedule and event-invoke config) goes,
+  // and the greeting is overridden.
+  std::string text;
+  {
+    std::ifstream in(tmpl);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto from = text.find("  NightlyFunction:");
+  const auto to = text.find("Outputs:");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  text.erase(from, to - from);
+  std::ofstream(tmpl) << text;
+  auto second =
+      cli({"deploy", tmpl, "--stack-name", "sam-app", "--parameter-overrides", "Greeting=Howdy"});
+  ASSERT_EQ(second.status, 0) << second;
+  get("/2015-03-31/functions/sam-app-NightlyFunction", 404);
+  get("/runtimed/v1/schedules/sam-app-NightlyFunction-Nightly", 404);
+  hello = http.Get("/hello?name=sam");
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(json::parse(hello->body, nullptr, false)["message"], "Howdy, sam!") << hello->body;
+  auto unchanged =
+      cli({"deploy", tmpl, "--stack-name", "sam-app", "--parameter-overrides", "Greeting=Howdy"});
+  ASSERT_EQ(unchanged.status, 0) << unchanged;
+  EXPECT_NE(unchanged.out.find("No changes"), std::string::npos) << unchanged;
+
+  ASSERT_EQ(cli({"stack", "delete", "sam-app"}).status, 0);
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+  EXPECT_EQ(get("/runtimed/v1/queues")["Queues"], json::array());
+  EXPECT_EQ(get("/runtimed/v1/schedules")["Schedules"], json::array());
+  EXPECT_EQ(get("/2015-03-31/event-source-mappings/")["EventSourceMappings"], json::array());
+  EXPECT_EQ(get("/runtimed/v1/http-apis")["Items"], json::array());
+  EXPECT_EQ(get("/2018-10-31/layers")["Layers"], json::array());
+  get("/runtimed/v1/stacks/sam-app", 404);
+  auto gone = http.Get("/items/42");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404) << gone->body;
 }
 
 // Events, URLs, queues and provisioned concurrency: deployed, read back through their APIs,

@@ -1,9 +1,12 @@
 // Schedules against the real daemon (serve --schedule-second-rates, so a test waits seconds, not
 // minutes): a rate schedule invokes its function asynchronously with EventBridge's scheduled
 // event (seen through an OnSuccess destination queue), DISABLED stops it, DELETE removes it, and
-// after downtime a missed tick fires once, not once per tick missed.
+// after downtime a missed tick fires once, not once per tick missed; and rate(1 minute) ticks a
+// minute apart on a clock compressed by serve --schedule-time-scale.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <ctime>
 #include <thread>
 
 #include "tests/integration/daemon_test.hpp"
@@ -166,6 +169,48 @@ TEST(DaemonScheduleTest, AMissedTickFiresOnceAfterDowntime) {
   EXPECT_GE(events.size(), 1u) << daemon.daemon_log();
   EXPECT_LE(events.size(), 2u) << daemon.daemon_log();
   for (const auto& e : events) EXPECT_EQ(e, (json{{"n", 7}}));
+  testsupport::expect_clean_stop(daemon);
+}
+
+TEST(DaemonScheduleTest, ARateOfOneMinuteTicksEveryMinuteOnACompressedClock) {
+  DaemonProcess daemon({"--schedule-time-scale", "60"});
+  create_ticking_function(daemon, "minutely", "minutes");
+  const auto made_at = std::chrono::steady_clock::now();
+  json made;
+  ASSERT_EQ(put_schedule(daemon, "every-minute",
+                         {{"ScheduleExpression", "rate(1 minute)"},
+                          {"Target", {{"Arn", std::string(kArn) + "minutely"}}}},
+                         &made),
+            200)
+      << made;
+  std::vector<json> events;
+  std::chrono::steady_clock::duration first_after{};
+  for (int i = 0; i < 150 && events.size() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto more = drain_records(daemon, "minutes");
+    if (events.empty() && !more.empty()) first_after = std::chrono::steady_clock::now() - made_at;
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  ASSERT_GE(events.size(), 4u) << daemon.daemon_log();
+  // The first tick is a (scaled) minute after the schedule was made: a second of wall time.
+  EXPECT_GE(first_after, std::chrono::milliseconds(900));
+  // Scheduled events' times are a minute apart, in the schedule's (scaled) time.
+  std::vector<std::string> times;
+  for (const auto& e : events) times.push_back(e["time"].get<std::string>());
+  std::sort(times.begin(), times.end());
+  auto seconds_of = [](const std::string& iso) {
+    std::tm tm{};
+    strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return static_cast<int64_t>(timegm(&tm));
+  };
+  for (size_t i = 1; i < times.size(); ++i)
+    EXPECT_EQ(seconds_of(times[i]) - seconds_of(times[i - 1]), 60)
+        << times[i - 1] << " " << times[i];
+  // The scale is not a second-rate licence: EventBridge's syntax still holds.
+  EXPECT_EQ(put_schedule(daemon, "too-fast",
+                         {{"ScheduleExpression", "rate(1 second)"},
+                          {"Target", {{"Arn", std::string(kArn) + "minutely"}}}}),
+            400);
   testsupport::expect_clean_stop(daemon);
 }
 
