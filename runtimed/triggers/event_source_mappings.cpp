@@ -5,7 +5,9 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
+#include <iterator>
 
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_name.hpp"
@@ -77,7 +79,8 @@ json sqs_event(const std::vector<QueueMessage>& batch, const std::string& queue_
   return {{"Records", std::move(records)}};
 }
 
-std::optional<std::vector<std::string>> batch_item_failures(const std::string& answer) {
+std::optional<std::vector<std::string>> batch_item_failures(
+    const std::string& answer, const std::vector<QueueMessage>& batch) {
   const json j = json::parse(answer, nullptr, false);
   // An empty answer, null, or an object without the list: nothing failed.
   if (answer.empty() || j.is_null()) return std::vector<std::string>{};
@@ -90,7 +93,10 @@ std::optional<std::vector<std::string>> batch_item_failures(const std::string& a
     if (!f.is_object() || !f.contains("itemIdentifier") || !f["itemIdentifier"].is_string() ||
         f["itemIdentifier"].get<std::string>().empty())
       return std::nullopt;
-    ids.push_back(f["itemIdentifier"].get<std::string>());
+    const auto id = f["itemIdentifier"].get<std::string>();
+    if (std::ranges::none_of(batch, [&](const QueueMessage& m) { return m.message_id == id; }))
+      return std::nullopt;
+    ids.push_back(id);
   }
   return ids;
 }
@@ -170,38 +176,94 @@ void EventSourceMappings::drain() {
 void EventSourceMappings::poll() {
   common::MutexLock lock(mu_);
   while (!stopping_) {
-    bool any = false;
     std::vector<EventSourceMapping> ready;
     for (const auto& [uuid, m] : mappings_)
       if (m.enabled && in_flight_[uuid] < kBatchesInFlight) ready.push_back(m);
+    // A batch gathered for a mapping since deleted or disabled is let go: its messages reappear
+    // after their visibility timeout, as after a crash.
+    std::erase_if(gathering_, [this](const auto& g) REQUIRES(mu_) {
+      const auto it = mappings_.find(g.first);
+      return it == mappings_.end() || !it->second.enabled;
+    });
     lock.unlock();
-    for (const auto& m : ready) any = run_batch(m) || any;
+    bool any = false;
+    auto next = SteadyClock::now() + kIdleLook;
+    for (const auto& m : ready) {
+      const Look look = look_at(m);
+      any = look.worked || any;
+      if (look.due) next = std::min(next, *look.due);
+    }
     lock.lock();
-    // Nothing to do: wait, as an SQS long poll would, until a message is sent, a batch settles or
-    // a mapping changes. The timeout finds what nothing announces: a message visible again after
-    // its visibility timeout, or one sent within another transaction (an async destination).
-    if (!any && !stopping_ && !sent_) wake_.wait_for(lock, kIdleLook);
+    // Nothing to do: wait, as an SQS long poll would, until a message is sent, a batch settles, a
+    // mapping changes or a batching window closes. The idle look finds what nothing announces: a
+    // message visible again after its visibility timeout, one sent within another transaction
+    // (an async destination), a deleted function created again.
+    if (!any && !stopping_ && !sent_) wake_.wait_until(lock, next);
     sent_ = false;
   }
+  // Stopping (before the controller drains): batches still gathering go to their functions as
+  // they are, rather than waiting out their visibility timeout after the restart.
+  std::vector<std::pair<EventSourceMapping, std::vector<QueueMessage>>> left;
+  for (auto& [uuid, g] : gathering_)
+    if (auto it = mappings_.find(uuid); it != mappings_.end() && it->second.enabled)
+      left.emplace_back(it->second, std::move(g.batch));
+  gathering_.clear();
+  lock.unlock();
+  for (auto& [m, batch] : left) run_batch(m, std::move(batch));
 }
 
-bool EventSourceMappings::run_batch(const EventSourceMapping& m) {
-  auto settings = queues_.settings(m.queue);
-  if (!settings) return false;  // the queue is gone; the mapping waits for it
-  auto batch = queues_.receive(m.queue, m.batch_size, settings->visibility_s, now_epoch_ms());
-  if (!batch || batch->empty()) return false;
-  // A batching window: wait for more until the batch is full or the window has passed.
-  const auto window_end = Clock::now() + std::chrono::seconds(m.batching_window_s);
-  while (static_cast<int>(batch->size()) < m.batch_size && Clock::now() < window_end) {
-    {
-      common::MutexLock lock(mu_);
-      if (stopping_) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto more = queues_.receive(m.queue, m.batch_size - static_cast<int>(batch->size()),
-                                settings->visibility_s, now_epoch_ms());
-    if (more) batch->insert(batch->end(), more->begin(), more->end());
+bool EventSourceMappings::function_exists(const EventSourceMapping& m) {
+  api::QualifiedFunctionName name{.name = m.function};
+  if (!m.qualifier.empty()) name.qualifier = m.qualifier;
+  return functions_.configuration_of(name).has_value();
+}
+
+EventSourceMappings::Look EventSourceMappings::look_at(const EventSourceMapping& m) {
+  // As on Lambda, deleting a function keeps its mappings, and a mapping whose function is gone
+  // consumes nothing: no receive, so no receive count spent and nothing pushed to a DLQ.
+  if (!function_exists(m)) {
+    common::MutexLock lock(mu_);
+    last_result_[m.uuid] = kFunctionNotFound;
+    gathering_.erase(m.uuid);  // reappears after its visibility timeout
+    return {};
   }
+  std::vector<QueueMessage> batch;
+  auto opened = SteadyClock::now();
+  {
+    common::MutexLock lock(mu_);
+    if (auto it = last_result_.find(m.uuid);
+        it != last_result_.end() && it->second == kFunctionNotFound)
+      it->second = kNoRecordsProcessed;
+    if (auto it = gathering_.find(m.uuid); it != gathering_.end()) {
+      batch = std::move(it->second.batch);
+      opened = it->second.opened;
+      gathering_.erase(it);
+    }
+  }
+  bool received = false;
+  if (auto settings = queues_.settings(m.queue); settings) {
+    auto more = queues_.receive(m.queue, m.batch_size - static_cast<int>(batch.size()),
+                                settings->visibility_s, now_epoch_ms());
+    if (more && !more->empty()) {
+      received = true;
+      batch.insert(batch.end(), std::make_move_iterator(more->begin()),
+                   std::make_move_iterator(more->end()));
+    }
+  }  // else the queue is gone; the mapping waits for it
+  if (batch.empty()) return {};
+  // The window opens with the batch's first message and closes when it is full or has passed;
+  // the window of the mapping as it is now (an update that shortens it applies at once).
+  const auto closes = opened + std::chrono::seconds(m.batching_window_s);
+  if (static_cast<int>(batch.size()) < m.batch_size && SteadyClock::now() < closes) {
+    common::MutexLock lock(mu_);
+    gathering_[m.uuid] = Gathering{.batch = std::move(batch), .opened = opened};
+    return {.worked = received, .due = closes};
+  }
+  run_batch(m, std::move(batch));
+  return {.worked = true};
+}
+
+void EventSourceMappings::run_batch(const EventSourceMapping& m, std::vector<QueueMessage> batch) {
   {
     common::MutexLock lock(mu_);
     ++in_flight_[m.uuid];
@@ -209,8 +271,8 @@ bool EventSourceMappings::run_batch(const EventSourceMapping& m) {
   api::InvokeRequest request;
   request.function_name = m.function;
   if (!m.qualifier.empty()) request.qualifier = m.qualifier;
-  request.payload = sqs_event(*batch, queues_.queue_arn(m.queue), identity_.region).dump();
-  auto messages = std::make_shared<std::vector<QueueMessage>>(std::move(*batch));
+  request.payload = sqs_event(batch, queues_.queue_arn(m.queue), identity_.region).dump();
+  auto messages = std::make_shared<std::vector<QueueMessage>>(std::move(batch));
   controller_.invoke(std::move(request), common::new_request_id(),
                      [this, m, messages](const api::InvokeResult& result) {
                        // Deleting touches SQLite: not on the io thread that answers.
@@ -223,24 +285,30 @@ bool EventSourceMappings::run_batch(const EventSourceMapping& m) {
                          wake_.notify_all();
                        });
                      });
-  return true;
 }
 
 void EventSourceMappings::settle(const EventSourceMapping& m,
                                  const std::vector<QueueMessage>& batch,
                                  const api::InvokeResult& result) {
+  {
+    common::MutexLock lock(mu_);
+    last_result_[m.uuid] =
+        result.api_error || result.function_error ? kFunctionCallFailed : kProcessingOk;
+  }
   if (result.api_error || result.function_error) {
-    // The whole batch failed: it reappears after the visibility timeout.
+    // The whole batch failed: every message of it reappears after the visibility timeout.
     spdlog::info("event source mapping {}: batch of {} failed: {}", m.uuid, batch.size(),
                  result.api_error ? result.api_error->message : result.payload);
     return;
   }
   std::vector<std::string> failed;
   if (m.report_batch_item_failures) {
-    auto reported = batch_item_failures(result.payload);
+    auto reported = batch_item_failures(result.payload, batch);
     if (!reported) {
       spdlog::info("event source mapping {}: malformed batchItemFailures: the batch failed",
                    m.uuid);
+      common::MutexLock lock(mu_);
+      last_result_[m.uuid] = kFunctionCallFailed;
       return;
     }
     failed = std::move(*reported);
@@ -265,6 +333,8 @@ json EventSourceMappings::mapping_json(const EventSourceMapping& m,
               {"LastModified", m.last_modified},
               {"State", state.empty() ? (m.enabled ? "Enabled" : "Disabled") : state},
               {"StateTransitionReason", "USER_INITIATED"}};
+  const auto result = last_result_.find(m.uuid);
+  out["LastProcessingResult"] = result == last_result_.end() ? kNoRecordsProcessed : result->second;
   out["FunctionResponseTypes"] =
       m.report_batch_item_failures ? json::array({"ReportBatchItemFailures"}) : json::array();
   return out;
@@ -374,8 +444,10 @@ api::HttpResponse EventSourceMappings::handle(const api::HttpRequest& request,
       auto stmt = db_.prepare("DELETE FROM event_source_mappings WHERE uuid = ?1");
       if (!stmt || !stmt->bind(1, uuid).run())
         return api::to_http(ApiError::service("Deleting the mapping failed"), request_id);
+      json answer = mapping_json(gone, "Deleting");
       mappings_.erase(it);
-      return api::json_response(202, mapping_json(gone, "Deleting"), request_id);
+      last_result_.erase(uuid);
+      return api::json_response(202, answer, request_id);
     }
   }
   return api::to_http(
@@ -395,15 +467,17 @@ api::HttpResponse EventSourceMappings::create(const api::HttpRequest& request,
 api::HttpResponse EventSourceMappings::keep(const EventSourceMapping& m,
                                             const std::string& transition,
                                             const std::string& request_id) {
+  json answer;
   {
     common::MutexLock lock(mu_);
     if (auto ok = save(m); !ok)
       return api::to_http(ApiError::service("Storing the mapping failed: " + ok.error().message),
                           request_id);
     mappings_[m.uuid] = m;
+    answer = mapping_json(m, m.enabled ? transition : "Disabled");
   }
   wake_.notify_all();
-  return api::json_response(202, mapping_json(m, m.enabled ? transition : "Disabled"), request_id);
+  return api::json_response(202, answer, request_id);
 }
 
 api::HttpResponse EventSourceMappings::update(const api::HttpRequest& request,

@@ -1,20 +1,25 @@
 // SQS event source mappings from runtimed's local queues: Lambda's 2015-03-31 API
 // (Create/Get/Update/Delete/ListEventSourceMappings) and the poller that feeds each enabled
 // mapping's function batches of its queue's messages, as Lambda's SQS pollers do: up to
-// BatchSize messages (waiting up to MaximumBatchingWindowInSeconds to fill a batch), one
-// synchronous invocation with the SQS event, the messages deleted only after it succeeds (with
-// ReportBatchItemFailures: all but the reported ones). A failed batch becomes visible again after
-// the queue's visibility timeout, and the queue's redrive policy moves a message received too
-// often to its dead-letter queue. Messages live in SQLite, so nothing is lost across SIGKILL: one
-// in flight reappears.
+// BatchSize messages (gathered for up to MaximumBatchingWindowInSeconds, each mapping on its own
+// clock, so one mapping's window never delays another), one synchronous invocation with the SQS
+// event, the messages deleted only after it succeeds (with ReportBatchItemFailures: all but the
+// reported ones). A failed batch becomes visible again after the queue's visibility timeout, and
+// the queue's redrive policy moves a message received too often to its dead-letter queue. A
+// mapping whose function (or qualifier) is gone receives nothing until it is back. Messages live
+// in SQLite, so nothing is lost across SIGKILL: one in flight reappears and runs again
+// (at-least-once, as SQS).
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/function_api.hpp"
 #include "api/http_types.hpp"
@@ -38,12 +43,24 @@ struct EventSourceMapping {
   double last_modified = 0;  // epoch seconds, as Lambda answers
 };
 
-// The SQS event for a batch (pure; tested on its own).
+// GetEventSourceMapping's LastProcessingResult. Lambda documents "No records processed" and
+// "PROBLEM: Function call failed" in its examples; "OK" and "PROBLEM: Function not found" are the
+// values its consoles show for a good batch and for a mapping whose function was deleted.
+inline constexpr const char* kNoRecordsProcessed = "No records processed";
+inline constexpr const char* kProcessingOk = "OK";
+inline constexpr const char* kFunctionCallFailed = "PROBLEM: Function call failed";
+inline constexpr const char* kFunctionNotFound = "PROBLEM: Function not found";
+
+// The SQS event for a batch (pure; tests/unit/daemon_event_source_mappings_test.cpp).
 nlohmann::json sqs_event(const std::vector<QueueMessage>& batch, const std::string& queue_arn,
                          const std::string& region);
-// With ReportBatchItemFailures: the message ids a function's answer reports as failed, or nullopt
-// when the answer is malformed (then, as on Lambda, the whole batch failed).
-std::optional<std::vector<std::string>> batch_item_failures(const std::string& answer);
+// With ReportBatchItemFailures: the message ids of `batch` a function's answer reports as failed,
+// or nullopt when the answer is malformed (then, as on Lambda, the whole batch failed). As Lambda
+// documents it: an empty answer, null, or an empty or null list is a complete success; invalid
+// JSON, an itemIdentifier that is empty, null, under another key, or not a message of the batch
+// is a complete failure.
+std::optional<std::vector<std::string>> batch_item_failures(const std::string& answer,
+                                                            const std::vector<QueueMessage>& batch);
 
 class EventSourceMappings {
  public:
@@ -78,10 +95,26 @@ class EventSourceMappings {
   // ("Creating", "Updating") as its State, or Disabled.
   api::HttpResponse keep(const EventSourceMapping& m, const std::string& transition,
                          const std::string& request_id);
-  nlohmann::json mapping_json(const EventSourceMapping& m, const std::string& state) const;
+  nlohmann::json mapping_json(const EventSourceMapping& m, const std::string& state) const
+      REQUIRES(mu_);
+  using SteadyClock = std::chrono::steady_clock;
+  // What one look at a mapping did: whether it received or invoked anything, and when it wants to
+  // be looked at again (its batching window's end) if that is before the next idle look.
+  struct Look {
+    bool worked = false;
+    std::optional<SteadyClock::time_point> due;
+  };
+  // A batch gathered within a mapping's batching window: received, not yet invoked.
+  struct Gathering {
+    std::vector<QueueMessage> batch;
+    SteadyClock::time_point opened;  // when its first message was received
+  };
   void poll();
-  // Receives one batch of `m`'s queue and invokes its function; false when the queue had none.
-  bool run_batch(const EventSourceMapping& m);
+  // One step of `m`: unless its function is missing, receives what its queue has (up to a
+  // batch), and invokes the function with the batch once it is full or its window has closed.
+  Look look_at(const EventSourceMapping& m);
+  bool function_exists(const EventSourceMapping& m);
+  void run_batch(const EventSourceMapping& m, std::vector<QueueMessage> batch);
   void settle(const EventSourceMapping& m, const std::vector<QueueMessage>& batch,
               const api::InvokeResult& result);
 
@@ -93,7 +126,9 @@ class EventSourceMappings {
   common::Mutex mu_;
   std::condition_variable_any wake_;
   std::map<std::string, EventSourceMapping> mappings_ GUARDED_BY(mu_);
-  std::map<std::string, int> in_flight_ GUARDED_BY(mu_);  // batches per mapping
+  std::map<std::string, int> in_flight_ GUARDED_BY(mu_);            // batches per mapping
+  std::map<std::string, Gathering> gathering_ GUARDED_BY(mu_);      // per mapping
+  std::map<std::string, std::string> last_result_ GUARDED_BY(mu_);  // LastProcessingResult
   bool stopping_ GUARDED_BY(mu_) = false;
   bool sent_ GUARDED_BY(mu_) = false;  // a message was sent since the poller last looked
   std::thread poller_;
