@@ -241,19 +241,32 @@ EventSourceMappings::Look EventSourceMappings::look_at(const EventSourceMapping&
     }
   }
   bool received = false;
+  int visibility_s = 0;
   if (auto settings = queues_.settings(m.queue); settings) {
+    visibility_s = settings->visibility_s;
     auto more = queues_.receive(m.queue, m.batch_size - static_cast<int>(batch.size()),
-                                settings->visibility_s, now_epoch_ms());
+                                visibility_s, now_epoch_ms());
     if (more && !more->empty()) {
       received = true;
-      batch.insert(batch.end(), std::make_move_iterator(more->begin()),
-                   std::make_move_iterator(more->end()));
+      for (auto& message : *more) {
+        // Held past its visibility timeout and received again: the new receipt replaces the old,
+        // which can no longer delete it.
+        auto held = std::ranges::find(batch, message.message_id, &QueueMessage::message_id);
+        if (held != batch.end())
+          *held = std::move(message);
+        else
+          batch.push_back(std::move(message));
+      }
     }
   }  // else the queue is gone; the mapping waits for it
   if (batch.empty()) return {};
   // The window opens with the batch's first message and closes when it is full or has passed;
-  // the window of the mapping as it is now (an update that shortens it applies at once).
-  const auto closes = opened + std::chrono::seconds(m.batching_window_s);
+  // the window of the mapping as it is now (an update that shortens it applies at once). It
+  // closes early enough that the first message is still hidden when the function gets it (half
+  // its visibility timeout), so a short timeout cannot hand one message out twice.
+  const auto closes =
+      opened + std::min<std::chrono::milliseconds>(std::chrono::seconds(m.batching_window_s),
+                                                   std::chrono::milliseconds(visibility_s * 500));
   if (static_cast<int>(batch.size()) < m.batch_size && SteadyClock::now() < closes) {
     common::MutexLock lock(mu_);
     gathering_[m.uuid] = Gathering{.batch = std::move(batch), .opened = opened};
