@@ -9,10 +9,11 @@
 # Usage (root, Release build): bench/peer_compare.sh
 #   BUILD_DIR=build-rel   the build whose bin/runtimed is measured and is the client
 #   COUNT=10000           calls per measured warm run (each after WARMUP=2000 uncounted ones)
-#   COLD=20               runtimed cold starts (`runtimed bench cold`: drain, call), 0.5 s apart
+#   COLD=20               runtimed cold starts (`runtimed bench cold`: drain, call), stems ready
 #   PEER_COLD=5           fresh serverless-offline processes per mode, one first call each
 #   PEER_NPM_DIR=DIR      reuse (or keep) the npm install there instead of a temp dir
 #   BENCH_LOCK=FILE       run the measuring part (not the npm install) under `flock FILE`
+#   PEER_RESULTS=DIR      keep every run's JSON (runtimed bench --json) and the hosts' logs there
 # Exit status: 0 done, 75 the npm registry unreachable, anything else a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,7 +90,7 @@ if [[ ${1:-} == --in-netns ]]; then
   say "runtimed: starting a daemon"
   # runtimed: its own daemon, state dir and cgroup parent; functions without a network.
   "$bin/runtimed" serve --listen 127.0.0.1:$rt_port --state-dir "$work/state" --network none \
-    --cgroup-parent "$parent" >"$work/daemon.log" 2>&1 &
+    --cgroup-parent "$parent" --stem-cells 1 >"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   for _ in $(seq 1 150); do
     curl -fs "http://127.0.0.1:$rt_port/runtimed/v1/health" >/dev/null && break
@@ -99,11 +100,20 @@ if [[ ${1:-} == --in-netns ]]; then
   "$bin/runtimed" create echo --endpoint "http://127.0.0.1:$rt_port" --runtime nodejs20.x \
     --handler handler.handler --code "$work/fn" --memory 128 >/dev/null
   warm_runs runtimed "http://127.0.0.1:$rt_port" echo
-  # Each cold start half a second after the last, as bench_runtime_cold_start spaces them: the
-  # daemon has refilled its node stem (docs/runtimes.md), as it has for a function's first call.
+  # Each cold start once the daemon has refilled its stems (a python and a node interpreter started
+  # ahead, docs/runtimes.md), as it has for a new function's first call; back-to-back cold starts
+  # faster than that start without one. Spaced so, not by a fixed pause: how long node takes to
+  # start varies with the machine's load.
+  stems_ready() {
+    for _ in $(seq 1 200); do
+      curl -fs "http://127.0.0.1:$rt_port/runtimed/v1/health" | grep -Eq '"stems":2[,}]' && return 0
+      sleep 0.1
+    done
+    say "runtimed: the stems were not back within 20 s; a cold start without one"
+  }
   say "runtimed: $COLD cold starts"
   for i in $(seq 1 "$COLD"); do
-    sleep 0.5
+    stems_ready
     bench cold --endpoint "http://127.0.0.1:$rt_port" --function echo --count 1 \
       --json "$work/res/runtimed-cold-$i.json"
   done
@@ -189,6 +199,12 @@ if ! PEER_WORK=$work "${lock[@]}" unshare --net -- "$self" --in-netns; then
   echo "peer_compare: the run failed; its logs:" >&2
   tail -n 20 "$work/bench.log" "$work/daemon.log" "$work/sls.log" 2>/dev/null >&2 || true
   exit 1
+fi
+
+if [[ -n ${PEER_RESULTS:-} ]]; then
+  mkdir -p "$PEER_RESULTS"
+  cp -r "$work/res/." "$PEER_RESULTS/"
+  cp "$work"/*.log "$PEER_RESULTS/" 2>/dev/null || true
 fi
 
 # The table, from this run's JSON.
