@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -268,19 +269,24 @@ std::expected<BenchRun, std::string> run_bench(
   // The first call to each says whether the endpoint and the function are there at all, and
   // leaves it warm (idle mode starts from there).
   for (const Target& target : targets) {
+    if (!options.probe) break;
     Sample probe = invoke_once(run.control(), target, options.payload);
     if (probe.status == 0)
       return std::unexpected("cannot reach " + options.endpoint + ": " + probe.error_type);
     if (probe.status == 404) return std::unexpected("function " + target.name + " not found");
   }
   run.start_clock();
-  // Progress is reported from this thread while the workers run.
-  std::atomic<bool> running{true};
+  // Progress is reported from this thread every 250 ms while the workers run; told to stop, it
+  // stops at once rather than at the end of its wait.
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool running = true;
   std::thread reporter;
   if (progress) {
     reporter = std::thread([&] {
-      while (running) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      const auto stopped = [&] { return !running; };
+      std::unique_lock stop_lock(stop_mu);
+      while (!stop_cv.wait_for(stop_lock, std::chrono::milliseconds(250), stopped)) {
         std::lock_guard lock(run.mu());
         progress(Progress{run.samples().size(), run.expected_total}, run.samples());
       }
@@ -312,9 +318,15 @@ std::expected<BenchRun, std::string> run_bench(
     case Mode::Overhead:
       break;
   }
-  running = false;
-  if (reporter.joinable()) reporter.join();
+  // The rate counts the calls' time only, not the reporter's last wait: taken after the join, the
+  // duration held up to 250 ms more (1,000 calls in 0.2 s read as up to 0.45 s, 2,200/s not 5,000).
   result.duration_s = std::chrono::duration<double>(Clock::now() - run.begin()).count();
+  {
+    std::lock_guard stop_lock(stop_mu);
+    running = false;
+  }
+  stop_cv.notify_all();
+  if (reporter.joinable()) reporter.join();
   if (!outcome) return std::unexpected(outcome.error());
   result.samples = std::move(run.samples());
   result.notes = std::move(run.notes);

@@ -1,7 +1,7 @@
 // The load generator behind `runtimed bench`: invokes a function through the Lambda Invoke API of
 // any endpoint (runtimed or anything speaking it) in one of the modes below, asking for the log
 // tail of every call so its REPORT line tells Duration, Init Duration and Max Memory Used.
-//   warm    --count N --concurrency C  after one warm-up call (not counted)
+//   warm    --count N --concurrency C  after one warm-up call (not counted; none with probe off)
 //   cold    --count N                  each call preceded by a drain (runtimed's admin call that
 //                                      discards the function's idle environments)
 //   burst   --concurrency N            N calls at once from a drained function
@@ -57,11 +57,16 @@ struct BenchOptions {
   ReplayOptions replay;        // speedup, spread, seed, minutes (targets is set by the run)
   // Measure the client's own cost first (always, in overhead mode).
   bool baseline = false;
+  // One uncounted call to each function before the run, to refuse an unreachable endpoint or an
+  // unknown function up front and to leave the function warm. Off (--no-probe), the first counted
+  // call is the first the endpoint sees: how another host's cold start is measured, as the first
+  // call after it started.
+  bool probe = true;
 };
 
 struct BenchRun {
   std::vector<Sample> samples;  // in order of start
-  double duration_s = 0;        // wall time
+  double duration_s = 0;        // wall time from the first call to the end of the last
   std::optional<ClientOverhead> overhead;
   std::vector<std::string> notes;  // what the run did, for the report (e.g. the replayed trace)
 };

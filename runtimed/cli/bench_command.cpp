@@ -26,6 +26,7 @@ struct BenchCommandState {
   std::string payload = "{}";
   double duration_s = 10;
   std::string json_file, csv_file, html_file, check;
+  bool no_probe = false;
   std::string gaps = "0s,1s,5s,30s,2m";
   std::string sizes = "128,256,512,1024";
   std::string spread = "random";
@@ -124,6 +125,7 @@ int run_bench(BenchCommandState& s) {
     s.options.replay.spread = s.spread == "even" ? bench::Spread::Even : bench::Spread::Random;
   }
   s.options.mode = *mode;
+  s.options.probe = !s.no_probe;
   s.options.payload = std::move(*payload);
   s.options.duration = std::chrono::milliseconds(static_cast<int64_t>(s.duration_s * 1000));
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
@@ -227,6 +229,9 @@ void add_bench_commands(CLI::App& app, BenchCommands& commands) {
       ->capture_default_str();
   b->add_flag("--baseline", s.options.baseline,
               "First measure the client's own cost against a bare loopback server");
+  b->add_flag("--no-probe", s.no_probe,
+              "No uncounted first call (which refuses an unknown function and warms it): the "
+              "first counted call is the endpoint's first, e.g. another host's cold start");
   b->add_option("--html", s.html_file, "Write a self-contained HTML report with SVG charts");
   b->add_option("--json", s.json_file, "Write every sample and the summary as JSON");
   b->add_option("--csv", s.csv_file, "Write every sample as CSV");
