@@ -174,11 +174,15 @@ TEST(HttpEventV2, AFunctionUrlEventHasTheKeysOfAwsDocumentedExample) {
   EXPECT_EQ(keys_of(e["requestContext"]["http"]), kHttpKeys);
   expect_documented_values(e, "$default");
   EXPECT_EQ(e["requestContext"]["domainName"], "abcdefghij.lambda-url.us-east-1.localhost");
-  EXPECT_TRUE(e["requestContext"]["authentication"].is_null());
-  EXPECT_TRUE(e["requestContext"]["authorizer"].is_null());
+  for (const char* key : {"authentication", "authorizer"}) {
+    ASSERT_TRUE(e["requestContext"].contains(key)) << key;
+    EXPECT_TRUE(e["requestContext"][key].is_null()) << key;
+  }
 
   c.iam_caller = api::HttpEventContext::IamCaller{"AKIDEXAMPLE", "111122223333"};
   const json signed_event = json::parse(api::http_event_v2(documented_request(), c));
+  ASSERT_TRUE(signed_event["requestContext"].contains("authorizer"));
+  ASSERT_TRUE(signed_event["requestContext"]["authorizer"].contains("iam")) << signed_event;
   const json& iam = signed_event["requestContext"]["authorizer"]["iam"];
   EXPECT_EQ(keys_of(iam),
             (std::set<std::string>{"accessKey", "accountId", "callerId", "cognitoIdentity",
