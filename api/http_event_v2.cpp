@@ -97,7 +97,7 @@ std::string http_event_v2(const HttpRequest& request, const HttpEventContext& co
                              {"http",
                               {{"method", request.method},
                                {"path", context.raw_path},
-                               {"protocol", "HTTP/1.1"},
+                               {"protocol", request.version == 10 ? "HTTP/1.0" : "HTTP/1.1"},
                                {"sourceIp", request.remote_address},
                                {"userAgent", request.header("user-agent")}}},
                              {"requestId", context.request_id},
@@ -105,6 +105,23 @@ std::string http_event_v2(const HttpRequest& request, const HttpEventContext& co
                              {"stage", "$default"},
                              {"time", clf_time(context.time)},
                              {"timeEpoch", epoch_ms}};
+  if (context.function_url) {
+    json& request_context = event["requestContext"];
+    request_context["authentication"] = nullptr;
+    request_context["authorizer"] = nullptr;
+    if (context.iam_caller) {
+      // runtimed's keys belong to no IAM user: the key is its own principal.
+      const auto& [key, account] = *context.iam_caller;
+      request_context["authorizer"] = {{"iam",
+                                        {{"accessKey", key},
+                                         {"accountId", account},
+                                         {"callerId", key},
+                                         {"cognitoIdentity", nullptr},
+                                         {"principalOrgId", nullptr},
+                                         {"userArn", "arn:aws:iam::" + account + ":user/" + key},
+                                         {"userId", key}}}};
+    }
+  }
   if (context.path_parameters) event["pathParameters"] = *context.path_parameters;
   const bool text = is_text_content_type(request.header("content-type", "text/plain"));
   if (!request.body.empty())

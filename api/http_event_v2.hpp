@@ -24,6 +24,15 @@ struct HttpEventContext {
   // An HTTP API route's captures; a Function URL has none (the event then has no pathParameters).
   std::optional<std::map<std::string, std::string>> path_parameters;
   std::chrono::system_clock::time_point time;
+  // A Function URL's event always has requestContext.authentication (null) and .authorizer:
+  // null, or the signer of an AWS_IAM URL's request. An HTTP API without authorizers or mutual
+  // TLS has neither key.
+  bool function_url = false;
+  struct IamCaller {
+    std::string access_key;
+    std::string account_id;
+  };
+  std::optional<IamCaller> iam_caller;
 };
 
 // The event, serialized. Header names are lower-cased and repeated headers comma-joined;

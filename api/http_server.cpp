@@ -466,6 +466,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       out.query = parse_query(out.raw_query);
     }
     out.remote_address = remote_address_;
+    out.version = req.version();
     for (const auto& field : req) {
       out.headers.emplace(std::string(field.name_string()), std::string(field.value()));
     }

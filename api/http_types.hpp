@@ -54,6 +54,7 @@ struct HttpRequest {
   // Set instead of `body` when the listener streams this request's body (ListenerOptions).
   std::shared_ptr<BodyReader> body_reader;
   std::string remote_address;  // the client's IP address, as text ("" when unknown)
+  unsigned version = 11;       // the request line's HTTP version: 10 or 11
   // The authenticated caller's account when it is not the daemon's own ("" otherwise): every
   // name the request uses is scoped to it (common/account_scope.hpp). Set by the client routes.
   std::string account;

@@ -9,6 +9,7 @@
 #include "api/http_cors.hpp"
 #include "api/http_event_v2.hpp"
 #include "api/http_route_match.hpp"
+#include "api/sigv4.hpp"
 #include "common/account_scope.hpp"
 #include "common/ids.hpp"
 #include "runtimed/triggers/trigger_urls.hpp"
@@ -69,32 +70,29 @@ std::optional<Target> target_of(const api::HttpRequest& request, const std::stri
   return std::nullopt;
 }
 
-// The function's answer as the front end returns it. Function URLs answer a function error,
-// like a malformed answer, with 502; HTTP APIs a function error with 500 (API Gateway's
-// "Internal Server Error"); both 429 for throttling and 504 for a timed-out function.
+// The function's answer as the front end returns it, in each front end's words
+// (docs/http-triggers.md cites AWS for each). A Function URL answers a throttle 429 and a
+// function error, a timeout or a malformed answer 502. An HTTP API answers everything Lambda
+// refused or the function failed at, throttles and its timeouts included, with API Gateway's
+// 500 {"message":"Internal Server Error"}.
 api::HttpResponse to_http_answer(const api::InvokeResult& result, Target::Kind kind,
                                  const std::string& request_id) {
+  const bool url = kind == Target::Kind::FunctionUrl;
   if (result.api_error) {
+    if (!url) return gateway_answer(500, "Internal Server Error", request_id);
     if (result.api_error->type == api::ApiErrorType::TooManyRequests)
       return gateway_answer(429, "Too Many Requests", request_id);
     if (result.api_error->type == api::ApiErrorType::ResourceNotFound)
-      return gateway_answer(
-          kind == Target::Kind::FunctionUrl ? 404 : 500,
-          kind == Target::Kind::FunctionUrl ? "Not Found" : "Internal Server Error", request_id);
+      return gateway_answer(404, "Not Found", request_id);
     return gateway_answer(503, "Service Unavailable", request_id);
   }
-  if (result.function_error) {
-    const json error = json::parse(result.payload, nullptr, false);
-    if (error.is_object() && error.value("errorType", "") == "Sandbox.Timedout")
-      return gateway_answer(504, "Endpoint request timed out", request_id);
-    return gateway_answer(kind == Target::Kind::FunctionUrl ? 502 : 500, "Internal Server Error",
-                          request_id);
-  }
+  if (result.function_error)
+    return gateway_answer(url ? 502 : 500, "Internal Server Error", request_id);
   // A streamed http-integration-response taken whole: its prelude is the head.
   auto response = result.content_type == kHttpIntegrationResponse
                       ? gathered_http_response(result.payload)
                       : api::http_response_v2(result.payload);
-  if (!response) return gateway_answer(502, "Internal Server Error", request_id);
+  if (!response) return gateway_answer(url ? 502 : 500, "Internal Server Error", request_id);
   const bool typed = std::ranges::any_of(response->headers, [](const auto& h) {
     return strcasecmp(h.first.c_str(), "content-type") == 0;
   });
@@ -135,7 +133,12 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
                                    : std::expected<std::string, api::ApiError>(std::string());
       if (!account || *account != common::account_of(identity_, config->function))
         return reply(gateway_answer(403, "Forbidden", request_id));
+      if (auto signature = api::parse_sigv4(request))
+        context.iam_caller = {signature->access_key_id, *account};
     }
+    context.function_url = true;
+    // The function owner's account, as Lambda documents requestContext.accountId.
+    context.account_id = std::string(common::account_of(identity_, config->function));
     invoke.function_name = config->function;
     if (!config->qualifier.empty()) invoke.qualifier = config->qualifier;
     stream = config->invoke_mode == "RESPONSE_STREAM";

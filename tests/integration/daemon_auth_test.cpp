@@ -166,12 +166,20 @@ TEST_F(DaemonAuthTest, AnAwsIamFunctionUrlTakesOnlySignedRequests) {
          "try:\n"
          "    r = urllib.request.urlopen(urllib.request.Request(url, headers=dict(req.headers)))\n"
          "    print(r.status)\n"
+         "    print(r.read().decode(), file=sys.stderr)\n"
          "except urllib.error.HTTPError as e:\n"
          "    print(e.code)\n",
          url, key, secret});
   };
   auto signed_ok = fetch("AKIABOB", "bob-secret");
   EXPECT_EQ(signed_ok.out, "200\n") << signed_ok << daemon_->daemon_log();
+  // The function (an echo) sees the signer as Lambda's event names an AWS_IAM caller.
+  const json event = json::parse(signed_ok.err, nullptr, false);
+  ASSERT_TRUE(event.is_object()) << signed_ok;
+  const json iam = event.value("requestContext", json::object()).value("authorizer", json())["iam"];
+  EXPECT_EQ(iam.value("accessKey", ""), "AKIABOB") << event;
+  EXPECT_EQ(iam.value("accountId", ""), kAccount) << event;
+  EXPECT_EQ(iam.value("userArn", ""), std::string("arn:aws:iam::") + kAccount + ":user/AKIABOB");
   EXPECT_EQ(fetch("", "").out, "403\n");
   EXPECT_EQ(fetch("AKIABOB", "not-bobs-secret").out, "403\n");
   EXPECT_EQ(fetch("AKIAMALLORY", "x").out, "403\n");
