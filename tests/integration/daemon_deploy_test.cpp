@@ -336,11 +336,17 @@ TEST_F(DeployTest, TheExampleAppDeploysServesChangesAndLeavesNothing) {
   ASSERT_GT(http_port, 0) << daemon_->daemon_log();
   httplib::Client http("127.0.0.1", http_port);
   http.set_read_timeout(std::chrono::seconds(30));
-  auto item = http.Get("/items/42");
+  // The API's routes under its path prefix: ApiEndpoint is http://HOST:PORT/execute-api/<id>.
+  const std::string endpoint =
+      get("/runtimed/v1/http-apis/sam-app-ServerlessHttpApi").value("ApiEndpoint", "");
+  const auto prefix_at = endpoint.find("/execute-api/");
+  ASSERT_NE(prefix_at, std::string::npos) << endpoint;
+  const std::string api = endpoint.substr(prefix_at);
+  auto item = http.Get(api + "/items/42");
   ASSERT_TRUE(item);
   EXPECT_EQ(item->status, 200) << item->body;
   EXPECT_EQ(json::parse(item->body, nullptr, false), (json{{"id", "42"}, {"stage", "dev"}}));
-  auto hello = http.Get("/hello?name=sam");
+  auto hello = http.Get(api + "/hello?name=sam");
   ASSERT_TRUE(hello);
   EXPECT_EQ(json::parse(hello->body, nullptr, false)["message"], "Hello, sam!") << hello->body;
   EXPECT_EQ(get("/runtimed/v1/schedules/sam-app-NightlyFunction-Nightly")["ScheduleExpression"],
@@ -382,7 +388,7 @@ TEST_F(DeployTest, TheExampleAppDeploysServesChangesAndLeavesNothing) {
   ASSERT_EQ(second.status, 0) << second;
   get("/2015-03-31/functions/sam-app-NightlyFunction", 404);
   get("/runtimed/v1/schedules/sam-app-NightlyFunction-Nightly", 404);
-  hello = http.Get("/hello?name=sam");
+  hello = http.Get(api + "/hello?name=sam");
   ASSERT_TRUE(hello);
   EXPECT_EQ(json::parse(hello->body, nullptr, false)["message"], "Howdy, sam!") << hello->body;
   auto unchanged =
@@ -398,7 +404,7 @@ TEST_F(DeployTest, TheExampleAppDeploysServesChangesAndLeavesNothing) {
   EXPECT_EQ(get("/runtimed/v1/http-apis")["Items"], json::array());
   EXPECT_EQ(get("/2018-10-31/layers")["Layers"], json::array());
   get("/runtimed/v1/stacks/sam-app", 404);
-  auto gone = http.Get("/items/42");
+  auto gone = http.Get(api + "/items/42");
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 404) << gone->body;
 }
