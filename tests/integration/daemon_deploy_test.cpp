@@ -357,7 +357,8 @@ TEST_F(DeployTest, TheExampleAppDeploysServesChangesAndLeavesNothing) {
                                      R"({"id":"job-1"})", "application/json");
   ASSERT_TRUE(sent && sent->status == 200) << (sent ? sent->body : "no answer");
   auto pending = [&] {
-    for (const auto& q : get("/runtimed/v1/queues")["Queues"])
+    const json queues = get("/runtimed/v1/queues");
+    for (const auto& q : queues["Queues"])
       if (q["Name"] == "sam-app-JobsQueue")
         return q["ApproximateNumberOfMessages"].get<int>() +
                q["ApproximateNumberOfMessagesNotVisible"].get<int>();
