@@ -410,6 +410,45 @@ TEST_F(DeployTest, TheExampleAppDeploysServesChangesAndLeavesNothing) {
   EXPECT_EQ(gone->status, 404) << gone->body;
 }
 
+// A function whose CodeUri is a .zip, with EphemeralStorage: the code comes from the archive and
+// the environment's /tmp is as large as the template asks.
+TEST_F(DeployTest, AZipCodeUriAndEphemeralStorageReachTheEnvironment) {
+  fs::create_directories(dir() / "zipsrc");
+  write("zipsrc/app.py",
+        "import os\n"
+        "def handler(event, context):\n"
+        "    st = os.statvfs('/tmp')\n"
+        "    return {'zipped': True, 'tmp_mb': st.f_blocks * st.f_frsize // (1024 * 1024)}\n");
+  auto zipped = testsupport::run_command({"/usr/bin/zip", "-j", "-q", (dir() / "fn.zip").string(),
+                                          (dir() / "zipsrc/app.py").string()});
+  ASSERT_EQ(zipped.status, 0) << zipped;
+  write("template.yaml", R"(Resources:
+  Zipped:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: fn.zip
+      EphemeralStorage:
+        Size: 1024
+)");
+  auto run = deploy();
+  ASSERT_EQ(run.status, 0) << run;
+  EXPECT_EQ(get("/2015-03-31/functions/demo-Zipped/configuration")["EphemeralStorage"]["Size"],
+            1024);
+  auto r = daemon_->client().Post("/2015-03-31/functions/demo-Zipped/invocations", "{}",
+                                  "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json answer = json::parse(r->body, nullptr, false);
+  EXPECT_EQ(answer["zipped"], true) << r->body;
+  // A 1024 MB file system, less its own bookkeeping; the default would be 512.
+  EXPECT_GT(answer.value("tmp_mb", 0), 900) << r->body;
+  EXPECT_LE(answer.value("tmp_mb", 0), 1024) << r->body;
+  ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
+  EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+}
+
 // Events, URLs, queues and provisioned concurrency: deployed, read back through their APIs,
 // unchanged by a second deploy, and all gone with the stack.
 constexpr const char* kEventsTemplate = R"(Resources:
