@@ -117,6 +117,11 @@ std::expected<std::string, std::string> zip_directory(const fs::path& dir) {
     archive_entry_set_gid(entry.get(), 0);
     archive_entry_set_uname(entry.get(), nullptr);
     archive_entry_set_gname(entry.get(), nullptr);
+    // Only mtime says the code changed. atime moves whenever the file is read, so storing it
+    // made two zips of an unchanged tree differ (and a re-deploy see a change that was not).
+    archive_entry_unset_atime(entry.get());
+    archive_entry_unset_ctime(entry.get());
+    archive_entry_unset_birthtime(entry.get());
     std::string name = path.lexically_relative(dir).generic_string();
     if (type == AE_IFDIR) name += '/';
     archive_entry_set_pathname(entry.get(), name.c_str());

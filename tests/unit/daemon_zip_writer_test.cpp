@@ -1,6 +1,7 @@
 // zip_directory: paths, modes and symlinks survive a round trip through libarchive's zip reader.
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -88,6 +89,18 @@ TEST_F(ZipWriterTest, StoresSymlinksAsSymlinks) {
 TEST_F(ZipWriterTest, SameTreeGivesSameBytes) {
   EXPECT_EQ(runtimed::zip_directory(dir_.path()).value(),
             runtimed::zip_directory(dir_.path()).value());
+}
+
+// Reading a file moves its atime (relatime does so on the first read after a write), so a zip
+// that stored atime differed between two zips of an unchanged tree: deploy's "No changes" and
+// the CLI's tests depended on when the files were last read.
+TEST_F(ZipWriterTest, ReadingTheFilesDoesNotChangeTheBytes) {
+  const auto before = runtimed::zip_directory(dir_.path()).value();
+  const timespec times[2] = {{.tv_sec = 1'000'000'000, .tv_nsec = 0},
+                             {.tv_sec = 0, .tv_nsec = UTIME_OMIT}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir_.path() / "bootstrap").c_str(), times, 0), 0);
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir_.path() / "lib").c_str(), times, 0), 0);
+  EXPECT_EQ(runtimed::zip_directory(dir_.path()).value(), before);
 }
 
 TEST(ZipWriter, MissingDirectoryIsAnError) {
