@@ -23,4 +23,8 @@ std::optional<HttpRouteMatch> match_http_route(const std::vector<std::string>& r
 // True when `key` is a valid route key ("$default" or "METHOD /path" with {proxy+} only last).
 bool valid_http_route_key(std::string_view key);
 
+// An HTTP API integration's TimeoutInMillis: 50 ms to 30 s, 30 s by default (API Gateway's quota).
+inline constexpr int kMinIntegrationTimeoutMs = 50;
+inline constexpr int kMaxIntegrationTimeoutMs = 30'000;
+
 }  // namespace api

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/http_route_match.hpp"
 #include "api/sigv4.hpp"
 #include "runtimed/cli/zip_writer.hpp"
 
@@ -792,7 +793,17 @@ void TemplateReader::build_events(const std::string& id, const std::string& name
         if (r["RouteKey"] == route_key)
           fail(at, fmt::format("route {} appears twice in {}", route_key, api));
       }
-      routes.push_back({{"RouteKey", route_key}, {"FunctionArn", target_arn}});
+      json route = {{"RouteKey", route_key}, {"FunctionArn", target_arn}};
+      if (props.contains("TimeoutInMillis")) {
+        const int timeout =
+            require_int(p["TimeoutInMillis"], props["TimeoutInMillis"], "TimeoutInMillis");
+        if (timeout < api::kMinIntegrationTimeoutMs || timeout > api::kMaxIntegrationTimeoutMs)
+          fail(p["TimeoutInMillis"],
+               fmt::format("TimeoutInMillis must be from {} to {} (API Gateway's limits)",
+                           api::kMinIntegrationTimeoutMs, api::kMaxIntegrationTimeoutMs));
+        route["TimeoutInMillis"] = timeout;
+      }
+      routes.push_back(std::move(route));
       continue;
     }
     if (type == "Schedule") {
@@ -911,10 +922,7 @@ void TemplateReader::build_http_api_resource(const std::string& id, const Logica
 
 void TemplateReader::finish_http_apis() {
   for (auto& [id, routes] : api_routes_) {
-    json clean = json::array();
-    for (auto& r : routes) {
-      clean.push_back({{"RouteKey", r["RouteKey"]}, {"FunctionArn", r["FunctionArn"]}});
-    }
+    json clean = routes;
     std::sort(clean.begin(), clean.end(),
               [](const json& a, const json& b) { return a["RouteKey"] < b["RouteKey"]; });
     json spec = {{"Routes", clean}};

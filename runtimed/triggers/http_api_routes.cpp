@@ -37,7 +37,9 @@ ApiError api_not_found(const std::string& name) {
 json HttpApiRoutes::api_json(const HttpApi& api) const {
   json routes = json::array();
   for (const auto& r : api.routes)
-    routes.push_back({{"RouteKey", r.route_key}, {"FunctionArn", r.function_arn}});
+    routes.push_back({{"RouteKey", r.route_key},
+                      {"FunctionArn", r.function_arn},
+                      {"TimeoutInMillis", r.timeout_ms}});
   json out = {{"ApiId", api.api_id},
               {"ApiName", common::display_name(api.name)},
               {"ApiEndpoint", urls_.api_endpoint(api.api_id)},
@@ -61,7 +63,7 @@ api::HttpResponse HttpApiRoutes::put(const api::HttpRequest& request, const std:
   const auto body = api::parse_json_object_body(request);
   if (!body) return fail(body.error());
   if (!body->contains("Routes") || !(*body)["Routes"].is_array())
-    return fail(api::wrong_type("Routes", "a list of {RouteKey, FunctionArn}"));
+    return fail(api::wrong_type("Routes", "a list of {RouteKey, FunctionArn, TimeoutInMillis}"));
   HttpApi api;
   api.name = common::scoped_name(request.account, name);
   api.created_date = common::lambda_timestamp(std::chrono::system_clock::now());
@@ -80,12 +82,22 @@ api::HttpResponse HttpApiRoutes::put(const api::HttpRequest& request, const std:
     if (!keys.insert(**key).second)
       return fail(ApiError::conflict("Route " + **key + " appears twice"));
     if (!*arn) return fail(ApiError::invalid_parameter("Route " + **key + " needs a FunctionArn"));
+    int timeout_ms = api::kMaxIntegrationTimeoutMs;
+    if (route.contains("TimeoutInMillis")) {
+      const json& t = route["TimeoutInMillis"];
+      if (!t.is_number_integer() || t.get<int64_t>() < api::kMinIntegrationTimeoutMs ||
+          t.get<int64_t>() > api::kMaxIntegrationTimeoutMs)
+        return fail(ApiError::invalid_parameter(
+            fmt::format("Route {}: TimeoutInMillis must be an integer from {} to {}", **key,
+                        api::kMinIntegrationTimeoutMs, api::kMaxIntegrationTimeoutMs)));
+      timeout_ms = static_cast<int>(t.get<int64_t>());
+    }
     auto target = api::resolve_for_caller(**arn, "", request, identity_);
     if (!target) return fail(target.error());
     // The function (and its version or alias) must exist now, as API Gateway checks the
     // integration's target when the route is made.
     if (auto exists = functions_.configuration_of(*target); !exists) return fail(exists.error());
-    api.routes.push_back({**key, target->name, target->qualifier.value_or(""), **arn});
+    api.routes.push_back({**key, target->name, target->qualifier.value_or(""), **arn, timeout_ms});
   }
   if (body->contains("CorsConfiguration") && !(*body)["CorsConfiguration"].is_null()) {
     if (!(*body)["CorsConfiguration"].is_object())

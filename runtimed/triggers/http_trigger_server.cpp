@@ -4,6 +4,8 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "api/http_cors.hpp"
@@ -74,7 +76,7 @@ std::optional<Target> target_of(const api::HttpRequest& request, const std::stri
 // (docs/http-triggers.md cites AWS for each). A Function URL answers a throttle 429 and a
 // function error, a timeout or a malformed answer 502. An HTTP API answers everything Lambda
 // refused or the function failed at, throttles and its timeouts included, with API Gateway's
-// 500 {"message":"Internal Server Error"}.
+// 500 {"message":"Internal Server Error"}; its integration timeout is 503 (handle()).
 api::HttpResponse to_http_answer(const api::InvokeResult& result, Target::Kind kind,
                                  const std::string& request_id) {
   const bool url = kind == Target::Kind::FunctionUrl;
@@ -122,6 +124,7 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
   api::InvokeRequest invoke;
   json cors;
   bool stream = false;
+  int route_timeout_ms = api::kMaxIntegrationTimeoutMs;
   if (target->kind == Target::Kind::FunctionUrl) {
     auto config = store_.url_by_id(target->id);
     if (!config) return reply(gateway_answer(404, "Not Found", request_id));
@@ -154,6 +157,7 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
     if (!match->path_parameters.empty()) context.path_parameters = match->path_parameters;
     invoke.function_name = route.function;
     if (!route.qualifier.empty()) invoke.qualifier = route.qualifier;
+    route_timeout_ms = route.timeout_ms;
   }
   invoke.payload = api::http_event_v2(request, context);
   const Target::Kind kind = target->kind;
@@ -174,12 +178,46 @@ void HttpTriggerServer::handle(api::HttpRequest&& request, api::Reply reply) {
                        [sink](const api::InvokeResult& result) { sink->complete(result); });
     return;
   }
+  if (kind == Target::Kind::FunctionUrl) {
+    controller_.invoke(std::move(invoke), request_id,
+                       [reply = std::move(reply), origin = request.header("origin"),
+                        cors = std::move(cors), request_id](const api::InvokeResult& result) {
+                         api::HttpResponse response =
+                             to_http_answer(result, Target::Kind::FunctionUrl, request_id);
+                         api::add_cors_headers(cors, origin, response);
+                         reply(std::move(response));
+                       });
+    return;
+  }
+  // An HTTP API answers once: with the function's answer or, past the route's integration
+  // timeout, API Gateway's 503 while the invocation runs on to the function's own timeout.
+  struct OneAnswer {
+    std::atomic<bool> given{false};
+    api::Reply reply;
+    std::string origin;
+    json cors;
+    IntegrationTimeouts::Entry deadline;
+  };
+  auto answer = std::make_shared<OneAnswer>();
+  answer->reply = std::move(reply);
+  answer->origin = request.header("origin");
+  answer->cors = std::move(cors);
+  answer->deadline = timeouts_->add(
+      IntegrationTimeouts::Clock::now() + std::chrono::milliseconds(route_timeout_ms),
+      [answer, request_id] {
+        if (answer->given.exchange(true)) return;
+        api::HttpResponse response = gateway_answer(503, "Service Unavailable", request_id);
+        api::add_cors_headers(answer->cors, answer->origin, response);
+        answer->reply(std::move(response));
+      });
   controller_.invoke(std::move(invoke), request_id,
-                     [reply = std::move(reply), origin = request.header("origin"),
-                      cors = std::move(cors), kind, request_id](const api::InvokeResult& result) {
-                       api::HttpResponse response = to_http_answer(result, kind, request_id);
-                       api::add_cors_headers(cors, origin, response);
-                       reply(std::move(response));
+                     [answer, timeouts = timeouts_, request_id](const api::InvokeResult& result) {
+                       if (answer->given.exchange(true)) return;
+                       timeouts->cancel(answer->deadline);
+                       api::HttpResponse response =
+                           to_http_answer(result, Target::Kind::HttpApi, request_id);
+                       api::add_cors_headers(answer->cors, answer->origin, response);
+                       answer->reply(std::move(response));
                      });
 }
 

@@ -6,12 +6,14 @@
 
 #include <expected>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "api/http_types.hpp"
 #include "api/lambda_error.hpp"
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/triggers/http_trigger_store.hpp"
+#include "runtimed/triggers/integration_timeouts.hpp"
 
 namespace runtimed {
 
@@ -39,6 +41,8 @@ class HttpTriggerServer {
   Controller& controller_;
   common::LambdaIdentity identity_;
   Authenticator authenticate_;
+  // Shared with the invocations' completions, which may outlive this server at shutdown.
+  std::shared_ptr<IntegrationTimeouts> timeouts_ = std::make_shared<IntegrationTimeouts>();
 };
 
 }  // namespace runtimed

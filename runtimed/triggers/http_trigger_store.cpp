@@ -26,7 +26,8 @@ json api_json(const HttpApi& api) {
     routes.push_back({{"RouteKey", r.route_key},
                       {"Function", r.function},
                       {"Qualifier", r.qualifier},
-                      {"FunctionArn", r.function_arn}});
+                      {"FunctionArn", r.function_arn},
+                      {"TimeoutInMillis", r.timeout_ms}});
   return {{"Routes", routes}, {"CorsConfiguration", api.cors}, {"CreatedDate", api.created_date}};
 }
 
@@ -35,7 +36,8 @@ HttpApi api_from(const std::string& name, const std::string& api_id, const json&
       name, api_id, {}, {}, j.value("CorsConfiguration", json()), j.value("CreatedDate", "")};
   for (const auto& r : j.value("Routes", json::array())) {
     api.routes.push_back({r.value("RouteKey", ""), r.value("Function", ""),
-                          r.value("Qualifier", ""), r.value("FunctionArn", "")});
+                          r.value("Qualifier", ""), r.value("FunctionArn", ""),
+                          r.value("TimeoutInMillis", api::kMaxIntegrationTimeoutMs)});
     api.route_keys.push_back(api.routes.back().route_key);
   }
   return api;

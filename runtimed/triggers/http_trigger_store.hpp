@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/http_route_match.hpp"
 #include "common/store_error.hpp"
 #include "runtimed/store/state_db.hpp"
 
@@ -33,6 +34,8 @@ struct HttpApiRoute {
   std::string function;
   std::string qualifier;  // "" for $LATEST
   std::string function_arn;
+  // API Gateway's integration timeout: past it the client gets 503 while the function runs on.
+  int timeout_ms = api::kMaxIntegrationTimeoutMs;
 };
 
 struct HttpApi {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "tests/integration/daemon_test.hpp"
 
@@ -211,6 +212,63 @@ TEST_F(DaemonHttpTriggerTest, ThrottlesTimeoutsAndErrorsAnswerAsEachFrontEndDocu
   ASSERT_TRUE(ran);
   EXPECT_EQ(ran->status, 200);
   EXPECT_EQ(ran->body, "ran");
+}
+
+constexpr const char* kSlow = R"(import time
+finished = 0
+def handler(event, context):
+    global finished
+    if event["rawPath"].endswith("/sleep"):
+        time.sleep(2)
+        finished += 1
+    return {"finished": finished}
+)";
+
+// API Gateway gives an integration at most TimeoutInMillis (30 s by default and at most), then
+// answers 503 {"message":"Service Unavailable"}; the function is not stopped, it runs on to its
+// own timeout (docs/http-triggers.md cites the sources).
+TEST_F(DaemonHttpTriggerTest, ARoutePastItsIntegrationTimeoutAnswers503AndTheFunctionRunsOn) {
+  create_python("slow", kSlow, /*timeout=*/10);
+  const std::string arn = "arn:aws:lambda:us-east-1:000000000000:function:slow";
+  for (const json& bad : {json(49), json(30001), json("1000"), json(1.5)}) {
+    const json refused = put_api(
+        "bad",
+        {{"Routes", {{{"RouteKey", "$default"}, {"FunctionArn", arn}, {"TimeoutInMillis", bad}}}}},
+        400);
+    EXPECT_NE(refused.value("message", "").find("TimeoutInMillis"), std::string::npos) << bad;
+  }
+  const json made = put_api(
+      "timed", {{"Routes",
+                 {{{"RouteKey", "GET /quick/{any+}"}, {"FunctionArn", arn}},
+                  {{"RouteKey", "$default"}, {"FunctionArn", arn}, {"TimeoutInMillis", 1000}}}}});
+  ASSERT_EQ(made["Routes"].size(), 2u) << made;
+  EXPECT_EQ(made["Routes"][0]["TimeoutInMillis"], 30000) << made;
+  EXPECT_EQ(made["Routes"][1]["TimeoutInMillis"], 1000) << made;
+  const std::string route = "/execute-api/" + made.value("ApiId", "") + "/";
+  // Warm the environment, so the deadline measures the sleep, not a cold start.
+  auto warm = http().Get(route + "quick/warm");
+  ASSERT_TRUE(warm);
+  ASSERT_EQ(warm->status, 200) << warm->body;
+
+  const auto start = std::chrono::steady_clock::now();
+  auto r = http().Get(route + "sleep");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_EQ(json::parse(r->body, nullptr, false), (json{{"message", "Service Unavailable"}}));
+  EXPECT_GE(took, std::chrono::milliseconds(1000));
+  EXPECT_LT(took, std::chrono::milliseconds(1900));  // before the 2 s sleep ends
+  // The invocation was not stopped: once its sleep ends, the same environment counts it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto after = http().Get(route + "count");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200) << after->body;
+  EXPECT_EQ(json::parse(after->body, nullptr, false), (json{{"finished", 1}})) << after->body;
+  // A route with the default 30 s waits for the whole 2 s sleep.
+  auto whole = http().Get(route + "quick/sleep");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200) << whole->body;
+  EXPECT_EQ(json::parse(whole->body, nullptr, false), (json{{"finished", 2}})) << whole->body;
 }
 
 constexpr const char* kWeb = R"(import base64, json

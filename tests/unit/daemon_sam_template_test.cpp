@@ -293,6 +293,41 @@ TEST(SamTemplateTest, FunctionSettingsAndEventsBecomeTheirResources) {
              {{"OnFailure", {{"Destination", "arn:aws:sqs:eu-west-1:123456789012:st-Jobs"}}}}}}));
 }
 
+// An HttpApi event's TimeoutInMillis becomes its route's integration timeout, within API
+// Gateway's 50 ms to 30 s.
+TEST(SamTemplateTest, AnHttpApiEventsTimeoutInMillisReachesItsRouteWithinApiGatewaysLimits) {
+  auto with_timeout = [](const std::string& timeout) {
+    return load_sam_template(input(R"(Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: i.h
+      InlineCode: x
+      Events:
+        Get:
+          Type: HttpApi
+          Properties:
+            Path: /slow
+            Method: get
+            TimeoutInMillis: )" + timeout +
+                                   "\n"));
+  };
+  auto s = with_timeout("5000");
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ(find(*s, "ServerlessHttpApi").spec["Routes"][0],
+            (json{{"RouteKey", "GET /slow"},
+                  {"FunctionArn", "arn:aws:lambda:eu-west-1:123456789012:function:st-Fn"},
+                  {"TimeoutInMillis", 5000}}));
+  for (const std::string bad : {"49", "30001"}) {
+    auto refused = with_timeout(bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error(),
+              "template.yaml line 14: TimeoutInMillis must be from 50 to 30000 (API Gateway's "
+              "limits)");
+  }
+}
+
 TEST(SamTemplateTest, AutoPublishAliasFromGlobalsAndParametersTargetsTheAlias) {
   auto s = load_sam_template(input(R"(Parameters:
   AliasName: {Type: String, Default: prod}
