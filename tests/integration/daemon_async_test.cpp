@@ -8,12 +8,14 @@
 #include <set>
 #include <thread>
 
+#include "tests/eventually.hpp"
 #include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
 using testsupport::DaemonProcess;
+using testsupport::eventually;
 using testsupport::header;
 using Clock = std::chrono::steady_clock;
 
@@ -22,17 +24,6 @@ size_t count(const std::string& haystack, const std::string& needle) {
   for (size_t p = haystack.find(needle); p != std::string::npos; p = haystack.find(needle, p + 1))
     ++n;
   return n;
-}
-
-// Polls `done` every 50 ms until it holds or `limit` passes.
-template <typename F>
-bool eventually(F done, std::chrono::seconds limit) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 std::string sqs_arn(const std::string& name) {

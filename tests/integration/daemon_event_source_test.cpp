@@ -9,12 +9,14 @@
 #include <map>
 #include <set>
 
+#include "tests/eventually.hpp"
 #include "tests/integration/daemon_test.hpp"
 
 namespace {
 
 using nlohmann::json;
 using testsupport::DaemonProcess;
+using testsupport::eventually;
 using Clock = std::chrono::steady_clock;
 
 // The consumer every test maps: it prints "batch QUEUE N BODY,BODY,…" for each batch, fails the
@@ -124,17 +126,6 @@ std::multiset<std::string> bodies(const json& messages) {
   std::multiset<std::string> out;
   for (const auto& m : messages) out.insert(m["Body"].get<std::string>());
   return out;
-}
-
-// Polls `done` every 20 ms until it holds or `limit` passes.
-template <typename F>
-bool eventually(F done, std::chrono::milliseconds limit) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
 }
 
 // The lines of `log` that start with `prefix`, each without it.

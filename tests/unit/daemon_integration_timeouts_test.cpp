@@ -9,21 +9,13 @@
 #include <vector>
 
 #include "runtimed/triggers/integration_timeouts.hpp"
+#include "tests/eventually.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using runtimed::IntegrationTimeouts;
-
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds limit = 2000ms) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using testsupport::eventually;
 
 TEST(IntegrationTimeouts, ExpiriesRunAtTheirDeadlinesInDeadlineOrder) {
   IntegrationTimeouts timeouts;
@@ -39,10 +31,12 @@ TEST(IntegrationTimeouts, ExpiriesRunAtTheirDeadlinesInDeadlineOrder) {
       late.push_back(IntegrationTimeouts::Clock::now() - due);
     });
   }
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard lock(mu);
-    return order.size() == 3;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return order.size() == 3;
+      },
+      2s));
   EXPECT_EQ(order, (std::vector<int>{40, 80, 120}));
   for (const auto d : late) {
     EXPECT_GE(d, 0ms);  // never early
@@ -61,7 +55,7 @@ TEST(IntegrationTimeouts, ACancelledExpiryNeverRuns) {
   std::this_thread::sleep_for(20ms);
   timeouts.cancel(cancelled);
   EXPECT_EQ(timeouts.pending(), 1u);
-  ASSERT_TRUE(eventually([&] { return ran.load() != 0; }));
+  ASSERT_TRUE(eventually([&] { return ran.load() != 0; }, 2s));
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(ran.load(), 1);
 }
@@ -84,7 +78,7 @@ TEST(IntegrationTimeouts, AnExpiryMayUseItsOwnTable) {
     timeouts.cancel(later);
     timeouts.add(IntegrationTimeouts::Clock::now() + 10ms, [&] { ran += 1; });
   });
-  ASSERT_TRUE(eventually([&] { return ran.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return ran.load() == 1; }, 2s));
   EXPECT_EQ(timeouts.pending(), 0u);
 }
 
