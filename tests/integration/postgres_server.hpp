@@ -1,15 +1,24 @@
 // A PostgreSQL 15 server of the test's own: initdb into a temp dir, listening on a Unix socket in
 // that dir only (no TCP), run as the unprivileged `postgres` user (initdb refuses root; `nobody`
 // when there is no such user), stopped and removed at destruction. Never the system's service.
+// The postmaster is this process's child with a parent-death signal (not pg_ctl's daemon), so a
+// test that crashes or is killed takes its server with it.
 #pragma once
 
+#include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/support.hpp"
@@ -26,6 +35,8 @@ class PostgresServer {
     if (!pw) pw = ::getpwnam("nobody");
     if (!pw) throw std::runtime_error("PostgresServer: no postgres or nobody user");
     user_ = pw->pw_name;
+    uid_ = pw->pw_uid;
+    gid_ = pw->pw_gid;
     if (::chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0)
       throw std::runtime_error("PostgresServer: chown " + dir_.path().string());
     if (!std::filesystem::exists(std::filesystem::path(kBinDir) / "initdb"))
@@ -38,28 +49,70 @@ class PostgresServer {
     if (start_now) start();
   }
 
-  ~PostgresServer() {
-    if (running_) stop();
-  }
+  ~PostgresServer() { stop(); }
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
-  // pg_ctl start, waiting (30 s at most) until it accepts connections.
+  // Starts the postmaster and waits (30 s at most) until it accepts connections.
   void start() {
     // listen_addresses='': the Unix socket in our dir only, no TCP. fsync off: test data.
-    const std::string options = "-k " + dir_.path().string() +
-                                " -c listen_addresses='' -c fsync=off -p " + std::to_string(port_);
-    run_as_user(
-        {"pg_ctl", "-D", data_dir(), "-l", log_path(), "-w", "-t", "30", "-o", options, "start"},
-        "pg_ctl start");
-    running_ = true;
+    std::vector<std::string> args = {std::string(kBinDir) + "/postgres",
+                                     "-D",
+                                     data_dir(),
+                                     "-k",
+                                     dir_.path().string(),
+                                     "-p",
+                                     std::to_string(port_),
+                                     "-c",
+                                     "listen_addresses=",
+                                     "-c",
+                                     "fsync=off"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string dir = dir_.path().string();
+    const int log_fd = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) throw std::runtime_error("PostgresServer: open " + log_path());
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      // Only system calls until exec. The death signal is set after setuid, which clears it;
+      // SIGQUIT is the postmaster's immediate shutdown.
+      if (::setgroups(0, nullptr) != 0 || ::setgid(gid_) != 0 || ::setuid(uid_) != 0) ::_exit(126);
+      ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
+      if (::getppid() != parent) ::_exit(1);
+      if (::chdir(dir.c_str()) != 0) ::_exit(126);
+      ::dup2(log_fd, 1);
+      ::dup2(log_fd, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    if (pid_ < 0) throw std::runtime_error("PostgresServer: fork");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+      const CommandRun ready = run_command({std::string(kBinDir) + "/pg_isready", "-q", "-h", dir,
+                                            "-p", std::to_string(port_), "-t", "1"});
+      if (ready.status == 0) return;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("PostgresServer: postgres exited at start: " + log());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    stop();
+    throw std::runtime_error("PostgresServer: postgres did not accept connections: " + log());
   }
-  // pg_ctl stop -m immediate: connections are cut at once (as a crash would).
+  // Immediate shutdown (SIGQUIT): connections are cut at once, as in a crash.
   void stop() {
-    run_as_user({"pg_ctl", "-D", data_dir(), "-m", "immediate", "-w", "-t", "30", "stop"},
-                "pg_ctl stop");
-    running_ = false;
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGQUIT);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
   }
+  bool running() const { return pid_ > 0; }
 
   // A libpq URL reaching it over its socket as the superuser.
   std::string url(const std::string& database = "postgres") const {
@@ -91,7 +144,9 @@ class PostgresServer {
   TempDir dir_;
   int port_;
   std::string user_;
-  bool running_ = false;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  pid_t pid_ = -1;  // the postmaster, while running
 };
 
 }  // namespace testsupport
