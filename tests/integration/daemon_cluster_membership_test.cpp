@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <thread>
 #include <vector>
 
@@ -156,6 +157,33 @@ TEST_F(ClusterMembershipTest, ReRegisteringHandsOutAGreaterTokenAndFencesTheOldO
   EXPECT_EQ(a->state, NodeState::Live);
 }
 
+// The heartbeat's cost on the database: one UPDATE by primary key. Printed for docs/cluster.md;
+// the bound is only the heartbeat's own budget (a third of the shortest lease, 1 s).
+TEST_F(ClusterMembershipTest, RegisteringAndRenewingAreCheap) {
+  static constexpr int kRounds = 200;
+  auto timed = [](auto op) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRounds; ++i) op(i);
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 start) /
+           kRounds;
+  };
+  int64_t token = 0;
+  const auto registering = timed([&](int) {
+    auto t = cluster::register_node(db_, "a", "http://127.0.0.1:9001", 10s);
+    ASSERT_TRUE(t);
+    token = *t;
+  });
+  const auto renewing = timed([&](int i) {
+    auto ok = cluster::renew_lease(db_, "a", token, 10s, i);
+    ASSERT_TRUE(ok && *ok);
+  });
+  const auto listing = timed([&](int) { ASSERT_TRUE(cluster::list_nodes(db_)); });
+  std::cout << "figure: register " << registering.count() << " us, renew " << renewing.count()
+            << " us, list " << listing.count() << " us (mean of " << kRounds << ", Unix socket)\n";
+  EXPECT_LT(renewing, 333ms);
+}
+
 TEST_F(ClusterMembershipTest, ANodeThatLeavesIsLeftAndRenewsNoMore) {
   auto token = cluster::register_node(db_, "a", "http://127.0.0.1:9001", 10s);
   ASSERT_TRUE(token);
@@ -177,7 +205,14 @@ TEST(ClusterNodeTest, RegistersOnStartHeartbeatsAndLeavesOnStop) {
       {.database_url = pg.url(), .node_id = "n1", .lease = 900ms, .in_flight = [] {
          return int64_t{7};
        }});
+  const auto starting = std::chrono::steady_clock::now();
   ASSERT_TRUE(member.start("http://127.0.0.1:9001"));
+  std::cout << "figure: first start (connect, migrate a fresh database, register): "
+            << std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - starting)
+                       .count() /
+                   1000.0
+            << " ms\n";
   const int64_t token = member.fencing_token();
   EXPECT_GT(token, 0);
   // Heartbeats every lease/3 keep it live well past one lease.
