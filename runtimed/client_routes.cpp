@@ -554,7 +554,7 @@ api::HttpResponse ClientRoutes::cluster_status(const api::HttpRequest& request,
   return json_response(200,
                        {{"NodeId", cluster_->node_id()},
                         {"FencingToken", cluster_->fencing_token()},
-                        {"LeaseSeconds", cluster_->lease().count() / 1000.0},
+                        {"LeaseSeconds", std::chrono::duration<double>(cluster_->lease()).count()},
                         {"Nodes", std::move(list)}},
                        request_id);
 }

@@ -208,10 +208,9 @@ TEST(ClusterNodeTest, RegistersOnStartHeartbeatsAndLeavesOnStop) {
   const auto starting = std::chrono::steady_clock::now();
   ASSERT_TRUE(member.start("http://127.0.0.1:9001"));
   std::cout << "figure: first start (connect, migrate a fresh database, register): "
-            << std::chrono::duration_cast<std::chrono::microseconds>(
-                   std::chrono::steady_clock::now() - starting)
-                       .count() /
-                   1000.0
+            << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                         starting)
+                   .count()
             << " ms\n";
   const int64_t token = member.fencing_token();
   EXPECT_GT(token, 0);
