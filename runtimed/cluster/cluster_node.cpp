@@ -23,14 +23,15 @@ ClusterNode::~ClusterNode() { stop(); }
 bool ClusterNode::start(std::string address) {
   address_ = std::move(address);
   thread_ = std::thread([this] { run(); });
-  std::unique_lock lock(mutex_);
-  changed_.wait_for(lock, options_.startup_wait, [this] { return first_attempt_done_; });
+  common::MutexLock lock(mutex_);
+  changed_.wait_for(lock, options_.startup_wait,
+                    [this]() REQUIRES(mutex_) { return first_attempt_done_; });
   return token_ != 0;
 }
 
 void ClusterNode::stop() {
   {
-    std::lock_guard lock(mutex_);
+    common::MutexLock lock(mutex_);
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
@@ -39,17 +40,17 @@ void ClusterNode::stop() {
 }
 
 int64_t ClusterNode::fencing_token() const {
-  std::lock_guard lock(mutex_);
+  common::MutexLock lock(mutex_);
   return token_;
 }
 
 bool ClusterNode::wait(std::chrono::milliseconds d) {
-  std::unique_lock lock(mutex_);
-  return !changed_.wait_for(lock, d, [this] { return stopping_; });
+  common::MutexLock lock(mutex_);
+  return !changed_.wait_for(lock, d, [this]() REQUIRES(mutex_) { return stopping_; });
 }
 
 std::expected<void, PgError> ClusterNode::ensure_connected(
-    std::optional<PgConnection>& connection) {
+    std::optional<PgConnection>& connection) const {
   if (connection && connection->ok()) return {};
   connection.reset();
   auto connected = PgConnection::connect(options_.database_url, options_.connect_timeout,
@@ -91,7 +92,7 @@ bool ClusterNode::step() {
   auto registered = register_node(*connection_, options_.node_id, address_, options_.lease);
   if (!registered) return fail("registering the node", registered.error());
   {
-    std::lock_guard lock(mutex_);
+    common::MutexLock lock(mutex_);
     token_ = *registered;
   }
   reported_unreachable_ = false;
@@ -106,7 +107,7 @@ void ClusterNode::run() {
   while (true) {
     const bool ok = step();
     {
-      std::lock_guard lock(mutex_);
+      common::MutexLock lock(mutex_);
       first_attempt_done_ = true;
     }
     changed_.notify_all();
@@ -133,12 +134,12 @@ void ClusterNode::leave_once() {
                    left.error().message);
   else if (*left)
     logger()->info("cluster: node {} left (token {})", options_.node_id, token);
-  std::lock_guard lock(mutex_);
+  common::MutexLock lock(mutex_);
   token_ = 0;
 }
 
 std::expected<std::vector<NodeStatus>, PgError> ClusterNode::nodes() {
-  std::lock_guard lock(status_mutex_);
+  common::MutexLock lock(status_mutex_);
   if (auto connected = ensure_connected(status_connection_); !connected)
     return std::unexpected(connected.error());
   auto listed = list_nodes(*status_connection_);

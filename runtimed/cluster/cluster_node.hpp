@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/thread_annotations.hpp"
 #include "runtimed/cluster/membership_store.hpp"
 #include "runtimed/cluster/pg_connection.hpp"
 
@@ -67,23 +68,23 @@ class ClusterNode {
   // Waits up to `d` unless stop() is called; false when stopping.
   bool wait(std::chrono::milliseconds d);
   void leave_once();
-  std::expected<void, PgError> ensure_connected(std::optional<PgConnection>& connection);
+  std::expected<void, PgError> ensure_connected(std::optional<PgConnection>& connection) const;
 
   const ClusterNodeOptions options_;
   std::string address_;
   std::thread thread_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  bool stopping_ = false;
-  bool first_attempt_done_ = false;
-  int64_t token_ = 0;  // guarded by mutex_
+  mutable common::Mutex mutex_;
+  std::condition_variable_any changed_;  // stopping_ or first_attempt_done_ set
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  bool first_attempt_done_ GUARDED_BY(mutex_) = false;
+  int64_t token_ GUARDED_BY(mutex_) = 0;
   // The thread's own state.
   std::optional<PgConnection> connection_;
   bool migrated_ = false;
   bool reported_unreachable_ = false;
   // The status reads' connection.
-  std::mutex status_mutex_;
-  std::optional<PgConnection> status_connection_;
+  common::Mutex status_mutex_;
+  std::optional<PgConnection> status_connection_ GUARDED_BY(status_mutex_);
 };
 
 }  // namespace cluster
