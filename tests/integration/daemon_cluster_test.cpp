@@ -3,6 +3,7 @@
 // once its lease ran out while the others stay live, a SIGTERMed one left, a restarted one back
 // under a new fencing token; and a daemon whose database is unreachable serving on.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <iostream>
@@ -152,6 +153,32 @@ TEST(DaemonClusterTest, AnUnreachableDatabaseLetsTheDaemonServeAndItJoinsWhenThe
   pg.start();
   ASSERT_TRUE(eventually([&] { return node_row(d, "lonely")["State"] == "live"; }, 15s))
       << d.daemon_log();
+}
+
+// With --credentials the nodes and their addresses are an admin key's to read, as /metrics is.
+TEST(DaemonClusterTest, WithCredentialsOnlyAnAdminKeyReadsTheCluster) {
+  testsupport::PostgresServer pg;
+  testsupport::TempDir dir("rt-cluster-auth");
+  const auto credentials = dir.path() / "credentials";
+  std::ofstream(credentials) << "[AKIAUSER]\nsecret_access_key = user-secret\n"
+                             << "account_id = 000000000000\n\n"
+                             << "[AKIAADMIN]\nsecret_access_key = admin-secret\n"
+                             << "account_id = 000000000000\nadmin = true\n";
+  ::chmod(credentials.c_str(), 0600);
+  DaemonProcess d(with(cluster_args(pg), {"--node-id", "n1", "--credentials", credentials}));
+  const std::vector<std::string> status = {
+      testsupport::bin_path("runtimed").string(),    "cluster", "status", "--json", "--endpoint",
+      "http://127.0.0.1:" + std::to_string(d.port())};
+  const auto as_user = testsupport::run_command(
+      status,
+      std::vector<std::string>{"AWS_ACCESS_KEY_ID=AKIAUSER", "AWS_SECRET_ACCESS_KEY=user-secret"});
+  EXPECT_EQ(as_user.status, 2) << as_user;
+  EXPECT_NE(as_user.err.find("AccessDeniedException"), std::string::npos) << as_user;
+  const auto as_admin = testsupport::run_command(
+      status, std::vector<std::string>{"AWS_ACCESS_KEY_ID=AKIAADMIN",
+                                       "AWS_SECRET_ACCESS_KEY=admin-secret"});
+  ASSERT_EQ(as_admin.status, 0) << as_admin;
+  EXPECT_EQ(json::parse(as_admin.out)["Nodes"][0]["State"], "live") << as_admin.out;
 }
 
 TEST(DaemonClusterTest, ABadClusterUrlIsAUsageError) {
