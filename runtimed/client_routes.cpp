@@ -329,6 +329,11 @@ void ClientRoutes::add_routes() {
               {[](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
                   api::Reply& reply) { reply(bench::saved_run_report(r, id)); },
                false});
+  // Cluster membership reads the shared PostgreSQL database.
+  routes_.add("GET", "/runtimed/v1/cluster", blocking,
+              {[this](const api::HttpRequest& r, const api::PathParams&, const std::string& id,
+                      api::Reply& reply) { reply(cluster_status(r, id)); },
+               false});
   // Logs read files and may wait for new text (?follow=1).
   routes_.add(
       "GET", "/runtimed/v1/functions/{name...}/logs", blocking,
@@ -513,6 +518,45 @@ api::HttpResponse ClientRoutes::environments(const api::HttpRequest& request,
                     {"Frozen", v.frozen}});
   }
   return json_response(200, {{"Environments", std::move(list)}}, request_id);
+}
+
+api::HttpResponse ClientRoutes::cluster_status(const api::HttpRequest& request,
+                                               const std::string& request_id) {
+  if (!cluster_) {
+    return api::to_http(api::ApiError::not_found("Cluster mode is off: this runtimed was started "
+                                                 "without --cluster (docs/cluster.md)"),
+                        request_id);
+  }
+  // Nodes and their addresses are the operator's, not one account's.
+  if (!sees_every_account(request)) {
+    return api::to_http(
+        api::ApiError{api::ApiErrorType::AccessDenied,
+                      "Only an admin key (admin = true in --credentials) may read the cluster"},
+        request_id);
+  }
+  auto nodes = cluster_->nodes();
+  if (!nodes) {
+    return api::to_http(
+        api::ApiError::service("The cluster database did not answer: " + nodes.error().message),
+        request_id);
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const cluster::NodeStatus& n : *nodes) {
+    list.push_back({{"NodeId", n.node_id},
+                    {"Address", n.address},
+                    {"State", cluster::to_string(n.state)},
+                    {"LeaseRemainingMs", n.lease_remaining.count()},
+                    {"HeartbeatAgeMs", n.heartbeat_age.count()},
+                    {"FencingToken", n.fencing_token},
+                    {"InFlight", n.in_flight},
+                    {"StartedAt", n.started_at}});
+  }
+  return json_response(200,
+                       {{"NodeId", cluster_->node_id()},
+                        {"FencingToken", cluster_->fencing_token()},
+                        {"LeaseSeconds", std::chrono::duration<double>(cluster_->lease()).count()},
+                        {"Nodes", std::move(list)}},
+                       request_id);
 }
 
 // Text from ?offset= (default: the last ?tail= bytes, 64 KiB); with ?follow=1 waits up to 20 s

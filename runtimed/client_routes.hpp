@@ -22,6 +22,7 @@
 #include "common/metrics_registry.hpp"
 #include "runtimed/async/async_dispatcher.hpp"
 #include "runtimed/async/queue_routes.hpp"
+#include "runtimed/cluster/cluster_node.hpp"
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/http_metrics.hpp"
@@ -73,6 +74,10 @@ class ClientRoutes {
       std::function<std::expected<Caller, api::ApiError>(const api::HttpRequest&)>;
   void set_authenticator(Authenticator authenticate) { authenticate_ = std::move(authenticate); }
 
+  // With --cluster: the node GET /runtimed/v1/cluster reports from (it outlives the routes).
+  // Unset, that route answers that cluster mode is off. Set before serving.
+  void set_cluster(cluster::ClusterNode* node) { cluster_ = node; }
+
   // Finishes the requests already on the blocking pool and stops it. Idempotent.
   void stop() { blocking_.join(); }
 
@@ -91,6 +96,7 @@ class ClientRoutes {
 
   void add_routes();
   Authenticator authenticate_;
+  cluster::ClusterNode* cluster_ = nullptr;
   template <typename Work>
   void on_blocking_pool(const std::string& request_id, api::Reply reply, Work work);
 
@@ -110,6 +116,8 @@ class ClientRoutes {
   }
   api::HttpResponse logs(const std::string& id, const api::HttpRequest& request,
                          const std::string& request_id);
+  // The cluster's nodes from the shared database (`runtimed cluster status`).
+  api::HttpResponse cluster_status(const api::HttpRequest& request, const std::string& request_id);
 
   Controller& controller_;
   AsyncDispatcher& dispatcher_;

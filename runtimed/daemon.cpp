@@ -16,6 +16,8 @@
 #include "api/tls_context.hpp"
 #include "common/ids.hpp"
 #include "runtimed/async/async_policy.hpp"
+#include "runtimed/cluster/node_identity.hpp"
+#include "runtimed/cluster/pg_connection.hpp"
 #include "runtimed/console/console_assets.hpp"
 #include "runtimed/controller/function_launch.hpp"
 #include "runtimed/install_paths.hpp"
@@ -142,6 +144,7 @@ struct Daemon::Opened {
   std::unique_ptr<CredentialStore> credentials;
   std::shared_ptr<api::TlsServerContext> tls;
   std::unique_ptr<HttpTriggerStore> http_triggers;
+  std::optional<cluster::ClusterNodeOptions> cluster;  // with --cluster
 };
 
 std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptions& o) {
@@ -153,6 +156,20 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
   if (ec) {
     return start_error(
         2, fmt::format("cannot create state dir {}: {}", state_dir.string(), ec.message()));
+  }
+  if (!o.cluster.empty()) {
+    // Only the URL's syntax here: an unreachable database must not stop the daemon starting.
+    if (auto url = cluster::PgConnection::check_url(o.cluster); !url)
+      return start_error(2, "--cluster: " + url.error());
+    if (o.cluster_lease_s < 1) return start_error(2, "--cluster-lease-seconds must be at least 1");
+    if (!o.node_id.empty() && !cluster::valid_node_id(o.node_id))
+      return start_error(2, "--node-id: 1-128 characters of A-Z a-z 0-9 . _ -");
+    auto node_id = o.node_id.empty() ? cluster::stable_node_id(state_dir)
+                                     : std::expected<std::string, std::string>(o.node_id);
+    if (!node_id) return start_error(1, "--node-id: " + node_id.error());
+    opened.cluster = cluster::ClusterNodeOptions{.database_url = o.cluster,
+                                                 .node_id = *node_id,
+                                                 .lease = std::chrono::seconds(o.cluster_lease_s)};
   }
   if (!o.credentials.empty()) {
     auto credentials = CredentialStore::open(o.credentials);
@@ -270,6 +287,11 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
   spdlog::info("managed runtimes from {}, sandbox init {}",
                (o.runtimes_dir.empty() ? default_runtimes_dir() : o.runtimes_dir).string(),
                runtimed_init_path().string());
+  if (opened.cluster) {
+    opened.cluster->in_flight = [this] { return static_cast<int64_t>(controller_.stats().busy); };
+    cluster_ = std::make_unique<cluster::ClusterNode>(std::move(*opened.cluster));
+    client_routes_.set_cluster(cluster_.get());
+  }
   if (credentials_) {
     client_routes_.set_authenticator([this](const api::HttpRequest& request)
                                          -> std::expected<ClientRoutes::Caller, api::ApiError> {
@@ -430,6 +452,17 @@ std::expected<void, StartError> Daemon::start() {
   }
   listener_ = *listener;
   if (auto http = listen_http_triggers(); !http) return http;
+  if (cluster_) {
+    // Bounded: the first registration, or ClusterNodeOptions::startup_wait (5 s), whichever
+    // comes first; without it the node serves on and keeps trying.
+    const std::string address =
+        fmt::format("{}://{}:{}", tls_ ? "https" : "http", host, server_.local_port(*listener_));
+    if (!cluster_->start(address))
+      spdlog::warn(
+          "cluster: node {} is not registered yet; serving, and retrying in the "
+          "background",
+          cluster_->node_id());
+  }
   spdlog::info("runtimed serving {} on {} (state {})", tls_ ? "HTTPS" : "HTTP", options_.listen,
                state_dir_.string());
   if (tls_) spdlog::info("tls: {}", tls_->summary());
@@ -474,6 +507,8 @@ std::expected<void, StartError> Daemon::listen_http_triggers() {
 void Daemon::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  // Leaving first: the other nodes see it left at once, not dead a lease later.
+  if (cluster_) cluster_->stop();
   // The listener stays open while draining: removing it would also close the connections whose
   // invocations are still running. New invocations are refused by the controller.
   // No schedule fires into a stopping dispatcher, no queue is polled into a draining controller.

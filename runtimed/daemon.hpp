@@ -23,6 +23,7 @@
 #include "runtimed/async/message_queues.hpp"
 #include "runtimed/async/queue_routes.hpp"
 #include "runtimed/client_routes.hpp"
+#include "runtimed/cluster/cluster_node.hpp"
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/controller/sandbox_environment_factory.hpp"
@@ -90,6 +91,11 @@ struct ServeOptions {
   // rate(N seconds) in schedules, for tests and demos (EventBridge's finest rate is a minute).
   bool schedule_second_rates = false;
   int64_t schedule_time_scale = 1;
+  // Cluster mode (docs/cluster.md): the PostgreSQL URL nodes share (empty: a single node, no
+  // connection at all), this node's id (empty: the one kept in the state dir) and its lease.
+  std::string cluster;
+  std::string node_id;
+  int cluster_lease_s = 10;
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.
@@ -188,6 +194,8 @@ class Daemon {
   QueueRoutes queue_routes_;
   StackStore stack_store_;
   StackRoutes stack_routes_;
+  // With --cluster: the membership thread (reads the controller's load; stopped first).
+  std::unique_ptr<cluster::ClusterNode> cluster_;
   ClientRoutes client_routes_;
   HttpTriggerServer http_trigger_server_;
   std::optional<api::ListenerId> listener_;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "runtimed/cli/bench_command.hpp"
+#include "runtimed/cli/cli_cluster_commands.hpp"
 #include "runtimed/cli/cli_commands.hpp"
 #include "runtimed/cli/cli_deploy_commands.hpp"
 #include "runtimed/cli/cli_queue_commands.hpp"
@@ -151,6 +152,19 @@ int main(int argc, char** argv) {
                         "The host resolver configuration environments' /etc/resolv.conf is made "
                         "from");
 
+  serve_cmd->add_option("--cluster", serve.cluster,
+                        "Join a cluster whose nodes share this PostgreSQL database "
+                        "(postgresql://…; docs/cluster.md). Membership only so far: functions are "
+                        "not shared yet");
+  serve_cmd->add_option("--node-id", serve.node_id,
+                        "This node's id in the cluster (default: one generated once and kept in "
+                        "the state dir)");
+  serve_cmd
+      ->add_option("--cluster-lease-seconds", serve.cluster_lease_s,
+                   "A node not heard from for this long is dead to the others; it heartbeats "
+                   "every third of it")
+      ->check(CLI::Range(1, 3600));
+
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);
   runtimed::QueueCommands queue;
@@ -161,6 +175,8 @@ int main(int argc, char** argv) {
   runtimed::add_deploy_commands(app, deploy);
   runtimed::BenchCommands bench;
   runtimed::add_bench_commands(app, bench);
+  runtimed::ClusterCommands cluster;
+  runtimed::add_cluster_commands(app, cluster);
 
   // Exit codes (docs/user-guide.md): 0 ok, 1 function error, 2 API or connection error, 64 usage
   // (sysexits' EX_USAGE). --help and --version are not errors.
@@ -179,5 +195,6 @@ int main(int argc, char** argv) {
   if (auto status = runtimed::run_schedule_command(schedule)) return *status;
   if (auto status = runtimed::run_deploy_command(deploy)) return *status;
   if (auto status = runtimed::run_bench_command(bench)) return *status;
+  if (auto status = runtimed::run_cluster_command(cluster)) return *status;
   return 0;
 }

@@ -19,6 +19,7 @@ packages=(
   prometheus                   # promtool checks the /metrics exposition (never started)
   dpkg-dev file systemd        # scripts/package.sh (dpkg-shlibdeps, file); systemd-analyze in its test
   chromium                     # the web console's end-to-end test (headless, puppeteer-core)
+  libpq-dev postgresql-15      # serve --cluster (libpq); its tests start PostgreSQL servers of their own
 )
 
 missing=()
@@ -45,6 +46,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Only promtool is wanted from the prometheus package: a server it started is stopped again.
   if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+  # Likewise postgresql-15: the tests run servers of their own (tests/integration/postgres_server.hpp);
+  # the cluster the package made and started is stopped, not removed.
+  if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
 fi
 # Loop devices back each environment's /tmp.
