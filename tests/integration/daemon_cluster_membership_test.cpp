@@ -12,6 +12,7 @@
 #include "runtimed/cluster/membership_store.hpp"
 #include "runtimed/cluster/pg_connection.hpp"
 #include "runtimed/cluster/schema_migrations.hpp"
+#include "tests/eventually.hpp"
 #include "tests/integration/postgres_server.hpp"
 
 namespace {
@@ -19,6 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using cluster::NodeState;
 using cluster::PgConnection;
+using testsupport::eventually;
 
 PgConnection connect(const testsupport::PostgresServer& pg) {
   auto c = PgConnection::connect(pg.url(), 2s, 5s);
@@ -40,16 +42,6 @@ std::optional<cluster::NodeStatus> node(PgConnection& db, const std::string& id)
   for (auto& n : *nodes)
     if (n.node_id == id) return n;
   return std::nullopt;
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
 }
 
 TEST(ClusterSchemaTest, MigrationsRacingFromSeveralConnectionsApplyEachOnce) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "tests/eventually.hpp"
 #include "tests/integration/daemon_process.hpp"
 #include "tests/integration/postgres_server.hpp"
 
@@ -19,16 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using testsupport::DaemonProcess;
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
+using testsupport::eventually;
 
 testsupport::CommandRun cluster_status(const DaemonProcess& d, bool as_json = true) {
   std::vector<std::string> args = {testsupport::bin_path("runtimed").string(), "cluster", "status",
