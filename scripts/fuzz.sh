@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
-all=(http_request invoke_request function_api code_store runtime_api init_protocol bench_parsers sigv4 http_trigger schedule_expression)
+all=(http_request invoke_request function_api code_store runtime_api init_protocol bench_parsers sigv4 http_trigger schedule_expression sam_template)
 harnesses=("$@")
 [[ $# -gt 0 ]] || harnesses=("${all[@]}")
 build=${FUZZ_BUILD_DIR:-build-fuzz}
