@@ -2,6 +2,7 @@
 // deploy, invoke, change one thing, re-deploy, re-deploy unchanged, delete with nothing left.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -496,6 +497,94 @@ TEST_F(DeployTest, EventsUrlsQueuesAndProvisionedConcurrencyDeployAndDelete) {
   EXPECT_EQ(get("/runtimed/v1/schedules")["Schedules"], json::array());
   EXPECT_EQ(get("/2015-03-31/event-source-mappings/")["EventSourceMappings"], json::array());
   EXPECT_EQ(get("/2015-03-31/functions")["Functions"], json::array());
+}
+
+// What the template's HTTP events set reaches a client of the HTTP listener: an explicit
+// AWS::Serverless::HttpApi's CorsConfiguration (preflight and simple request), an HttpApi event's
+// TimeoutInMillis (API Gateway's 503 past it) and an Api event (served as an HTTP API route).
+constexpr const char* kHttpEventsTemplate = R"(Transform: AWS::Serverless-2016-10-31
+Resources:
+  Web:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: ["https://app.example"]
+        AllowMethods: [GET]
+        MaxAge: 600
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        import time
+        def handler(event, context):
+            if event["rawPath"] == "/slow":
+                time.sleep(3)
+            return {"route": event["routeKey"], "params": event.get("pathParameters")}
+      Events:
+        Items:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Web, Path: /items, Method: get}
+        Slow:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Web, Path: /slow, Method: get, TimeoutInMillis: 1000}
+        Legacy:
+          Type: Api
+          Properties: {Path: "/old/{name}", Method: get}
+)";
+
+TEST_F(DeployTest, CorsTimeoutsAndApiEventsOfATemplateReachItsHttpClients) {
+  write("template.yaml", kHttpEventsTemplate);
+  auto run = deploy();
+  ASSERT_EQ(run.status, 0) << run;
+  const std::string web = get("/runtimed/v1/http-apis/demo-Web").value("ApiId", "");
+  const std::string rest = get("/runtimed/v1/http-apis/demo-ServerlessRestApi").value("ApiId", "");
+  ASSERT_FALSE(web.empty());
+  ASSERT_FALSE(rest.empty());
+  httplib::Client http("127.0.0.1", daemon_->http_port());
+  http.set_read_timeout(30, 0);
+  const httplib::Headers from_app = {{"Origin", "https://app.example"}};
+
+  auto preflight =
+      http.Options("/execute-api/" + web + "/items",
+                   {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "GET"}});
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->get_header_value("access-control-allow-origin"), "https://app.example");
+  EXPECT_EQ(preflight->get_header_value("access-control-allow-methods"), "GET");
+  EXPECT_EQ(preflight->get_header_value("access-control-max-age"), "600");
+
+  auto items = http.Get("/execute-api/" + web + "/items", from_app);
+  ASSERT_TRUE(items);
+  EXPECT_EQ(items->status, 200) << items->body;
+  EXPECT_EQ(items->get_header_value("access-control-allow-origin"), "https://app.example");
+  EXPECT_EQ(json::parse(items->body, nullptr, false),
+            (json{{"route", "GET /items"}, {"params", nullptr}}));
+  // Another origin gets the answer without CORS headers, as API Gateway sends it.
+  auto elsewhere = http.Get("/execute-api/" + web + "/items", {{"Origin", "https://evil.example"}});
+  ASSERT_TRUE(elsewhere);
+  EXPECT_EQ(elsewhere->status, 200);
+  EXPECT_FALSE(elsewhere->has_header("access-control-allow-origin"));
+
+  const auto start = std::chrono::steady_clock::now();
+  auto slow = http.Get("/execute-api/" + web + "/slow", from_app);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(slow);
+  EXPECT_EQ(slow->status, 503) << slow->body;
+  EXPECT_EQ(json::parse(slow->body, nullptr, false), (json{{"message", "Service Unavailable"}}));
+  EXPECT_EQ(slow->get_header_value("access-control-allow-origin"), "https://app.example");
+  EXPECT_GE(took, std::chrono::milliseconds(1000));
+  EXPECT_LT(took, std::chrono::milliseconds(2800));  // before the 3 s sleep ends
+
+  auto legacy = http.Get("/execute-api/" + rest + "/old/abc");
+  ASSERT_TRUE(legacy);
+  EXPECT_EQ(legacy->status, 200) << legacy->body;
+  EXPECT_EQ(json::parse(legacy->body, nullptr, false),
+            (json{{"route", "GET /old/{name}"}, {"params", {{"name", "abc"}}}}));
+
+  ASSERT_EQ(cli({"stack", "delete", "demo"}).status, 0);
+  EXPECT_EQ(get("/runtimed/v1/http-apis")["Items"], json::array());
 }
 
 }  // namespace
