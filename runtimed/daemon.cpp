@@ -162,6 +162,20 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
     if (auto url = cluster::PgConnection::check_url(o.cluster); !url)
       return start_error(2, "--cluster: " + url.error());
     if (o.cluster_lease_s < 1) return start_error(2, "--cluster-lease-seconds must be at least 1");
+    if (!o.cluster_advertise.empty()) {
+      const std::string_view url = o.cluster_advertise;
+      const size_t scheme = url.starts_with("http://") ? 7 : url.starts_with("https://") ? 8 : 0;
+      if (scheme == 0 || url.size() == scheme || url.find_first_of(" /", scheme) != url.npos)
+        return start_error(
+            2,
+            "--cluster-advertise: an http:// or https:// URL of host and port, without a path: " +
+                o.cluster_advertise);
+    } else if (o.listen.starts_with("0.0.0.0:")) {
+      // Every address is no address another node can call.
+      return start_error(2, "--listen " + o.listen +
+                                " listens on every address: give --cluster-advertise URL, the one "
+                                "other nodes reach this node at");
+    }
     if (!o.node_id.empty() && !cluster::valid_node_id(o.node_id))
       return start_error(2, "--node-id: 1-128 characters of A-Z a-z 0-9 . _ -");
     auto node_id = o.node_id.empty() ? cluster::stable_node_id(state_dir)
@@ -455,8 +469,10 @@ std::expected<void, StartError> Daemon::start() {
   if (cluster_) {
     // Bounded: the first registration, or ClusterNodeOptions::startup_wait (5 s), whichever
     // comes first; without it the node serves on and keeps trying.
-    const std::string address =
-        fmt::format("{}://{}:{}", tls_ ? "https" : "http", host, server_.local_port(*listener_));
+    const std::string address = !options_.cluster_advertise.empty()
+                                    ? options_.cluster_advertise
+                                    : fmt::format("{}://{}:{}", tls_ ? "https" : "http", host,
+                                                  server_.local_port(*listener_));
     if (!cluster_->start(address))
       spdlog::warn(
           "cluster: node {} is not registered yet; serving, and retrying in the "

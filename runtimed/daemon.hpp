@@ -96,6 +96,8 @@ struct ServeOptions {
   std::string cluster;
   std::string node_id;
   int cluster_lease_s = 10;
+  // The URL other nodes reach this one at (empty: http(s)://HOST:PORT of --listen).
+  std::string cluster_advertise;
 };
 
 // The connection cap `serve` uses when --max-connections is 0, from the open-file limit.

@@ -164,6 +164,10 @@ int main(int argc, char** argv) {
                    "A node not heard from for this long is dead to the others; it heartbeats "
                    "every third of it")
       ->check(CLI::Range(1, 3600));
+  serve_cmd->add_option("--cluster-advertise", serve.cluster_advertise,
+                        "The URL other nodes reach this node at, shown by `cluster status` "
+                        "(default: http(s)://HOST:PORT of --listen; needed when --listen is "
+                        "0.0.0.0)");
 
   runtimed::ClientCommands client;
   runtimed::add_client_commands(app, client);

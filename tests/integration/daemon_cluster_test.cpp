@@ -184,4 +184,41 @@ TEST(DaemonClusterTest, ABadClusterUrlIsAUsageError) {
   EXPECT_NE(run.err.find("--cluster"), std::string::npos) << run;
 }
 
+// The address other nodes see: --cluster-advertise when given, and required when --listen is on
+// every address (which no other node could call); a malformed one is a usage error.
+TEST(DaemonClusterTest, AnAdvertisedUrlIsWhatTheOtherNodesSee) {
+  testsupport::PostgresServer pg;
+  DaemonProcess n1(with(cluster_args(pg),
+                        {"--node-id", "n1", "--cluster-advertise", "http://node-1.example:9000"}));
+  EXPECT_EQ(node_row(n1, "n1")["Address"], "http://node-1.example:9000") << node_row(n1, "n1");
+  for (const auto& [listen, advertise] :
+       std::vector<std::pair<std::string, std::string>>{{"0.0.0.0:0", ""},
+                                                        {"127.0.0.1:0", "node-1:9000"},
+                                                        {"127.0.0.1:0", "http://node-1/api"}}) {
+    testsupport::TempDir state("rt-cluster-advertise");
+    std::vector<std::string> args = {testsupport::bin_path("runtimed").string(),
+                                     "serve",
+                                     "--cluster",
+                                     pg.url(),
+                                     "--listen",
+                                     listen,
+                                     "--state-dir",
+                                     state.path().string(),
+                                     "--cgroup-parent",
+                                     "rt-dtest-" + common::random_hex(8)};
+    if (!advertise.empty()) args.insert(args.end(), {"--cluster-advertise", advertise});
+    if (listen.starts_with("0.0.0.0")) {
+      // Any address needs keys (docs/security.md): so the refusal tested is the cluster's.
+      const auto credentials = state.path() / "credentials";
+      std::ofstream(credentials) << "[AKIAADMIN]\nsecret_access_key = s\naccount_id = "
+                                    "000000000000\nadmin = true\n";
+      ::chmod(credentials.c_str(), 0600);
+      args.insert(args.end(), {"--credentials", credentials.string()});
+    }
+    const auto run = testsupport::run_command(args);
+    EXPECT_EQ(run.status, 2) << listen << " " << advertise << run;
+    EXPECT_NE(run.err.find("--cluster-advertise"), std::string::npos) << run;
+  }
+}
+
 }  // namespace
