@@ -98,6 +98,12 @@ bool ClusterNode::step() {
   reported_unreachable_ = false;
   logger()->info("cluster: node {} registered at {} with fencing token {}", options_.node_id,
                  address_, *registered);
+  // Housekeeping at registration (rare), so the table does not grow with every node ever seen.
+  if (auto forgotten = forget_nodes(*connection_, options_.forget_after); !forgotten)
+    logger()->warn("cluster: removing long-gone nodes failed: {}", forgotten.error().message);
+  else if (*forgotten > 0)
+    logger()->info("cluster: removed {} node(s) gone for over {} h", *forgotten,
+                   std::chrono::duration_cast<std::chrono::hours>(options_.forget_after).count());
   return true;
 }
 

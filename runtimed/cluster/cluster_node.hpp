@@ -34,6 +34,8 @@ struct ClusterNodeOptions {
   std::chrono::milliseconds statement_timeout{5000};
   // The longest wait between attempts while the database is unreachable.
   std::chrono::milliseconds max_backoff{8000};
+  // A node dead or left this long is removed from the table when a node registers.
+  std::chrono::milliseconds forget_after{std::chrono::hours(24)};
   // Invocations in flight, sent with each heartbeat; empty: 0.
   std::function<int64_t()> in_flight;
 };

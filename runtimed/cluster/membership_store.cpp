@@ -71,6 +71,14 @@ std::expected<bool, PgError> leave(PgConnection& db, const std::string& node_id,
   return left->rows() == 1;
 }
 
+std::expected<int64_t, PgError> forget_nodes(PgConnection& db, std::chrono::milliseconds after) {
+  auto forgotten =
+      db.exec("DELETE FROM cluster_nodes WHERE lease_expires_at < now() - $1::interval RETURNING 1",
+              {interval_of(after)});
+  if (!forgotten) return std::unexpected(forgotten.error());
+  return forgotten->rows();
+}
+
 std::expected<std::vector<NodeStatus>, PgError> list_nodes(PgConnection& db) {
   auto rows = db.exec(
       "SELECT node_id, address, fencing_token, in_flight,"

@@ -42,7 +42,9 @@ std::expected<bool, PgError> renew_lease(PgConnection& db, const std::string& no
                                          int64_t in_flight);
 // Marks the registration under `token` as left (its lease ends now): whether it still held it.
 std::expected<bool, PgError> leave(PgConnection& db, const std::string& node_id, int64_t token);
-// Every node ever registered, by id.
+// Removes the rows of nodes whose lease (or leave) ended more than `after` ago: how many.
+std::expected<int64_t, PgError> forget_nodes(PgConnection& db, std::chrono::milliseconds after);
+// Every node registered and not yet forgotten, by id.
 std::expected<std::vector<NodeStatus>, PgError> list_nodes(PgConnection& db);
 
 }  // namespace cluster

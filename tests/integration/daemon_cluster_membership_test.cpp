@@ -132,6 +132,26 @@ TEST_F(ClusterMembershipTest, ARegisteredNodeIsLiveUntilItsLeaseRunsOut) {
   EXPECT_EQ(node(db_, "a")->state, NodeState::Dead);
 }
 
+// Rows of nodes long dead or left are removed; live ones and recent ones stay.
+TEST_F(ClusterMembershipTest, NodesGoneLongerThanTheRetentionAreForgotten) {
+  ASSERT_TRUE(cluster::register_node(db_, "dead", "http://127.0.0.1:9001", 50ms));
+  auto gone = cluster::register_node(db_, "gone", "http://127.0.0.1:9002", 10s);
+  ASSERT_TRUE(gone);
+  ASSERT_TRUE(cluster::leave(db_, "gone", *gone));
+  ASSERT_TRUE(cluster::register_node(db_, "live", "http://127.0.0.1:9003", 10s));
+  std::this_thread::sleep_for(400ms);
+  auto recent = cluster::forget_nodes(db_, 1h);
+  ASSERT_TRUE(recent) << recent.error().message;
+  EXPECT_EQ(*recent, 0);
+  auto forgotten = cluster::forget_nodes(db_, 200ms);
+  ASSERT_TRUE(forgotten) << forgotten.error().message;
+  EXPECT_EQ(*forgotten, 2);
+  auto nodes = cluster::list_nodes(db_);
+  ASSERT_TRUE(nodes);
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ(nodes->front().node_id, "live");
+}
+
 TEST_F(ClusterMembershipTest, ReRegisteringHandsOutAGreaterTokenAndFencesTheOldOne) {
   auto first = cluster::register_node(db_, "a", "http://127.0.0.1:9001", 10s);
   auto other = cluster::register_node(db_, "b", "http://127.0.0.1:9002", 10s);
