@@ -922,10 +922,10 @@ void TemplateReader::build_http_api_resource(const std::string& id, const Logica
 
 void TemplateReader::finish_http_apis() {
   for (auto& [id, routes] : api_routes_) {
-    json clean = routes;
-    std::sort(clean.begin(), clean.end(),
+    // By key: the spec (and its hash) does not depend on the order the events were read in.
+    std::sort(routes.begin(), routes.end(),
               [](const json& a, const json& b) { return a["RouteKey"] < b["RouteKey"]; });
-    json spec = {{"Routes", clean}};
+    json spec = {{"Routes", std::move(routes)}};
     if (api_cors_.contains(id)) spec["CorsConfiguration"] = api_cors_[id];
     Building b;
     b.resource = {id, ResourceKind::kHttpApi, logical_.at(id).physical, "", spec, {}, {}};
