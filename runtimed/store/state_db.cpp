@@ -1,15 +1,13 @@
 #include "runtimed/store/state_db.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
 
 #include "common/module_logger.hpp"
+#include "runtimed/store/sqlite_backend.hpp"
 
 namespace runtimed {
 
@@ -193,41 +191,7 @@ constexpr std::array<std::string_view, 10> kMigrations = {
     )sql",
 };
 
-common::StoreError sqlite_error(sqlite3* db) {
-  return common::StoreError::internal(sqlite3_errmsg(db));
-}
-
 }  // namespace
-
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
-  other.stmt_ = nullptr;
-}
-
-Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
-}
-
-Statement& Statement::bind(int index, std::string_view text) {
-  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-
-Statement& Statement::bind(int index, int64_t value) {
-  sqlite3_bind_int64(stmt_, index, value);
-  return *this;
-}
-
-Statement& Statement::bind_null(int index) {
-  sqlite3_bind_null(stmt_, index);
-  return *this;
-}
-
-std::expected<bool, common::StoreError> Statement::step() {
-  const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return std::unexpected(sqlite_error(db_));
-}
 
 std::expected<void, common::StoreError> Statement::run() {
   while (true) {
@@ -237,77 +201,30 @@ std::expected<void, common::StoreError> Statement::run() {
   }
 }
 
-std::string Statement::column_text(int index) const {
-  const auto* p = sqlite3_column_text(stmt_, index);
-  const int n = sqlite3_column_bytes(stmt_, index);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
-}
-
-int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
-
-bool Statement::column_is_null(int index) const {
-  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
-}
-
 std::expected<std::unique_ptr<StateDb>, std::string> StateDb::open(
     const std::filesystem::path& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return std::unexpected("cannot create " + state_dir.string() + ": " + ec.message());
-  const auto path = state_dir / "runtimed.db";
-  // The rows hold functions' environment variables: owner only. SQLite gives the -wal and -shm
-  // files the database file's mode, so the database is created 0600 before SQLite opens it, and
-  // files left by an older runtimed (0644 under the usual umask) are fixed here.
-  ::chmod(state_dir.c_str(), 0700);
-  if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
-    ::close(fd);
-  }
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    const auto file = path.string() + suffix;
-    if (::chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
-      return std::unexpected("cannot chmod " + file + ": " + std::strerror(errno));
-    }
-  }
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    sqlite3_close(raw);
-    return std::unexpected("cannot open " + path.string() + ": " + msg);
-  }
-  std::unique_ptr<StateDb> db(new StateDb(raw, path));
-  sqlite3_busy_timeout(raw, 5000);  // another process (the CLI) may hold it briefly
-  // WAL for concurrent readers; FULL so a committed change survives power loss (async events).
-  for (const char* pragma :
-       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
-    if (auto ok = db->exec(pragma); !ok) return std::unexpected(ok.error().message);
-  }
+  auto backend = SqliteBackend::open(state_dir / "runtimed.db");
+  if (!backend) return std::unexpected(backend.error());
+  auto db = std::make_unique<StateDb>(std::move(*backend));
   auto lock = db->lock();
   if (auto ok = db->migrate(); !ok)
-    return std::unexpected("migrating " + path.string() + ": " + ok.error().message);
+    return std::unexpected("migrating " + db->backend_->describe() + ": " + ok.error().message);
   return db;
 }
 
-StateDb::~StateDb() { sqlite3_close_v2(db_); }
+StateDb::~StateDb() = default;
 
 std::expected<Statement, common::StoreError> StateDb::prepare(std::string_view sql) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-      SQLITE_OK)
-    return std::unexpected(sqlite_error(db_));
-  return Statement(db_, stmt);
+  auto cursor = backend_->prepare(sql);
+  if (!cursor) return std::unexpected(cursor.error());
+  return Statement(std::move(*cursor));
 }
 
 std::expected<void, common::StoreError> StateDb::exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errmsg(db_);
-    sqlite3_free(err);
-    return std::unexpected(common::StoreError::internal(std::move(msg)));
-  }
-  return {};
+  return backend_->exec(sql);
 }
 
 int StateDb::latest_schema_version() { return static_cast<int>(kMigrations.size()); }
@@ -338,7 +255,7 @@ std::expected<void, common::StoreError> StateDb::migrate() {
     if (!insert) return std::unexpected(insert.error());
     if (auto ok = insert->bind(1, int64_t{v + 1}).run(); !ok) return ok;
     if (auto ok = tx->commit(); !ok) return ok;
-    logger()->info("{}: schema migrated to version {}", path_.string(), v + 1);
+    logger()->info("{}: schema migrated to version {}", backend_->describe(), v + 1);
   }
   return {};
 }
@@ -403,7 +320,8 @@ void StateDb::commit_batches(std::unique_lock<std::mutex>& writers) {
 }
 
 std::expected<Transaction, common::StoreError> Transaction::begin(StateDb& db) {
-  if (auto ok = db.exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
+  if (auto ok = db.exec(std::string(db.begin_write_sql())); !ok)
+    return std::unexpected(ok.error());
   return Transaction(db);
 }
 

@@ -1,8 +1,7 @@
-// The daemon's one SQLite database (<state-dir>/runtimed.db): RAII handle, schema migrations,
-// prepared statements, and the mutex that serializes use of its single connection.
+// The daemon's state database: by default SQLite (<state-dir>/runtimed.db, with its schema
+// migrations here), in cluster mode PostgreSQL for the state nodes share (sql_backend.hpp). One
+// connection, prepared statements, group commit, and the mutex that serializes the connection.
 #pragma once
-
-#include <sqlite3.h>
 
 #include <condition_variable>
 #include <cstdint>
@@ -17,34 +16,39 @@
 #include <string_view>
 
 #include "common/store_error.hpp"
+#include "runtimed/store/sql_backend.hpp"
 
 namespace runtimed {
 
 // One prepared statement; finalized on destruction. Binding indices start at 1, columns at 0.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  Statement(Statement&& other) noexcept;
-  Statement& operator=(Statement&&) = delete;
-  Statement(const Statement&) = delete;
-  ~Statement();
+  explicit Statement(std::unique_ptr<SqlCursor> cursor) : cursor_(std::move(cursor)) {}
 
-  Statement& bind(int index, std::string_view text);
-  Statement& bind(int index, int64_t value);
-  Statement& bind_null(int index);
+  Statement& bind(int index, std::string_view text) {
+    cursor_->bind_text(index, text);
+    return *this;
+  }
+  Statement& bind(int index, int64_t value) {
+    cursor_->bind_int64(index, value);
+    return *this;
+  }
+  Statement& bind_null(int index) {
+    cursor_->bind_null(index);
+    return *this;
+  }
 
-  // True when a row is ready, false when done; an error is Internal with SQLite's message.
-  std::expected<bool, common::StoreError> step();
+  // True when a row is ready, false when done; an error is Internal with the database's message.
+  std::expected<bool, common::StoreError> step() { return cursor_->step(); }
   // Steps to completion (for statements that return no rows).
   std::expected<void, common::StoreError> run();
 
-  std::string column_text(int index) const;
-  int64_t column_int64(int index) const;
-  bool column_is_null(int index) const;
+  std::string column_text(int index) const { return cursor_->column_text(index); }
+  int64_t column_int64(int index) const { return cursor_->column_int64(index); }
+  bool column_is_null(int index) const { return cursor_->column_is_null(index); }
 
  private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;
+  std::unique_ptr<SqlCursor> cursor_;
 };
 
 class StateDb {
@@ -53,6 +57,8 @@ class StateDb {
   // is for the operator (startup), not a StoreError.
   static std::expected<std::unique_ptr<StateDb>, std::string> open(
       const std::filesystem::path& state_dir);
+  // A database over `backend`, whose schema its owner keeps (the cluster's migrations).
+  explicit StateDb(std::unique_ptr<SqlBackend> backend) : backend_(std::move(backend)) {}
   ~StateDb();
   StateDb(const StateDb&) = delete;
   StateDb& operator=(const StateDb&) = delete;
@@ -69,19 +75,18 @@ class StateDb {
 
   std::expected<Statement, common::StoreError> prepare(std::string_view sql);
   std::expected<void, common::StoreError> exec(const std::string& sql);
-  int schema_version();  // caller holds lock()
+  SqlDialect dialect() const { return backend_->dialect(); }
+  std::string_view begin_write_sql() const { return backend_->begin_write_sql(); }
+  int schema_version();  // caller holds lock(); SQLite's schema
   static int latest_schema_version();
-  const std::filesystem::path& path() const { return path_; }
 
  private:
-  StateDb(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   std::expected<void, common::StoreError> migrate();
   struct PendingWrite;
   // The leader's part of write(): commits batches until none is waiting.
   void commit_batches(std::unique_lock<std::mutex>& writers_lock);
 
-  sqlite3* db_;
-  std::filesystem::path path_;
+  std::unique_ptr<SqlBackend> backend_;
   std::mutex mutex_;
   std::mutex writers_mutex_;  // guards the two below
   std::condition_variable writers_done_;
@@ -92,7 +97,7 @@ class StateDb {
 // An open write transaction: ROLLBACK on destruction unless commit() succeeded. Move-only.
 class Transaction {
  public:
-  // BEGIN IMMEDIATE (caller holds db.lock()).
+  // BEGIN (IMMEDIATE, in SQLite; caller holds db.lock()).
   static std::expected<Transaction, common::StoreError> begin(StateDb& db);
   Transaction(Transaction&& other) noexcept : db_(other.db_), open_(other.open_) {
     other.open_ = false;
