@@ -145,6 +145,9 @@ struct Daemon::Opened {
   std::shared_ptr<api::TlsServerContext> tls;
   std::unique_ptr<HttpTriggerStore> http_triggers;
   std::optional<cluster::ClusterNodeOptions> cluster;  // with --cluster
+  std::unique_ptr<StateDb> node_db;                    // with --cluster
+  std::unique_ptr<cluster::PgCodeBlobs> code_blobs;    // with --cluster
+  std::function<bool(int)> is_own_catalog_connection;  // with --cluster
 };
 
 std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptions& o) {
@@ -223,10 +226,33 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
   opened.sandboxes = std::move(*sandboxes);
   CodeLimits code_limits;
   code_limits.max_store_bytes = o.max_code_store_mb << 20;
-  auto store = FunctionStore::open(state_dir, code_limits);
-  if (!store) return start_error(1, store.error());
-  opened.store = std::move(*store);
-  auto http_triggers = HttpTriggerStore::open(opened.store->db());
+  if (opened.cluster) {
+    // The catalog is shared through the cluster's database; what is the node's own stays in its
+    // SQLite database (docs/cluster.md says which is which).
+    auto node_db = StateDb::open(state_dir);
+    if (!node_db) return start_error(1, node_db.error());
+    opened.node_db = std::move(*node_db);
+    const cluster::PgStateOptions database{.database_url = o.cluster};
+    auto backend = std::make_unique<cluster::PgStateBackend>(database);
+    if (auto connected = backend->connect(); !connected)
+      spdlog::warn(
+          "cluster: the catalog database does not answer yet ({}); serving, and "
+          "retrying on each use",
+          connected.error().message);
+    opened.is_own_catalog_connection = [pid = backend.get()](int sender) {
+      return sender != 0 && sender == pid->backend_pid();
+    };
+    opened.code_blobs = std::make_unique<cluster::PgCodeBlobs>(database);
+    opened.store = std::make_unique<FunctionStore>(
+        std::make_unique<StateDb>(std::move(backend)), *opened.node_db,
+        std::make_unique<CodeStore>(state_dir / "code", code_limits), *opened.code_blobs);
+  } else {
+    auto store = FunctionStore::open(state_dir, code_limits);
+    if (!store) return start_error(1, store.error());
+    opened.store = std::move(*store);
+  }
+  auto http_triggers =
+      HttpTriggerStore::open(opened.node_db ? *opened.node_db : opened.store->db());
   if (!http_triggers) return start_error(1, http_triggers.error());
   opened.http_triggers = std::move(*http_triggers);
   auto retry_delays = parse_retry_delays(o.async_retry_delays);
@@ -234,16 +260,25 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
   opened.retry_delays = std::move(*retry_delays);
   auto daemon = std::unique_ptr<Daemon>(new Daemon(o, std::move(opened)));
   daemon->apply_account_caps();
-  auto reservations = daemon->settings_.all_reserved();
-  if (!reservations) return start_error(1, "reading reservations: " + reservations.error());
-  for (const auto& [name, reserved] : *reservations)
-    daemon->controller_.set_reserved_concurrency(name, reserved);
-  auto provisioned = daemon->settings_.all_provisioned();
-  if (!provisioned)
-    return start_error(1, "reading provisioned concurrency: " + provisioned.error());
-  for (const auto& [key, requested] : *provisioned)
-    daemon->controller_.set_provisioned(key.first, key.second, static_cast<size_t>(requested));
+  if (auto loaded = daemon->load_concurrency_settings(); !loaded) {
+    // A cluster's database may be down at start: the listener loads them once it answers.
+    if (!daemon->catalog_listener_) return start_error(1, loaded.error());
+    spdlog::warn("cluster: {}; retrying when the database answers", loaded.error());
+  }
   return daemon;
+}
+
+std::expected<void, std::string> Daemon::load_concurrency_settings() {
+  auto reservations = settings_.all_reserved();
+  if (!reservations) return std::unexpected("reading reservations: " + reservations.error());
+  for (const auto& [name, reserved] : *reservations)
+    controller_.set_reserved_concurrency(name, reserved);
+  auto provisioned = settings_.all_provisioned();
+  if (!provisioned)
+    return std::unexpected("reading provisioned concurrency: " + provisioned.error());
+  for (const auto& [key, requested] : *provisioned)
+    controller_.set_provisioned(key.first, key.second, static_cast<size_t>(requested));
+  return {};
 }
 
 Daemon::Daemon(const ServeOptions& o, Opened opened)
@@ -253,6 +288,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       credentials_(std::move(opened.credentials)),
       tls_(std::move(opened.tls)),
       sandboxes_(std::move(opened.sandboxes)),
+      node_db_(std::move(opened.node_db)),
+      code_blobs_(std::move(opened.code_blobs)),
       store_(std::move(opened.store)),
       logs_(state_dir_ / "logs"),
       function_api_(*store_, o.region, o.account_id),
@@ -264,8 +301,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       version_api_(*store_, function_api_),
       alias_api_(*store_, function_api_),
       layer_api_(*store_, {o.region, o.account_id}),
-      async_events_(store_->db()),
-      message_queues_(store_->db(), o.region, o.account_id),
+      async_events_(node_db()),
+      message_queues_(node_db(), o.region, o.account_id),
       http_triggers_(std::move(opened.http_triggers)),
       function_url_api_(*http_triggers_, function_api_, trigger_urls_),
       http_api_routes_(*http_triggers_, function_api_, identity_, trigger_urls_),
@@ -276,9 +313,9 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                   logs_),
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
-      scheduler_({identity_, o.schedule_second_rates, o.schedule_time_scale}, store_->db(),
+      scheduler_({identity_, o.schedule_second_rates, o.schedule_time_scale}, node_db(),
                  function_api_, dispatcher_),
-      event_source_mappings_(identity_, store_->db(), message_queues_, function_api_, controller_),
+      event_source_mappings_(identity_, node_db(), message_queues_, function_api_, controller_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_, identity_),
       stack_store_(store_->db()),
       stack_routes_(stack_store_, identity_),
@@ -303,8 +340,31 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                runtimed_init_path().string());
   if (opened.cluster) {
     opened.cluster->in_flight = [this] { return static_cast<int64_t>(controller_.stats().busy); };
+    catalog_listener_ = std::make_unique<cluster::CatalogListener>(cluster::CatalogListenerOptions{
+        .database = {.database_url = opened.cluster->database_url},
+        .is_own = std::move(opened.is_own_catalog_connection),
+        .on_change =
+            [this](const cluster::CatalogChange& change) {
+              store_->changed_elsewhere(change.table, change.row);
+            },
+        .on_resync =
+            [this] {
+              store_->resync();
+              if (auto loaded = load_concurrency_settings(); !loaded)
+                spdlog::warn("cluster: {}", loaded.error());
+            }});
     cluster_ = std::make_unique<cluster::ClusterNode>(std::move(*opened.cluster));
     client_routes_.set_cluster(cluster_.get());
+    store_->on_reserved_changed_elsewhere = [this](const std::string& name) {
+      if (auto reserved = settings_.reserved(name); reserved)
+        controller_.set_reserved_concurrency(name, *reserved);
+    };
+    store_->on_provisioned_changed_elsewhere = [this](const std::string& name,
+                                                      const std::string& qualifier) {
+      if (auto config = settings_.get_provisioned(name, qualifier); config)
+        controller_.set_provisioned(name, qualifier,
+                                    *config ? static_cast<size_t>((*config)->requested) : 0);
+    };
   }
   if (credentials_) {
     client_routes_.set_authenticator([this](const api::HttpRequest& request)
@@ -466,6 +526,7 @@ std::expected<void, StartError> Daemon::start() {
   }
   listener_ = *listener;
   if (auto http = listen_http_triggers(); !http) return http;
+  if (catalog_listener_) catalog_listener_->start();
   if (cluster_) {
     // Bounded: the first registration, or ClusterNodeOptions::startup_wait (5 s), whichever
     // comes first; without it the node serves on and keeps trying.
@@ -525,6 +586,7 @@ void Daemon::shutdown() {
   shut_down_ = true;
   // Leaving first: the other nodes see it left at once, not dead a lease later.
   if (cluster_) cluster_->stop();
+  if (catalog_listener_) catalog_listener_->stop();
   // The listener stays open while draining: removing it would also close the connections whose
   // invocations are still running. New invocations are refused by the controller.
   // No schedule fires into a stopping dispatcher, no queue is polled into a draining controller.

@@ -23,7 +23,9 @@
 #include "runtimed/async/message_queues.hpp"
 #include "runtimed/async/queue_routes.hpp"
 #include "runtimed/client_routes.hpp"
+#include "runtimed/cluster/catalog_listener.hpp"
 #include "runtimed/cluster/cluster_node.hpp"
+#include "runtimed/cluster/pg_code_blobs.hpp"
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
 #include "runtimed/controller/sandbox_environment_factory.hpp"
@@ -149,6 +151,10 @@ class Daemon {
   void apply_account_caps();
   // The account ("" for the daemon's own) and admin flag of an authenticated key.
   ClientRoutes::Caller caller_of(const AccessKey& key) const;
+  // The database of what is this node's own (the store's on a single node).
+  StateDb& node_db() { return node_db_ ? *node_db_ : store_->db(); }
+  // Reads every reservation and provisioned concurrency config into the controller.
+  std::expected<void, std::string> load_concurrency_settings();
   // Function URLs whose function or alias is gone go with it, as on Lambda.
   void forget_urls_of_missing(const std::string& function);
   std::expected<void, StartError> listen_http_triggers();
@@ -170,6 +176,10 @@ class Daemon {
   // destructor runs.
   common::metrics::Registry metrics_;  // fed by the controller, read by GET /metrics
   std::unique_ptr<sandbox::SandboxHost> sandboxes_;
+  // Cluster mode: the node's own SQLite database (async events, queues, schedules, triggers) and
+  // the shared code zips; on a single node both are the store's.
+  std::unique_ptr<StateDb> node_db_;
+  std::unique_ptr<cluster::PgCodeBlobs> code_blobs_;
   std::unique_ptr<FunctionStore> store_;  // the state database (db()) and the code store
   FunctionLogs logs_;
   api::FunctionApi function_api_;
@@ -196,8 +206,10 @@ class Daemon {
   QueueRoutes queue_routes_;
   StackStore stack_store_;
   StackRoutes stack_routes_;
-  // With --cluster: the membership thread (reads the controller's load; stopped first).
+  // With --cluster: the membership thread (reads the controller's load; stopped first), and
+  // the thread that keeps the store's caches in step with changes other nodes make.
   std::unique_ptr<cluster::ClusterNode> cluster_;
+  std::unique_ptr<cluster::CatalogListener> catalog_listener_;
   ClientRoutes client_routes_;
   HttpTriggerServer http_trigger_server_;
   std::optional<api::ListenerId> listener_;

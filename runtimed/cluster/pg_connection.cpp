@@ -47,6 +47,8 @@ PgResult& PgResult::operator=(PgResult&& other) noexcept {
 
 int PgResult::rows() const { return PQntuples(result_); }
 
+std::string_view PgResult::command_status() const { return PQcmdStatus(result_); }
+
 bool PgResult::is_null(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
 
 std::string_view PgResult::text(int row, int column) const {
@@ -122,5 +124,19 @@ std::expected<PgResult, PgError> PgConnection::exec(std::string_view sql,
 }
 
 bool PgConnection::ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+
+int PgConnection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
+
+int PgConnection::socket() const { return conn_ ? PQsocket(conn_) : -1; }
+
+bool PgConnection::consume_input() { return conn_ && PQconsumeInput(conn_) == 1 && ok(); }
+
+std::optional<PgConnection::Notification> PgConnection::next_notification() {
+  PGnotify* raw = conn_ ? PQnotifies(conn_) : nullptr;
+  if (!raw) return std::nullopt;
+  Notification n{raw->relname, raw->extra ? raw->extra : "", raw->be_pid};
+  PQfreemem(raw);
+  return n;
+}
 
 }  // namespace cluster

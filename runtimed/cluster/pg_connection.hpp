@@ -34,6 +34,8 @@ class PgResult {
   PgResult& operator=(const PgResult&) = delete;
 
   int rows() const;
+  // The command tag ("INSERT 0 1", "COMMIT", "ROLLBACK", …).
+  std::string_view command_status() const;
   bool is_null(int row, int column) const;
   std::string_view text(int row, int column) const;
   // The value as an integer (bigint, int, a numeric without fraction); 0 when NULL or not one.
@@ -71,6 +73,20 @@ class PgConnection {
                                         const std::vector<PgParam>& params = {});
   // False once the connection broke (the server went away): the owner reconnects.
   bool ok() const;
+
+  // The server process serving this connection (NOTIFY names it as the sender).
+  int backend_pid() const;
+
+  // LISTEN's side: the socket to poll for input, reading what arrived (false once the connection
+  // broke), and the notifications read so far, one at a time.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+    int sender_pid = 0;
+  };
+  int socket() const;
+  bool consume_input();
+  std::optional<Notification> next_notification();
 
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}

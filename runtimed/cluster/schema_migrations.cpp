@@ -33,6 +33,56 @@ const std::vector<Migration>& schema_migrations() {
            " left_at timestamptz,"
            " in_flight integer NOT NULL DEFAULT 0)",
        }},
+      {2,
+       "the shared catalog: functions, versions, aliases, layers, settings, stacks, code blobs",
+       {
+           // The same tables and columns as the SQLite schema's (runtimed/store/state_db.cpp),
+           // so the stores' SQL runs on both; configurations are JSON text as there.
+           "CREATE TABLE functions (name text PRIMARY KEY, config text NOT NULL,"
+           " code_dir_key text NOT NULL, last_version bigint NOT NULL DEFAULT 0)",
+           "CREATE INDEX functions_code_dir_key ON functions (code_dir_key)",
+           "CREATE TABLE function_versions (name text NOT NULL, version bigint NOT NULL,"
+           " config text NOT NULL, code_dir_key text NOT NULL, PRIMARY KEY (name, version))",
+           "CREATE INDEX function_versions_code_dir_key ON function_versions (code_dir_key)",
+           "CREATE TABLE function_aliases (name text NOT NULL, alias text NOT NULL,"
+           " config text NOT NULL, PRIMARY KEY (name, alias))",
+           "CREATE TABLE layers (name text PRIMARY KEY, last_version bigint NOT NULL)",
+           "CREATE TABLE layer_versions (name text NOT NULL, version bigint NOT NULL,"
+           " config text NOT NULL, code_dir_key text NOT NULL, PRIMARY KEY (name, version))",
+           "CREATE TABLE function_concurrency (name text PRIMARY KEY, reserved integer NOT NULL)",
+           "CREATE TABLE provisioned_concurrency (name text NOT NULL, qualifier text NOT NULL,"
+           " requested integer NOT NULL, last_modified text NOT NULL,"
+           " PRIMARY KEY (name, qualifier))",
+           "CREATE TABLE event_invoke_configs (name text NOT NULL, qualifier text NOT NULL,"
+           " config text NOT NULL, PRIMARY KEY (name, qualifier))",
+           "CREATE TABLE stacks (name text PRIMARY KEY, record text NOT NULL,"
+           " updated_ms bigint NOT NULL)",
+           // Code zips by their hex SHA-256: a node lacking a function's code fetches it here
+           // and unpacks it into its own code store.
+           "CREATE TABLE code_blobs (key text PRIMARY KEY, zip bytea NOT NULL,"
+           " created_at timestamptz NOT NULL DEFAULT now())",
+           // Every change to a table whose rows nodes cache is announced on runtimed_catalog as
+           // {"table": …, the row's key columns}: each node drops what it cached.
+           "CREATE FUNCTION runtimed_catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$"
+           " DECLARE row_json jsonb;"
+           " BEGIN"
+           "   IF TG_OP = 'DELETE' THEN row_json := to_jsonb(OLD); ELSE row_json := to_jsonb(NEW);"
+           "   END IF;"
+           "   PERFORM pg_notify('runtimed_catalog', (jsonb_build_object('table', TG_TABLE_NAME)"
+           "     || (row_json - 'config' - 'record' - 'code_dir_key'))::text);"
+           "   RETURN NULL;"
+           " END $$",
+           "CREATE TRIGGER functions_changed AFTER INSERT OR UPDATE OR DELETE ON functions"
+           " FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
+           "CREATE TRIGGER function_versions_changed AFTER INSERT OR UPDATE OR DELETE ON"
+           " function_versions FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
+           "CREATE TRIGGER function_aliases_changed AFTER INSERT OR UPDATE OR DELETE ON"
+           " function_aliases FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
+           "CREATE TRIGGER function_concurrency_changed AFTER INSERT OR UPDATE OR DELETE ON"
+           " function_concurrency FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
+           "CREATE TRIGGER provisioned_concurrency_changed AFTER INSERT OR UPDATE OR DELETE ON"
+           " provisioned_concurrency FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
+       }},
   };
   return migrations;
 }

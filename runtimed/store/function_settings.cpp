@@ -106,7 +106,10 @@ std::expected<api::AccountSettings, StoreError> FunctionSettings::account_settin
   auto stmt = db.prepare(
       "SELECT (SELECT COALESCE(SUM(reserved), 0) FROM function_concurrency), "
       "(SELECT COUNT(*) FROM functions), "
-      "(SELECT COALESCE(SUM(json_extract(config, '$.code_size')), 0) FROM functions)");
+      "(SELECT COALESCE(SUM(" +
+      std::string(db.dialect() == SqlDialect::Sqlite ? "json_extract(config, '$.code_size')"
+                                                     : "(config::json ->> 'code_size')::bigint") +
+      "), 0) FROM functions)");
   if (!stmt) return std::unexpected(db_error("account settings", stmt.error()));
   auto row = stmt->step();
   if (!row || !*row)

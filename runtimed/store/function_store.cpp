@@ -223,8 +223,79 @@ std::expected<std::unique_ptr<FunctionStore>, std::string> FunctionStore::open(
 }
 
 FunctionStore::FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code)
-    : db_(std::move(db)), code_(std::move(code)) {
+    : db_(std::move(db)), node_db_(*db_), code_(std::move(code)) {
   load_aliases();
+}
+
+FunctionStore::FunctionStore(std::unique_ptr<StateDb> db, StateDb& node_db,
+                             std::unique_ptr<CodeStore> code, SharedCode& shared_code)
+    : db_(std::move(db)), node_db_(node_db), code_(std::move(code)), shared_code_(&shared_code) {
+  load_aliases();
+}
+
+std::expected<void, StoreError> FunctionStore::ensure_local_code(const std::string& key) {
+  if (!shared_code_ || key.empty()) return {};
+  std::error_code ec;
+  if (std::filesystem::exists(code_->dir(key), ec)) return {};
+  auto zip = shared_code_->download(key);
+  if (!zip) return std::unexpected(db_error("fetch code " + key, zip.error()));
+  auto stored = code_->put(*zip);
+  if (!stored) return std::unexpected(from_code_error(stored.error()));
+  if (stored->key != key)
+    return std::unexpected(
+        db_error("fetch code " + key, StoreError::internal("the zip's SHA-256 is " + stored->key)));
+  logger()->info("fetched code {} ({} bytes) from the cluster database", key, zip->size());
+  return {};
+}
+
+std::expected<void, StoreError> FunctionStore::ensure_local_code(const FunctionConfig& config) {
+  if (auto ok = ensure_local_code(config.code_dir_key); !ok) return ok;
+  for (const auto& layer : config.layers)
+    if (auto ok = ensure_local_code(layer.code_dir_key); !ok) return ok;
+  return {};
+}
+
+void FunctionStore::changed_elsewhere(const std::string& table, const json& row) {
+  const std::string name = row.value("name", "");
+  if (name.empty()) return;
+  if (table == "functions") {
+    {
+      std::unique_lock cached(cache_mutex_);
+      cache_.erase(name);
+    }
+    notify(name);
+  } else if (table == "function_versions") {
+    if (auto v = row.find("version"); v != row.end() && v->is_number_integer())
+      notify(api::pool_key(name, std::to_string(v->get<int64_t>())));
+  } else if (table == "function_aliases") {
+    {
+      std::lock_guard change(change_mutex_);
+      load_aliases(name);
+    }
+    if (on_aliases_changed) on_aliases_changed(name);
+  } else if (table == "function_concurrency") {
+    if (on_reserved_changed_elsewhere) on_reserved_changed_elsewhere(name);
+  } else if (table == "provisioned_concurrency") {
+    if (on_provisioned_changed_elsewhere)
+      on_provisioned_changed_elsewhere(name, row.value("qualifier", ""));
+  }
+}
+
+void FunctionStore::resync() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard change(change_mutex_);
+    {
+      std::unique_lock cached(cache_mutex_);
+      for (const auto& [name, config] : cache_) names.push_back(name);
+      cache_.clear();
+    }
+    load_aliases();
+  }
+  for (const auto& name : names) {
+    notify(name);
+    if (on_aliases_changed) on_aliases_changed(name);
+  }
 }
 
 std::filesystem::path FunctionStore::code_dir(const FunctionConfig& config) const {
@@ -236,14 +307,18 @@ std::expected<FunctionConfig, StoreError> FunctionStore::load(const std::string&
     std::shared_lock cached(cache_mutex_);
     if (auto it = cache_.find(name); it != cache_.end()) return it->second;
   }
-  auto lock = db_->lock();
-  auto stmt = db_->prepare("SELECT config FROM functions WHERE name = ?1");
-  if (!stmt) return std::unexpected(db_error("select function", stmt.error()));
-  stmt->bind(1, name);
-  auto row = stmt->step();
-  if (!row) return std::unexpected(db_error("select function", row.error()));
-  if (!*row) return std::unexpected(not_found(name));
-  FunctionConfig config = from_row(json::parse(stmt->column_text(0)));
+  FunctionConfig config;
+  {
+    auto lock = db_->lock();
+    auto stmt = db_->prepare("SELECT config FROM functions WHERE name = ?1");
+    if (!stmt) return std::unexpected(db_error("select function", stmt.error()));
+    stmt->bind(1, name);
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("select function", row.error()));
+    if (!*row) return std::unexpected(not_found(name));
+    config = from_row(json::parse(stmt->column_text(0)));
+  }
+  if (auto ok = ensure_local_code(config); !ok) return std::unexpected(ok.error());
   std::unique_lock cached(cache_mutex_);
   cache_[name] = config;
   return config;
@@ -267,6 +342,9 @@ std::expected<FunctionConfig, StoreError> FunctionStore::store_code(FunctionConf
                                                                     std::string_view zip) {
   auto stored = code_->put(zip);
   if (!stored) return std::unexpected(from_code_error(stored.error()));
+  if (shared_code_)
+    if (auto up = shared_code_->upload(stored->key, zip); !up)
+      return std::unexpected(db_error("upload code", up.error()));
   config.code_sha256 = stored->sha256_base64;
   config.code_size = static_cast<int64_t>(stored->zip_size);
   config.code_dir_key = stored->key;
@@ -306,11 +384,18 @@ void FunctionStore::collect_garbage() {
     // Code of functions and versions, layer versions, and the layers functions and versions use
     // (which stay after their layer version is deleted).
     auto stmt = db_->prepare(
-        "SELECT code_dir_key FROM functions UNION SELECT code_dir_key FROM function_versions "
-        "UNION SELECT code_dir_key FROM layer_versions "
-        "UNION SELECT l.value ->> '$.code_dir_key' FROM functions f, json_each(f.config, "
-        "'$.layers') l UNION SELECT l.value ->> '$.code_dir_key' FROM function_versions v, "
-        "json_each(v.config, '$.layers') l");
+        db_->dialect() == SqlDialect::Sqlite
+            ? "SELECT code_dir_key FROM functions UNION SELECT code_dir_key FROM function_versions "
+              "UNION SELECT code_dir_key FROM layer_versions "
+              "UNION SELECT l.value ->> '$.code_dir_key' FROM functions f, json_each(f.config, "
+              "'$.layers') l UNION SELECT l.value ->> '$.code_dir_key' FROM function_versions v, "
+              "json_each(v.config, '$.layers') l"
+            : "SELECT code_dir_key FROM functions UNION SELECT code_dir_key FROM function_versions "
+              "UNION SELECT code_dir_key FROM layer_versions "
+              "UNION SELECT l ->> 'code_dir_key' FROM functions f, "
+              "json_array_elements(coalesce(f.config::json -> 'layers', '[]')) l "
+              "UNION SELECT l ->> 'code_dir_key' FROM function_versions v, "
+              "json_array_elements(coalesce(v.config::json -> 'layers', '[]')) l");
     if (!stmt) return (void)db_error("list code keys", stmt.error());
     while (true) {
       auto row = stmt->step();
@@ -320,6 +405,7 @@ void FunctionStore::collect_garbage() {
     }
   }
   code_->collect_garbage(referenced);
+  if (shared_code_) shared_code_->collect_garbage(referenced);
 }
 
 void FunctionStore::notify(const std::string& name) {
@@ -477,18 +563,24 @@ std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
       }
       // The function's versions, aliases, settings and pending async events go with it, as in
       // Lambda.
-      for (const char* sql :
-           {"DELETE FROM function_versions WHERE name = ?1",
-            "DELETE FROM function_aliases WHERE name = ?1",
-            "DELETE FROM function_concurrency WHERE name = ?1",
-            "DELETE FROM provisioned_concurrency WHERE name = ?1",
-            "DELETE FROM event_invoke_configs WHERE name = ?1",
-            "DELETE FROM async_events WHERE function = ?1 AND state = 'queued'"}) {
+      for (const char* sql : {"DELETE FROM function_versions WHERE name = ?1",
+                              "DELETE FROM function_aliases WHERE name = ?1",
+                              "DELETE FROM function_concurrency WHERE name = ?1",
+                              "DELETE FROM provisioned_concurrency WHERE name = ?1",
+                              "DELETE FROM event_invoke_configs WHERE name = ?1"}) {
         auto settings = db_->prepare(sql);
         if (!settings) return std::unexpected(db_error("delete function", settings.error()));
         if (auto done = settings->bind(1, name).run(); !done)
           return std::unexpected(db_error("delete function", done.error()));
       }
+    }
+    {
+      auto lock = node_db_.lock();
+      auto events =
+          node_db_.prepare("DELETE FROM async_events WHERE function = ?1 AND state = 'queued'");
+      if (!events) return std::unexpected(db_error("delete function", events.error()));
+      if (auto done = events->bind(1, name).run(); !done)
+        return std::unexpected(db_error("delete function", done.error()));
     }
     collect_garbage();
   }
@@ -561,14 +653,20 @@ std::expected<FunctionConfig, StoreError> FunctionStore::get_version(const std::
   const auto number = version_number(version);
   const std::string qualified = name + ":" + version;
   if (!number) return std::unexpected(not_found(qualified));
-  auto lock = db_->lock();
-  auto stmt = db_->prepare("SELECT config FROM function_versions WHERE name = ?1 AND version = ?2");
-  if (!stmt) return std::unexpected(db_error("select version", stmt.error()));
-  stmt->bind(1, name).bind(2, *number);
-  auto row = stmt->step();
-  if (!row) return std::unexpected(db_error("select version", row.error()));
-  if (!*row) return std::unexpected(not_found(qualified));
-  return from_row(json::parse(stmt->column_text(0)));
+  FunctionConfig config;
+  {
+    auto lock = db_->lock();
+    auto stmt =
+        db_->prepare("SELECT config FROM function_versions WHERE name = ?1 AND version = ?2");
+    if (!stmt) return std::unexpected(db_error("select version", stmt.error()));
+    stmt->bind(1, name).bind(2, *number);
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("select version", row.error()));
+    if (!*row) return std::unexpected(not_found(qualified));
+    config = from_row(json::parse(stmt->column_text(0)));
+  }
+  if (auto ok = ensure_local_code(config); !ok) return std::unexpected(ok.error());
+  return config;
 }
 
 std::expected<api::FunctionPage, StoreError> FunctionStore::list_versions(
@@ -652,19 +750,27 @@ std::expected<void, StoreError> FunctionStore::remove_version(const std::string&
   return {};
 }
 
-void FunctionStore::load_aliases() {
+void FunctionStore::load_aliases(const std::optional<std::string>& function) {
   auto lock = db_->lock();
-  auto stmt = db_->prepare("SELECT name, alias, config FROM function_aliases");
+  auto stmt =
+      db_->prepare(function ? "SELECT name, alias, config FROM function_aliases WHERE name = ?1"
+                            : "SELECT name, alias, config FROM function_aliases");
   if (!stmt) return (void)db_error("load aliases", stmt.error());
-  std::unique_lock cached(cache_mutex_);
+  if (function) stmt->bind(1, *function);
+  std::map<std::pair<std::string, std::string>, api::AliasConfig> loaded;
   while (true) {
     auto row = stmt->step();
     if (!row) return (void)db_error("load aliases", row.error());
     if (!*row) break;
-    const std::string function = stmt->column_text(0), alias = stmt->column_text(1);
-    aliases_[{function, alias}] =
-        alias_from_row(function, alias, json::parse(stmt->column_text(2)));
+    const std::string name = stmt->column_text(0), alias = stmt->column_text(1);
+    loaded[{name, alias}] = alias_from_row(name, alias, json::parse(stmt->column_text(2)));
   }
+  std::unique_lock cached(cache_mutex_);
+  if (function)
+    std::erase_if(aliases_, [&](const auto& entry) { return entry.first.first == *function; });
+  else
+    aliases_.clear();
+  aliases_.merge(loaded);
 }
 
 std::expected<void, StoreError> FunctionStore::check_versions_exist(
@@ -821,6 +927,7 @@ std::expected<void, StoreError> FunctionStore::resolve_layers(FunctionConfig& co
     }
     layer.code_dir_key = version->code_dir_key;
     layer.code_size = version->code_size;
+    if (auto ok = ensure_local_code(layer.code_dir_key); !ok) return ok;
     unzipped += directory_bytes(code_->dir(layer.code_dir_key));
   }
   const uint64_t limit = code_->limits().max_unzipped_bytes;
@@ -837,6 +944,11 @@ std::expected<api::LayerVersion, StoreError> FunctionStore::publish_layer_versio
   std::lock_guard change(change_mutex_);
   auto stored = code_->put(zip);
   if (!stored) return std::unexpected(from_code_error(stored.error()));
+  if (shared_code_)
+    if (auto up = shared_code_->upload(stored->key, zip); !up) {
+      collect_garbage();
+      return std::unexpected(db_error("upload layer code", up.error()));
+    }
   layer.code_sha256 = stored->sha256_base64;
   layer.code_size = static_cast<int64_t>(stored->zip_size);
   layer.code_dir_key = stored->key;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 #include "api/version_catalog.hpp"
 #include "common/store_error.hpp"
 #include "runtimed/store/code_store.hpp"
+#include "runtimed/store/shared_code.hpp"
 #include "runtimed/store/state_db.hpp"
 
 namespace runtimed {
@@ -25,6 +27,10 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
   static std::expected<std::unique_ptr<FunctionStore>, std::string> open(
       const std::filesystem::path& state_dir, CodeLimits limits = {});
   FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code);
+  // Cluster mode: the catalog in the shared database `db`; the node's own tables (the async event
+  // queue) in `node_db`; code zips shared through `shared_code` (which must outlive the store).
+  FunctionStore(std::unique_ptr<StateDb> db, StateDb& node_db, std::unique_ptr<CodeStore> code,
+                SharedCode& shared_code);
 
   std::expected<common::FunctionConfig, common::StoreError> create(
       api::CreateFunctionRequest request) override;
@@ -86,6 +92,18 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
   StateDb& db() { return *db_; }
   CodeStore& code() { return *code_; }
 
+  // Another node changed the catalog (cluster mode): what this store cached of it goes, and the
+  // listeners hear of it as of a change made here. `table` and `row` are the change's, from the
+  // database's trigger.
+  void changed_elsewhere(const std::string& table, const nlohmann::json& row);
+  // Anything may have changed elsewhere (the change feed was lost): drops every cached
+  // configuration and reloads the aliases.
+  void resync();
+  // Called after a reservation or provisioned concurrency config changed on another node.
+  std::function<void(const std::string& name)> on_reserved_changed_elsewhere;
+  std::function<void(const std::string& name, const std::string& qualifier)>
+      on_provisioned_changed_elsewhere;
+
  private:
   // Whether a change is a new revision (RevisionId, LastModified) or, like tagging, is not.
   enum class Stamp { NewRevision, Keep };
@@ -107,8 +125,12 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
   // Fills each of config's layers from its layer version (InvalidValue when one does not exist)
   // and checks that code and layers unzipped stay within the unzipped-size limit.
   std::expected<void, common::StoreError> resolve_layers(common::FunctionConfig& config);
-  // Loads every alias into aliases_ (at open: the invoke path never reads them from the database).
-  void load_aliases();
+  // Loads every alias (or `function`'s) into aliases_ (at open: the invoke path never reads them
+  // from the database).
+  void load_aliases(const std::optional<std::string>& function = std::nullopt);
+  // Cluster mode: unpacks the code under `key` from the shared code when this node lacks it.
+  std::expected<void, common::StoreError> ensure_local_code(const std::string& key);
+  std::expected<void, common::StoreError> ensure_local_code(const common::FunctionConfig& config);
   // With change_mutex_ held: each version of `routing` exists (NotFound names the first missing).
   std::expected<void, common::StoreError> check_versions_exist(const std::string& name,
                                                                const api::AliasRouting& routing);
@@ -118,7 +140,9 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
                                                                  const std::string& alias);
 
   std::unique_ptr<StateDb> db_;
+  StateDb& node_db_;  // *db_ on a single node
   std::unique_ptr<CodeStore> code_;
+  SharedCode* shared_code_ = nullptr;  // cluster mode only
   // Serializes changes, so garbage collection never sees code whose row is not yet written.
   std::mutex change_mutex_;
   // Configurations read so far, kept in step by save() and remove() (both under change_mutex_),

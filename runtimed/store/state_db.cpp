@@ -320,8 +320,7 @@ void StateDb::commit_batches(std::unique_lock<std::mutex>& writers) {
 }
 
 std::expected<Transaction, common::StoreError> Transaction::begin(StateDb& db) {
-  if (auto ok = db.exec(std::string(db.begin_write_sql())); !ok)
-    return std::unexpected(ok.error());
+  if (auto ok = db.exec(std::string(db.begin_write_sql())); !ok) return std::unexpected(ok.error());
   return Transaction(db);
 }
 
