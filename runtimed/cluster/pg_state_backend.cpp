@@ -90,12 +90,19 @@ std::expected<void, common::StoreError> PgStateBackend::connect() {
         "the connection to the cluster database broke inside a transaction"));
   connection_.reset();
   backend_pid_ = 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < reconnect_after_)
+    return std::unexpected(common::StoreError::internal(last_connect_error_));
+  auto failed = [&](const PgError& e) {
+    reconnect_after_ = now + kReconnectPause;
+    last_connect_error_ = e.message;
+    return std::unexpected(store_error(e));
+  };
   auto connected = PgConnection::connect(options_.database_url, options_.connect_timeout,
                                          options_.statement_timeout);
-  if (!connected) return std::unexpected(store_error(connected.error()));
+  if (!connected) return failed(connected.error());
   // Nodes of this build may meet a database no node has migrated yet.
-  if (auto migrated = migrate(*connected); !migrated)
-    return std::unexpected(store_error(migrated.error()));
+  if (auto migrated = migrate(*connected); !migrated) return failed(migrated.error());
   connection_.emplace(std::move(*connected));
   backend_pid_ = connection_->backend_pid();
   return {};

@@ -48,6 +48,11 @@ class PgStateBackend final : public runtimed::SqlBackend {
   const PgStateOptions options_;
   std::optional<PgConnection> connection_;
   std::atomic<int> backend_pid_{0};
+  // After a failed connect, the next attempt waits this long: while the database is down, each
+  // use fails at once with the last error instead of waiting out a connect timeout.
+  static constexpr std::chrono::seconds kReconnectPause{1};
+  std::chrono::steady_clock::time_point reconnect_after_{};
+  std::string last_connect_error_;
   // Between BEGIN and COMMIT/ROLLBACK: a broken connection is not replaced then, or the rest of
   // the transaction would run, and commit, on its own on the new one.
   bool in_transaction_ = false;

@@ -39,7 +39,8 @@ const std::vector<Migration>& schema_migrations() {
            // The same tables and columns as the SQLite schema's (runtimed/store/state_db.cpp),
            // so the stores' SQL runs on both; configurations are JSON text as there.
            "CREATE TABLE functions (name text PRIMARY KEY, config text NOT NULL,"
-           " code_dir_key text NOT NULL, last_version bigint NOT NULL DEFAULT 0)",
+           " code_dir_key text NOT NULL, last_version bigint NOT NULL DEFAULT 0,"
+           " revision_id text NOT NULL DEFAULT '')",
            "CREATE INDEX functions_code_dir_key ON functions (code_dir_key)",
            "CREATE TABLE function_versions (name text NOT NULL, version bigint NOT NULL,"
            " config text NOT NULL, code_dir_key text NOT NULL, PRIMARY KEY (name, version))",
@@ -69,7 +70,7 @@ const std::vector<Migration>& schema_migrations() {
            "   IF TG_OP = 'DELETE' THEN row_json := to_jsonb(OLD); ELSE row_json := to_jsonb(NEW);"
            "   END IF;"
            "   PERFORM pg_notify('runtimed_catalog', (jsonb_build_object('table', TG_TABLE_NAME)"
-           "     || (row_json - 'config' - 'record' - 'code_dir_key'))::text);"
+           "     || (row_json - 'config' - 'record' - 'code_dir_key' - 'revision_id'))::text);"
            "   RETURN NULL;"
            " END $$",
            "CREATE TRIGGER functions_changed AFTER INSERT OR UPDATE OR DELETE ON functions"

@@ -324,18 +324,36 @@ std::expected<FunctionConfig, StoreError> FunctionStore::load(const std::string&
   return config;
 }
 
-std::expected<void, StoreError> FunctionStore::save(const FunctionConfig& config) {
+std::expected<bool, StoreError> FunctionStore::save(const FunctionConfig& config,
+                                                    const std::optional<std::string>& replacing) {
   auto lock = db_->lock();
+  // A new function is inserted only if no node made one of that name meanwhile; a change is
+  // written only over the revision it was made from, so no node overwrites another's change
+  // (or brings back a function another deleted) from a cache that lagged.
   auto stmt = db_->prepare(
-      "INSERT INTO functions (name, config, code_dir_key) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT (name) DO UPDATE SET config = excluded.config, "
-      "code_dir_key = excluded.code_dir_key");
+      replacing ? "UPDATE functions SET config = ?2, code_dir_key = ?3, revision_id = ?4 "
+                  "WHERE name = ?1 AND revision_id = ?5 RETURNING name"
+                : "INSERT INTO functions (name, config, code_dir_key, revision_id) "
+                  "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING RETURNING name");
   if (!stmt) return std::unexpected(db_error("save function", stmt.error()));
-  stmt->bind(1, config.name).bind(2, to_row(config).dump()).bind(3, config.code_dir_key);
-  if (auto ok = stmt->run(); !ok) return std::unexpected(db_error("save function", ok.error()));
+  stmt->bind(1, config.name)
+      .bind(2, to_row(config).dump())
+      .bind(3, config.code_dir_key)
+      .bind(4, config.revision_id);
+  if (replacing) stmt->bind(5, *replacing);
+  auto row = stmt->step();
+  if (!row) return std::unexpected(db_error("save function", row.error()));
+  if (!*row) return false;
+  if (auto done = stmt->run(); !done)
+    return std::unexpected(db_error("save function", done.error()));
   std::unique_lock cached(cache_mutex_);
   cache_[config.name] = config;
-  return {};
+  return true;
+}
+
+void FunctionStore::forget_cached(const std::string& name) {
+  std::unique_lock cached(cache_mutex_);
+  cache_.erase(name);
 }
 
 std::expected<FunctionConfig, StoreError> FunctionStore::store_code(FunctionConfig config,
@@ -430,9 +448,12 @@ std::expected<FunctionConfig, StoreError> FunctionStore::create(
     }
     config->version = "$LATEST";
     touch(*config);
-    if (auto ok = save(*config); !ok) {
+    auto saved = save(*config, std::nullopt);
+    if (!saved || !*saved) {
       collect_garbage();
-      return std::unexpected(ok.error());
+      if (!saved) return std::unexpected(saved.error());
+      forget_cached(name);  // made on another node meanwhile
+      return std::unexpected(StoreError::already_exists(name, "Function already exist: " + name));
     }
     return config;
   }();
@@ -478,15 +499,27 @@ std::expected<FunctionConfig, StoreError> FunctionStore::change(
   std::expected<FunctionConfig, StoreError> config;
   {
     std::lock_guard change(change_mutex_);
-    config = load(name);
-    if (!config) return config;
-    if (auto ok = check_revision(*config, expected_revision_id); !ok)
-      return std::unexpected(ok.error());
-    if (auto ok = mutate(*config); !ok) return std::unexpected(ok.error());
-    if (stamp == Stamp::NewRevision) touch(*config);
-    auto saved = save(*config);
-    collect_garbage();  // the previous code, if it changed and no other function shares it
-    if (!saved) return std::unexpected(saved.error());
+    // Twice at most: a first save refused because another node changed the function since this
+    // node cached it is made again over the function as it is now.
+    for (int attempt = 0;; ++attempt) {
+      config = load(name);
+      if (!config) return config;
+      if (auto ok = check_revision(*config, expected_revision_id); !ok)
+        return std::unexpected(ok.error());
+      const std::string replacing = config->revision_id;
+      if (auto ok = mutate(*config); !ok) return std::unexpected(ok.error());
+      if (stamp == Stamp::NewRevision) touch(*config);
+      auto saved = save(*config, replacing);
+      if (saved && !*saved && attempt == 0) {
+        forget_cached(name);
+        continue;
+      }
+      collect_garbage();  // the previous code, if it changed and no other function shares it
+      if (!saved) return std::unexpected(saved.error());
+      if (!*saved)
+        return std::unexpected(StoreError::revision_mismatch(name, std::string(kStaleRevision)));
+      break;
+    }
   }
   notify(name);
   return config;
@@ -956,7 +989,7 @@ std::expected<api::LayerVersion, StoreError> FunctionStore::publish_layer_versio
   auto published = db_->write([&]() -> std::expected<void, StoreError> {
     auto bump = db_->prepare(
         "INSERT INTO layers (name, last_version) VALUES (?1, 1) ON CONFLICT (name) DO UPDATE SET "
-        "last_version = last_version + 1 RETURNING last_version");
+        "last_version = layers.last_version + 1 RETURNING last_version");
     if (!bump) return std::unexpected(bump.error());
     bump->bind(1, layer.layer_name);
     auto row = bump->step();

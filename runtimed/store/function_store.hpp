@@ -115,7 +115,11 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
       Stamp stamp = Stamp::NewRevision);
   // With change_mutex_ held: the cached configuration, else the row (then cached).
   std::expected<common::FunctionConfig, common::StoreError> load(const std::string& name);
-  std::expected<void, common::StoreError> save(const common::FunctionConfig& config);
+  // Writes `config` as a new function (`replacing` nullopt) or over the revision `replacing`:
+  // false when another node made that function, or changed or deleted it, meanwhile.
+  std::expected<bool, common::StoreError> save(const common::FunctionConfig& config,
+                                               const std::optional<std::string>& replacing);
+  void forget_cached(const std::string& name);
   std::expected<common::FunctionConfig, common::StoreError> store_code(
       common::FunctionConfig config, std::string_view zip);
   // Removes code no function references and nothing holds; caller holds change_mutex_.

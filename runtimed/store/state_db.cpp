@@ -20,7 +20,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 10> kMigrations = {
+constexpr std::array<std::string_view, 11> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -188,6 +188,12 @@ constexpr std::array<std::string_view, 10> kMigrations = {
         function TEXT NOT NULL,
         queue TEXT NOT NULL
       ) WITHOUT ROWID;
+    )sql",
+    // v11: each function's RevisionId as a column, so a save can require the revision it read
+    // (nodes sharing a catalog must not overwrite one another's changes from a stale cache).
+    R"sql(
+      ALTER TABLE functions ADD COLUMN revision_id TEXT NOT NULL DEFAULT '';
+      UPDATE functions SET revision_id = json_extract(config, '$.revision_id');
     )sql",
 };
 

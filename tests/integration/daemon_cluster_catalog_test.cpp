@@ -101,6 +101,26 @@ TEST(DaemonClusterCatalogTest, WhatOneNodeChangesTheOtherServes) {
   ASSERT_EQ(deleted->status, 204);
   ASSERT_TRUE(eventually([&] { return n2.invoke("shared", "{}")->status == 200; }, 5s));
 
+  // A layer published through n1 (a runtime: its bootstrap) carries a function made on n2.
+  auto layer = n1.client().Post(
+      "/2018-10-31/layers/runtime/versions",
+      json{{"Content", {{"ZipFile", common::base64_encode(testsupport::function_zip())}}}}.dump(),
+      "application/json");
+  ASSERT_EQ(layer->status, 201) << layer->body;
+  auto again = n1.client().Post(
+      "/2018-10-31/layers/runtime/versions",
+      json{{"Content", {{"ZipFile", common::base64_encode(testsupport::function_zip())}}}}.dump(),
+      "application/json");
+  ASSERT_EQ(again->status, 201) << again->body;
+  EXPECT_EQ(body_json(again)["Version"], 2);  // numbered in the database, not per node
+  ASSERT_EQ(n2.create_function("layered",
+                               {{"Layers", {body_json(layer)["LayerVersionArn"]}},
+                                {"Environment", {{"Variables", {{"USER_COLOR", "green"}}}}}},
+                               testsupport::zip_of({{"README", "code without a bootstrap"}})),
+            201);
+  EXPECT_EQ(color(n2, "layered"), "green");
+  EXPECT_EQ(color(n1, "layered"), "green");
+
   // Deleted through n1: gone from n2, and so are its versions.
   ASSERT_EQ(n1.client().Delete("/2015-03-31/functions/shared")->status, 204);
   ASSERT_TRUE(eventually([&] { return n2.invoke("shared", "{}")->status == 404; }, 5s));

@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 10);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 11);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -347,7 +347,8 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
                 "event_source_mappings; ALTER TABLE queues DROP "
                 "COLUMN visibility_s; ALTER TABLE queues DROP COLUMN redrive_queue; ALTER TABLE "
                 "queues DROP COLUMN max_receive; ALTER TABLE "
-                "functions DROP COLUMN last_version; ALTER TABLE async_events DROP COLUMN "
+                "functions DROP COLUMN last_version; ALTER TABLE functions DROP COLUMN "
+                "revision_id; ALTER TABLE async_events DROP COLUMN "
                 "qualifier; DELETE FROM schema_version WHERE version > 2;"));
     // v2's event-invoke configs were per function; one becomes $LATEST's.
     ASSERT_TRUE(db.exec(
@@ -372,6 +373,11 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
   auto v1 = store->publish_version("fn", std::nullopt, std::nullopt, std::nullopt);
   ASSERT_TRUE(v1) << v1.error().message;
   EXPECT_EQ(v1->version, "1");
+  // v11 copied each RevisionId into its column: a change over it is saved.
+  api::ConfigurationPatch memory;
+  memory.memory_mb = 256;
+  auto changed = store->update_configuration("fn", memory, c.revision_id);
+  ASSERT_TRUE(changed) << changed.error().message;
 }
 
 TEST_F(FunctionStoreTest, AliasesRouteToExistingVersionsAndSurviveReopen) {
@@ -528,3 +534,61 @@ TEST(StateDbTest, RefusesDatabaseFromNewerVersion) {
 }
 
 }  // namespace
+
+// Two stores over one database stand for two nodes sharing a catalog, with no change feed
+// between them: each change is saved only over the revision it was made from.
+class SharedCatalogTest : public FunctionStoreTest {
+ protected:
+  std::unique_ptr<FunctionStore> other = open();
+};
+
+TEST_F(SharedCatalogTest, AChangeFromAStaleCacheIsMadeAgainOverTheCurrentFunction) {
+  create("fn");
+  ASSERT_TRUE(other->get("fn"));  // cached by the other node
+  api::ConfigurationPatch description;
+  description.description = "from store";
+  ASSERT_TRUE(store->update_configuration("fn", description, std::nullopt));
+  api::ConfigurationPatch memory;
+  memory.memory_mb = 256;
+  auto changed_there = other->update_configuration("fn", memory, std::nullopt);
+  ASSERT_TRUE(changed_there) << changed_there.error().message;
+  // Both changes are kept: the second was not written over the first.
+  auto fresh = FunctionStore::open(tmp.path());
+  ASSERT_TRUE(fresh);
+  auto stored = (*fresh)->get("fn");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->description, "from store");
+  EXPECT_EQ(stored->memory_mb, 256);
+}
+
+TEST_F(SharedCatalogTest, ARevisionIdReadBeforeAnotherNodesChangeIsStale) {
+  const auto created = create("fn");
+  ASSERT_TRUE(other->get("fn"));
+  api::ConfigurationPatch description;
+  description.description = "from store";
+  ASSERT_TRUE(store->update_configuration("fn", description, created.revision_id));
+  auto stale = other->update_configuration("fn", description, created.revision_id);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().kind, StoreErrorKind::RevisionMismatch);
+}
+
+TEST_F(SharedCatalogTest, AFunctionDeletedElsewhereIsNotBroughtBackByAChange) {
+  create("fn");
+  ASSERT_TRUE(other->get("fn"));
+  ASSERT_TRUE(store->remove("fn"));
+  api::ConfigurationPatch memory;
+  memory.memory_mb = 256;
+  auto change = other->update_configuration("fn", memory, std::nullopt);
+  ASSERT_FALSE(change);
+  EXPECT_EQ(change.error().kind, StoreErrorKind::NotFound);
+  EXPECT_FALSE(store->get("fn"));
+}
+
+TEST_F(SharedCatalogTest, AFunctionMadeElsewhereMeanwhileIsAlreadyExists) {
+  ASSERT_FALSE(other->get("fn"));
+  create("fn");
+  // The other node's negative answer was not cached, and the insert would not replace a row.
+  auto again = other->create(request("fn", zip_v2()));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, StoreErrorKind::AlreadyExists);
+}
