@@ -175,12 +175,30 @@ std::expected<Controller::FunctionEntryPtr, api::ApiError> Controller::function_
   // $LATEST's key is the name itself: an unqualified call builds no string.
   std::string qualified;
   const std::string& key = version == "$LATEST" ? name : (qualified = api::pool_key(name, version));
+  // Whoever marked the key loading unmarks it however it leaves, and wakes the waiters.
+  struct LoadingMark {
+    Controller& c;
+    const std::string& key;
+    bool held = false;
+    ~LoadingMark() {
+      if (!held) return;
+      common::MutexLock lock(c.mu_);
+      c.functions_loading_.erase(key);
+      c.function_loaded_.notify_all();
+    }
+  } mark{*this, key};
   for (;;) {
     uint64_t changes_seen;
     {
       common::MutexLock lock(mu_);
+      if (!mark.held) {
+        function_loaded_.wait(lock, [&]() REQUIRES(mu_) {
+          return functions_.contains(key) || !functions_loading_.contains(key);
+        });
+      }
       auto it = functions_.find(key);
       if (it != functions_.end()) return it->second;
+      if (!mark.held) mark.held = functions_loading_.insert(key).second;
       changes_seen = function_changes_;
     }
     auto config = version == "$LATEST" ? catalog_.get(name) : catalog_.get_version(name, version);

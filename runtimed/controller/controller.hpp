@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "api/function_catalog.hpp"
@@ -209,6 +210,11 @@ class Controller {
   std::unordered_map<std::string, FunctionEntryPtr> functions_ GUARDED_BY(mu_);
   // function_changed() calls, so a stale read is not cached
   uint64_t function_changes_ GUARDED_BY(mu_) = 0;
+  // Configurations being read from the catalog now: a second caller waits for the first's read
+  // (function_loaded_) instead of reading too, so a change read ahead is read once, and in
+  // cluster mode a burst of calls after a change costs one database read, not one each.
+  std::unordered_set<std::string> functions_loading_ GUARDED_BY(mu_);
+  std::condition_variable_any function_loaded_;
   std::unordered_map<uint64_t, std::shared_ptr<Env>> envs_ GUARDED_BY(mu_);
   // Idle environments per function, most recently used last.
   std::unordered_map<std::string, std::vector<std::shared_ptr<Env>>> idle_ GUARDED_BY(mu_);
