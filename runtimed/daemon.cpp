@@ -244,7 +244,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
     };
     opened.code_blobs = std::make_unique<cluster::PgCodeBlobs>(database);
     opened.store = std::make_unique<FunctionStore>(
-        std::make_unique<StateDb>(std::move(backend)), *opened.node_db,
+        std::make_unique<StateDb>(std::move(backend)),
         std::make_unique<CodeStore>(state_dir / "code", code_limits), *opened.code_blobs);
   } else {
     auto store = FunctionStore::open(state_dir, code_limits);
@@ -301,8 +301,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       version_api_(*store_, function_api_),
       alias_api_(*store_, function_api_),
       layer_api_(*store_, {o.region, o.account_id}),
-      async_events_(node_db()),
-      message_queues_(node_db(), o.region, o.account_id),
+      async_events_(store_->db()),
+      message_queues_(store_->db(), o.region, o.account_id),
       http_triggers_(std::move(opened.http_triggers)),
       function_url_api_(*http_triggers_, function_api_, trigger_urls_),
       http_api_routes_(*http_triggers_, function_api_, identity_, trigger_urls_),
@@ -355,6 +355,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
             }});
     cluster_ = std::make_unique<cluster::ClusterNode>(std::move(*opened.cluster));
     client_routes_.set_cluster(cluster_.get());
+    // Events are claimed, and their outcomes recorded, under the node's registration.
+    async_events_.set_fencing_token([this] { return cluster_->fencing_token(); });
     store_->on_reserved_changed_elsewhere = [this](const std::string& name) {
       if (auto reserved = settings_.reserved(name); reserved)
         controller_.set_reserved_concurrency(name, *reserved);
@@ -584,8 +586,6 @@ std::expected<void, StartError> Daemon::listen_http_triggers() {
 void Daemon::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  // Leaving first: the other nodes see it left at once, not dead a lease later.
-  if (cluster_) cluster_->stop();
   if (catalog_listener_) catalog_listener_->stop();
   // The listener stays open while draining: removing it would also close the connections whose
   // invocations are still running. New invocations are refused by the controller.
@@ -597,6 +597,10 @@ void Daemon::shutdown() {
   controller_.shutdown(std::chrono::seconds(options_.drain_timeout_s));
   event_source_mappings_.drain();
   dispatcher_.join();
+  // A cluster node leaves once its async attempts are recorded: leaving earlier would let other
+  // nodes take over (and run again) events whose outcome it was about to record, and fence it
+  // out of recording them. The others then see it left at once, not dead a lease later.
+  if (cluster_) cluster_->stop();
   // Log followers answer with what they have, so the blocking pool has no 20 s wait to finish.
   logs_.release_waits();
   client_routes_.stop();

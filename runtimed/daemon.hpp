@@ -176,8 +176,8 @@ class Daemon {
   // destructor runs.
   common::metrics::Registry metrics_;  // fed by the controller, read by GET /metrics
   std::unique_ptr<sandbox::SandboxHost> sandboxes_;
-  // Cluster mode: the node's own SQLite database (async events, queues, schedules, triggers) and
-  // the shared code zips; on a single node both are the store's.
+  // Cluster mode: the node's own SQLite database (schedules, event source mappings, HTTP triggers)
+  // and the shared code zips; on a single node both are the store's.
   std::unique_ptr<StateDb> node_db_;
   std::unique_ptr<cluster::PgCodeBlobs> code_blobs_;
   std::unique_ptr<FunctionStore> store_;  // the state database (db()) and the code store

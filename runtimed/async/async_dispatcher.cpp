@@ -115,6 +115,16 @@ void AsyncDispatcher::loop() {
 
 Millis AsyncDispatcher::pump() {
   const int64_t now = now_epoch_ms();
+  if (queue_.shared() && now >= next_orphan_check_ms_) {
+    // Events held by a node that died or lost its lease go back to the queue, for any node.
+    next_orphan_check_ms_ = now + 500;
+    auto recovered = queue_.recover_in_flight(now + options_.policy.initial_backoff.count());
+    if (!recovered)
+      log()->error("recovering async events of lost nodes: {}", recovered.error());
+    else if (*recovered > 0)
+      log()->warn("{} asynchronous attempt(s) held by a node no longer live; queued again",
+                  *recovered);
+  }
   auto due = queue_.due(now);
   if (!due) {
     log()->error("reading the async queue: {}", due.error());
@@ -173,9 +183,11 @@ Millis AsyncDispatcher::pump() {
     }
   }
   if (waiting_for_capacity) return Millis(50);
+  // Shared: other nodes enqueue without waking this one, so it looks at least twice a second.
+  const int64_t longest = queue_.shared() ? 500 : 1000;
   auto next = queue_.next_due_ms();
-  if (!next || !*next) return Millis(1000);
-  return Millis(std::clamp<int64_t>(**next - now_epoch_ms(), 1, 1000));
+  if (!next || !*next) return Millis(longest);
+  return Millis(std::clamp<int64_t>(**next - now_epoch_ms(), 1, longest));
 }
 
 void AsyncDispatcher::dispatch(AsyncEvent event) {
@@ -232,7 +244,7 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
       return fail(event, FailureCondition::RetriesExhausted, 200, result.payload, cfg,
                   result.executed_version);
     const int64_t next = next_attempt_ms(now, retry_delay(options_.policy, errors), expiry);
-    if (auto ok = queue_.requeue(event.id, next, true, 200, result.payload); !ok)
+    if (auto ok = queue_.requeue(event, next, true, 200, result.payload); !ok)
       log()->error("requeue {}: {}", event.request_id, ok.error());
     else
       metrics_.retry(event.function, "function_error");
@@ -248,7 +260,7 @@ void AsyncDispatcher::on_result(const AsyncEvent& event, const api::InvokeResult
   const std::string error = result.api_error ? result.api_error->message : result.payload;
   const int64_t next =
       next_attempt_ms(now, throttle_backoff(options_.policy, event.throttles + 1), expiry);
-  if (auto ok = queue_.requeue(event.id, next, false, status, error); !ok)
+  if (auto ok = queue_.requeue(event, next, false, status, error); !ok)
     log()->error("requeue {}: {}", event.request_id, ok.error());
   else
     metrics_.retry(event.function, status == 429 ? "throttled" : "platform_error");
@@ -341,9 +353,10 @@ void AsyncDispatcher::settle(const AsyncEvent& event, const std::vector<Delivery
                                 d.source_function, now);
       if (!delivered) return delivered;
     }
-    return queue_.remove_locked(event.id);
+    return queue_.remove_locked(event);
   });
-  // Left in flight, the event runs again after the next start (at least once).
+  // Left in flight, the event runs again after the next start (at least once); a lost claim
+  // (cluster mode) is the node that took it over's to settle.
   if (!ok) {
     log()->error("settling async event {}: {}", event.request_id, ok.error());
     return;

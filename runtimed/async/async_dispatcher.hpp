@@ -104,6 +104,7 @@ class AsyncDispatcher {
   bool woken_ = false;
   bool stopping_ = false;
   size_t in_flight_ = 0;
+  int64_t next_orphan_check_ms_ = 0;  // the loop thread's own
   std::unordered_map<std::string, size_t> in_flight_by_function_;
   std::thread thread_;
 };

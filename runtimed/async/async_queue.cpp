@@ -49,21 +49,36 @@ std::expected<std::vector<std::pair<std::string, int64_t>>, common::StoreError> 
 std::expected<std::vector<AsyncEvent>, common::StoreError> AsyncQueue::claim(
     const std::string& function, int64_t max, int64_t now_ms, int max_age_s, bool count_attempt) {
   std::vector<AsyncEvent> events;
+  const int64_t token = fencing_token_ ? fencing_token_() : 0;
+  if (shared() && token == 0) return events;  // not a member (yet): nothing may be claimed
+  // Rows another node is claiming right now are skipped, not waited for.
+  const std::string_view lock_rows = shared() ? " FOR UPDATE SKIP LOCKED" : "";
   auto claimed = db_.write([&]() -> std::expected<void, common::StoreError> {
     events.clear();
+    if (shared()) {
+      // A node whose lease ran out claims nothing: the others may be taking its events over.
+      auto live = db_.prepare(
+          "SELECT 1 FROM cluster_nodes WHERE fencing_token = ?1 AND left_at IS NULL AND "
+          "lease_expires_at > now()");
+      if (!live) return std::unexpected(live.error());
+      auto row = live->bind(1, token).step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) return {};
+    }
     const int64_t too_old = now_ms - int64_t{max_age_s} * 1000;
     // Expired events are taken whatever their due time and the function's capacity: they end now.
     for (const bool expired : {true, false}) {
       auto select = db_.prepare(
-          expired
-              ? "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
-                "function_errors, throttles, last_status, last_error, qualifier FROM async_events "
-                "WHERE state = 'queued' AND function = ?1 AND enqueued_ms <= ?2 ORDER BY id "
-                "LIMIT 1000"
-              : "SELECT id, request_id, payload, enqueued_ms, next_ms, invoke_count, "
-                "function_errors, throttles, last_status, last_error, qualifier FROM async_events "
-                "WHERE state = 'queued' AND function = ?1 AND enqueued_ms > ?2 AND next_ms <= "
-                "?3 ORDER BY next_ms, id LIMIT ?4");
+          std::string(expired ? "SELECT id, request_id, payload, enqueued_ms, next_ms, "
+                                "invoke_count, function_errors, throttles, last_status, "
+                                "last_error, qualifier FROM async_events WHERE state = 'queued' "
+                                "AND function = ?1 AND enqueued_ms <= ?2 ORDER BY id LIMIT 1000"
+                              : "SELECT id, request_id, payload, enqueued_ms, next_ms, "
+                                "invoke_count, function_errors, throttles, last_status, "
+                                "last_error, qualifier FROM async_events WHERE state = 'queued' "
+                                "AND function = ?1 AND enqueued_ms > ?2 AND next_ms <= ?3 ORDER "
+                                "BY next_ms, id LIMIT ?4") +
+          std::string(lock_rows));
       if (!select) return std::unexpected(select.error());
       select->bind(1, function).bind(2, too_old);
       if (!expired) select->bind(3, now_ms).bind(4, max);
@@ -85,17 +100,18 @@ std::expected<std::vector<AsyncEvent>, common::StoreError> AsyncQueue::claim(
         e.last_error = select->column_text(9);
         e.qualifier = select->column_text(10);
         e.expired = expired;
+        e.claim_token = token;
         events.push_back(std::move(e));
       }
     }
     for (auto& e : events) {
       const bool attempt = count_attempt && !e.expired;
       auto update = db_.prepare(
-          "UPDATE async_events SET state = 'in_flight', invoke_count = invoke_count + ?2 WHERE id "
-          "= "
-          "?1");
+          "UPDATE async_events SET state = 'in_flight', invoke_count = invoke_count + ?2, "
+          "claim_token = ?3 WHERE id = ?1");
       if (!update) return std::unexpected(update.error());
-      if (auto ok = update->bind(1, e.id).bind(2, int64_t{attempt ? 1 : 0}).run(); !ok)
+      if (auto ok = update->bind(1, e.id).bind(2, int64_t{attempt ? 1 : 0}).bind(3, token).run();
+          !ok)
         return std::unexpected(ok.error());
       if (attempt) ++e.invoke_count;
     }
@@ -105,43 +121,80 @@ std::expected<std::vector<AsyncEvent>, common::StoreError> AsyncQueue::claim(
   return events;
 }
 
-std::expected<void, common::StoreError> AsyncQueue::requeue(int64_t id, int64_t next_ms,
-                                                            bool function_error, int status,
-                                                            const std::string& error) {
+namespace {
+
+common::StoreError claim_lost(const AsyncEvent& event) {
+  return common::StoreError::conflict(
+      event.request_id, "the claim on async event " + event.request_id +
+                            " was lost (this node's lease ran out and another node took it over)");
+}
+
+// Steps `stmt` (ending in RETURNING): whether it touched a row.
+std::expected<bool, common::StoreError> touched_a_row(Statement& stmt) {
+  auto row = stmt.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return false;
+  if (auto done = stmt.run(); !done) return std::unexpected(done.error());
+  return true;
+}
+
+}  // namespace
+
+std::expected<void, common::StoreError> AsyncQueue::requeue(const AsyncEvent& event,
+                                                            int64_t next_ms, bool function_error,
+                                                            int status, const std::string& error) {
   return db_.write([&]() -> std::expected<void, common::StoreError> {
     auto stmt = db_.prepare(
         "UPDATE async_events SET state = 'queued', next_ms = ?2, function_errors = "
-        "function_errors + ?3, throttles = throttles + ?4, last_status = ?5, last_error = ?6 "
-        "WHERE id = ?1");
+        "function_errors + ?3, throttles = throttles + ?4, last_status = ?5, last_error = ?6, "
+        "claim_token = 0 WHERE id = ?1 AND claim_token = ?7 AND state = 'in_flight' RETURNING id");
     if (!stmt) return std::unexpected(stmt.error());
-    return stmt->bind(1, id)
+    stmt->bind(1, event.id)
         .bind(2, next_ms)
         .bind(3, int64_t{function_error ? 1 : 0})
         .bind(4, int64_t{function_error ? 0 : 1})
         .bind(5, int64_t{status})
         .bind(6, error)
-        .run();
+        .bind(7, event.claim_token);
+    auto touched = touched_a_row(*stmt);
+    if (!touched) return std::unexpected(touched.error());
+    if (!*touched) return std::unexpected(claim_lost(event));
+    return {};
   });
 }
 
-std::expected<void, common::StoreError> AsyncQueue::remove_locked(int64_t id) {
-  auto stmt = db_.prepare("DELETE FROM async_events WHERE id = ?1");
+std::expected<void, common::StoreError> AsyncQueue::remove_locked(const AsyncEvent& event) {
+  auto stmt = db_.prepare(
+      "DELETE FROM async_events WHERE id = ?1 AND claim_token = ?2 AND state = 'in_flight' "
+      "RETURNING id");
   if (!stmt) return std::unexpected(stmt.error());
-  return stmt->bind(1, id).run();
+  stmt->bind(1, event.id).bind(2, event.claim_token);
+  auto touched = touched_a_row(*stmt);
+  if (!touched) return std::unexpected(touched.error());
+  if (!*touched) return std::unexpected(claim_lost(event));
+  return {};
 }
 
 std::expected<int64_t, common::StoreError> AsyncQueue::recover_in_flight(int64_t next_ms) {
   auto lock = db_.lock();
   auto stmt = db_.prepare(
-      "UPDATE async_events SET state = 'queued', next_ms = ?1, throttles = throttles + 1, "
-      "last_status = 500, last_error = 'The daemon stopped during the attempt' "
-      "WHERE state = 'in_flight'");
+      shared() ? "UPDATE async_events SET state = 'queued', next_ms = ?1, throttles = throttles + "
+                 "1, last_status = 500, last_error = 'The node running the attempt stopped or "
+                 "lost its lease', claim_token = 0 WHERE state = 'in_flight' AND claim_token NOT "
+                 "IN (SELECT fencing_token FROM cluster_nodes WHERE left_at IS NULL AND "
+                 "lease_expires_at > now()) RETURNING id"
+               : "UPDATE async_events SET state = 'queued', next_ms = ?1, throttles = throttles + "
+                 "1, last_status = 500, last_error = 'The daemon stopped during the attempt', "
+                 "claim_token = 0 WHERE state = 'in_flight' RETURNING id");
   if (!stmt) return std::unexpected(stmt.error());
-  if (auto ok = stmt->bind(1, next_ms).run(); !ok) return std::unexpected(ok.error());
-  auto changes = db_.prepare("SELECT changes()");
-  if (!changes) return std::unexpected(changes.error());
-  auto row = changes->step();
-  return row && *row ? changes->column_int64(0) : 0;
+  stmt->bind(1, next_ms);
+  int64_t recovered = 0;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return recovered;
+    ++recovered;
+  }
 }
 
 std::expected<std::optional<int64_t>, common::StoreError> AsyncQueue::next_due_ms() {
@@ -161,9 +214,10 @@ std::expected<AsyncBacklog, common::StoreError> read_backlog(StateDb& db,
   auto lock = db.lock();
   auto stmt = db.prepare(
       std::string(
-          "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'in_flight'), 0), "
-          "COALESCE(SUM(state = 'queued' AND (function_errors + throttles) > 0), 0), "
-          "MIN(enqueued_ms) FROM async_events") +
+          "SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0), "
+          "COALESCE(SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END), 0), "
+          "COALESCE(SUM(CASE WHEN state = 'queued' AND (function_errors + throttles) > 0 THEN 1 "
+          "ELSE 0 END), 0), MIN(enqueued_ms) FROM async_events") +
       (function ? " WHERE function = ?1" : ""));
   if (!stmt) return std::unexpected(stmt.error());
   if (function) stmt->bind(1, *function);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,7 @@ struct AsyncEvent {
   int last_status = 0;      // HTTP status of the last failure: 200 function error, 429, 5xx
   std::string last_error;   // the last failure's payload or message
   bool expired = false;     // claim(): too old to run; the caller ends it
+  int64_t claim_token = 0;  // claim(): the fencing token it was claimed under (0: one node)
 };
 
 struct AsyncBacklog {
@@ -45,9 +47,19 @@ struct AsyncDepth {
   int64_t oldest_enqueued_ms = 0;
 };
 
+// On a single node the queue is the node's SQLite database. In cluster mode it is the cluster's
+// PostgreSQL database, shared by every node: an event is claimed with FOR UPDATE SKIP LOCKED under
+// the claiming node's fencing token, its outcome is recorded only under that same token, and an
+// event held under the token of a node no longer live (dead, left, or registered again since) goes
+// back to the queue (recover_in_flight), so a node cut off cannot settle what another now runs.
 class AsyncQueue {
  public:
   explicit AsyncQueue(StateDb& db) : db_(db) {}
+
+  // Cluster mode: the node's fencing token now (0 while it is not registered: it claims nothing).
+  void set_fencing_token(std::function<int64_t()> token) { fencing_token_ = std::move(token); }
+  // Whether other nodes share this queue.
+  bool shared() const { return db_.dialect() == SqlDialect::Postgres; }
 
   // Stores a new event and commits (synchronous=FULL) before returning.
   std::expected<void, common::StoreError> enqueue(const std::string& function,
@@ -73,11 +85,15 @@ class AsyncQueue {
                                                                    int max_age_s,
                                                                    bool count_attempt);
   // Back to the queue, due at `next_ms`, after a function error or a throttle/platform error.
-  std::expected<void, common::StoreError> requeue(int64_t id, int64_t next_ms, bool function_error,
-                                                  int status, const std::string& error);
-  // Inside the caller's transaction: the event is done.
-  std::expected<void, common::StoreError> remove_locked(int64_t id);
-  // At startup: attempts cut off by a crash count as platform errors, due at `next_ms`.
+  // Conflict when the event's claim was lost (cluster mode): the outcome is not recorded.
+  std::expected<void, common::StoreError> requeue(const AsyncEvent& event, int64_t next_ms,
+                                                  bool function_error, int status,
+                                                  const std::string& error);
+  // Inside the caller's transaction: the event is done (Conflict when its claim was lost).
+  std::expected<void, common::StoreError> remove_locked(const AsyncEvent& event);
+  // Attempts cut off count as platform errors, due at `next_ms`: at startup on a single node,
+  // every in-flight event; in cluster mode (called again and again), those claimed under a token
+  // no live node holds.
   std::expected<int64_t, common::StoreError> recover_in_flight(int64_t next_ms);
   // The earliest next_ms of a queued event.
   std::expected<std::optional<int64_t>, common::StoreError> next_due_ms();
@@ -90,6 +106,7 @@ class AsyncQueue {
 
  private:
   StateDb& db_;
+  std::function<int64_t()> fencing_token_;
 };
 
 }  // namespace runtimed

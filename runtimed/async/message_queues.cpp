@@ -216,10 +216,12 @@ std::expected<std::vector<QueueMessage>, StoreError> MessageQueues::receive(
   if (!queue_settings) return std::unexpected(queue_settings.error());
   const bool redrives =
       !queue_settings->dead_letter_queue.empty() && queue_settings->max_receive_count > 0;
+  // Shared by nodes (cluster mode): messages another node is receiving are skipped.
   auto select = db_.prepare(
-      "SELECT id, message_id, body, attributes, COALESCE(source_function, ''), sent_ms, "
-      "receive_count FROM queue_messages WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY id "
-      "LIMIT ?3");
+      std::string("SELECT id, message_id, body, attributes, COALESCE(source_function, ''), "
+                  "sent_ms, receive_count FROM queue_messages WHERE queue = ?1 AND visible_ms <= "
+                  "?2 ORDER BY id LIMIT ?3") +
+      (db_.dialect() == SqlDialect::Postgres ? " FOR UPDATE SKIP LOCKED" : ""));
   if (!select) return std::unexpected(db_error("receive", select.error()));
   select->bind(1, queue).bind(2, now_ms).bind(3, int64_t{max});
   std::vector<std::pair<int64_t, QueueMessage>> rows;
@@ -288,13 +290,16 @@ std::expected<int64_t, StoreError> MessageQueues::purge(const std::string& queue
   auto exists = exists_locked(queue);
   if (!exists) return std::unexpected(db_error("purge", exists.error()));
   if (!*exists) return std::unexpected(no_queue(queue));
-  auto stmt = db_.prepare("DELETE FROM queue_messages WHERE queue = ?1");
+  auto stmt = db_.prepare("DELETE FROM queue_messages WHERE queue = ?1 RETURNING id");
   if (!stmt) return std::unexpected(db_error("purge", stmt.error()));
-  if (auto ok = stmt->bind(1, queue).run(); !ok)
-    return std::unexpected(db_error("purge", ok.error()));
-  auto changes = db_.prepare("SELECT changes()");
-  if (!changes || !changes->step().value_or(false)) return 0;
-  return changes->column_int64(0);
+  stmt->bind(1, queue);
+  int64_t purged = 0;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return std::unexpected(db_error("purge", row.error()));
+    if (!*row) return purged;
+    ++purged;
+  }
 }
 
 std::expected<int64_t, StoreError> MessageQueues::drain_dead_letters(

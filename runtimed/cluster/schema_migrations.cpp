@@ -84,6 +84,31 @@ const std::vector<Migration>& schema_migrations() {
            "CREATE TRIGGER provisioned_concurrency_changed AFTER INSERT OR UPDATE OR DELETE ON"
            " provisioned_concurrency FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
        }},
+      {3,
+       "async events and local message queues, shared: events claimed under fencing tokens",
+       {
+           // As in SQLite (runtimed/store/state_db.cpp); claim_token is the fencing token of the
+           // node whose attempt holds an in-flight event.
+           "CREATE TABLE async_events (id bigserial PRIMARY KEY, request_id text NOT NULL,"
+           " function text NOT NULL, payload text NOT NULL, enqueued_ms bigint NOT NULL,"
+           " next_ms bigint NOT NULL,"
+           " state text NOT NULL CHECK (state IN ('queued', 'in_flight')),"
+           " invoke_count integer NOT NULL DEFAULT 0, function_errors integer NOT NULL DEFAULT 0,"
+           " throttles integer NOT NULL DEFAULT 0, last_status integer NOT NULL DEFAULT 0,"
+           " last_error text NOT NULL DEFAULT '', qualifier text NOT NULL DEFAULT '',"
+           " claim_token bigint NOT NULL DEFAULT 0)",
+           "CREATE INDEX async_events_due ON async_events (state, function, next_ms)",
+           "CREATE TABLE queues (name text PRIMARY KEY, arn text NOT NULL,"
+           " created_ms bigint NOT NULL, visibility_s integer NOT NULL DEFAULT 30,"
+           " redrive_queue text, max_receive integer NOT NULL DEFAULT 0)",
+           "CREATE TABLE queue_messages (id bigserial PRIMARY KEY,"
+           " queue text NOT NULL REFERENCES queues (name) ON DELETE CASCADE,"
+           " message_id text NOT NULL, body text NOT NULL, attributes text NOT NULL,"
+           " source_function text, sent_ms bigint NOT NULL, visible_ms bigint NOT NULL,"
+           " receipt_handle text, receive_count integer NOT NULL DEFAULT 0)",
+           "CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_ms)",
+           "CREATE INDEX queue_messages_handle ON queue_messages (receipt_handle)",
+       }},
   };
   return migrations;
 }

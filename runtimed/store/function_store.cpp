@@ -223,13 +223,13 @@ std::expected<std::unique_ptr<FunctionStore>, std::string> FunctionStore::open(
 }
 
 FunctionStore::FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code)
-    : db_(std::move(db)), node_db_(*db_), code_(std::move(code)) {
+    : db_(std::move(db)), code_(std::move(code)) {
   load_aliases();
 }
 
-FunctionStore::FunctionStore(std::unique_ptr<StateDb> db, StateDb& node_db,
-                             std::unique_ptr<CodeStore> code, SharedCode& shared_code)
-    : db_(std::move(db)), node_db_(node_db), code_(std::move(code)), shared_code_(&shared_code) {
+FunctionStore::FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code,
+                             SharedCode& shared_code)
+    : db_(std::move(db)), code_(std::move(code)), shared_code_(&shared_code) {
   load_aliases();
 }
 
@@ -596,24 +596,18 @@ std::expected<void, StoreError> FunctionStore::remove(const std::string& name) {
       }
       // The function's versions, aliases, settings and pending async events go with it, as in
       // Lambda.
-      for (const char* sql : {"DELETE FROM function_versions WHERE name = ?1",
-                              "DELETE FROM function_aliases WHERE name = ?1",
-                              "DELETE FROM function_concurrency WHERE name = ?1",
-                              "DELETE FROM provisioned_concurrency WHERE name = ?1",
-                              "DELETE FROM event_invoke_configs WHERE name = ?1"}) {
+      for (const char* sql :
+           {"DELETE FROM function_versions WHERE name = ?1",
+            "DELETE FROM function_aliases WHERE name = ?1",
+            "DELETE FROM function_concurrency WHERE name = ?1",
+            "DELETE FROM provisioned_concurrency WHERE name = ?1",
+            "DELETE FROM event_invoke_configs WHERE name = ?1",
+            "DELETE FROM async_events WHERE function = ?1 AND state = 'queued'"}) {
         auto settings = db_->prepare(sql);
         if (!settings) return std::unexpected(db_error("delete function", settings.error()));
         if (auto done = settings->bind(1, name).run(); !done)
           return std::unexpected(db_error("delete function", done.error()));
       }
-    }
-    {
-      auto lock = node_db_.lock();
-      auto events =
-          node_db_.prepare("DELETE FROM async_events WHERE function = ?1 AND state = 'queued'");
-      if (!events) return std::unexpected(db_error("delete function", events.error()));
-      if (auto done = events->bind(1, name).run(); !done)
-        return std::unexpected(db_error("delete function", done.error()));
     }
     collect_garbage();
   }

@@ -27,9 +27,9 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
   static std::expected<std::unique_ptr<FunctionStore>, std::string> open(
       const std::filesystem::path& state_dir, CodeLimits limits = {});
   FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code);
-  // Cluster mode: the catalog in the shared database `db`; the node's own tables (the async event
-  // queue) in `node_db`; code zips shared through `shared_code` (which must outlive the store).
-  FunctionStore(std::unique_ptr<StateDb> db, StateDb& node_db, std::unique_ptr<CodeStore> code,
+  // Cluster mode: the catalog in the shared database `db`; code zips shared through
+  // `shared_code` (which must outlive the store).
+  FunctionStore(std::unique_ptr<StateDb> db, std::unique_ptr<CodeStore> code,
                 SharedCode& shared_code);
 
   std::expected<common::FunctionConfig, common::StoreError> create(
@@ -144,7 +144,6 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
                                                                  const std::string& alias);
 
   std::unique_ptr<StateDb> db_;
-  StateDb& node_db_;  // *db_ on a single node
   std::unique_ptr<CodeStore> code_;
   SharedCode* shared_code_ = nullptr;  // cluster mode only
   // Serializes changes, so garbage collection never sees code whose row is not yet written.

@@ -20,7 +20,7 @@ std::shared_ptr<spdlog::logger> logger() {
 
 // Ordered migrations: entry i brings the schema from version i to i+1. Never edit one that
 // has shipped; append a new one.
-constexpr std::array<std::string_view, 11> kMigrations = {
+constexpr std::array<std::string_view, 12> kMigrations = {
     // v1: functions, the configuration as a JSON blob; code_dir_key is a column so garbage
     // collection can ask which code directories are still referenced.
     R"sql(
@@ -194,6 +194,11 @@ constexpr std::array<std::string_view, 11> kMigrations = {
     R"sql(
       ALTER TABLE functions ADD COLUMN revision_id TEXT NOT NULL DEFAULT '';
       UPDATE functions SET revision_id = json_extract(config, '$.revision_id');
+    )sql",
+    // v12: the fencing token an in-flight event was claimed under (0 on a single node), which
+    // its outcome must match to be recorded (cluster mode, docs/cluster.md).
+    R"sql(
+      ALTER TABLE async_events ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 

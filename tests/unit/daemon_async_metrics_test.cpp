@@ -69,13 +69,13 @@ TEST_F(AsyncMetricsTest, DepthAndOldestAgeAreReadAtScrapeAndVanishWhenTheQueueEm
 
   // Finished events leave no stale series behind.
   for (const auto& e : *claimed) {
-    ASSERT_TRUE(db_->write([&] { return events_->remove_locked(e.id); }));
+    ASSERT_TRUE(db_->write([&] { return events_->remove_locked(e); }));
   }
   auto rest = events_->claim("f", 10, now, 3600, true);
   ASSERT_TRUE(rest);
   auto g_rest = events_->claim("g", 10, now, 3600, true);
   ASSERT_TRUE(g_rest);
-  for (const auto& e : *rest) ASSERT_TRUE(db_->write([&] { return events_->remove_locked(e.id); }));
+  for (const auto& e : *rest) ASSERT_TRUE(db_->write([&] { return events_->remove_locked(e); }));
   text = registry.expose();
   EXPECT_FALSE(sample(text, R"(runtimed_async_queue_depth{function="f",state="queued"})"));
   EXPECT_FALSE(sample(text, R"(runtimed_async_queue_depth{function="f",state="in_flight"})"));

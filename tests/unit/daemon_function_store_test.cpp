@@ -227,7 +227,7 @@ TEST_F(FunctionStoreTest, DatabaseIsWalWithSchemaVersionRow) {
   auto& db = store->db();
   auto lock = db.lock();
   EXPECT_EQ(db.schema_version(), runtimed::StateDb::latest_schema_version());
-  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 11);
+  EXPECT_EQ(runtimed::StateDb::latest_schema_version(), 12);
   auto mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->step().value_or(false));
@@ -348,7 +348,8 @@ TEST_F(FunctionStoreTest, SchemaTwoDatabaseMigratesKeepingFunctions) {
                 "COLUMN visibility_s; ALTER TABLE queues DROP COLUMN redrive_queue; ALTER TABLE "
                 "queues DROP COLUMN max_receive; ALTER TABLE "
                 "functions DROP COLUMN last_version; ALTER TABLE functions DROP COLUMN "
-                "revision_id; ALTER TABLE async_events DROP COLUMN "
+                "revision_id; ALTER TABLE async_events DROP COLUMN claim_token; ALTER TABLE "
+                "async_events DROP COLUMN "
                 "qualifier; DELETE FROM schema_version WHERE version > 2;"));
     // v2's event-invoke configs were per function; one becomes $LATEST's.
     ASSERT_TRUE(db.exec(

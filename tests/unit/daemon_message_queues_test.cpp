@@ -71,7 +71,7 @@ TEST_F(AsyncStoresTest, ClaimCountsAnAttemptAndSurvivesReopenAsInFlight) {
 TEST_F(AsyncStoresTest, RequeueWaitsUntilItsTimeAndCountsTheKindOfFailure) {
   ASSERT_TRUE(events_->enqueue("f", "{}", "r", 0));
   auto e = events_->claim("f", 1, 0, 60, true)->at(0);
-  ASSERT_TRUE(events_->requeue(e.id, 3000, true, 200, "boom"));
+  ASSERT_TRUE(events_->requeue(e, 3000, true, 200, "boom"));
   EXPECT_TRUE(events_->due(2999)->empty());
   auto later = events_->claim("f", 1, 3000, 60, true);
   ASSERT_EQ(later->size(), 1u);
