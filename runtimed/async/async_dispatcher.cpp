@@ -51,8 +51,12 @@ AsyncDispatcher::~AsyncDispatcher() {
 std::expected<void, std::string> AsyncDispatcher::start() {
   auto recovered =
       queue_.recover_in_flight(now_epoch_ms() + options_.policy.initial_backoff.count());
-  if (!recovered) return std::unexpected("recovering async events: " + recovered.error().message);
-  if (*recovered > 0)
+  // Shared (cluster mode), the database may be down at start: the loop recovers them later.
+  if (!recovered && queue_.shared())
+    log()->warn("recovering async events: {} (retrying)", recovered.error());
+  else if (!recovered)
+    return std::unexpected("recovering async events: " + recovered.error().message);
+  else if (*recovered > 0)
     log()->warn("{} asynchronous attempt(s) were cut off by a daemon stop; queued again",
                 *recovered);
   thread_ = std::thread([this] { loop(); });
