@@ -10,12 +10,14 @@
 #include <cstdlib>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench/bench_support.hpp"
 #include "tests/integration/daemon_process.hpp"
+#include "tests/integration/postgres_server.hpp"
 
 using namespace bench;
 using nlohmann::json;
@@ -57,12 +59,21 @@ int64_t backlog(Connection& api, const std::string& function) {
 int main(int argc, char** argv) {
   int events = 5000;
   int clients = 8;
-  for (int i = 1; i + 1 < argc; ++i) {
+  bool cluster = false;  // --cluster: the queue in a PostgreSQL of the bench's own (one node)
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--cluster") cluster = true;
+    if (i + 1 == argc) break;
     if (std::string(argv[i]) == "--events") events = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--clients") clients = std::atoi(argv[i + 1]);
   }
-  testsupport::DaemonProcess daemon(
-      {"--freeze-after", "600000", "--prepared-pool", "4", "--min-unreserved", "1"});
+  std::optional<testsupport::PostgresServer> postgres;
+  std::vector<std::string> daemon_args = {"--freeze-after",   "600000", "--prepared-pool", "4",
+                                          "--min-unreserved", "1"};
+  if (cluster) {
+    postgres.emplace(/*start_now=*/true, /*durable=*/true);
+    daemon_args.insert(daemon_args.end(), {"--cluster", postgres->url()});
+  }
+  testsupport::DaemonProcess daemon(daemon_args);
   Connection api(daemon.port());
   for (const auto& [name, timeout_s] : {std::pair{"noop", 3}, std::pair{"capped", 30}})
     if (daemon.create_function(name, {{"Timeout", timeout_s}}) != 201)

@@ -38,76 +38,80 @@ const std::vector<Migration>& schema_migrations() {
        {
            // The same tables and columns as the SQLite schema's (runtimed/store/state_db.cpp),
            // so the stores' SQL runs on both; configurations are JSON text as there.
-           "CREATE TABLE functions (name text PRIMARY KEY, config text NOT NULL,"
-           " code_dir_key text NOT NULL, last_version bigint NOT NULL DEFAULT 0,"
-           " revision_id text NOT NULL DEFAULT '')",
-           "CREATE INDEX functions_code_dir_key ON functions (code_dir_key)",
-           "CREATE TABLE function_versions (name text NOT NULL, version bigint NOT NULL,"
-           " config text NOT NULL, code_dir_key text NOT NULL, PRIMARY KEY (name, version))",
-           "CREATE INDEX function_versions_code_dir_key ON function_versions (code_dir_key)",
-           "CREATE TABLE function_aliases (name text NOT NULL, alias text NOT NULL,"
-           " config text NOT NULL, PRIMARY KEY (name, alias))",
-           "CREATE TABLE layers (name text PRIMARY KEY, last_version bigint NOT NULL)",
-           "CREATE TABLE layer_versions (name text NOT NULL, version bigint NOT NULL,"
-           " config text NOT NULL, code_dir_key text NOT NULL, PRIMARY KEY (name, version))",
-           "CREATE TABLE function_concurrency (name text PRIMARY KEY, reserved integer NOT NULL)",
-           "CREATE TABLE provisioned_concurrency (name text NOT NULL, qualifier text NOT NULL,"
-           " requested integer NOT NULL, last_modified text NOT NULL,"
-           " PRIMARY KEY (name, qualifier))",
-           "CREATE TABLE event_invoke_configs (name text NOT NULL, qualifier text NOT NULL,"
-           " config text NOT NULL, PRIMARY KEY (name, qualifier))",
-           "CREATE TABLE stacks (name text PRIMARY KEY, record text NOT NULL,"
-           " updated_ms bigint NOT NULL)",
+           R"sql(CREATE TABLE functions (name text PRIMARY KEY, config text NOT NULL,
+             code_dir_key text NOT NULL, last_version bigint NOT NULL DEFAULT 0, revision_id
+             text NOT NULL DEFAULT ''))sql",
+           R"sql(CREATE INDEX functions_code_dir_key ON functions (code_dir_key))sql",
+           R"sql(CREATE TABLE function_versions (name text NOT NULL, version bigint NOT NULL,
+             config text NOT NULL, code_dir_key text NOT NULL, PRIMARY KEY (name, version)))sql",
+           R"sql(CREATE INDEX function_versions_code_dir_key ON function_versions
+             (code_dir_key))sql",
+           R"sql(CREATE TABLE function_aliases (name text NOT NULL, alias text NOT NULL,
+             config text NOT NULL, PRIMARY KEY (name, alias)))sql",
+           R"sql(CREATE TABLE layers (name text PRIMARY KEY, last_version bigint NOT NULL))sql",
+           R"sql(CREATE TABLE layer_versions (name text NOT NULL, version bigint NOT NULL,
+             config text NOT NULL, code_dir_key text NOT NULL, PRIMARY KEY (name, version)))sql",
+           R"sql(CREATE TABLE function_concurrency (name text PRIMARY KEY, reserved integer
+             NOT NULL))sql",
+           R"sql(CREATE TABLE provisioned_concurrency (name text NOT NULL, qualifier text NOT
+             NULL, requested integer NOT NULL, last_modified text NOT NULL, PRIMARY KEY (name,
+             qualifier)))sql",
+           R"sql(CREATE TABLE event_invoke_configs (name text NOT NULL, qualifier text NOT
+             NULL, config text NOT NULL, PRIMARY KEY (name, qualifier)))sql",
+           R"sql(CREATE TABLE stacks (name text PRIMARY KEY, record text NOT NULL, updated_ms
+             bigint NOT NULL))sql",
            // Code zips by their hex SHA-256: a node lacking a function's code fetches it here
            // and unpacks it into its own code store.
-           "CREATE TABLE code_blobs (key text PRIMARY KEY, zip bytea NOT NULL,"
-           " created_at timestamptz NOT NULL DEFAULT now())",
+           R"sql(CREATE TABLE code_blobs (key text PRIMARY KEY, zip bytea NOT NULL, created_at
+             timestamptz NOT NULL DEFAULT now()))sql",
            // Every change to a table whose rows nodes cache is announced on runtimed_catalog as
            // {"table": …, the row's key columns}: each node drops what it cached.
-           "CREATE FUNCTION runtimed_catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$"
-           " DECLARE row_json jsonb;"
-           " BEGIN"
-           "   IF TG_OP = 'DELETE' THEN row_json := to_jsonb(OLD); ELSE row_json := to_jsonb(NEW);"
-           "   END IF;"
-           "   PERFORM pg_notify('runtimed_catalog', (jsonb_build_object('table', TG_TABLE_NAME)"
-           "     || (row_json - 'config' - 'record' - 'code_dir_key' - 'revision_id'))::text);"
-           "   RETURN NULL;"
-           " END $$",
-           "CREATE TRIGGER functions_changed AFTER INSERT OR UPDATE OR DELETE ON functions"
-           " FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
-           "CREATE TRIGGER function_versions_changed AFTER INSERT OR UPDATE OR DELETE ON"
-           " function_versions FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
-           "CREATE TRIGGER function_aliases_changed AFTER INSERT OR UPDATE OR DELETE ON"
-           " function_aliases FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
-           "CREATE TRIGGER function_concurrency_changed AFTER INSERT OR UPDATE OR DELETE ON"
-           " function_concurrency FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
-           "CREATE TRIGGER provisioned_concurrency_changed AFTER INSERT OR UPDATE OR DELETE ON"
-           " provisioned_concurrency FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed()",
+           R"sql(CREATE FUNCTION runtimed_catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE row_json jsonb;
+             BEGIN
+               IF TG_OP = 'DELETE' THEN row_json := to_jsonb(OLD);
+               ELSE row_json := to_jsonb(NEW);
+               END IF;
+               PERFORM pg_notify('runtimed_catalog',
+                 (jsonb_build_object('table', TG_TABLE_NAME)
+                  || (row_json - 'config' - 'record' - 'code_dir_key' - 'revision_id'))::text);
+               RETURN NULL;
+             END $$)sql",
+           R"sql(CREATE TRIGGER functions_changed AFTER INSERT OR UPDATE OR DELETE ON
+             functions FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed())sql",
+           R"sql(CREATE TRIGGER function_versions_changed AFTER INSERT OR UPDATE OR DELETE ON
+             function_versions FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed())sql",
+           R"sql(CREATE TRIGGER function_aliases_changed AFTER INSERT OR UPDATE OR DELETE ON
+             function_aliases FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed())sql",
+           R"sql(CREATE TRIGGER function_concurrency_changed AFTER INSERT OR UPDATE OR DELETE
+             ON function_concurrency FOR EACH ROW EXECUTE FUNCTION runtimed_catalog_changed())sql",
+           R"sql(CREATE TRIGGER provisioned_concurrency_changed AFTER INSERT OR UPDATE OR
+             DELETE ON provisioned_concurrency FOR EACH ROW EXECUTE FUNCTION
+             runtimed_catalog_changed())sql",
        }},
       {3,
        "async events and local message queues, shared: events claimed under fencing tokens",
        {
            // As in SQLite (runtimed/store/state_db.cpp); claim_token is the fencing token of the
            // node whose attempt holds an in-flight event.
-           "CREATE TABLE async_events (id bigserial PRIMARY KEY, request_id text NOT NULL,"
-           " function text NOT NULL, payload text NOT NULL, enqueued_ms bigint NOT NULL,"
-           " next_ms bigint NOT NULL,"
-           " state text NOT NULL CHECK (state IN ('queued', 'in_flight')),"
-           " invoke_count integer NOT NULL DEFAULT 0, function_errors integer NOT NULL DEFAULT 0,"
-           " throttles integer NOT NULL DEFAULT 0, last_status integer NOT NULL DEFAULT 0,"
-           " last_error text NOT NULL DEFAULT '', qualifier text NOT NULL DEFAULT '',"
-           " claim_token bigint NOT NULL DEFAULT 0)",
-           "CREATE INDEX async_events_due ON async_events (state, function, next_ms)",
-           "CREATE TABLE queues (name text PRIMARY KEY, arn text NOT NULL,"
-           " created_ms bigint NOT NULL, visibility_s integer NOT NULL DEFAULT 30,"
-           " redrive_queue text, max_receive integer NOT NULL DEFAULT 0)",
-           "CREATE TABLE queue_messages (id bigserial PRIMARY KEY,"
-           " queue text NOT NULL REFERENCES queues (name) ON DELETE CASCADE,"
-           " message_id text NOT NULL, body text NOT NULL, attributes text NOT NULL,"
-           " source_function text, sent_ms bigint NOT NULL, visible_ms bigint NOT NULL,"
-           " receipt_handle text, receive_count integer NOT NULL DEFAULT 0)",
-           "CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_ms)",
-           "CREATE INDEX queue_messages_handle ON queue_messages (receipt_handle)",
+           R"sql(CREATE TABLE async_events (id bigserial PRIMARY KEY, request_id text NOT
+             NULL, function text NOT NULL, payload text NOT NULL, enqueued_ms bigint NOT NULL,
+             next_ms bigint NOT NULL, state text NOT NULL CHECK (state IN ('queued',
+             'in_flight')), invoke_count integer NOT NULL DEFAULT 0, function_errors integer
+             NOT NULL DEFAULT 0, throttles integer NOT NULL DEFAULT 0, last_status integer NOT
+             NULL DEFAULT 0, last_error text NOT NULL DEFAULT '', qualifier text NOT NULL
+             DEFAULT '', claim_token bigint NOT NULL DEFAULT 0))sql",
+           R"sql(CREATE INDEX async_events_due ON async_events (state, function, next_ms))sql",
+           R"sql(CREATE TABLE queues (name text PRIMARY KEY, arn text NOT NULL, created_ms
+             bigint NOT NULL, visibility_s integer NOT NULL DEFAULT 30, redrive_queue text,
+             max_receive integer NOT NULL DEFAULT 0))sql",
+           R"sql(CREATE TABLE queue_messages (id bigserial PRIMARY KEY, queue text NOT NULL
+             REFERENCES queues (name) ON DELETE CASCADE, message_id text NOT NULL, body text
+             NOT NULL, attributes text NOT NULL, source_function text, sent_ms bigint NOT
+             NULL, visible_ms bigint NOT NULL, receipt_handle text, receive_count integer NOT
+             NULL DEFAULT 0))sql",
+           R"sql(CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_ms))sql",
+           R"sql(CREATE INDEX queue_messages_handle ON queue_messages (receipt_handle))sql",
        }},
   };
   return migrations;

@@ -30,7 +30,9 @@ class PostgresServer {
   static constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
 
   // Makes the cluster and, unless `start_now` is false, starts the server.
-  explicit PostgresServer(bool start_now = true) : dir_("rt-pg"), port_(free_port()) {
+  // `durable`: fsync as in production (benchmarks); tests run without it.
+  explicit PostgresServer(bool start_now = true, bool durable = false)
+      : dir_("rt-pg"), port_(free_port()), durable_(durable) {
     const passwd* pw = ::getpwnam("postgres");
     if (!pw) pw = ::getpwnam("nobody");
     if (!pw) throw std::runtime_error("PostgresServer: no postgres or nobody user");
@@ -55,7 +57,8 @@ class PostgresServer {
 
   // Starts the postmaster and waits (30 s at most) until it accepts connections.
   void start() {
-    // listen_addresses='': the Unix socket in our dir only, no TCP. fsync off: test data.
+    // listen_addresses='': the Unix socket in our dir only, no TCP. fsync off unless durable:
+    // test data.
     std::vector<std::string> args = {std::string(kBinDir) + "/postgres",
                                      "-D",
                                      data_dir(),
@@ -66,7 +69,7 @@ class PostgresServer {
                                      "-c",
                                      "listen_addresses=",
                                      "-c",
-                                     "fsync=off"};
+                                     durable_ ? "fsync=on" : "fsync=off"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -143,6 +146,7 @@ class PostgresServer {
 
   TempDir dir_;
   int port_;
+  bool durable_;
   std::string user_;
   uid_t uid_ = 0;
   gid_t gid_ = 0;
