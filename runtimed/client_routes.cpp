@@ -540,6 +540,12 @@ api::HttpResponse ClientRoutes::cluster_status(const api::HttpRequest& request,
         api::ApiError::service("The cluster database did not answer: " + nodes.error().message),
         request_id);
   }
+  auto queue = cluster_->async_queue();
+  if (!queue) {
+    return api::to_http(
+        api::ApiError::service("The cluster database did not answer: " + queue.error().message),
+        request_id);
+  }
   nlohmann::json list = nlohmann::json::array();
   for (const cluster::NodeStatus& n : *nodes) {
     list.push_back({{"NodeId", n.node_id},
@@ -549,14 +555,17 @@ api::HttpResponse ClientRoutes::cluster_status(const api::HttpRequest& request,
                     {"HeartbeatAgeMs", n.heartbeat_age.count()},
                     {"FencingToken", n.fencing_token},
                     {"InFlight", n.in_flight},
+                    {"AsyncInFlight", n.async_in_flight},
                     {"StartedAt", n.started_at}});
   }
-  return json_response(200,
-                       {{"NodeId", cluster_->node_id()},
-                        {"FencingToken", cluster_->fencing_token()},
-                        {"LeaseSeconds", std::chrono::duration<double>(cluster_->lease()).count()},
-                        {"Nodes", std::move(list)}},
-                       request_id);
+  return json_response(
+      200,
+      {{"NodeId", cluster_->node_id()},
+       {"FencingToken", cluster_->fencing_token()},
+       {"LeaseSeconds", std::chrono::duration<double>(cluster_->lease()).count()},
+       {"Nodes", std::move(list)},
+       {"AsyncEvents", {{"Queued", queue->queued}, {"InFlight", queue->in_flight}}}},
+      request_id);
 }
 
 // Text from ?offset= (default: the last ?tail= bytes, 64 KiB); with ?follow=1 waits up to 20 s

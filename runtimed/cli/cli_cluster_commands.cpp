@@ -28,19 +28,24 @@ std::string seconds(int64_t ms) { return fmt::format("{:.1f}s", static_cast<doub
 
 std::string format_cluster_status(const json& body) {
   const std::string self = body.value("NodeId", "");
-  std::string out = fmt::format("{:<24} {:<28} {:<5} {:>8} {:>10} {:>9} {:>6}\n", "NODE", "ADDRESS",
-                                "STATE", "LEASE", "HEARTBEAT", "IN-FLIGHT", "TOKEN");
+  std::string out =
+      fmt::format("{:<24} {:<28} {:<5} {:>8} {:>10} {:>9} {:>6} {:>6}\n", "NODE", "ADDRESS",
+                  "STATE", "LEASE", "HEARTBEAT", "IN-FLIGHT", "ASYNC", "TOKEN");
   for (const auto& n : body.value("Nodes", json::array())) {
     const std::string id = n.value("NodeId", "");
     const std::string state = n.value("State", "");
     // What is left of a live lease; a dead or left node's has run out.
     const std::string lease =
         state == "live" ? seconds(n.value("LeaseRemainingMs", int64_t{0})) : std::string("-");
-    out += fmt::format("{:<24} {:<28} {:<5} {:>8} {:>10} {:>9} {:>6}\n",
+    out += fmt::format("{:<24} {:<28} {:<5} {:>8} {:>10} {:>9} {:>6} {:>6}\n",
                        id == self ? id + " *" : id, n.value("Address", ""), state, lease,
                        seconds(n.value("HeartbeatAgeMs", int64_t{0})) + " ago",
-                       n.value("InFlight", int64_t{0}), n.value("FencingToken", int64_t{0}));
+                       n.value("InFlight", int64_t{0}), n.value("AsyncInFlight", int64_t{0}),
+                       n.value("FencingToken", int64_t{0}));
   }
+  if (auto it = body.find("AsyncEvents"); it != body.end() && it->is_object())
+    out += fmt::format("async events: {} queued, {} in flight\n", it->value("Queued", int64_t{0}),
+                       it->value("InFlight", int64_t{0}));
   return out;
 }
 

@@ -153,4 +153,13 @@ std::expected<std::vector<NodeStatus>, PgError> ClusterNode::nodes() {
   return listed;
 }
 
+std::expected<AsyncQueueDepth, PgError> ClusterNode::async_queue() {
+  common::MutexLock lock(status_mutex_);
+  if (auto connected = ensure_connected(status_connection_); !connected)
+    return std::unexpected(connected.error());
+  auto depth = async_queue_depth(*status_connection_);
+  if (!depth) status_connection_.reset();
+  return depth;
+}
+
 }  // namespace cluster

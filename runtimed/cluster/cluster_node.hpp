@@ -57,6 +57,8 @@ class ClusterNode {
   // Every node as the database sees it, through a connection of the caller's own (not the
   // heartbeat's, so a slow status read never delays a renewal).
   std::expected<std::vector<NodeStatus>, PgError> nodes();
+  // The shared async queue's depth, likewise.
+  std::expected<AsyncQueueDepth, PgError> async_queue();
   const std::string& node_id() const { return options_.node_id; }
   std::chrono::milliseconds lease() const { return options_.lease; }
   // The fencing token of the registration in force; 0 while unregistered.

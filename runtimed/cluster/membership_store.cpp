@@ -86,7 +86,9 @@ std::expected<std::vector<NodeStatus>, PgError> list_nodes(PgConnection& db) {
       " WHEN lease_expires_at > now() THEN 'live' ELSE 'dead' END,"
       " floor(extract(epoch FROM lease_expires_at - now()) * 1000)::bigint,"
       " floor(extract(epoch FROM now() - heartbeat_at) * 1000)::bigint,"
-      " to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+      " to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+      " (SELECT count(*) FROM async_events e WHERE e.state = 'in_flight'"
+      "  AND e.claim_token = cluster_nodes.fencing_token)"
       " FROM cluster_nodes ORDER BY node_id");
   if (!rows) return std::unexpected(rows.error());
   std::vector<NodeStatus> nodes;
@@ -104,9 +106,18 @@ std::expected<std::vector<NodeStatus>, PgError> list_nodes(PgConnection& db) {
         .lease_remaining = std::chrono::milliseconds(rows->integer(r, 5)),
         .heartbeat_age = std::chrono::milliseconds(rows->integer(r, 6)),
         .started_at = std::string(rows->text(r, 7)),
+        .async_in_flight = rows->integer(r, 8),
     });
   }
   return nodes;
+}
+
+std::expected<AsyncQueueDepth, PgError> async_queue_depth(PgConnection& db) {
+  auto row = db.exec(
+      "SELECT count(*) FILTER (WHERE state = 'queued'),"
+      " count(*) FILTER (WHERE state = 'in_flight') FROM async_events");
+  if (!row) return std::unexpected(row.error());
+  return AsyncQueueDepth{row->integer(0, 0), row->integer(0, 1)};
 }
 
 }  // namespace cluster

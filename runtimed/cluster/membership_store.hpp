@@ -26,7 +26,14 @@ struct NodeStatus {
   int64_t in_flight = 0;                        // invocations running at its last heartbeat
   std::chrono::milliseconds lease_remaining{};  // negative once expired
   std::chrono::milliseconds heartbeat_age{};
-  std::string started_at;  // UTC, ISO 8601: when this registration began
+  std::string started_at;       // UTC, ISO 8601: when this registration began
+  int64_t async_in_flight = 0;  // async events claimed under its token, running now
+};
+
+// The shared async queue: events waiting (or waiting for a retry), and being run.
+struct AsyncQueueDepth {
+  int64_t queued = 0;
+  int64_t in_flight = 0;
 };
 
 // Registers `node_id` (again) with a lease of `lease` from now: its new fencing token, greater
@@ -46,5 +53,6 @@ std::expected<bool, PgError> leave(PgConnection& db, const std::string& node_id,
 std::expected<int64_t, PgError> forget_nodes(PgConnection& db, std::chrono::milliseconds after);
 // Every node registered and not yet forgotten, by id.
 std::expected<std::vector<NodeStatus>, PgError> list_nodes(PgConnection& db);
+std::expected<AsyncQueueDepth, PgError> async_queue_depth(PgConnection& db);
 
 }  // namespace cluster

@@ -164,10 +164,17 @@ TEST(DaemonClusterAsyncTest, EveryEventOfABacklogReachesItsOutcomeOnceWhenANodeI
     ASSERT_EQ(r->status, 202) << r->body;
     (fails ? failing : succeeding).insert(header(r, "x-amzn-RequestId"));
   }
+  // The status route shows the shared backlog while it is worked.
+  auto status = n1.client().Get("/runtimed/v1/cluster");
+  ASSERT_EQ(status->status, 200) << status->body;
+  const json queue = json::parse(status->body)["AsyncEvents"];
+  EXPECT_GT(queue["Queued"].get<int64_t>() + queue["InFlight"].get<int64_t>(), 0) << status->body;
   ASSERT_TRUE(
       eventually([&] { return depth(n1, "done") + depth(n1, "failed") >= kEvents; }, 120s, 200ms));
   const auto took = std::chrono::steady_clock::now() - started;
   std::this_thread::sleep_for(3s);  // a duplicate, if any, would land meanwhile
+  status = n1.client().Get("/runtimed/v1/cluster");
+  EXPECT_EQ(json::parse(status->body)["AsyncEvents"], (json{{"Queued", 0}, {"InFlight", 0}}));
 
   std::multiset<std::string> done, failed;
   int taken_over = 0;  // successes on a second attempt: what n2 held when it died

@@ -69,25 +69,28 @@ TEST(ClusterStatusTableTest, OneNodeALineWithTheAnsweringNodeMarked) {
     "Nodes": [
       {"NodeId": "n1", "Address": "http://127.0.0.1:9001", "State": "live",
        "LeaseRemainingMs": 1630, "HeartbeatAgeMs": 370, "FencingToken": 2, "InFlight": 5,
-       "StartedAt": "2026-01-01T00:00:00.000Z"},
+       "AsyncInFlight": 17, "StartedAt": "2026-01-01T00:00:00.000Z"},
       {"NodeId": "n2", "Address": "http://127.0.0.1:9002", "State": "dead",
        "LeaseRemainingMs": -2100, "HeartbeatAgeMs": 4100, "FencingToken": 3, "InFlight": 0,
-       "StartedAt": "2026-01-01T00:00:00.000Z"}]})");
+       "StartedAt": "2026-01-01T00:00:00.000Z"}],
+    "AsyncEvents": {"Queued": 250, "InFlight": 17}})");
   const std::string table = runtimed::format_cluster_status(body);
   std::vector<std::string> lines;
   std::istringstream in(table);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 3u) << table;
+  ASSERT_EQ(lines.size(), 4u) << table;
   EXPECT_TRUE(lines[0].starts_with("NODE")) << table;
   EXPECT_TRUE(lines[1].starts_with("n1 *")) << table;
   EXPECT_NE(lines[1].find("live"), std::string::npos);
   EXPECT_NE(lines[1].find("1.6s"), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("0.4s ago"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find(" 17 "), std::string::npos) << lines[1];
   // A dead node's lease has run out: no time left is shown.
   EXPECT_TRUE(lines[2].starts_with("n2 ")) << table;
   EXPECT_NE(lines[2].find("dead"), std::string::npos);
   EXPECT_EQ(lines[2].find("-2.1s"), std::string::npos) << lines[2];
   EXPECT_NE(lines[2].find("4.1s ago"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[3], "async events: 250 queued, 17 in flight");
 }
 
 }  // namespace
