@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   std::atomic<int> refused{0};
   const auto t0 = Clock::now();
   std::vector<std::thread> senders;
+  senders.reserve(static_cast<size_t>(clients));
   for (int i = 0; i < clients; ++i) {
     senders.emplace_back([&] {
       Connection c(daemon.port());

@@ -20,7 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using runtimed::AsyncEvent;
 using runtimed::AsyncQueue;
 using runtimed::StateDb;
 using testsupport::DaemonProcess;

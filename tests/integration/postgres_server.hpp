@@ -71,6 +71,7 @@ class PostgresServer {
                                      "-c",
                                      durable_ ? "fsync=on" : "fsync=off"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     const std::string dir = dir_.path().string();
