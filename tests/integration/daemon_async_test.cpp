@@ -33,15 +33,7 @@ std::string fn_arn(const std::string& name) {
   return "arn:aws:lambda:us-east-1:000000000000:function:" + name;
 }
 
-int64_t depth(const DaemonProcess& d, const std::string& queue) {
-  auto r = d.client().Get("/runtimed/v1/queues");
-  if (!r || r->status != 200) return -1;
-  // Named: a range-for over a member of a temporary would dangle (before C++23's P2718).
-  const json body = json::parse(r->body);
-  for (const auto& q : body["Queues"])
-    if (q["Name"] == queue) return q["ApproximateNumberOfMessages"].get<int64_t>();
-  return 0;
-}
+int64_t depth(const DaemonProcess& d, const std::string& queue) { return d.queue_depth(queue); }
 
 // The value of sample `name` (with its labels) in GET /metrics (-1 when absent).
 double metric(const DaemonProcess& d, const std::string& name) {

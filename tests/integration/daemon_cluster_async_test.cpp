@@ -112,14 +112,7 @@ std::vector<json> drain(const DaemonProcess& d, const std::string& queue) {
   return out;
 }
 
-int64_t depth(const DaemonProcess& d, const std::string& queue) {
-  auto r = d.client().Get("/runtimed/v1/queues");
-  if (!r || r->status != 200) return -1;
-  const json body = json::parse(r->body);
-  for (const auto& q : body["Queues"])
-    if (q["Name"] == queue) return q["ApproximateNumberOfMessages"].get<int64_t>();
-  return 0;
-}
+int64_t depth(const DaemonProcess& d, const std::string& queue) { return d.queue_depth(queue); }
 
 TEST(DaemonClusterAsyncTest, EveryEventOfABacklogReachesItsOutcomeOnceWhenANodeIsKilled) {
   testsupport::PostgresServer pg;

@@ -179,6 +179,18 @@ class DaemonProcess {
                          "application/json");
   }
 
+  // ApproximateNumberOfMessages of local message queue `queue` (0 when it does not exist yet, -1
+  // when the daemon does not answer).
+  int64_t queue_depth(const std::string& queue) const {
+    auto r = client().Get("/runtimed/v1/queues");
+    if (!r || r->status != 200) return -1;
+    // Named: a range-for over a member of a temporary would dangle (before C++23's P2718).
+    const nlohmann::json body = nlohmann::json::parse(r->body);
+    for (const auto& q : body["Queues"])
+      if (q["Name"] == queue) return q["ApproximateNumberOfMessages"].get<int64_t>();
+    return 0;
+  }
+
   // GET /runtimed/v1/health's body (null when it does not answer 200).
   nlohmann::json health() const {
     auto r = client().Get("/runtimed/v1/health");
