@@ -411,10 +411,10 @@ void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
       request_id));
 }
 
-void ClientRoutes::set_cluster(cluster::ClusterNode* node) {
+void ClientRoutes::set_cluster(cluster::ClusterNode* node, api::HttpServer& server) {
   cluster_ = node;
   forwarder_ =
-      node ? std::make_unique<InvokeForwarder>(*node, InvokeForwarder::Options{}) : nullptr;
+      node ? std::make_unique<InvokeForwarder>(*node, server, InvokeForwarder::Options{}) : nullptr;
 }
 
 void ClientRoutes::stop() {

@@ -13,6 +13,7 @@
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_api.hpp"
 #include "api/function_catalog.hpp"
+#include "api/http_server.hpp"
 #include "api/http_types.hpp"
 #include "api/layer_api.hpp"
 #include "api/provisioned_concurrency_api.hpp"
@@ -78,7 +79,8 @@ class ClientRoutes {
   // With --cluster: the node GET /runtimed/v1/cluster reports from (it outlives the routes), and
   // whose live view synchronous invokes are routed by (InvokeForwarder). Unset, that route
   // answers that cluster mode is off and every invoke runs here. Set before serving.
-  void set_cluster(cluster::ClusterNode* node);
+  // `server` carries the forwards to other nodes on its io threads.
+  void set_cluster(cluster::ClusterNode* node, api::HttpServer& server);
 
   // Finishes the forwards in flight and the requests already on the blocking pool, and stops
   // them. Idempotent.

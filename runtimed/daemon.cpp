@@ -304,7 +304,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
   if (opened.cluster) {
     opened.cluster->in_flight = [this] { return static_cast<int64_t>(controller_.stats().busy); };
     cluster_ = std::make_unique<cluster::ClusterNode>(std::move(*opened.cluster));
-    client_routes_.set_cluster(cluster_.get());
+    client_routes_.set_cluster(cluster_.get(), server_);
   }
   if (credentials_) {
     client_routes_.set_authenticator([this](const api::HttpRequest& request)

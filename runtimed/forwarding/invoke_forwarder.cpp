@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/http_server.hpp"
 #include "api/lambda_error.hpp"
 #include "common/module_logger.hpp"
 
@@ -40,8 +41,30 @@ api::HttpResponse broken_after_send(const std::string& node, const std::string& 
 
 }  // namespace
 
-InvokeForwarder::InvokeForwarder(cluster::ClusterNode& node, Options options)
-    : node_(node), options_(options), peers_(options.peers), pool_(options.threads) {}
+// One call's way along its plan.
+struct InvokeForwarder::Walk {
+  std::shared_ptr<const api::HttpRequest> request;
+  Plan plan;
+  api::Reply reply;
+  RunHere run_here;
+  std::string request_id;
+  boost::asio::io_context* io = nullptr;  // the io thread the call arrived on
+  size_t thread = 0;
+  size_t next = 0;                             // into plan.order
+  std::optional<api::HttpResponse> throttled;  // the last host-capacity 429
+  InvokeForwarder* owner = nullptr;
+
+  ~Walk() { owner->in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+InvokeForwarder::InvokeForwarder(cluster::ClusterNode& node, api::HttpServer& server,
+                                 Options options)
+    : node_(node),
+      server_(server),
+      options_(options),
+      connections_(server.thread_count(), options.peers),
+      peers_(options.peers),
+      tls_pool_(options.tls_threads) {}
 
 InvokeForwarder::~InvokeForwarder() { stop(); }
 
@@ -57,7 +80,7 @@ bool InvokeForwarder::suspect(const std::string& node_id,
 std::optional<InvokeForwarder::Plan> InvokeForwarder::plan(const std::string& function) {
   auto view = node_.live_view();
   if (!view || view->nodes.size() < 2) return std::nullopt;
-  if (in_flight_.load(std::memory_order_relaxed) >= options_.threads) return std::nullopt;
+  if (in_flight_.load(std::memory_order_relaxed) >= options_.max_in_flight) return std::nullopt;
   std::vector<int64_t> loads(view->nodes.size());
   std::vector<size_t> order;
   {
@@ -79,63 +102,81 @@ std::optional<InvokeForwarder::Plan> InvokeForwarder::plan(const std::string& fu
 void InvokeForwarder::forward(const api::HttpRequest& request, Plan plan, api::Reply reply,
                               RunHere run_here, const std::string& request_id) {
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  // The request is copied once, for the pool thread: the io thread's goes with its connection.
-  boost::asio::post(pool_, [this, request, plan = std::move(plan), reply = std::move(reply),
-                            run_here = std::move(run_here), request_id]() {
+  auto walk = std::make_shared<Walk>();
+  walk->owner = this;
+  // Copied once: the io thread's request goes with its connection, and a retry needs it again.
+  walk->request = std::make_shared<const api::HttpRequest>(request);
+  walk->plan = std::move(plan);
+  walk->reply = std::move(reply);
+  walk->run_here = std::move(run_here);
+  walk->request_id = request_id;
+  walk->io = server_.current_io_context();
+  walk->thread = static_cast<size_t>(std::max(server_.current_thread_index(), 0L));
+  step(walk);
+}
+
+void InvokeForwarder::step(const std::shared_ptr<Walk>& walk) {
+  if (walk->next >= walk->plan.order.size()) {
+    if (walk->throttled) return walk->reply(std::move(*walk->throttled));
+    // Not reached while this node is in its own view (it always is): every other node refused.
+    return walk->run_here(std::move(walk->reply));
+  }
+  const cluster::LiveNode& target = walk->plan.view->nodes[walk->plan.order[walk->next++]];
+  if (target.node_id == node_.node_id()) return walk->run_here(std::move(walk->reply));
+  {
+    common::MutexLock lock(mutex_);
+    ++forwarding_[target.node_id];
+  }
+  std::vector<std::pair<std::string, std::string>> marker = {
+      {kForwardedFromHeader, node_.node_id()}};
+  // http:// peers from the io thread the call is on (its own connections); https:// ones, or a
+  // walk that went on from another thread, through cpp-httplib on the TLS pool.
+  if (walk->io && walk->io == server_.current_io_context() &&
+      PeerConnections::handles(target.address)) {
+    return connections_.send(
+        *walk->io, walk->thread, target.address, walk->request, std::move(marker),
+        [this, walk, &target](auto answer) { answered(walk, target, std::move(answer)); });
+  }
+  boost::asio::post(tls_pool_, [this, walk, &target, marker = std::move(marker)]() {
     try {
-      run(request, plan, reply, run_here, request_id);
+      answered(walk, target, peers_.send(target.address, *walk->request, marker));
     } catch (const std::exception& e) {
-      logger()->error("request {}: forwarding: {}", request_id, e.what());
-      reply(api::to_http(
+      logger()->error("request {}: forwarding: {}", walk->request_id, e.what());
+      walk->reply(api::to_http(
           api::ApiError::service("An internal error occurred: " + std::string(e.what())),
-          request_id));
+          walk->request_id));
     }
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
   });
 }
 
-void InvokeForwarder::run(const api::HttpRequest& request, const Plan& plan,
-                          const api::Reply& reply, const RunHere& run_here,
-                          const std::string& request_id) {
-  const std::vector<std::pair<std::string, std::string>> marker = {
-      {kForwardedFromHeader, node_.node_id()}};
-  std::optional<api::HttpResponse> throttled;  // the last host-capacity 429
-  for (size_t i : plan.order) {
-    const cluster::LiveNode& target = plan.view->nodes[i];
-    if (target.node_id == node_.node_id()) return run_here(reply);
+void InvokeForwarder::answered(const std::shared_ptr<Walk>& walk, const cluster::LiveNode& target,
+                               std::expected<api::HttpResponse, PeerFailure> answer) {
+  {
+    common::MutexLock lock(mutex_);
+    if (--forwarding_[target.node_id] == 0) forwarding_.erase(target.node_id);
+  }
+  if (!answer && answer.error().kind == PeerFailure::Kind::NotSent) {
+    // Gone before its lease ran out (or cut off): passed over until the view catches up.
     {
-      common::MutexLock lock(mutex_);
-      ++forwarding_[target.node_id];
-    }
-    auto answer = peers_.send(target.address, request, marker);
-    {
-      common::MutexLock lock(mutex_);
-      if (--forwarding_[target.node_id] == 0) forwarding_.erase(target.node_id);
-    }
-    if (!answer && answer.error().kind == PeerFailure::Kind::NotSent) {
-      // Gone before its lease ran out (or cut off): passed over until the view catches up.
       common::MutexLock lock(mutex_);
       const auto until = std::chrono::steady_clock::now() + node_.lease();
       if (suspects_.insert_or_assign(target.node_id, until).second)
         logger()->warn("cluster: node {} at {} did not take a call ({}); passing it over for {} ms",
                        target.node_id, target.address, answer.error().detail,
                        node_.lease().count());
-      continue;
     }
-    if (!answer) {
-      logger()->warn("request {}: node {} broke the connection mid-call ({}); answered 502",
-                     request_id, target.node_id, answer.error().detail);
-      return reply(broken_after_send(target.node_id, answer.error().detail, request_id));
-    }
-    if (host_capacity_throttle(*answer)) {
-      throttled = std::move(*answer);
-      continue;
-    }
-    return reply(std::move(*answer));
+    return step(walk);
   }
-  if (throttled) return reply(std::move(*throttled));
-  // Not reached while this node is in its own view (it always is): every other node refused.
-  run_here(reply);
+  if (!answer) {
+    logger()->warn("request {}: node {} broke the connection mid-call ({}); answered 502",
+                   walk->request_id, target.node_id, answer.error().detail);
+    return walk->reply(broken_after_send(target.node_id, answer.error().detail, walk->request_id));
+  }
+  if (host_capacity_throttle(*answer)) {
+    walk->throttled = std::move(*answer);
+    return step(walk);
+  }
+  walk->reply(std::move(*answer));
 }
 
 }  // namespace runtimed

@@ -23,6 +23,11 @@
 #include "runtimed/cluster/hash_ring.hpp"
 #include "runtimed/cluster/live_view.hpp"
 #include "runtimed/forwarding/peer_client_pool.hpp"
+#include "runtimed/forwarding/peer_connections.hpp"
+
+namespace api {
+class HttpServer;
+}
 
 namespace runtimed {
 
@@ -38,15 +43,18 @@ class InvokeForwarder {
   struct Options {
     // At low load a node is never passed over for load alone: warm environments matter more.
     cluster::BoundedLoad bound{.epsilon = 0.25, .min_capacity = 4};
-    // Forwards in flight at once (each holds a thread while the peer runs the call); beyond
-    // that, calls run where they arrive.
-    size_t threads = 64;
+    // Forwards in flight at once; beyond that, calls run where they arrive.
+    size_t max_in_flight = 1024;
+    // Threads for forwards to https:// peers (cpp-httplib, blocking: each holds a thread while
+    // the peer runs the call); http:// peers are called from the io thread itself.
+    size_t tls_threads = 16;
     PeerClientPool::Options peers;
   };
 
   // The node's live view gives the ring; a node that did not answer is passed over for a lease
-  // (by then the view no longer has it, or it answers again).
-  InvokeForwarder(cluster::ClusterNode& node, Options options);
+  // (by then the view no longer has it, or it answers again). `server`'s io threads carry the
+  // forwards to http:// peers.
+  InvokeForwarder(cluster::ClusterNode& node, api::HttpServer& server, Options options);
   ~InvokeForwarder();  // stop()
   InvokeForwarder(const InvokeForwarder&) = delete;
   InvokeForwarder& operator=(const InvokeForwarder&) = delete;
@@ -59,25 +67,32 @@ class InvokeForwarder {
   };
   std::optional<Plan> plan(const std::string& function);
 
-  // Runs the plan off the calling thread: forwards `request` to each node of the order in turn
-  // until one answers (passing over a refused connection and a host-capacity 429), calling
-  // `run_here` with the reply when the turn comes to this node. A connection that broke after the
-  // request was sent is answered 502: the peer may have run the call, so it is not run again.
+  // Forwards `request` to each node of the order in turn until one answers (passing over a
+  // refused connection and a host-capacity 429), calling `run_here` with the reply when the turn
+  // comes to this node. A connection that broke after the request was sent is answered 502: the
+  // peer may have run the call, so it is not run again. Called on an io thread, which then does
+  // the I/O to http:// peers itself.
   using RunHere = std::function<void(api::Reply)>;
   void forward(const api::HttpRequest& request, Plan plan, api::Reply reply, RunHere run_here,
                const std::string& request_id);
 
-  // Waits for the forwards in flight. Idempotent.
-  void stop() { pool_.join(); }
+  // Waits for the forwards to https:// peers in flight. Idempotent.
+  void stop() { tls_pool_.join(); }
+
+  struct Walk;
 
  private:
-  void run(const api::HttpRequest& request, const Plan& plan, const api::Reply& reply,
-           const RunHere& run_here, const std::string& request_id);
+  // Sends the walk to its next node (or runs it here, or answers its last 429).
+  void step(const std::shared_ptr<Walk>& walk);
+  void answered(const std::shared_ptr<Walk>& walk, const cluster::LiveNode& target,
+                std::expected<api::HttpResponse, PeerFailure> answer);
   bool suspect(const std::string& node_id, std::chrono::steady_clock::time_point now)
       REQUIRES(mutex_);
 
   cluster::ClusterNode& node_;
+  api::HttpServer& server_;
   const Options options_;
+  PeerConnections connections_;
   PeerClientPool peers_;
   std::atomic<size_t> in_flight_{0};
   common::Mutex mutex_;
@@ -85,7 +100,7 @@ class InvokeForwarder {
   std::map<std::string, std::chrono::steady_clock::time_point> suspects_ GUARDED_BY(mutex_);
   // Forwards in flight to each node: its load is its last heartbeat's in-flight plus these.
   std::map<std::string, int64_t> forwarding_ GUARDED_BY(mutex_);
-  boost::asio::thread_pool pool_;
+  boost::asio::thread_pool tls_pool_;
 };
 
 }  // namespace runtimed

@@ -164,10 +164,9 @@ TEST_F(ClusterForwardTest, AKilledHomeIsPassedOverAtOnceForTheNextNodeOnTheRing)
       EXPECT_EQ(r->status, 200) << r->body;
       EXPECT_EQ(ran_on(r), order[1]) << "through " << ids_[i];
       if (round == 0)
-        std::cout << "figure: call through " << ids_[i] << " " << round
-                  << " after SIGKILL of the home: "
+        std::cout << "figure: first call through " << ids_[i] << " after SIGKILL of the home: "
                   << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                  << " ms (cold start on the next node included)\n";
+                  << " ms (the first one starts cold on the next node)\n";
     }
   }
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 2s) << "answered before the lease ran out";
