@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "api/sigv4.hpp"
@@ -50,11 +51,18 @@ class ClusterForwardTest : public ::testing::Test {
     return static_cast<int>(std::find(ids_.begin(), ids_.end(), id) - ids_.begin());
   }
   // The ring's order for the function over `live` ids: [0] its home.
-  static std::vector<std::string> ring_order(const std::vector<std::string>& live) {
+  static std::vector<std::string> ring_order(const std::vector<std::string>& live,
+                                             const std::string& function = kFunction) {
     const cluster::HashRing ring(live);
     std::vector<std::string> order;
-    for (size_t i : ring.walk(kFunction)) order.push_back(ring.nodes()[i]);
+    for (size_t i : ring.walk(function)) order.push_back(ring.nodes()[i]);
     return order;
+  }
+  // Calls `function` with a payload that sleeps `ms` on node `i`, in the background.
+  std::jthread sleeper(int i, const std::string& function, int ms) {
+    return std::jthread([this, i, function, ms] {
+      nodes_[i]->invoke(function, R"({"action":"sleep","ms":)" + std::to_string(ms) + "}");
+    });
   }
   static std::string ran_on(const httplib::Result& r) {
     return r ? testsupport::header(r, "X-Runtimed-Node") : "(no answer)";
@@ -171,6 +179,84 @@ TEST_F(ClusterForwardTest, AKilledHomeIsPassedOverAtOnceForTheNextNodeOnTheRing)
   }
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 2s) << "answered before the lease ran out";
   // Restarted on its state (which cleans up what the SIGKILL left) and stopped by TearDown.
+  nodes_[home] = start(home, {});
+}
+
+// A home whose host is full (its concurrency limit used) answers 429: the call goes on to the next
+// node on the ring. A 429 for the function's own reserved concurrency is relayed at once: no other
+// node would lift it.
+TEST_F(ClusterForwardTest, AFullHomePassesTheCallOnButAReservedLimitIsRelayed) {
+  start_nodes({"--concurrency-limit", "2", "--min-unreserved", "1"});
+  const std::string reserved = "fwd-reserved";
+  for (auto& n : nodes_) {
+    ASSERT_EQ(n->create_function(kFunction), 201);
+    ASSERT_EQ(n->create_function(reserved), 201);
+    auto put = n->client().Put("/2017-10-31/functions/" + reserved + "/concurrency",
+                               R"({"ReservedConcurrentExecutions":1})", "application/json");
+    ASSERT_TRUE(put);
+    ASSERT_EQ(put->status, 200) << put->body;
+  }
+  const auto order = ring_order(ids_);
+  wait_for_views(order[0]);
+  const int home = index_of(order[0]);
+  const int other = (home + 1) % 3;
+  // The home's unreserved pool (its limit of 2 less the other function's reservation of 1) taken
+  // by a call made on it directly.
+  std::jthread busy = sleeper(home, kFunction, 3000);
+  ASSERT_TRUE(eventually([&] { return nodes_[home]->health()["busy"] == 1; }, 5s));
+  auto passed_on = nodes_[other]->invoke(kFunction, "{}");
+  ASSERT_TRUE(passed_on);
+  EXPECT_EQ(passed_on->status, 200) << passed_on->body;
+  EXPECT_EQ(ran_on(passed_on), order[1]);
+  busy.join();
+
+  // The reserved function's one slot taken on its home: its 429 comes back as the home gave it.
+  const auto reserved_order = ring_order(ids_, reserved);
+  const int reserved_home = index_of(reserved_order[0]);
+  const int through = (reserved_home + 1) % 3;
+  ASSERT_TRUE(eventually(
+      [&] { return ran_on(nodes_[through]->invoke(reserved, "{}")) == reserved_order[0]; }, 5s));
+  std::jthread held = sleeper(reserved_home, reserved, 3000);
+  ASSERT_TRUE(eventually([&] { return nodes_[reserved_home]->health()["busy"] == 1; }, 5s));
+  auto refused = nodes_[through]->invoke(reserved, "{}");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429) << refused->body;
+  EXPECT_EQ(testsupport::body_json(refused)["Reason"],
+            "ReservedFunctionConcurrentInvocationLimitExceeded");
+  EXPECT_EQ(ran_on(refused), reserved_order[0]);
+  held.join();
+}
+
+// A home that dies while running a forwarded call: the function may have run, so the call is not
+// run again elsewhere; the caller gets a 502 in Lambda's error shape.
+TEST_F(ClusterForwardTest, AHomeDyingMidCallIsA502AndTheCallIsNotRunAgain) {
+  start_nodes();
+  for (auto& n : nodes_) ASSERT_EQ(n->create_function(kFunction), 201);
+  const auto order = ring_order(ids_);
+  wait_for_views(order[0]);
+  const int home = index_of(order[0]);
+  const int other = (home + 1) % 3;
+  const int third = (home + 2) % 3;
+  auto runs = [&](int i) {
+    const json health = nodes_[i]->health();
+    return health["coldStarts"].get<int>() + health["warmStarts"].get<int>();
+  };
+  const int other_runs = runs(other), third_runs = runs(third);
+  std::optional<httplib::Result> result;
+  std::thread call(
+      [&] { result.emplace(nodes_[other]->invoke(kFunction, R"({"action":"sleep","ms":5000})")); });
+  ASSERT_TRUE(eventually([&] { return nodes_[home]->health()["busy"] == 1; }, 5s));
+  nodes_[home]->stop(SIGKILL);
+  call.join();
+  ASSERT_TRUE(result && *result);
+  const httplib::Result& r = *result;
+  EXPECT_EQ(r->status, 502) << r->body;
+  EXPECT_EQ(testsupport::header(r, "x-amzn-ErrorType"), "ServiceException");
+  EXPECT_NE(testsupport::body_json(r)["message"].get<std::string>().find("not run again"),
+            std::string::npos)
+      << r->body;
+  EXPECT_EQ(runs(other), other_runs);
+  EXPECT_EQ(runs(third), third_runs);
   nodes_[home] = start(home, {});
 }
 
