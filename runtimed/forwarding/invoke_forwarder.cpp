@@ -134,7 +134,7 @@ void InvokeForwarder::step(const std::shared_ptr<Walk>& walk) {
   if (walk->io && walk->io == server_.current_io_context() &&
       PeerConnections::handles(target.address)) {
     return connections_.send(
-        *walk->io, walk->thread, target.address, walk->request, std::move(marker),
+        *walk->io, walk->thread, target.address, *walk->request, marker,
         [this, walk, &target](auto answer) { answered(walk, target, std::move(answer)); });
   }
   boost::asio::post(tls_pool_, [this, walk, &target, marker = std::move(marker)]() {

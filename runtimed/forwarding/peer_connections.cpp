@@ -107,7 +107,8 @@ struct PeerConnections::Exchange : std::enable_shared_from_this<Exchange> {
     stream = std::make_unique<Idle>(io);
     resolver.async_resolve(
         peer.host, peer.port,
-        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+        [self = shared_from_this()](beast::error_code ec,
+                                    const tcp::resolver::results_type& results) {
           if (ec) return self->finish(PeerFailure::Kind::NotSent, "resolving: " + ec.message());
           self->stream->stream.expires_after(self->owner.options_.connect_timeout);
           self->stream->stream.async_connect(
@@ -191,8 +192,8 @@ bool PeerConnections::handles(const std::string& address) {
 }
 
 void PeerConnections::send(asio::io_context& io, size_t thread, const std::string& address,
-                           std::shared_ptr<const api::HttpRequest> request,
-                           std::vector<std::pair<std::string, std::string>> extra_headers,
+                           const api::HttpRequest& request,
+                           const std::vector<std::pair<std::string, std::string>>& extra_headers,
                            Done done) {
   auto peer = parse_http_address(address);
   if (!peer || thread >= idle_.size()) {
@@ -201,7 +202,7 @@ void PeerConnections::send(asio::io_context& io, size_t thread, const std::strin
   }
   auto exchange =
       std::make_shared<Exchange>(*this, io, thread, address, std::move(*peer), std::move(done));
-  exchange->start(*request, extra_headers);
+  exchange->start(request, extra_headers);
 }
 
 }  // namespace runtimed

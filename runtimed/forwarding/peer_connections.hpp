@@ -41,8 +41,8 @@ class PeerConnections {
   // PeerClientPool::send) with `extra_headers` to the node at `address` and calls `done` on the
   // same thread with its answer or how it failed.
   void send(boost::asio::io_context& io, size_t thread, const std::string& address,
-            std::shared_ptr<const api::HttpRequest> request,
-            std::vector<std::pair<std::string, std::string>> extra_headers, Done done);
+            const api::HttpRequest& request,
+            const std::vector<std::pair<std::string, std::string>>& extra_headers, Done done);
 
   struct Exchange;
   struct Idle;
