@@ -1020,6 +1020,10 @@ size_t HttpServer::thread_count() const { return workers_.size(); }
 
 long HttpServer::current_thread_index() const { return t_server == this ? t_thread_index : -1; }
 
+asio::io_context* HttpServer::current_io_context() const {
+  return t_server == this ? &workers_[static_cast<size_t>(t_thread_index)]->ioc : nullptr;
+}
+
 void HttpServer::post(size_t thread_index, std::function<void()> fn) {
   asio::post(workers_[thread_index % workers_.size()]->ioc, std::move(fn));
 }

@@ -17,6 +17,10 @@
 
 #include "api/http_types.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace api {
 
 using ListenerId = uint64_t;
@@ -103,6 +107,9 @@ class HttpServer {
   // The io thread index of the calling thread, or -1 when it is not one of this server's io
   // threads. Lets an Invoke handler pick an environment served on its own thread.
   long current_thread_index() const;
+  // The calling io thread's io_context, or null when it is not one of this server's io threads:
+  // for a handler's own asynchronous I/O (a forwarded invoke) without a hand-off to another thread.
+  boost::asio::io_context* current_io_context() const;
   // Runs `fn` on io thread `thread_index` (modulo thread_count()). An exception escaping `fn` (or
   // any io-thread work) is logged and the thread goes on serving.
   void post(size_t thread_index, std::function<void()> fn);

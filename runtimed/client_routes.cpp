@@ -411,11 +411,49 @@ void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
       request_id));
 }
 
+void ClientRoutes::set_cluster(cluster::ClusterNode* node, api::HttpServer& server) {
+  cluster_ = node;
+  forwarder_ =
+      node ? std::make_unique<InvokeForwarder>(*node, server, InvokeForwarder::Options{}) : nullptr;
+}
+
+void ClientRoutes::stop() {
+  if (forwarder_) forwarder_->stop();
+  blocking_.join();
+}
+
 void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& request_id,
                           api::Reply& reply) {
   auto parsed = api::parse_invoke_request(http, {host_.region, host_.account_id});
   if (!parsed) return reply(api::to_http(parsed.error(), request_id));
   auto request = std::move(*parsed);
+  const bool stream = api::is_invoke_stream_path(http.path);
+  // Cluster mode: a synchronous call runs on its function's home node. Event invokes and
+  // response streams run here (this slice); a forwarded call always does (one hop at most).
+  if (forwarder_ && request.type != api::InvocationType::Event && !stream &&
+      http.headers.find(kForwardedFromHeader) == http.headers.end()) {
+    if (auto plan = forwarder_->plan(request.function_name)) {
+      return forwarder_->forward(
+          http, std::move(*plan), std::move(reply),
+          [this, shared = std::make_shared<api::InvokeRequest>(std::move(request)),
+           request_id](api::Reply here) {
+            invoke_here(std::move(*shared), false, request_id, std::move(here));
+          },
+          request_id);
+    }
+  }
+  invoke_here(std::move(request), stream, request_id, std::move(reply));
+}
+
+void ClientRoutes::invoke_here(api::InvokeRequest request, bool stream,
+                               const std::string& request_id, api::Reply reply) {
+  if (cluster_) {
+    // For operators and tests: which node ran the call.
+    reply = [reply = std::move(reply), node = cluster_->node_id()](api::HttpResponse r) {
+      r.set_header(kNodeHeader, node);
+      reply(std::move(r));
+    };
+  }
   if (request.type == api::InvocationType::DryRun) {
     on_blocking_pool(
         request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
@@ -445,12 +483,12 @@ void ClientRoutes::invoke(const api::HttpRequest& http, const std::string& reque
         });
     return;
   }
-  if (api::is_invoke_stream_path(http.path)) {
-    auto stream =
+  if (stream) {
+    auto sink =
         std::make_shared<api::InvokeStreamResponse>(std::move(reply), request.tail_log, request_id);
-    request.stream_sink = stream;
+    request.stream_sink = sink;
     controller_.invoke(std::move(request), request_id,
-                       [stream](const api::InvokeResult& r) { stream->complete(r); });
+                       [sink](const api::InvokeResult& r) { sink->complete(r); });
     return;
   }
   auto shared_request = std::make_shared<api::InvokeRequest>(request);

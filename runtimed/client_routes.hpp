@@ -13,6 +13,7 @@
 #include "api/event_invoke_config_api.hpp"
 #include "api/function_api.hpp"
 #include "api/function_catalog.hpp"
+#include "api/http_server.hpp"
 #include "api/http_types.hpp"
 #include "api/layer_api.hpp"
 #include "api/provisioned_concurrency_api.hpp"
@@ -25,6 +26,7 @@
 #include "runtimed/cluster/cluster_node.hpp"
 #include "runtimed/controller/controller.hpp"
 #include "runtimed/controller/function_log.hpp"
+#include "runtimed/forwarding/invoke_forwarder.hpp"
 #include "runtimed/http_metrics.hpp"
 #include "runtimed/stack_routes.hpp"
 #include "runtimed/triggers/event_source_mappings.hpp"
@@ -74,12 +76,15 @@ class ClientRoutes {
       std::function<std::expected<Caller, api::ApiError>(const api::HttpRequest&)>;
   void set_authenticator(Authenticator authenticate) { authenticate_ = std::move(authenticate); }
 
-  // With --cluster: the node GET /runtimed/v1/cluster reports from (it outlives the routes).
-  // Unset, that route answers that cluster mode is off. Set before serving.
-  void set_cluster(cluster::ClusterNode* node) { cluster_ = node; }
+  // With --cluster: the node GET /runtimed/v1/cluster reports from (it outlives the routes), and
+  // whose live view synchronous invokes are routed by (InvokeForwarder). Unset, that route
+  // answers that cluster mode is off and every invoke runs here. Set before serving.
+  // `server` carries the forwards to other nodes on its io threads.
+  void set_cluster(cluster::ClusterNode* node, api::HttpServer& server);
 
-  // Finishes the requests already on the blocking pool and stops it. Idempotent.
-  void stop() { blocking_.join(); }
+  // Finishes the forwards in flight and the requests already on the blocking pool, and stops
+  // them. Idempotent.
+  void stop();
 
  private:
   struct Handler {
@@ -97,10 +102,14 @@ class ClientRoutes {
   void add_routes();
   Authenticator authenticate_;
   cluster::ClusterNode* cluster_ = nullptr;
+  std::unique_ptr<InvokeForwarder> forwarder_;  // with cluster_
   template <typename Work>
   void on_blocking_pool(const std::string& request_id, api::Reply reply, Work work);
 
   void invoke(const api::HttpRequest& http, const std::string& request_id, api::Reply& reply);
+  // Runs a parsed invocation on this node.
+  void invoke_here(api::InvokeRequest request, bool stream, const std::string& request_id,
+                   api::Reply reply);
   api::HttpResponse health(const std::string& request_id);
   api::HttpResponse environments(const api::HttpRequest& request, const std::string& request_id);
   // The caller's function a route's {name} (a name or an ARN) names, if it exists.

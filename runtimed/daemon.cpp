@@ -354,7 +354,7 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                 spdlog::warn("cluster: {}", loaded.error());
             }});
     cluster_ = std::make_unique<cluster::ClusterNode>(std::move(*opened.cluster));
-    client_routes_.set_cluster(cluster_.get());
+    client_routes_.set_cluster(cluster_.get(), server_);
     // Events are claimed, and their outcomes recorded, under the node's registration.
     async_events_.set_fencing_token([this] { return cluster_->fencing_token(); });
     store_->on_reserved_changed_elsewhere = [this](const std::string& name) {

@@ -20,6 +20,7 @@ packages=(
   dpkg-dev file systemd        # scripts/package.sh (dpkg-shlibdeps, file); systemd-analyze in its test
   chromium                     # the web console's end-to-end test (headless, puppeteer-core)
   libpq-dev postgresql-15      # serve --cluster (libpq); its tests start PostgreSQL servers of their own
+  libxxhash-dev                # serve --cluster: the stable hash of the ring of nodes
 )
 
 missing=()

@@ -82,6 +82,7 @@ bool ClusterNode::step() {
     if (*renewed) {
       if (std::exchange(reported_unreachable_, false))
         logger()->warn("cluster: the database answers again; lease renewed");
+      refresh_view(token, in_flight);
       return true;
     }
     // Expired while the database was out of reach, or taken by a newer registration of this
@@ -98,6 +99,7 @@ bool ClusterNode::step() {
   reported_unreachable_ = false;
   logger()->info("cluster: node {} registered at {} with fencing token {}", options_.node_id,
                  address_, *registered);
+  refresh_view(*registered, 0);
   // Housekeeping at registration (rare), so the table does not grow with every node ever seen.
   if (auto forgotten = forget_nodes(*connection_, options_.forget_after); !forgotten)
     logger()->warn("cluster: removing long-gone nodes failed: {}", forgotten.error().message);
@@ -125,6 +127,11 @@ void ClusterNode::run() {
 }
 
 void ClusterNode::leave_once() {
+  {
+    // Leaving: this node routes nothing to the others any more.
+    common::MutexLock lock(view_mutex_);
+    view_.reset();
+  }
   const int64_t token = fencing_token();
   if (token == 0) return;
   // One attempt: a daemon stopping must not wait on an unreachable database. Without it the
@@ -142,6 +149,23 @@ void ClusterNode::leave_once() {
     logger()->info("cluster: node {} left (token {})", options_.node_id, token);
   common::MutexLock lock(mutex_);
   token_ = 0;
+}
+
+std::shared_ptr<const LiveView> ClusterNode::live_view() const {
+  common::MutexLock lock(view_mutex_);
+  return view_;
+}
+
+void ClusterNode::refresh_view(int64_t token, int64_t in_flight) {
+  auto listed = list_nodes(*connection_);
+  if (!listed) {
+    logger()->warn("cluster: reading the live nodes failed (routing by the last view): {}",
+                   listed.error().message);
+    return;
+  }
+  auto view = make_live_view(*listed, LiveNode{options_.node_id, address_, in_flight, token});
+  common::MutexLock lock(view_mutex_);
+  view_ = std::move(view);
 }
 
 std::expected<std::vector<NodeStatus>, PgError> ClusterNode::nodes() {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/thread_annotations.hpp"
+#include "runtimed/cluster/live_view.hpp"
 #include "runtimed/cluster/membership_store.hpp"
 #include "runtimed/cluster/pg_connection.hpp"
 
@@ -63,6 +64,9 @@ class ClusterNode {
   std::chrono::milliseconds lease() const { return options_.lease; }
   // The fencing token of the registration in force; 0 while unregistered.
   int64_t fencing_token() const;
+  // The live nodes at the last heartbeat (this one always among them), without touching the
+  // database; null while unregistered.
+  std::shared_ptr<const LiveView> live_view() const;
 
  private:
   void run();
@@ -72,6 +76,9 @@ class ClusterNode {
   // Waits up to `d` unless stop() is called; false when stopping.
   bool wait(std::chrono::milliseconds d);
   void leave_once();
+  // Reads the live nodes on the heartbeat's connection into view_ (keeping the last one when the
+  // read fails: the lease was just renewed, so this node is still a member).
+  void refresh_view(int64_t token, int64_t in_flight);
   std::expected<void, PgError> ensure_connected(std::optional<PgConnection>& connection) const;
 
   const ClusterNodeOptions options_;
@@ -82,6 +89,9 @@ class ClusterNode {
   bool stopping_ GUARDED_BY(mutex_) = false;
   bool first_attempt_done_ GUARDED_BY(mutex_) = false;
   int64_t token_ GUARDED_BY(mutex_) = 0;
+  // Its own lock: read on every invocation, never held across a query.
+  mutable common::Mutex view_mutex_;
+  std::shared_ptr<const LiveView> view_ GUARDED_BY(view_mutex_);
   // The thread's own state.
   std::optional<PgConnection> connection_;
   bool migrated_ = false;
