@@ -6,24 +6,11 @@
 #include <array>
 #include <string_view>
 
+#include "runtimed/forwarding/hop_by_hop.hpp"
+
 namespace runtimed {
 
 namespace {
-
-// Headers about one connection, not the message: never relayed either way (the server and client
-// at each hop write their own Content-Length and Connection).
-bool hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> kHopByHop = {
-      "connection", "keep-alive", "transfer-encoding", "content-length", "te",
-      "upgrade",    "expect",     "proxy-connection"};
-  for (std::string_view h : kHopByHop) {
-    if (name.size() == h.size() &&
-        std::equal(name.begin(), name.end(), h.begin(),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-      return true;
-  }
-  return false;
-}
 
 PeerFailure::Kind kind_of(httplib::Error error) {
   switch (error) {

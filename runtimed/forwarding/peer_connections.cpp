@@ -12,6 +12,7 @@
 #include <charconv>
 
 #include "api/invoke_api.hpp"
+#include "runtimed/forwarding/hop_by_hop.hpp"
 
 namespace runtimed {
 
@@ -21,20 +22,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// Headers about one connection, not the message: never relayed (each hop writes its own).
-bool hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> kHopByHop = {
-      "connection", "keep-alive", "transfer-encoding", "content-length", "te",
-      "upgrade",    "expect",     "proxy-connection"};
-  for (std::string_view h : kHopByHop) {
-    if (name.size() == h.size() &&
-        std::equal(name.begin(), name.end(), h.begin(),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-      return true;
-  }
-  return false;
-}
 
 struct HostPort {
   std::string host;
