@@ -411,10 +411,13 @@ void ClientRoutes::handle(api::HttpRequest&& request, api::Reply reply) {
       request_id));
 }
 
-void ClientRoutes::set_cluster(cluster::ClusterNode* node, api::HttpServer& server) {
+void ClientRoutes::set_cluster(cluster::ClusterNode* node, api::HttpServer& server,
+                               std::function<std::optional<int>(const std::string&)> reserved_of) {
   cluster_ = node;
   forwarder_ =
-      node ? std::make_unique<InvokeForwarder>(*node, server, InvokeForwarder::Options{}) : nullptr;
+      node ? std::make_unique<InvokeForwarder>(
+                 *node, server, InvokeForwarder::Options{.reserved_of = std::move(reserved_of)})
+           : nullptr;
 }
 
 void ClientRoutes::stop() {
@@ -596,9 +599,15 @@ api::HttpResponse ClientRoutes::cluster_status(const api::HttpRequest& request,
                     {"AsyncInFlight", n.async_in_flight},
                     {"StartedAt", n.started_at}});
   }
+  // The nodes this one routes to and splits reservations over (its view at its last heartbeat,
+  // which may lag the table by a third of a lease).
+  nlohmann::json routing = nlohmann::json::array();
+  if (const auto view = cluster_->live_view())
+    for (const auto& n : view->nodes) routing.push_back(n.node_id);
   return json_response(
       200,
       {{"NodeId", cluster_->node_id()},
+       {"RoutingView", std::move(routing)},
        {"FencingToken", cluster_->fencing_token()},
        {"LeaseSeconds", std::chrono::duration<double>(cluster_->lease()).count()},
        {"Nodes", std::move(list)},

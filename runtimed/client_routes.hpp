@@ -80,7 +80,9 @@ class ClientRoutes {
   // whose live view synchronous invokes are routed by (InvokeForwarder). Unset, that route
   // answers that cluster mode is off and every invoke runs here. Set before serving.
   // `server` carries the forwards to other nodes on its io threads.
-  void set_cluster(cluster::ClusterNode* node, api::HttpServer& server);
+  // `reserved_of` gives a function's configured reservation, which the routing splits.
+  void set_cluster(cluster::ClusterNode* node, api::HttpServer& server,
+                   std::function<std::optional<int>(const std::string&)> reserved_of);
 
   // Finishes the forwards in flight and the requests already on the blocking pool, and stops
   // them. Idempotent.

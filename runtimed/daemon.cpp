@@ -18,6 +18,7 @@
 #include "runtimed/async/async_policy.hpp"
 #include "runtimed/cluster/node_identity.hpp"
 #include "runtimed/cluster/pg_connection.hpp"
+#include "runtimed/cluster/reservation_split.hpp"
 #include "runtimed/console/console_assets.hpp"
 #include "runtimed/controller/function_launch.hpp"
 #include "runtimed/install_paths.hpp"
@@ -340,6 +341,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                runtimed_init_path().string());
   if (opened.cluster) {
     opened.cluster->in_flight = [this] { return static_cast<int64_t>(controller_.stats().busy); };
+    // Reservations are split across the live nodes (docs/cluster.md, "Reserved concurrency").
+    opened.cluster->on_members_changed = [this] { controller_.reshare_reservations(); };
     catalog_listener_ = std::make_unique<cluster::CatalogListener>(cluster::CatalogListenerOptions{
         .database = {.database_url = opened.cluster->database_url},
         .is_own = std::move(opened.is_own_catalog_connection),
@@ -354,7 +357,16 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                 spdlog::warn("cluster: {}", loaded.error());
             }});
     cluster_ = std::make_unique<cluster::ClusterNode>(std::move(*opened.cluster));
-    client_routes_.set_cluster(cluster_.get(), server_);
+    client_routes_.set_cluster(cluster_.get(), server_, [this](const std::string& name) {
+      return controller_.reserved_concurrency(name);
+    });
+    controller_.set_reserved_share([this](const std::string& name, int reserved) {
+      const auto view = cluster_->live_view();
+      const auto self = view ? view->index_of(cluster_->node_id()) : std::nullopt;
+      // Not a member (yet, or any more): the node is on its own.
+      if (!self) return reserved;
+      return cluster::reserved_shares(view->ring, name, reserved)[*self];
+    });
     // Events are claimed, and their outcomes recorded, under the node's registration.
     async_events_.set_fencing_token([this] { return cluster_->fencing_token(); });
     store_->on_reserved_changed_elsewhere = [this](const std::string& name) {

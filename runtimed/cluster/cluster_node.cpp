@@ -132,6 +132,7 @@ void ClusterNode::leave_once() {
     common::MutexLock lock(view_mutex_);
     view_.reset();
   }
+  if (options_.on_members_changed) options_.on_members_changed();
   const int64_t token = fencing_token();
   if (token == 0) return;
   // One attempt: a daemon stopping must not wait on an unreachable database. Without it the
@@ -164,8 +165,13 @@ void ClusterNode::refresh_view(int64_t token, int64_t in_flight) {
     return;
   }
   auto view = make_live_view(*listed, LiveNode{options_.node_id, address_, in_flight, token});
-  common::MutexLock lock(view_mutex_);
-  view_ = std::move(view);
+  bool members_changed = false;
+  {
+    common::MutexLock lock(view_mutex_);
+    members_changed = !view_ || view_->ring.nodes() != view->ring.nodes();
+    view_ = std::move(view);
+  }
+  if (members_changed && options_.on_members_changed) options_.on_members_changed();
 }
 
 std::expected<std::vector<NodeStatus>, PgError> ClusterNode::nodes() {

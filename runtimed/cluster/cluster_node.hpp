@@ -39,6 +39,9 @@ struct ClusterNodeOptions {
   std::chrono::milliseconds forget_after{std::chrono::hours(24)};
   // Invocations in flight, sent with each heartbeat; empty: 0.
   std::function<int64_t()> in_flight;
+  // Called on the membership thread after the set of live nodes changed (a node joined, left or
+  // died; this one registered or left): what is split across the nodes is split again.
+  std::function<void()> on_members_changed;
 };
 
 class ClusterNode {

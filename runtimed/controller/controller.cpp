@@ -796,7 +796,26 @@ void Controller::leave_busy_locked(Env& env) {
 
 void Controller::set_reserved_concurrency(const std::string& name, std::optional<int> reserved) {
   common::MutexLock lock(mu_);
-  admission_.set_reserved(name, reserved);
+  if (!reserved) {
+    reserved_.erase(name);
+    return admission_.set_reserved(name, std::nullopt);
+  }
+  reserved_[name] = *reserved;
+  admission_.set_reserved(name, reserved_share_ ? reserved_share_(name, *reserved) : *reserved);
+}
+
+void Controller::set_reserved_share(ReservedShare share) {
+  {
+    common::MutexLock lock(mu_);
+    reserved_share_ = std::move(share);
+  }
+  reshare_reservations();
+}
+
+void Controller::reshare_reservations() {
+  common::MutexLock lock(mu_);
+  for (const auto& [name, reserved] : reserved_)
+    admission_.set_reserved(name, reserved_share_ ? reserved_share_(name, reserved) : reserved);
 }
 
 void Controller::set_account_memory_caps(const std::map<std::string, uint64_t>& caps) {
@@ -809,7 +828,9 @@ void Controller::set_account_memory_caps(const std::map<std::string, uint64_t>& 
 
 std::optional<int> Controller::reserved_concurrency(const std::string& name) {
   common::MutexLock lock(mu_);
-  return admission_.reserved(name);
+  auto it = reserved_.find(name);
+  if (it == reserved_.end()) return std::nullopt;
+  return it->second;
 }
 
 Controller::Capacity Controller::capacity(const std::string& name) {

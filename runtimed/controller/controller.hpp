@@ -130,7 +130,14 @@ class Controller {
   // Reserved concurrency (nullopt: none): the function runs at most `reserved` at once, and the
   // reservation leaves the unreserved pool that every other function shares. 0 turns it off.
   void set_reserved_concurrency(const std::string& name, std::optional<int> reserved);
+  // The reservation as configured (not this node's share of it).
   std::optional<int> reserved_concurrency(const std::string& name);
+  // Cluster mode: this node's share of a function's reservation (docs/cluster.md), which it then
+  // admits; without one a node holds the whole reservation. Set before the first invocation.
+  using ReservedShare = std::function<int(const std::string& name, int reserved)>;
+  void set_reserved_share(ReservedShare share);
+  // Recomputes every share (the live nodes changed).
+  void reshare_reservations();
   // Each capped account's share of the memory budget, by scope ("" the daemon's own account,
   // common/account_scope.hpp); an account not named shares the whole budget. Replaces the last.
   void set_account_memory_caps(const std::map<std::string, uint64_t>& caps);
@@ -206,6 +213,9 @@ class Controller {
   // Shutdown waits on it: no invocation busy, no environment left, no destroy in flight.
   std::condition_variable_any drained_;
   Admission admission_ GUARDED_BY(mu_);
+  // Reservations as configured; admission_ holds this node's share of each.
+  std::unordered_map<std::string, int> reserved_ GUARDED_BY(mu_);
+  ReservedShare reserved_share_ GUARDED_BY(mu_);
   std::map<std::string, uint64_t> account_caps_ GUARDED_BY(mu_);  // set_account_memory_caps
   std::unordered_map<std::string, FunctionEntryPtr> functions_ GUARDED_BY(mu_);
   // function_changed() calls, so a stale read is not cached

@@ -9,6 +9,7 @@
 #include "api/http_server.hpp"
 #include "api/lambda_error.hpp"
 #include "common/module_logger.hpp"
+#include "runtimed/cluster/reservation_split.hpp"
 
 namespace runtimed {
 
@@ -51,7 +52,7 @@ struct InvokeForwarder::Walk {
   boost::asio::io_context* io = nullptr;  // the io thread the call arrived on
   size_t thread = 0;
   size_t next = 0;                             // into plan.order
-  std::optional<api::HttpResponse> throttled;  // the last host-capacity 429
+  std::optional<api::HttpResponse> throttled;  // the last 429 passed over
   InvokeForwarder* owner = nullptr;
 
   ~Walk() { owner->in_flight_.fetch_sub(1, std::memory_order_relaxed); }
@@ -95,8 +96,17 @@ std::optional<InvokeForwarder::Plan> InvokeForwarder::plan(const std::string& fu
       return view->nodes[i].node_id != node_.node_id() && suspect(view->nodes[i].node_id, now);
     });
   }
-  if (order.empty() || view->nodes[order.front()].node_id == node_.node_id()) return std::nullopt;
-  return Plan{std::move(view), std::move(order)};
+  bool split = false;
+  if (auto reserved = options_.reserved_of ? options_.reserved_of(function) : std::nullopt;
+      reserved && *reserved > 0) {
+    // Only the nodes holding a share can run it.
+    const auto shares = cluster::reserved_shares(view->ring, function, *reserved);
+    std::erase_if(order, [&](size_t i) { return shares[i] == 0; });
+    split = order.size() > 1;
+  }
+  if (order.empty() || (view->nodes[order.front()].node_id == node_.node_id() && !split))
+    return std::nullopt;
+  return Plan{std::move(view), std::move(order), split};
 }
 
 void InvokeForwarder::forward(const api::HttpRequest& request, Plan plan, api::Reply reply,
@@ -122,7 +132,18 @@ void InvokeForwarder::step(const std::shared_ptr<Walk>& walk) {
     return walk->run_here(std::move(walk->reply));
   }
   const cluster::LiveNode& target = walk->plan.view->nodes[walk->plan.order[walk->next++]];
-  if (target.node_id == node_.node_id()) return walk->run_here(std::move(walk->reply));
+  if (target.node_id == node_.node_id()) {
+    if (!walk->plan.split_reservation || walk->next >= walk->plan.order.size())
+      return walk->run_here(std::move(walk->reply));
+    // This node's share may be used: then the walk goes on (from whichever thread answers).
+    return walk->run_here([this, walk](api::HttpResponse answer) {
+      if (answer.status == 429) {
+        walk->throttled = std::move(answer);
+        return step(walk);
+      }
+      walk->reply(std::move(answer));
+    });
+  }
   {
     common::MutexLock lock(mutex_);
     ++forwarding_[target.node_id];
@@ -172,7 +193,7 @@ void InvokeForwarder::answered(const std::shared_ptr<Walk>& walk, const cluster:
                    walk->request_id, target.node_id, answer.error().detail);
     return walk->reply(broken_after_send(target.node_id, answer.error().detail, walk->request_id));
   }
-  if (host_capacity_throttle(*answer)) {
+  if (host_capacity_throttle(*answer) || (walk->plan.split_reservation && answer->status == 429)) {
     walk->throttled = std::move(*answer);
     return step(walk);
   }

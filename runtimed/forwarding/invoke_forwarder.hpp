@@ -2,7 +2,9 @@
 // on its function's home node (the ring over the live nodes, with bounded loads), so warm
 // environments are found. A call whose home is another node is forwarded there verbatim over a
 // pooled keep-alive connection and its answer relayed; a full home (a host-capacity 429) or an
-// unreachable one passes the call to the next node on the ring, this one included.
+// unreachable one passes the call to the next node on the ring, this one included. A function
+// whose reservation is split across the nodes (cluster/reservation_split.hpp) is tried on each
+// node holding a share in turn, this one included, until one has room.
 #pragma once
 
 #include <atomic>
@@ -49,6 +51,8 @@ class InvokeForwarder {
     // the peer runs the call); http:// peers are called from the io thread itself.
     size_t tls_threads = 16;
     PeerClientPool::Options peers;
+    // A function's reserved concurrency as configured (nullopt: none); empty: none is split.
+    std::function<std::optional<int>(const std::string& function)> reserved_of;
   };
 
   // The node's live view gives the ring; a node that did not answer is passed over for a lease
@@ -60,10 +64,14 @@ class InvokeForwarder {
   InvokeForwarder& operator=(const InvokeForwarder&) = delete;
 
   // Where a call of `function` (its unqualified name: every version and alias shares a home)
-  // goes, in order: nullopt when this node is first, or alone, or has too many forwards in flight.
+  // goes, in order: nullopt when this node is first (unless its share of a split reservation may
+  // be used up), or alone, or has too many forwards in flight.
   struct Plan {
     std::shared_ptr<const cluster::LiveView> view;
     std::vector<size_t> order;  // indices into view->nodes
+    // The function's reservation is split over several nodes of the order: a reserved-limit 429
+    // (this node's own included) passes the call on too, since the next node's share may have room.
+    bool split_reservation = false;
   };
   std::optional<Plan> plan(const std::string& function);
 

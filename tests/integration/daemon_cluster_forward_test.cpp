@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -69,15 +71,40 @@ class ClusterForwardTest : public ::testing::Test {
   }
   // Every node sees the others once each has heartbeaten after the last one registered (a third
   // of a lease): until then a node routes by a view without them.
-  void wait_for_views(const std::string& home) {
+  void wait_for_views(const std::string& home, const std::string& function = kFunction) {
     ASSERT_TRUE(eventually(
         [&] {
           for (auto& n : nodes_)
-            if (!n || ran_on(n->invoke(kFunction, "{}")) != home) return false;
+            if (!n || ran_on(n->invoke(function, "{}")) != home) return false;
           return true;
         },
         10s, 100ms))
         << nodes_[0]->daemon_log();
+  }
+  // Three nodes and kFunction, made through n1 (the catalog is shared), once every node routes it
+  // to its home: the ring's order for it, and the home's index.
+  struct Placed {
+    std::vector<std::string> order;
+    int home = 0;
+  };
+  Placed start_with_function() {
+    start_nodes();
+    EXPECT_EQ(nodes_[0]->create_function(kFunction), 201);
+    Placed placed{ring_order(ids_), 0};
+    wait_for_views(placed.order[0]);
+    placed.home = index_of(placed.order[0]);
+    return placed;
+  }
+  // The invocations running on all the nodes together now (-1 when one does not answer).
+  int64_t busy_everywhere() const {
+    int64_t busy = 0;
+    for (const auto& n : nodes_) {
+      if (!n) continue;
+      const json health = n->health();
+      if (!health.is_object()) return -1;
+      busy += health["busy"].get<int64_t>();
+    }
+    return busy;
   }
   void TearDown() override {
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -154,11 +181,7 @@ TEST_F(ClusterForwardTest, CreatedOnOneNodeACallThroughAnyNodeRunsOnTheRingsHome
 }
 
 TEST_F(ClusterForwardTest, AKilledHomeIsPassedOverAtOnceForTheNextNodeOnTheRing) {
-  start_nodes();
-  ASSERT_EQ(nodes_[0]->create_function(kFunction), 201);  // the catalog is shared
-  const auto order = ring_order(ids_);
-  wait_for_views(order[0]);
-  const int home = index_of(order[0]);
+  const auto [order, home] = start_with_function();
   nodes_[home]->stop(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
   // Its lease (2 s) has not run out: the survivors still list it live, and find it gone.
@@ -199,19 +222,22 @@ TEST_F(ClusterForwardTest, AFullHomePassesTheCallOnButAReservedLimitIsRelayed) {
   wait_for_views(order[0]);
   const int home = index_of(order[0]);
   const int other = (home + 1) % 3;
-  // The home's unreserved pool (its limit of 2 less the other function's reservation of 1) taken
-  // by a call made on it directly.
-  std::jthread busy = sleeper(home, kFunction, 3000);
-  ASSERT_TRUE(eventually([&] { return nodes_[home]->health()["busy"] == 1; }, 5s));
+  // The home's unreserved pool (its limit of 2, less its share of the other function's
+  // reservation of 1: the whole of it on that function's home, none elsewhere) taken by calls
+  // made on it directly.
+  const int reserved_home = index_of(ring_order(ids_, reserved)[0]);
+  const int pool = reserved_home == home ? 1 : 2;
+  std::vector<std::jthread> busy;
+  for (int i = 0; i < pool; ++i) busy.push_back(sleeper(home, kFunction, 3000));
+  ASSERT_TRUE(eventually([&] { return nodes_[home]->health()["busy"] == pool; }, 5s));
   auto passed_on = nodes_[other]->invoke(kFunction, "{}");
   ASSERT_TRUE(passed_on);
   EXPECT_EQ(passed_on->status, 200) << passed_on->body;
   EXPECT_EQ(ran_on(passed_on), order[1]);
-  busy.join();
+  busy.clear();
 
   // The reserved function's one slot taken on its home: its 429 comes back as the home gave it.
   const auto reserved_order = ring_order(ids_, reserved);
-  const int reserved_home = index_of(reserved_order[0]);
   const int through = (reserved_home + 1) % 3;
   ASSERT_TRUE(eventually(
       [&] { return ran_on(nodes_[through]->invoke(reserved, "{}")) == reserved_order[0]; }, 5s));
@@ -226,14 +252,115 @@ TEST_F(ClusterForwardTest, AFullHomePassesTheCallOnButAReservedLimitIsRelayed) {
   held.join();
 }
 
+// Reserved concurrency 4 across 3 nodes: each node admits its share (2 on the function's home,
+// 1 on each other), a synchronous call goes on from a node whose share is used to the next one
+// holding a share, and async events run under the same shares: never more than 4 at once in the
+// cluster, and all 4 used. A node leaving splits the reservation over the other two.
+TEST_F(ClusterForwardTest, AReservationIsSplitAcrossTheNodesAndNeverExceededTogether) {
+  start_nodes();
+  const std::string fn = "fwd-split";
+  ASSERT_EQ(nodes_[0]->create_function(fn), 201);
+  auto put = nodes_[0]->client().Put("/2017-10-31/functions/" + fn + "/concurrency",
+                                     R"({"ReservedConcurrentExecutions":4})", "application/json");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 200) << put->body;
+  const auto order = ring_order(ids_, fn);
+  wait_for_views(order[0], fn);
+
+  // Sampled all along (but while a node leaves): the invocations running on the nodes together.
+  // Each node's count stays within its share at every instant, so sampling the nodes one after
+  // another cannot add up to more than the reservation unless a node ran more than its share.
+  std::atomic<int64_t> most_at_once{0};
+  auto sample = [&] {
+    return std::jthread([&](const std::stop_token& stop) {
+      while (!stop.stop_requested()) {
+        most_at_once = std::max(most_at_once.load(), busy_everywhere());
+        std::this_thread::sleep_for(10ms);
+      }
+    });
+  };
+  std::jthread sampler = sample();
+  // A burst of synchronous calls, `per_node` through each live node, each holding its slot 2 s.
+  auto burst = [&](int per_node) {
+    std::map<int, int> statuses;
+    std::map<std::string, int> ran;
+    std::mutex m;
+    {
+      std::vector<std::jthread> calls;
+      for (size_t n = 0; n < nodes_.size(); ++n) {
+        if (!nodes_[n]) continue;
+        for (int i = 0; i < per_node; ++i)
+          calls.emplace_back([&, n] {
+            auto r = nodes_[n]->invoke(fn, R"({"action":"sleep","ms":2000})");
+            std::lock_guard lock(m);
+            ++statuses[r ? r->status : -1];
+            if (r && r->status == 200) ++ran[ran_on(r)];
+            if (r && r->status == 429) {
+              EXPECT_EQ(testsupport::body_json(r)["Reason"],
+                        "ReservedFunctionConcurrentInvocationLimitExceeded");
+            }
+          });
+      }
+    }
+    return std::pair{statuses, ran};
+  };
+  const auto [statuses, ran] = burst(4);
+  // Every slot of the reservation was used, none more: the other 8 calls were refused at once.
+  EXPECT_EQ(statuses, (std::map<int, int>{{200, 4}, {429, 8}}));
+  EXPECT_EQ(ran, (std::map<std::string, int>{{order[0], 2}, {order[1], 1}, {order[2], 1}}));
+
+  auto runs = [&] {  // invocations run so far, on every node
+    int64_t total = 0;
+    for (const auto& n : nodes_) {
+      if (!n) continue;
+      const json health = n->health();
+      total += health["coldStarts"].get<int64_t>() + health["warmStarts"].get<int64_t>();
+    }
+    return total;
+  };
+  const int64_t before_events = runs();
+  // Async events take the same shares.
+  for (int i = 0; i < 24; ++i) {
+    auto r = nodes_[i % 3]->invoke(fn, R"({"action":"sleep","ms":300})",
+                                   {{"X-Amz-Invocation-Type", "Event"}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+  }
+  ASSERT_TRUE(
+      eventually([&] { return runs() >= before_events + 24 && busy_everywhere() == 0; }, 30s, 50ms))
+      << runs() << " runs";
+
+  // A node leaving (SIGTERM): the other two hold 2 each, once they route without it.
+  const int leaving = index_of(order[2]);
+  sampler = {};  // stopped and joined: it reads nodes_
+  nodes_[leaving]->stop();
+  nodes_[leaving].reset();
+  sampler = sample();
+  std::vector<std::string> two;
+  for (const auto& id : ids_)
+    if (id != order[2]) two.push_back(id);
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& n : nodes_) {
+          if (!n) continue;
+          auto r = n->client().Get("/runtimed/v1/cluster");
+          if (!r || r->status != 200 || testsupport::body_json(r)["RoutingView"] != json(two))
+            return false;
+        }
+        return true;
+      },
+      5s, 50ms));
+  const auto [after_statuses, after_ran] = burst(4);
+  EXPECT_EQ(after_statuses, (std::map<int, int>{{200, 4}, {429, 4}}));
+  EXPECT_EQ(after_ran, (std::map<std::string, int>{{two[0], 2}, {two[1], 2}}));
+  sampler = {};
+  EXPECT_EQ(most_at_once.load(), 4) << "the most invocations seen running at once in the cluster";
+}
+
 // A home that dies while running a forwarded call: the function may have run, so the call is not
 // run again elsewhere; the caller gets a 502 in Lambda's error shape.
 TEST_F(ClusterForwardTest, AHomeDyingMidCallIsA502AndTheCallIsNotRunAgain) {
-  start_nodes();
-  ASSERT_EQ(nodes_[0]->create_function(kFunction), 201);  // the catalog is shared
-  const auto order = ring_order(ids_);
-  wait_for_views(order[0]);
-  const int home = index_of(order[0]);
+  const auto [order, home] = start_with_function();
   const int other = (home + 1) % 3;
   const int third = (home + 2) % 3;
   auto runs = [&](int i) {

@@ -310,6 +310,34 @@ TEST_F(ControllerTest, AReservationHoldsItsFunctionAndLeavesTheRestToOthers) {
   busy.get();
 }
 
+// Cluster mode: a node admits its share of a reservation, reports the reservation as configured,
+// and takes a new share when the live nodes change.
+TEST_F(ControllerTest, ANodeAdmitsItsShareOfAReservationAndTakesANewOneWhenMembersChange) {
+  catalog_.put("other");
+  controller({.concurrency_limit = 10});
+  int nodes = 4;
+  controller_->set_reserved_share(
+      [&nodes](const std::string&, int reserved) { return reserved / nodes; });
+  controller_->set_reserved_concurrency("fn", 4);
+  EXPECT_EQ(controller_->reserved_concurrency("fn"), 4);
+  EXPECT_EQ(controller_->capacity("fn").limit, 1u);
+  // Only the share is taken from this node's unreserved pool.
+  EXPECT_EQ(controller_->capacity("other").limit, 9u);
+  auto busy = invoke_async(R"("sleep:1500")");
+  for (int i = 0; i < 200 && controller_->stats().busy == 0; ++i) std::this_thread::sleep_for(5ms);
+  auto refused = invoke(R"("x")");
+  ASSERT_TRUE(refused.api_error);
+  EXPECT_EQ(refused.api_error->reason, "ReservedFunctionConcurrentInvocationLimitExceeded");
+  nodes = 2;
+  controller_->reshare_reservations();
+  EXPECT_EQ(controller_->capacity("fn").limit, 2u);
+  EXPECT_EQ(invoke(R"("y")").payload, R"("y")");
+  busy.get();
+  controller_->set_reserved_concurrency("fn", std::nullopt);
+  EXPECT_EQ(controller_->reserved_concurrency("fn"), std::nullopt);
+  EXPECT_EQ(controller_->capacity("other").limit, 10u);
+}
+
 TEST_F(ControllerTest, AnInvocationErrorIsAFunctionErrorAndKeepsTheEnvironment) {
   controller();
   auto result = invoke(R"("error")");
