@@ -302,25 +302,27 @@ std::filesystem::path FunctionStore::code_dir(const FunctionConfig& config) cons
   return code_->dir(config.code_dir_key);
 }
 
+std::expected<FunctionConfig, StoreError> FunctionStore::read_config(const std::string& name) {
+  auto lock = db_->lock();
+  auto stmt = db_->prepare("SELECT config FROM functions WHERE name = ?1");
+  if (!stmt) return std::unexpected(db_error("select function", stmt.error()));
+  stmt->bind(1, name);
+  auto row = stmt->step();
+  if (!row) return std::unexpected(db_error("select function", row.error()));
+  if (!*row) return std::unexpected(not_found(name));
+  return from_row(json::parse(stmt->column_text(0)));
+}
+
 std::expected<FunctionConfig, StoreError> FunctionStore::load(const std::string& name) {
   {
     std::shared_lock cached(cache_mutex_);
     if (auto it = cache_.find(name); it != cache_.end()) return it->second;
   }
-  FunctionConfig config;
-  {
-    auto lock = db_->lock();
-    auto stmt = db_->prepare("SELECT config FROM functions WHERE name = ?1");
-    if (!stmt) return std::unexpected(db_error("select function", stmt.error()));
-    stmt->bind(1, name);
-    auto row = stmt->step();
-    if (!row) return std::unexpected(db_error("select function", row.error()));
-    if (!*row) return std::unexpected(not_found(name));
-    config = from_row(json::parse(stmt->column_text(0)));
-  }
-  if (auto ok = ensure_local_code(config); !ok) return std::unexpected(ok.error());
+  auto config = read_config(name);
+  if (!config) return config;
+  if (auto ok = ensure_local_code(*config); !ok) return std::unexpected(ok.error());
   std::unique_lock cached(cache_mutex_);
-  cache_[name] = config;
+  cache_[name] = *config;
   return config;
 }
 
@@ -467,6 +469,11 @@ std::expected<FunctionConfig, StoreError> FunctionStore::get(const std::string& 
     std::shared_lock cached(cache_mutex_);
     if (auto it = cache_.find(name); it != cache_.end()) return it->second;
   }
+  // Cluster mode: code this node lacks is fetched before the change lock is taken, so a first
+  // invoke's download (up to 50 MB) holds up no change on this node.
+  if (shared_code_)
+    if (auto peek = read_config(name); peek)
+      if (auto ok = ensure_local_code(*peek); !ok) return std::unexpected(ok.error());
   std::lock_guard change(change_mutex_);  // a miss fills the cache only between changes
   return load(name);
 }

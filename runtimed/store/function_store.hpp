@@ -132,6 +132,8 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
   // Loads every alias (or `function`'s) into aliases_ (at open: the invoke path never reads them
   // from the database).
   void load_aliases(const std::optional<std::string>& function = std::nullopt);
+  // The function's row as stored, uncached, its code not fetched.
+  std::expected<common::FunctionConfig, common::StoreError> read_config(const std::string& name);
   // Cluster mode: unpacks the code under `key` from the shared code when this node lacks it.
   std::expected<void, common::StoreError> ensure_local_code(const std::string& key);
   std::expected<void, common::StoreError> ensure_local_code(const common::FunctionConfig& config);
