@@ -51,7 +51,7 @@ bool ClusterNode::wait(std::chrono::milliseconds d) {
 
 std::expected<void, PgError> ClusterNode::ensure_connected(
     std::optional<PgConnection>& connection) const {
-  if (connection && connection->ok()) return {};
+  if (connection && connection->open_when_idle()) return {};
   connection.reset();
   auto connected = PgConnection::connect(options_.database_url, options_.connect_timeout,
                                          options_.statement_timeout);
@@ -112,6 +112,9 @@ bool ClusterNode::step() {
 void ClusterNode::run() {
   const auto heartbeat = std::max(options_.lease / 3, std::chrono::milliseconds(1));
   auto backoff = kFirstBackoff;
+  // Never much longer than half a lease: a node out of the cluster while the database was away
+  // rejoins (and claims events again) within about half a lease of its return.
+  const auto longest = std::max(kFirstBackoff, std::min(options_.max_backoff, options_.lease / 2));
   while (true) {
     const bool ok = step();
     {
@@ -121,7 +124,7 @@ void ClusterNode::run() {
     changed_.notify_all();
     if (ok) backoff = kFirstBackoff;
     if (!wait(ok ? heartbeat : backoff)) break;
-    if (!ok) backoff = std::min(backoff * 2, options_.max_backoff);
+    if (!ok) backoff = std::min(backoff * 2, longest);
   }
   leave_once();
 }

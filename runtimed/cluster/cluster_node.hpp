@@ -33,7 +33,8 @@ struct ClusterNodeOptions {
   std::chrono::seconds connect_timeout{2};
   // Each statement, on the server (statement_timeout).
   std::chrono::milliseconds statement_timeout{5000};
-  // The longest wait between attempts while the database is unreachable.
+  // The longest wait between attempts while the database is unreachable (and at most half the
+  // lease).
   std::chrono::milliseconds max_backoff{8000};
   // A node dead or left this long is removed from the table when a node registers.
   std::chrono::milliseconds forget_after{std::chrono::hours(24)};

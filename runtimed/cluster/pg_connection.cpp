@@ -2,6 +2,7 @@
 #include "runtimed/cluster/pg_connection.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 
@@ -128,6 +129,19 @@ bool PgConnection::ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK
 int PgConnection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
 
 int PgConnection::socket() const { return conn_ ? PQsocket(conn_) : -1; }
+
+bool PgConnection::open_when_idle() {
+  if (!ok()) return false;
+  // Nothing is due from the server between statements but a notice, a notification or its
+  // goodbye (a FATAL message, then EOF): reading until nothing is left tells which. Bounded: a
+  // chatty server is left to the next statement.
+  for (int reads = 0; reads < 8; ++reads) {
+    pollfd fd{.fd = socket(), .events = POLLIN, .revents = 0};
+    if (::poll(&fd, 1, 0) <= 0) return true;
+    if (!consume_input()) return false;
+  }
+  return ok();
+}
 
 bool PgConnection::consume_input() { return conn_ && PQconsumeInput(conn_) == 1 && ok(); }
 

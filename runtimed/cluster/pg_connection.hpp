@@ -73,6 +73,10 @@ class PgConnection {
                                         const std::vector<PgParam>& params = {});
   // False once the connection broke (the server went away): the owner reconnects.
   bool ok() const;
+  // For an idle connection (no statement in flight): ok(), and the server has not closed it
+  // meanwhile (a restart, an idle timeout). libpq notices a close only when it next reads, which
+  // would fail the next statement; a readable idle socket is read now instead (one poll).
+  bool open_when_idle();
 
   // The server process serving this connection (NOTIFY names it as the sender).
   int backend_pid() const;

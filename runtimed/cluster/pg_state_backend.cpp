@@ -84,7 +84,10 @@ std::string postgres_placeholders(std::string_view sql) {
 }
 
 std::expected<void, common::StoreError> PgStateBackend::connect() {
-  if (connection_ && connection_->ok()) return {};
+  // Between transactions a connection the server closed is replaced before use, so the first
+  // statement after a database restart does not fail (inside one, its loss is the error).
+  if (connection_ && (in_transaction_ ? connection_->ok() : connection_->open_when_idle()))
+    return {};
   if (in_transaction_)
     return std::unexpected(common::StoreError::internal(
         "the connection to the cluster database broke inside a transaction"));
