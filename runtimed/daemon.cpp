@@ -355,7 +355,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
               store_->resync();
               if (auto loaded = load_concurrency_settings(); !loaded)
                 spdlog::warn("cluster: {}", loaded.error());
-            }});
+            },
+        .on_async_enqueued = [this] { dispatcher_.wake(); }});
     cluster_ = std::make_unique<cluster::ClusterNode>(std::move(*opened.cluster));
     client_routes_.set_cluster(cluster_.get(), server_, [this](const std::string& name) {
       return controller_.reserved_concurrency(name);

@@ -155,7 +155,9 @@ Millis AsyncDispatcher::pump() {
       const size_t global =
           options_.max_in_flight > in_flight_ ? options_.max_in_flight - in_flight_ : 0;
       room = static_cast<int64_t>(std::min(cap.limit > busy ? cap.limit - busy : 0, global));
-      if (room < count) waiting_for_capacity = true;
+      // A node holding no share of a split reservation (cluster mode) leaves the events to the
+      // nodes that do: nothing to wait for here.
+      if (room < count && cap.limit > 0) waiting_for_capacity = true;
     } else {
       room = count;  // every event ends now, none runs
     }
@@ -187,7 +189,8 @@ Millis AsyncDispatcher::pump() {
     }
   }
   if (waiting_for_capacity) return Millis(50);
-  // Shared: other nodes enqueue without waking this one, so it looks at least twice a second.
+  // Shared: another node's enqueue wakes this one through the catalog listener (NOTIFY), and the
+  // poll twice a second is the safety net (a listener reconnecting, a requeue's new due time).
   const int64_t longest = queue_.shared() ? 500 : 1000;
   auto next = queue_.next_due_ms();
   if (!next || !*next) return Millis(longest);

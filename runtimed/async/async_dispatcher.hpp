@@ -60,6 +60,8 @@ class AsyncDispatcher {
   void stop();
   // After Controller::shutdown: waits for the last outcomes to be recorded.
   void join();
+  // Looks at the queue now (cluster mode: another node enqueued).
+  void wake();
 
  private:
   struct Delivery {
@@ -86,7 +88,6 @@ class AsyncDispatcher {
   void settle(const AsyncEvent& event, const std::vector<Delivery>& deliveries);
   std::vector<Delivery> deliveries_to(const std::string& function_name, const std::string& arn,
                                       const std::string& body, std::string_view destination);
-  void wake();
 
   AsyncDispatcherOptions options_;
   AsyncQueue& queue_;

@@ -13,6 +13,7 @@ namespace cluster {
 namespace {
 
 constexpr std::string_view kChannel = "runtimed_catalog";
+constexpr std::string_view kAsyncChannel = "runtimed_async";
 
 std::shared_ptr<spdlog::logger> logger() {
   static const auto log = common::module_logger("cluster");
@@ -64,7 +65,9 @@ void CatalogListener::run() {
         PgConnection::connect(options_.database.database_url, options_.database.connect_timeout,
                               options_.database.statement_timeout);
     if (connection) {
-      if (auto listened = connection->exec("LISTEN " + std::string(kChannel)); listened) {
+      auto listened = connection->exec("LISTEN " + std::string(kChannel));
+      if (listened) listened = connection->exec("LISTEN " + std::string(kAsyncChannel));
+      if (listened) {
         backoff = std::chrono::milliseconds(250);
         if (reported) logger()->info("listening to catalog changes again");
         reported = false;
@@ -102,14 +105,21 @@ bool CatalogListener::listen(PgConnection& connection) {
     }
     if (stopping) break;
     if (!connection.consume_input()) break;
+    bool async_enqueued = false;
     while (auto n = connection.next_notification()) {
-      if (n->channel != kChannel || (options_.is_own && options_.is_own(n->sender_pid))) continue;
+      if (options_.is_own && options_.is_own(n->sender_pid)) continue;
+      if (n->channel == kAsyncChannel) {
+        async_enqueued = true;  // once for however many arrived together
+        continue;
+      }
+      if (n->channel != kChannel) continue;
       auto row = nlohmann::json::parse(n->payload, nullptr, /*allow_exceptions=*/false);
       if (!row.is_object() || !row.contains("table") || !row["table"].is_string()) continue;
       CatalogChange change{row["table"].get<std::string>(), std::move(row)};
       change.row.erase("table");
       if (options_.on_change) options_.on_change(change);
     }
+    if (async_enqueued && options_.on_async_enqueued) options_.on_async_enqueued();
   }
   {
     common::MutexLock lock(mutex_);

@@ -2,7 +2,8 @@
 // the database's triggers announce every change to a cached table (schema migration 2), and hands
 // each change made by another node to `on_change`. While it is not listening (before the first
 // connection, after one broke) changes may be missed, so each time it starts listening again it
-// calls `on_resync`, and the owner drops everything it cached.
+// calls `on_resync`, and the owner drops everything it cached. The same connection LISTENs on
+// runtimed_async, so a node wakes when another enqueues an event.
 #pragma once
 
 #include <chrono>
@@ -30,6 +31,9 @@ struct CatalogListenerOptions {
   std::function<bool(int sender_pid)> is_own;
   std::function<void(const CatalogChange&)> on_change;
   std::function<void()> on_resync;
+  // Another node enqueued async events (runtimed_async, schema migration 4): the dispatcher
+  // looks at the queue now rather than at its next poll.
+  std::function<void()> on_async_enqueued;
 };
 
 class CatalogListener {

@@ -113,6 +113,16 @@ const std::vector<Migration>& schema_migrations() {
            R"sql(CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_ms))sql",
            R"sql(CREATE INDEX queue_messages_handle ON queue_messages (receipt_handle))sql",
        }},
+      {4,
+       "async events wake every node: a NOTIFY on runtimed_async when events are inserted",
+       {
+           // One per statement, and delivered at commit: a node's group commit of many events
+           // wakes the others once, and only for events that are really there.
+           R"sql(CREATE FUNCTION runtimed_async_enqueued() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN PERFORM pg_notify('runtimed_async', ''); RETURN NULL; END $$)sql",
+           R"sql(CREATE TRIGGER async_events_enqueued AFTER INSERT ON async_events FOR EACH
+             STATEMENT EXECUTE FUNCTION runtimed_async_enqueued())sql",
+       }},
   };
   return migrations;
 }
