@@ -628,6 +628,20 @@ std::expected<FunctionConfig, StoreError> FunctionStore::publish_version(
     const std::optional<std::string>& expected_revision_id,
     const std::optional<std::string>& description) {
   std::lock_guard change(change_mutex_);
+  // Twice at most, as change(): a publish refused because another node published or changed the
+  // function since this node read it is made once more over the function as it is now.
+  for (int attempt = 0;; ++attempt) {
+    auto published = publish_version_once(name, expected_sha256, expected_revision_id, description);
+    if (published || published.error().kind != StoreErrorKind::Conflict || attempt == 1)
+      return published;
+    forget_cached(name);
+  }
+}
+
+std::expected<FunctionConfig, StoreError> FunctionStore::publish_version_once(
+    const std::string& name, const std::optional<std::string>& expected_sha256,
+    const std::optional<std::string>& expected_revision_id,
+    const std::optional<std::string>& description) {
   auto latest = load(name);
   if (!latest) return latest;
   if (auto ok = check_revision(*latest, expected_revision_id); !ok)
@@ -667,16 +681,27 @@ std::expected<FunctionConfig, StoreError> FunctionStore::publish_version(
   row["published_from"] = latest->revision_id;
   auto tx = Transaction::begin(*db_);
   if (!tx) return std::unexpected(db_error("publish version", tx.error()));
+  // The number is taken only if no node took it meanwhile, and only from the $LATEST this
+  // snapshot was made of (another node's change since is published by the next attempt).
+  auto bump = db_->prepare(
+      "UPDATE functions SET last_version = ?2 WHERE name = ?1 AND last_version = ?3 AND "
+      "revision_id = ?4 RETURNING name");
+  if (!bump) return std::unexpected(db_error("publish version", bump.error()));
+  bump->bind(1, name).bind(2, last + 1).bind(3, last).bind(4, latest->revision_id);
+  auto bumped = bump->step();
+  if (!bumped) return std::unexpected(db_error("publish version", bumped.error()));
+  if (!*bumped)
+    return std::unexpected(StoreError::conflict(
+        name, "The function " + name +
+                  " was changed or published by another request while this version was being "
+                  "published. Try again."));
+  if (auto ok = bump->run(); !ok) return std::unexpected(db_error("publish version", ok.error()));
   auto insert = db_->prepare(
       "INSERT INTO function_versions (name, version, config, code_dir_key) VALUES (?1, ?2, ?3, "
       "?4)");
   if (!insert) return std::unexpected(db_error("publish version", insert.error()));
   insert->bind(1, name).bind(2, last + 1).bind(3, row.dump()).bind(4, version.code_dir_key);
   if (auto ok = insert->run(); !ok) return std::unexpected(db_error("publish version", ok.error()));
-  auto bump = db_->prepare("UPDATE functions SET last_version = ?2 WHERE name = ?1");
-  if (!bump) return std::unexpected(db_error("publish version", bump.error()));
-  if (auto ok = bump->bind(1, name).bind(2, last + 1).run(); !ok)
-    return std::unexpected(db_error("publish version", ok.error()));
   if (auto ok = tx->commit(); !ok) return std::unexpected(db_error("publish version", ok.error()));
   logger()->info("published {} version {}", name, version.version);
   return version;

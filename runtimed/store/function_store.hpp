@@ -132,6 +132,12 @@ class FunctionStore final : public api::VersionCatalog, public api::LayerCatalog
   // Loads every alias (or `function`'s) into aliases_ (at open: the invoke path never reads them
   // from the database).
   void load_aliases(const std::optional<std::string>& function = std::nullopt);
+  // One attempt of publish_version: Conflict when another node took the number or changed
+  // $LATEST since it was read.
+  std::expected<common::FunctionConfig, common::StoreError> publish_version_once(
+      const std::string& name, const std::optional<std::string>& expected_sha256,
+      const std::optional<std::string>& expected_revision_id,
+      const std::optional<std::string>& description);
   // The function's row as stored, uncached, its code not fetched.
   std::expected<common::FunctionConfig, common::StoreError> read_config(const std::string& name);
   // Cluster mode: unpacks the code under `key` from the shared code when this node lacks it.

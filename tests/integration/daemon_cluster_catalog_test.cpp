@@ -7,6 +7,10 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "tests/eventually.hpp"
 #include "tests/integration/daemon_process.hpp"
@@ -159,6 +163,44 @@ TEST(DaemonClusterCatalogTest, WarmCallsGoOnWhileTheDatabaseIsDown) {
   EXPECT_EQ(n1.invoke("late", "{}")->status, 200);
   EXPECT_EQ(n1.invoke("steady", "{}", {{"X-Amz-Invocation-Type", "Event"}})->status, 202);
   EXPECT_EQ(n1.stop(), 0);
+}
+
+// PublishVersion through two nodes at once: one version per change of $LATEST, every call
+// answered 201 with it (the racing ones find it published), never a 500 from two nodes taking
+// the same number.
+TEST(DaemonClusterCatalogTest, VersionsPublishedThroughTwoNodesAtOnceAreNumberedOnce) {
+  testsupport::PostgresServer pg;
+  DaemonProcess n1(node_args(pg, "n1"));
+  DaemonProcess n2(node_args(pg, "n2"));
+  ASSERT_EQ(n1.create_function("racy"), 201);
+  for (int round = 1; round <= 3; ++round) {
+    if (round > 1) {
+      auto changed = n1.client().Put("/2015-03-31/functions/racy/configuration",
+                                     json{{"Description", "round " + std::to_string(round)}}.dump(),
+                                     "application/json");
+      ASSERT_EQ(changed->status, 200) << changed->body;
+    }
+    std::mutex m;
+    std::map<std::string, int> answers;  // "status version"
+    {
+      std::vector<std::jthread> publishers;
+      for (int i = 0; i < 8; ++i)
+        publishers.emplace_back([&, i] {
+          const DaemonProcess& node = i % 2 ? n2 : n1;
+          auto r =
+              node.client().Post("/2015-03-31/functions/racy/versions", "{}", "application/json");
+          const std::string answer =
+              r ? std::to_string(r->status) + " " +
+                      (r->status == 201 ? body_json(r)["Version"].get<std::string>() : r->body)
+                : "no answer";
+          std::lock_guard lock(m);
+          ++answers[answer];
+        });
+    }
+    EXPECT_EQ(answers, (std::map<std::string, int>{{"201 " + std::to_string(round), 8}}));
+  }
+  EXPECT_EQ(n1.stop(), 0);
+  EXPECT_EQ(n2.stop(), 0);
 }
 
 }  // namespace
