@@ -193,6 +193,73 @@ TEST(DaemonClusterAsyncTest, EveryEventOfABacklogReachesItsOutcomeOnceWhenANodeI
   EXPECT_EQ(n3.stop(), 0);
 }
 
+// A node frozen (SIGSTOP) while it runs an event is dead to the others once its lease runs out:
+// another node takes the event back and settles it. Thawed, the node finds its lease taken and its
+// attempt's outcome refused (the claim's fencing token is no longer the event's): each event is
+// settled once, the frozen one after a second attempt.
+TEST(DaemonClusterAsyncTest, ANodeReturningAfterItsLeaseWasTakenCannotSettleWhatItHeld) {
+  testsupport::PostgresServer pg;
+  DaemonProcess n1(node_args(pg, "n1"));
+  DaemonProcess n2(node_args(pg, "n2"));
+  ASSERT_EQ(n1.create_function("held"), 201);
+  // One at a time on each node.
+  auto reserve =
+      n1.client().Put("/2017-10-31/functions/held/concurrency",
+                      json{{"ReservedConcurrentExecutions", 2}}.dump(), "application/json");
+  ASSERT_EQ(reserve->status, 200) << reserve->body;
+  auto put = n1.client().Put(
+      "/2019-09-25/functions/held/event-invoke-config",
+      json{{"DestinationConfig", {{"OnSuccess", {{"Destination", sqs_arn("held-done")}}}}}}.dump(),
+      "application/json");
+  ASSERT_EQ(put->status, 200) << put->body;
+  for (const DaemonProcess* d : {&n1, &n2})
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto r = d->client().Get("/runtimed/v1/cluster");
+          return r && r->status == 200 && json::parse(r->body)["RoutingView"].size() == 2;
+        },
+        10s, 50ms));
+
+  std::set<std::string> sent;
+  for (int i = 0; i < 2; ++i) {
+    auto r =
+        n1.invoke("held", R"({"action":"sleep","ms":1000})", {{"X-Amz-Invocation-Type", "Event"}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    sent.insert(header(r, "x-amzn-RequestId"));
+  }
+  // One runs on each node; n2 freezes mid-attempt (its function runs on and ends meanwhile).
+  ASSERT_TRUE(eventually([&] { return n2.health().value("busy", 0) == 1; }, 10s, 5ms));
+  ASSERT_EQ(::kill(n2.pid(), SIGSTOP), 0);
+  const auto frozen = std::chrono::steady_clock::now();
+  // n1 settles its own, then (n2's 2 s lease gone) takes n2's back and settles it too.
+  ASSERT_TRUE(eventually([&] { return depth(n1, "held-done") == 2; }, 20s, 50ms));
+  const auto taken_over = std::chrono::steady_clock::now() - frozen;
+  ASSERT_EQ(::kill(n2.pid(), SIGCONT), 0);
+  // Thawed, n2 tries to record its attempt: refused, nothing delivered twice.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return n2.daemon_log().find("was lost (this node's lease ran out") != std::string::npos;
+      },
+      10s, 50ms))
+      << n2.daemon_log();
+  std::this_thread::sleep_for(1s);
+  std::multiset<std::string> done;
+  int second_attempts = 0;
+  for (const auto& m : drain(n1, "held-done")) {
+    done.insert(m["requestContext"]["requestId"]);
+    if (m["requestContext"]["approximateInvokeCount"] == 2) ++second_attempts;
+  }
+  EXPECT_EQ(std::set<std::string>(done.begin(), done.end()), sent);
+  EXPECT_EQ(done.size(), 2u);
+  EXPECT_EQ(second_attempts, 1);
+  std::cout << "figure: a frozen node's event settled by another node "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(taken_over).count()
+            << " ms after the freeze (lease 2 s)\n";
+  EXPECT_EQ(n1.stop(), 0);
+  EXPECT_EQ(n2.stop(), 0);
+}
+
 // An event enqueued through a node that holds no share of its function's reservation (1, on its
 // home) runs on the home, which the enqueue's NOTIFY wakes at once rather than its next poll
 // (every 500 ms).
