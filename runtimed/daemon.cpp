@@ -353,6 +353,8 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
         .on_resync =
             [this] {
               store_->resync();
+              // Versions too: one deleted while nobody listened must not stay invocable here.
+              controller_.forget_cached_functions();
               if (auto loaded = load_concurrency_settings(); !loaded)
                 spdlog::warn("cluster: {}", loaded.error());
             },

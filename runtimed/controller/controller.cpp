@@ -1172,6 +1172,12 @@ void Controller::function_changed(const std::string& qualified_name) {
   });
 }
 
+void Controller::forget_cached_functions() {
+  common::MutexLock lock(mu_);
+  functions_.clear();
+  ++function_changes_;  // a read in flight is not cached either
+}
+
 void Controller::retire_idle_locked(const std::string& key,
                                     std::vector<std::shared_ptr<Env>>& retired) {
   auto it = idle_.find(key);

@@ -127,6 +127,10 @@ class Controller {
                              const std::map<std::string, size_t>& configured);
   // Every version with a live environment, by function then version.
   std::vector<VersionEnvironments> environments_by_version();
+  // Drops every configuration read from the catalog (each is read again at its next call), when
+  // changes may have been missed: cluster mode's catalog listener reconnecting. A version deleted
+  // meanwhile then answers not found; warm environments stay, as after function_changed().
+  void forget_cached_functions();
   // Reserved concurrency (nullopt: none): the function runs at most `reserved` at once, and the
   // reservation leaves the unreserved pool that every other function shares. 0 turns it off.
   void set_reserved_concurrency(const std::string& name, std::optional<int> reserved);

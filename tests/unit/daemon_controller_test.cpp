@@ -42,6 +42,10 @@ class MemoryCatalog final : public api::FunctionCatalog {
     functions_[name] = config;
   }
 
+  void remove_version(const std::string& name, const std::string& version) {
+    std::lock_guard lock(mu_);
+    versions_.erase(name + ":" + version);
+  }
   // Publishes $LATEST of `name` as `version`.
   void put_version(const std::string& name, const std::string& version) {
     std::lock_guard lock(mu_);
@@ -439,6 +443,21 @@ TEST_F(ControllerTest, EachVersionHasItsOwnWarmPoolAndSaysWhichVersionRan) {
   EXPECT_EQ(controller_->stats().idle, 1u);
   controller_->function_changed("fn:1");
   EXPECT_EQ(controller_->stats().idle, 0u);
+}
+
+// A version deleted while its change was not heard of (cluster mode, the listener reconnecting):
+// forgetting what was read makes the next call read it again, and find it gone.
+TEST_F(ControllerTest, ForgettingCachedFunctionsReadsEachAgainAtItsNextCall) {
+  catalog_.put_version("fn", "1");
+  controller();
+  EXPECT_EQ(invoke(R"("a")", "fn:1").executed_version, "1");
+  catalog_.remove_version("fn", "1");
+  EXPECT_EQ(invoke(R"("b")", "fn:1").executed_version, "1");  // cached: the change was missed
+  controller_->forget_cached_functions();
+  auto gone = invoke(R"("c")", "fn:1");
+  ASSERT_TRUE(gone.api_error);
+  EXPECT_EQ(gone.api_error->type, api::ApiErrorType::ResourceNotFound);
+  EXPECT_EQ(invoke(R"("d")").payload, R"("d")");
 }
 
 TEST_F(ControllerTest, AnAliasRoutesByItsWeightsAndDrainTakesEveryVersionsPool) {
