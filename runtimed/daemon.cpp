@@ -318,15 +318,16 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
       // In cluster mode the schedules are shared, fired by the node holding the schedule lease.
-      scheduler_({.identity = identity_,
-                  .allow_second_rates = o.schedule_second_rates,
-                  .time_scale = o.schedule_time_scale,
-                  .cluster = opened.cluster ? std::optional(Scheduler::Options::ClusterLease{
-                                                  .fencing_token =
-                                                      [this] { return cluster_->fencing_token(); },
-                                                  .lease = opened.cluster->lease})
-                                            : std::nullopt},
-                 opened.cluster ? store_->db() : node_db(), function_api_, dispatcher_),
+      scheduler_(
+          {.identity = identity_,
+           .allow_second_rates = o.schedule_second_rates,
+           .time_scale = o.schedule_time_scale,
+           .cluster = opened.cluster
+                          ? std::optional(Scheduler::Options::ClusterLease{
+                                .fencing_token = [this] { return cluster_->fencing_token(); },
+                                .lease = opened.cluster->lease})
+                          : std::nullopt},
+          opened.cluster ? store_->db() : node_db(), function_api_, dispatcher_),
       event_source_mappings_(identity_, node_db(), message_queues_, function_api_, controller_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_, identity_),
       stack_store_(store_->db()),

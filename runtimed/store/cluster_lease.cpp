@@ -35,8 +35,8 @@ std::expected<void, common::StoreError> release_cluster_lease(StateDb& db, std::
 std::expected<int64_t, common::StoreError> cluster_lease_holder(StateDb& db,
                                                                 std::string_view name) {
   auto lock = db.lock();
-  auto stmt = db.prepare(
-      "SELECT fencing_token FROM cluster_leases WHERE name = ?1 AND expires_at > now()");
+  auto stmt =
+      db.prepare("SELECT fencing_token FROM cluster_leases WHERE name = ?1 AND expires_at > now()");
   if (!stmt) return std::unexpected(stmt.error());
   auto row = stmt->bind(1, name).step();
   if (!row) return std::unexpected(row.error());

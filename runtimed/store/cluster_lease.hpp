@@ -26,7 +26,6 @@ std::expected<void, common::StoreError> release_cluster_lease(StateDb& db, std::
                                                               int64_t token);
 
 // The fencing token holding lease `name` now (0: none, or expired).
-std::expected<int64_t, common::StoreError> cluster_lease_holder(StateDb& db,
-                                                                std::string_view name);
+std::expected<int64_t, common::StoreError> cluster_lease_holder(StateDb& db, std::string_view name);
 
 }  // namespace runtimed

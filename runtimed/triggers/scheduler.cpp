@@ -30,6 +30,8 @@ constexpr std::chrono::milliseconds kReloadEvery{500};
 // shorter): a dead holder's lease is taken over within this of its expiry.
 constexpr std::chrono::milliseconds kTakeOverEvery{500};
 
+std::shared_ptr<spdlog::logger> scheduler_log() { return common::module_logger("scheduler"); }
+
 std::string iso_time(int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -183,88 +185,85 @@ void Scheduler::fire(Schedule& s, int64_t now) {
                   ok.error().message);
 }
 
+bool Scheduler::attempt_lease(HeldLease& lease) {
+  const auto length = options_.cluster->lease;
+  const int64_t token = options_.cluster->fencing_token();
+  // The lease runs `length` from the database's now(), which is after `sent`: counting it from
+  // `sent` here errs on the side of stopping early.
+  const auto sent = SteadyClock::now();
+  const auto held = token == 0 ? std::expected<bool, common::StoreError>(false)
+                               : hold_cluster_lease(db_, kSchedulerLease, token, length);
+  const bool was_holding = lease.held_at(sent);
+  bool taken = false;
+  if (held && *held) {
+    if (!was_holding || lease.token != token)
+      scheduler_log()->info("this node fires the schedules (schedule lease, token {})", token);
+    taken = !was_holding;
+    lease.token = token;
+    lease.until = sent + length;
+    lease.reported_failure = false;
+  } else if (!held) {
+    // Unknown: kept until it may have run out, and asked again soon.
+    if (!lease.reported_failure)
+      scheduler_log()->warn("the schedule lease could not be taken or renewed: {}",
+                            held.error().message);
+    lease.reported_failure = true;
+  } else {
+    if (was_holding) scheduler_log()->warn("the schedule lease was lost; this node stops firing");
+    lease.token = 0;
+    lease.until = {};
+  }
+  // A holder renews every third of the lease; the others ask more often, to take a dead
+  // holder's lease soon after it ran out.
+  lease.next_attempt =
+      sent + (held && *held ? length / 3
+                            : std::min<std::chrono::milliseconds>(length / 3, kTakeOverEvery));
+  return taken;
+}
+
 void Scheduler::run_shared() {
-  const auto lease = options_.cluster->lease;
-  // This thread's own: the table as last read (while holding the lease) and the lease's state.
+  // This thread's own: the table as last read while holding the lease, and the lease.
   std::map<std::string, Schedule> cache;
-  int64_t held_token = 0;                // the token the lease was last taken or renewed under
-  SteadyClock::time_point held_until{};  // when the lease may have run out, by this node's clock
-  SteadyClock::time_point lease_attempt_at{};
-  SteadyClock::time_point reload_at{};
-  bool reload = true;
-  bool reported_failure = false;
-  const auto log = [] { return common::module_logger("scheduler"); };
+  HeldLease lease;
+  SteadyClock::time_point reload_at{};  // the epoch: at once
   while (true) {
     {
       common::MutexLock lock(mu_);
       if (stopping_) break;
-      if (reload_requested_) reload = true;
+      if (reload_requested_) reload_at = {};
       reload_requested_ = false;
     }
-    const int64_t token = options_.cluster->fencing_token();
-    if (SteadyClock::now() >= lease_attempt_at) {
-      // The lease runs `lease` from the database's now(), which is after `sent`: counting it from
-      // `sent` here errs on the side of stopping early.
-      const auto sent = SteadyClock::now();
-      auto held = token == 0 ? std::expected<bool, common::StoreError>(false)
-                             : hold_cluster_lease(db_, kSchedulerLease, token, lease);
-      const bool was_holding = sent < held_until && held_token != 0;
-      if (held && *held) {
-        if (!was_holding || held_token != token)
-          log()->info("scheduler: this node fires the schedules (schedule lease, token {})",
-                      token);
-        if (!was_holding) reload = true;  // another node fired meanwhile
-        held_token = token;
-        held_until = sent + lease;
-        reported_failure = false;
-      } else {
-        if (!held && !reported_failure) {
-          log()->warn("scheduler: the schedule lease could not be taken or renewed: {}",
-                      held.error().message);
-          reported_failure = true;
-        }
-        if (held && was_holding) {
-          log()->warn("scheduler: the schedule lease was lost; this node stops firing");
-          held_until = {};
-        }
-        if (held) held_token = 0;
-      }
-      // A holder renews every third of the lease; the others try more often, to take a dead
-      // holder's lease soon after it runs out.
-      lease_attempt_at =
-          sent + (held && *held ? lease / 3 : std::min<std::chrono::milliseconds>(
-                                                   lease / 3, kTakeOverEvery));
-    }
+    // Taken anew: another node may have fired or the table changed meanwhile.
+    if (SteadyClock::now() >= lease.next_attempt && attempt_lease(lease)) reload_at = {};
     const auto now = SteadyClock::now();
-    const bool holding = held_token != 0 && now < held_until;
+    const bool holding = lease.held_at(now);
     std::optional<int64_t> earliest;
     if (holding) {
-      if (reload || now >= reload_at) {
-        if (auto all = read_all(); all) {
-          cache = std::move(*all);
-          reload = false;
-        }  // else: the database is away; the lease runs out unless it comes back
+      if (now >= reload_at) {
+        // A failed read (the database away) keeps the last one; the lease runs out unless the
+        // database comes back.
+        if (auto all = read_all(); all) cache = std::move(*all);
         reload_at = now + kReloadEvery;
       }
       const int64_t now_ms = clock_.now_ms();
       for (auto& [name, s] : cache) {
         if (!s.next_ms || s.spec.value("State", "ENABLED") != "ENABLED") continue;
-        if (*s.next_ms <= now_ms && SteadyClock::now() < held_until) {
-          if (auto fired = fire_shared(s, now_ms, held_token); fired) {
+        if (*s.next_ms <= now_ms && lease.held_at(SteadyClock::now())) {
+          if (auto fired = fire_shared(s, now_ms, lease.token); fired) {
             s.last_fire_ms = now_ms;
             s.next_ms = next_after(s.spec, s.created_ms, now_ms, options_.allow_second_rates);
           } else if (fired.error().kind == common::StoreErrorKind::Conflict) {
-            // Changed, deleted or fired elsewhere, or the lease is gone: read it all again and
-            // ask the database whether this node still holds the lease.
-            log()->info("scheduler: schedule {} not fired here: {}", common::display_name(name),
-                        fired.error().message);
+            // Changed, deleted or fired elsewhere, or the lease is gone: read the table again
+            // and ask the database whether this node still holds the lease.
+            scheduler_log()->info("schedule {} not fired here: {}", common::display_name(name),
+                                  fired.error().message);
             s.next_ms.reset();
-            reload = true;
-            lease_attempt_at = {};
+            reload_at = {};
+            lease.next_attempt = {};
           } else {
             // Tried again in a second, not in a busy loop (a reload may bring it sooner).
-            log()->error("scheduler: schedule {}: enqueue failed: {}", common::display_name(name),
-                         fired.error().message);
+            scheduler_log()->error("schedule {}: enqueue failed: {}", common::display_name(name),
+                                   fired.error().message);
             s.next_ms = now_ms + 1000 * clock_.scale();
           }
         }
@@ -273,10 +272,9 @@ void Scheduler::run_shared() {
     }
     // Sleeps until the next lease attempt, reload or tick, or until a route asks for a reload.
     const auto steady_now = SteadyClock::now();
-    auto wake = lease_attempt_at;
+    auto wake = lease.next_attempt;
     if (holding) {
-      wake = std::min({wake, reload_at, held_until});
-      if (reload) wake = steady_now;
+      wake = std::min({wake, reload_at, lease.until});
       if (earliest)
         wake = std::min(wake, steady_now + std::chrono::duration_cast<SteadyClock::duration>(
                                                clock_.wall_time_of(*earliest) -
@@ -287,9 +285,9 @@ void Scheduler::run_shared() {
       changed_.wait_for(lock, wake - steady_now);
   }
   // A stopping holder gives the lease up, so another node takes it at once (one attempt).
-  if (held_token != 0 && SteadyClock::now() < held_until) {
-    if (auto released = release_cluster_lease(db_, kSchedulerLease, held_token); !released)
-      log()->warn("scheduler: giving the schedule lease up: {}", released.error().message);
+  if (lease.held_at(SteadyClock::now())) {
+    if (auto released = release_cluster_lease(db_, kSchedulerLease, lease.token); !released)
+      scheduler_log()->warn("giving the schedule lease up: {}", released.error().message);
   }
 }
 
@@ -478,8 +476,8 @@ api::HttpResponse Scheduler::list(const api::HttpRequest& request, const std::st
   if (shared()) {
     auto all = read_all();
     if (!all)
-      return api::to_http(
-          ApiError::service("Reading the schedules failed: " + all.error().message), request_id);
+      return api::to_http(ApiError::service("Reading the schedules failed: " + all.error().message),
+                          request_id);
     for (const auto& [name, s] : *all)
       if (common::in_account(name, request.account)) items.push_back(schedule_json(s));
     return api::json_response(200, {{"Schedules", std::move(items)}}, request_id);

@@ -85,6 +85,17 @@ class Scheduler {
   void fire(Schedule& schedule, int64_t now_ms) REQUIRES(mu_);
   // The cluster's thread: takes and renews the lease; while holding it, reloads and fires.
   void run_shared();
+  // The schedule lease as the cluster's thread knows it.
+  struct HeldLease {
+    int64_t token = 0;  // the token it is held under (0: not held)
+    // When it may have run out, by this node's clock.
+    std::chrono::steady_clock::time_point until{};
+    std::chrono::steady_clock::time_point next_attempt{};
+    bool reported_failure = false;  // one warning while the database does not answer
+    bool held_at(std::chrono::steady_clock::time_point t) const { return token != 0 && t < until; }
+  };
+  // Takes or renews the lease under the node's token: whether it was taken anew.
+  bool attempt_lease(HeldLease& lease);
   // One tick under the lease: the event and the next time in one transaction, the next time
   // stored only if the row is still as read (next_ms and spec) and `token` holds the lease.
   // Conflict: another node fired it, it was changed or deleted, or the lease was lost.

@@ -80,8 +80,8 @@ TEST(ClusterLeaseTest, OneLiveTokenHoldsTheLeaseUntilItRunsOut) {
 }
 
 std::vector<std::string> node_args(const testsupport::PostgresServer& pg, const std::string& id) {
-  return {"--cluster", pg.url(), "--cluster-lease-seconds", "2", "--node-id", id,
-          "--schedule-second-rates"};
+  return {"--cluster", pg.url(), "--cluster-lease-seconds", "2",
+          "--node-id", id,       "--schedule-second-rates"};
 }
 
 // A tick as its destination record shows it: the scheduled event's `time` (whole seconds).
@@ -280,10 +280,21 @@ TEST(DaemonClusterScheduleTest, ADatabaseThatIsDownAnswersServiceExceptionAndFir
   // Back: the node registers again, takes the lease and fires the schedule.
   const int64_t back_ms = wall_ms();
   auto db = connect(pg);
-  ASSERT_TRUE(eventually(
-      [&] { return last_fire_ms(db, "every-second") > back_ms; }, 20s, 100ms))
+  ASSERT_TRUE(eventually([&] { return last_fire_ms(db, "every-second") > back_ms; }, 20s, 100ms))
       << n1.daemon_log();
   EXPECT_EQ(n1.stop(), 0);
+}
+
+TEST(DaemonClusterScheduleTest, AScaledScheduleClockIsRefusedWithCluster) {
+  testsupport::TempDir state("rt-cluster-schedule-scale");
+  // Each node's scaled clock would run from its own start: the shared times would disagree.
+  const auto run = testsupport::run_command(
+      {testsupport::bin_path("runtimed").string(), "serve", "--cluster",
+       "postgresql:///runtimed?host=/nonexistent", "--schedule-time-scale", "60", "--listen",
+       "127.0.0.1:0", "--state-dir", state.path().string(), "--cgroup-parent",
+       "rt-dtest-" + common::random_hex(8)});
+  EXPECT_EQ(run.status, 2) << run;
+  EXPECT_NE(run.err.find("--schedule-time-scale"), std::string::npos) << run;
 }
 
 }  // namespace
