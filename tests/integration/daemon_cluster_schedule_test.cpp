@@ -2,8 +2,8 @@
 // lease code (taken in the database's time, under a live token only, taken over once it ran
 // out), and three real `runtimed serve --cluster` nodes sharing one rate(1 second) schedule: each
 // tick fires once cluster-wide, the lease holder SIGKILLed hands the firing over within a lease
-// and a second, a delete through another node stops it, and a stopped database answers the
-// routes with ServiceException without stopping the daemon.
+// and a second (SIGTERMed, at once), a delete through another node stops it, and a stopped
+// database answers the routes with ServiceException without stopping the daemon.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -79,8 +79,9 @@ TEST(ClusterLeaseTest, OneLiveTokenHoldsTheLeaseUntilItRunsOut) {
   EXPECT_EQ(runtimed::cluster_lease_holder(db, "scheduler"), 0);
 }
 
-std::vector<std::string> node_args(const testsupport::PostgresServer& pg, const std::string& id) {
-  return {"--cluster", pg.url(), "--cluster-lease-seconds", "2",
+std::vector<std::string> node_args(const testsupport::PostgresServer& pg, const std::string& id,
+                                   const std::string& lease_s = "2") {
+  return {"--cluster", pg.url(), "--cluster-lease-seconds", lease_s,
           "--node-id", id,       "--schedule-second-rates"};
 }
 
@@ -255,6 +256,33 @@ TEST(DaemonClusterScheduleTest, ATickFiresOnceClusterWideAcrossAHandoverUntilDel
       EXPECT_EQ(node->stop(), 0) << id;
     }
   }
+}
+
+TEST(DaemonClusterScheduleTest, AStoppedHolderGivesTheLeaseUpAtOnce) {
+  testsupport::PostgresServer pg;
+  // A 6 s lease: taken over at its expiry, the next tick would come 4 s after the stop at best.
+  std::map<std::string, std::unique_ptr<DaemonProcess>> nodes;
+  for (const char* id : {"n1", "n2"})
+    nodes[id] = std::make_unique<DaemonProcess>(node_args(pg, id, "6"));
+  ASSERT_EQ(nodes["n1"]->create_function("tick"), 201);
+  auto put = nodes["n2"]->client().Put("/runtimed/v1/schedules/every-second",
+                                       json{{"ScheduleExpression", "rate(1 second)"},
+                                            {"Target", {{"Arn", std::string(kArn) + "tick"}}}}
+                                           .dump(),
+                                       "application/json");
+  ASSERT_EQ(put->status, 200) << put->body;
+  auto db = connect(pg);
+  ASSERT_TRUE(eventually([&] { return last_fire_ms(db, "every-second") > 0; }, 10s, 50ms));
+  const std::string holder = lease_holder(db);
+  ASSERT_TRUE(nodes.contains(holder)) << holder;
+  const int64_t stopped_ms = wall_ms();
+  EXPECT_EQ(nodes[holder]->stop(), 0);
+  ASSERT_TRUE(eventually([&] { return last_fire_ms(db, "every-second") > stopped_ms; }, 10s, 20ms));
+  const int64_t fired_ms = last_fire_ms(db, "every-second");
+  std::cout << "figure: schedule lease holder SIGTERMed (6 s lease): next tick fired after "
+            << fired_ms - stopped_ms << " ms\n";
+  EXPECT_LT(fired_ms - stopped_ms, 2500);
+  EXPECT_NE(lease_holder(db), holder);
 }
 
 TEST(DaemonClusterScheduleTest, ADatabaseThatIsDownAnswersServiceExceptionAndFiringResumes) {
