@@ -180,6 +180,10 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::open(const ServeOptio
                                 " listens on every address: give --cluster-advertise URL, the one "
                                 "other nodes reach this node at");
     }
+    // Each node's scaled schedule clock runs from its own start: nodes would disagree on the
+    // shared schedules' times.
+    if (o.schedule_time_scale != 1)
+      return start_error(2, "--schedule-time-scale is for a single node, not with --cluster");
     if (!o.node_id.empty() && !cluster::valid_node_id(o.node_id))
       return start_error(2, "--node-id: 1-128 characters of A-Z a-z 0-9 . _ -");
     auto node_id = o.node_id.empty() ? cluster::stable_node_id(state_dir)
@@ -314,8 +318,17 @@ Daemon::Daemon(const ServeOptions& o, Opened opened)
                   logs_),
       dispatcher_(dispatcher_options(o, identity_, std::move(opened.retry_delays), metrics_),
                   async_events_, message_queues_, controller_, *store_, settings_, logs_),
-      scheduler_({identity_, o.schedule_second_rates, o.schedule_time_scale}, node_db(),
-                 function_api_, dispatcher_),
+      // In cluster mode the schedules are shared, fired by the node holding the schedule lease.
+      scheduler_(
+          {.identity = identity_,
+           .allow_second_rates = o.schedule_second_rates,
+           .time_scale = o.schedule_time_scale,
+           .cluster = opened.cluster
+                          ? std::optional(Scheduler::Options::ClusterLease{
+                                .fencing_token = [this] { return cluster_->fencing_token(); },
+                                .lease = opened.cluster->lease})
+                          : std::nullopt},
+          opened.cluster ? store_->db() : node_db(), function_api_, dispatcher_),
       event_source_mappings_(identity_, node_db(), message_queues_, function_api_, controller_),
       queue_routes_(message_queues_, async_events_, dispatcher_, *store_, identity_),
       stack_store_(store_->db()),

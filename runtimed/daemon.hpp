@@ -176,7 +176,7 @@ class Daemon {
   // destructor runs.
   common::metrics::Registry metrics_;  // fed by the controller, read by GET /metrics
   std::unique_ptr<sandbox::SandboxHost> sandboxes_;
-  // Cluster mode: the node's own SQLite database (schedules, event source mappings, HTTP triggers)
+  // Cluster mode: the node's own SQLite database (event source mappings, HTTP triggers)
   // and the shared code zips; on a single node both are the store's.
   std::unique_ptr<StateDb> node_db_;
   std::unique_ptr<cluster::PgCodeBlobs> code_blobs_;

@@ -73,6 +73,20 @@ std::expected<void, common::StoreError> AsyncDispatcher::enqueue(const std::stri
   return {};
 }
 
+std::expected<void, common::StoreError> AsyncDispatcher::enqueue_with(
+    const StateDb::WriteWork& also, const std::string& function, const std::string& payload,
+    const std::string& request_id, const std::string& qualifier) {
+  const int64_t now = now_epoch_ms();
+  if (auto ok = queue_.db().write([&]() -> std::expected<void, common::StoreError> {
+        if (auto done = also(); !done) return done;
+        return queue_.enqueue_locked(function, payload, request_id, now, qualifier);
+      });
+      !ok)
+    return ok;
+  wake();
+  return {};
+}
+
 std::expected<int64_t, common::StoreError> AsyncDispatcher::redrive(const std::string& queue) {
   const int64_t now = now_epoch_ms();
   auto moved = queues_.drain_dead_letters(queue, [&](const QueueMessage& m) {

@@ -52,6 +52,13 @@ class AsyncDispatcher {
                                                   const std::string& payload,
                                                   const std::string& request_id,
                                                   const std::string& qualifier = "");
+  // The same in one transaction with `also` (the caller's own writes, on the queue's database):
+  // both commit or neither; when `also` fails nothing is enqueued and its error is returned.
+  std::expected<void, common::StoreError> enqueue_with(const StateDb::WriteWork& also,
+                                                       const std::string& function,
+                                                       const std::string& payload,
+                                                       const std::string& request_id,
+                                                       const std::string& qualifier = "");
   // The queue's dead letters become new events for their functions (new request ids, fresh
   // attempts); returns how many.
   std::expected<int64_t, common::StoreError> redrive(const std::string& queue);

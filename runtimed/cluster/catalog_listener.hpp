@@ -31,7 +31,7 @@ struct CatalogListenerOptions {
   std::function<bool(int sender_pid)> is_own;
   std::function<void(const CatalogChange&)> on_change;
   std::function<void()> on_resync;
-  // Another node enqueued async events (runtimed_async, schema migration 4): the dispatcher
+  // Another node enqueued async events (runtimed_async, schema migration 5): the dispatcher
   // looks at the queue now rather than at its next poll.
   std::function<void()> on_async_enqueued;
 };

@@ -114,6 +114,19 @@ const std::vector<Migration>& schema_migrations() {
            R"sql(CREATE INDEX queue_messages_handle ON queue_messages (receipt_handle))sql",
        }},
       {4,
+       "schedules, shared, and named leases (the schedule lease: one node fires them)",
+       {
+           // As in SQLite (runtimed/store/state_db.cpp): the spec as given, the function it
+           // invokes, when it was made, its next fire time (NULL: never again).
+           R"sql(CREATE TABLE schedules (name text PRIMARY KEY, spec text NOT NULL, function
+             text NOT NULL, qualifier text NOT NULL, created_ms bigint NOT NULL, next_ms bigint,
+             last_fire_ms bigint NOT NULL DEFAULT 0))sql",
+           // A lease on one cluster-wide duty ("scheduler"): held under a node's fencing token
+           // until expires_at, in the database's time (runtimed/store/cluster_lease.cpp).
+           R"sql(CREATE TABLE cluster_leases (name text PRIMARY KEY, fencing_token bigint NOT
+             NULL, expires_at timestamptz NOT NULL))sql",
+       }},
+      {5,
        "async events wake every node: a NOTIFY on runtimed_async when events are inserted",
        {
            // One per statement, and delivered at commit: a node's group commit of many events
