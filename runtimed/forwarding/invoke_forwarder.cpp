@@ -62,10 +62,10 @@ InvokeForwarder::InvokeForwarder(cluster::ClusterNode& node, api::HttpServer& se
                                  Options options)
     : node_(node),
       server_(server),
-      options_(options),
-      connections_(server.thread_count(), options.peers),
-      peers_(options.peers),
-      tls_pool_(options.tls_threads) {}
+      options_(std::move(options)),
+      connections_(server.thread_count(), options_.peers),
+      peers_(options_.peers),
+      tls_pool_(options_.tls_threads) {}
 
 InvokeForwarder::~InvokeForwarder() { stop(); }
 
