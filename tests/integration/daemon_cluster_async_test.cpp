@@ -116,6 +116,27 @@ std::vector<json> drain(const DaemonProcess& d, const std::string& queue) {
 
 int64_t depth(const DaemonProcess& d, const std::string& queue) { return d.queue_depth(queue); }
 
+// PutFunctionConcurrency through `d`.
+void reserve(const DaemonProcess& d, const std::string& function, int reserved) {
+  auto r =
+      d.client().Put("/2017-10-31/functions/" + function + "/concurrency",
+                     json{{"ReservedConcurrentExecutions", reserved}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+}
+
+// Waits until each of `nodes` routes by (and splits reservations over) a view of all of them.
+void wait_until_each_sees_all(const std::vector<const DaemonProcess*>& nodes) {
+  for (const DaemonProcess* d : nodes)
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto r = d->client().Get("/runtimed/v1/cluster");
+          return r && r->status == 200 &&
+                 json::parse(r->body)["RoutingView"].size() == nodes.size();
+        },
+        10s, 50ms));
+}
+
 TEST(DaemonClusterAsyncTest, EveryEventOfABacklogReachesItsOutcomeOnceWhenANodeIsKilled) {
   testsupport::PostgresServer pg;
   DaemonProcess n1(node_args(pg, "n1"));
@@ -124,10 +145,7 @@ TEST(DaemonClusterAsyncTest, EveryEventOfABacklogReachesItsOutcomeOnceWhenANodeI
   ASSERT_EQ(n1.create_function("work"), 201);
   // Six at a time in the cluster, split two to a node, 50 ms each: the backlog outgrows what the
   // nodes take from it.
-  auto reserve =
-      n1.client().Put("/2017-10-31/functions/work/concurrency",
-                      json{{"ReservedConcurrentExecutions", 6}}.dump(), "application/json");
-  ASSERT_EQ(reserve->status, 200) << reserve->body;
+  reserve(n1, "work", 6);
   auto put = n1.client().Put("/2019-09-25/functions/work/event-invoke-config",
                              json{{"MaximumRetryAttempts", 1},
                                   {"DestinationConfig",
@@ -202,23 +220,13 @@ TEST(DaemonClusterAsyncTest, ANodeReturningAfterItsLeaseWasTakenCannotSettleWhat
   DaemonProcess n1(node_args(pg, "n1"));
   DaemonProcess n2(node_args(pg, "n2"));
   ASSERT_EQ(n1.create_function("held"), 201);
-  // One at a time on each node.
-  auto reserve =
-      n1.client().Put("/2017-10-31/functions/held/concurrency",
-                      json{{"ReservedConcurrentExecutions", 2}}.dump(), "application/json");
-  ASSERT_EQ(reserve->status, 200) << reserve->body;
+  reserve(n1, "held", 2);  // one at a time on each node
   auto put = n1.client().Put(
       "/2019-09-25/functions/held/event-invoke-config",
       json{{"DestinationConfig", {{"OnSuccess", {{"Destination", sqs_arn("held-done")}}}}}}.dump(),
       "application/json");
   ASSERT_EQ(put->status, 200) << put->body;
-  for (const DaemonProcess* d : {&n1, &n2})
-    ASSERT_TRUE(eventually(
-        [&] {
-          auto r = d->client().Get("/runtimed/v1/cluster");
-          return r && r->status == 200 && json::parse(r->body)["RoutingView"].size() == 2;
-        },
-        10s, 50ms));
+  wait_until_each_sees_all({&n1, &n2});
 
   std::set<std::string> sent;
   for (int i = 0; i < 2; ++i) {
@@ -268,22 +276,13 @@ TEST(DaemonClusterAsyncTest, AnEventEnqueuedOnOneNodeWakesTheNodeThatRunsIt) {
   DaemonProcess n1(node_args(pg, "n1"));
   DaemonProcess n2(node_args(pg, "n2"));
   ASSERT_EQ(n1.create_function("woken"), 201);
-  auto reserve =
-      n1.client().Put("/2017-10-31/functions/woken/concurrency",
-                      json{{"ReservedConcurrentExecutions", 1}}.dump(), "application/json");
-  ASSERT_EQ(reserve->status, 200) << reserve->body;
+  reserve(n1, "woken", 1);
   const cluster::HashRing ring({"n1", "n2"});
   const bool n1_home = ring.nodes()[ring.walk("woken").front()] == "n1";
   DaemonProcess& home = n1_home ? n1 : n2;
   DaemonProcess& other = n1_home ? n2 : n1;
   // Both route by a view of both (so the other node holds no share).
-  for (const DaemonProcess* d : {&n1, &n2})
-    ASSERT_TRUE(eventually(
-        [&] {
-          auto r = d->client().Get("/runtimed/v1/cluster");
-          return r && r->status == 200 && json::parse(r->body)["RoutingView"].size() == 2;
-        },
-        10s, 50ms));
+  wait_until_each_sees_all({&n1, &n2});
   auto runs = [](const DaemonProcess& d) {
     const json h = d.health();
     return h["coldStarts"].get<int64_t>() + h["warmStarts"].get<int64_t>();
