@@ -796,11 +796,14 @@ void Controller::leave_busy_locked(Env& env) {
 
 void Controller::set_reserved_concurrency(const std::string& name, std::optional<int> reserved) {
   common::MutexLock lock(mu_);
-  if (!reserved) {
-    reserved_.erase(name);
-    return admission_.set_reserved(name, std::nullopt);
+  {
+    common::MutexLock configured(reserved_mu_);
+    if (reserved)
+      reserved_[name] = *reserved;
+    else
+      reserved_.erase(name);
   }
-  reserved_[name] = *reserved;
+  if (!reserved) return admission_.set_reserved(name, std::nullopt);
   admission_.set_reserved(name, reserved_share_ ? reserved_share_(name, *reserved) : *reserved);
 }
 
@@ -814,7 +817,12 @@ void Controller::set_reserved_share(ReservedShare share) {
 
 void Controller::reshare_reservations() {
   common::MutexLock lock(mu_);
-  for (const auto& [name, reserved] : reserved_)
+  std::unordered_map<std::string, int> configured;
+  {
+    common::MutexLock held(reserved_mu_);
+    configured = reserved_;
+  }
+  for (const auto& [name, reserved] : configured)
     admission_.set_reserved(name, reserved_share_ ? reserved_share_(name, reserved) : reserved);
 }
 
@@ -827,7 +835,7 @@ void Controller::set_account_memory_caps(const std::map<std::string, uint64_t>& 
 }
 
 std::optional<int> Controller::reserved_concurrency(const std::string& name) {
-  common::MutexLock lock(mu_);
+  common::MutexLock lock(reserved_mu_);
   auto it = reserved_.find(name);
   if (it == reserved_.end()) return std::nullopt;
   return it->second;

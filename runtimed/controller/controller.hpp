@@ -217,9 +217,11 @@ class Controller {
   // Shutdown waits on it: no invocation busy, no environment left, no destroy in flight.
   std::condition_variable_any drained_;
   Admission admission_ GUARDED_BY(mu_);
-  // Reservations as configured; admission_ holds this node's share of each.
-  std::unordered_map<std::string, int> reserved_ GUARDED_BY(mu_);
   ReservedShare reserved_share_ GUARDED_BY(mu_);
+  // Reservations as configured (admission_ holds this node's share of each), under a leaf lock of
+  // their own: cluster mode's routing reads one for every call, and must not wait on mu_.
+  mutable common::Mutex reserved_mu_;  // a leaf: taken under mu_, never the reverse
+  std::unordered_map<std::string, int> reserved_ GUARDED_BY(reserved_mu_);
   std::map<std::string, uint64_t> account_caps_ GUARDED_BY(mu_);  // set_account_memory_caps
   std::unordered_map<std::string, FunctionEntryPtr> functions_ GUARDED_BY(mu_);
   // function_changed() calls, so a stale read is not cached
