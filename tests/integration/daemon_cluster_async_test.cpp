@@ -209,6 +209,9 @@ TEST(DaemonClusterAsyncTest, EveryEventOfABacklogReachesItsOutcomeOnceWhenANodeI
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
   EXPECT_EQ(n1.stop(), 0);
   EXPECT_EQ(n3.stop(), 0);
+  // n2's environments were cut off with it: restarted on its state, it removes what they left.
+  testsupport::restart_to_clean_up(*n2, node_args(pg, "n2"));
+  EXPECT_TRUE(testsupport::leftovers(n2->cgroup_parent(), n2->state_dir()).empty());
 }
 
 // A node frozen (SIGSTOP) while it runs an event is dead to the others once its lease runs out:

@@ -256,6 +256,10 @@ TEST(DaemonClusterScheduleTest, ATickFiresOnceClusterWideAcrossAHandoverUntilDel
       EXPECT_EQ(node->stop(), 0) << id;
     }
   }
+  // The killed holder's environments: removed by a restart on its state, as after a crash.
+  testsupport::restart_to_clean_up(*nodes[holder], node_args(pg, holder));
+  EXPECT_TRUE(
+      testsupport::leftovers(nodes[holder]->cgroup_parent(), nodes[holder]->state_dir()).empty());
 }
 
 TEST(DaemonClusterScheduleTest, AStoppedHolderGivesTheLeaseUpAtOnce) {

@@ -246,6 +246,14 @@ class DaemonProcess {
   pid_t pid_ = -1;
 };
 
+// What a SIGKILLed daemon left (its environments' cgroups under its parent) is removed by the
+// next daemon on its state dir and cgroup parent, as after a crash: one is started there with
+// `args` and stopped. Call it while `killed` (which may own the state dir) still exists.
+inline void restart_to_clean_up(const DaemonProcess& killed, std::vector<std::string> args) {
+  DaemonProcess again(std::move(args), killed.state_dir(), killed.cgroup_parent());
+  again.stop();
+}
+
 // Nothing of a stopped daemon is left: cgroups, mounts, loop devices.
 // VmRSS of a process in KiB, -1 when it is gone.
 inline long rss_kib(pid_t pid) {
