@@ -25,6 +25,8 @@ std::string_view type_name(ApiErrorType type) {
     case ApiErrorType::TooManyRequests:
       return "TooManyRequestsException";
     case ApiErrorType::Service:
+    case ApiErrorType::ServiceUnavailable:
+    case ApiErrorType::ServiceBadGateway:
       return "ServiceException";
     case ApiErrorType::UnknownOperation:
       return "UnknownOperationException";
@@ -76,6 +78,10 @@ int http_status(ApiErrorType type) {
       return 429;
     case ApiErrorType::Service:
       return 500;
+    case ApiErrorType::ServiceUnavailable:
+      return 503;
+    case ApiErrorType::ServiceBadGateway:
+      return 502;
   }
   return 500;
 }
@@ -105,6 +111,12 @@ ApiError ApiError::too_many_requests(std::string m, std::string reason) {
   return {ApiErrorType::TooManyRequests, std::move(m), std::move(reason)};
 }
 ApiError ApiError::service(std::string m) { return {ApiErrorType::Service, std::move(m), {}}; }
+ApiError ApiError::service_unavailable(std::string m) {
+  return {ApiErrorType::ServiceUnavailable, std::move(m), {}};
+}
+ApiError ApiError::bad_gateway(std::string m) {
+  return {ApiErrorType::ServiceBadGateway, std::move(m), {}};
+}
 ApiError ApiError::unknown_operation(std::string m) {
   return {ApiErrorType::UnknownOperation, std::move(m), {}};
 }
@@ -117,7 +129,10 @@ ApiError ApiError::code_storage_exceeded(std::string m) {
 
 HttpResponse to_http(const ApiError& error, const std::string& request_id) {
   nlohmann::json body = {
-      {"Type", error.type == ApiErrorType::Service || error.type == ApiErrorType::NotImplemented
+      {"Type", error.type == ApiErrorType::Service ||
+                       error.type == ApiErrorType::ServiceUnavailable ||
+                       error.type == ApiErrorType::ServiceBadGateway ||
+                       error.type == ApiErrorType::NotImplemented
                    ? "Service"
                    : "User"},
       {"message", error.message},

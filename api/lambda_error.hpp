@@ -21,6 +21,10 @@ enum class ApiErrorType {
   UnsupportedMediaType,                  // 415
   TooManyRequests,                       // 429
   Service,                               // 500
+  // ServiceException on the wire, as Lambda's, with the status that tells a client more:
+  ServiceUnavailable,  // 503: nothing was done (e.g. an event not stored); the same call may
+                       // succeed later
+  ServiceBadGateway,   // 502: a peer node broke off mid-call; the call may have run there
   // Not Lambda's own list, but what a client must be able to tell from "no such function":
   UnknownOperation,     // 404: no Lambda operation has this method and path (AWS's gateway)
   NotImplemented,       // 501: a Lambda operation runtimed does not implement
@@ -55,6 +59,8 @@ struct ApiError {
   static ApiError unsupported_media_type(std::string message);
   static ApiError too_many_requests(std::string message, std::string reason);
   static ApiError service(std::string message);
+  static ApiError service_unavailable(std::string message);
+  static ApiError bad_gateway(std::string message);
   static ApiError unknown_operation(std::string message);
   static ApiError not_implemented(std::string message);
   static ApiError code_storage_exceeded(std::string message);

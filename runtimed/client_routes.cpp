@@ -480,12 +480,10 @@ void ClientRoutes::invoke_here(api::InvokeRequest request, bool stream,
             spdlog::error("storing async event {}: {}", request_id, ok.error());
             // 503: nothing was accepted, and the same call may succeed later (the cluster's
             // database back, the disk freed). AWS SDKs retry it.
-            api::HttpResponse refused = api::to_http(
-                api::ApiError::service(
+            return reply(api::to_http(
+                api::ApiError::service_unavailable(
                     "The event could not be stored, so it was not accepted; retry later"),
-                request_id);
-            refused.status = 503;
-            return reply(std::move(refused));
+                request_id));
           }
           reply(api::to_http(api::InvokeResult{.status = 202}, request, request_id));
         });

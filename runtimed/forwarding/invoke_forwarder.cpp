@@ -30,14 +30,12 @@ bool host_capacity_throttle(const api::HttpResponse& response) {
 // The connection to `node` broke after the whole request went out: Lambda's error shape, 502.
 api::HttpResponse broken_after_send(const std::string& node, const std::string& detail,
                                     const std::string& request_id) {
-  api::HttpResponse r = api::to_http(
-      api::ApiError::service(fmt::format(
+  return api::to_http(
+      api::ApiError::bad_gateway(fmt::format(
           "The call was forwarded to node {}, whose connection broke before it answered ({}). The "
           "function may have run there, so it was not run again on another node.",
           node, detail)),
       request_id);
-  r.status = 502;
-  return r;
 }
 
 }  // namespace

@@ -67,7 +67,11 @@ std::optional<int64_t> next_after(const json& spec, int64_t created_ms, int64_t 
   return std::chrono::duration_cast<milliseconds>(next->time_since_epoch()).count();
 }
 
-// The row `rows` is on, selected as read_all() does.
+// Every column of a schedule, as schedule_of() reads them.
+constexpr std::string_view kSelectSchedules =
+    "SELECT name, spec, function, qualifier, created_ms, next_ms, last_fire_ms FROM schedules";
+
+// The row `rows` is on, selected with kSelectSchedules.
 Schedule schedule_of(const Statement& rows) {
   Schedule s;
   s.name = rows.column_text(0);
@@ -111,8 +115,7 @@ std::expected<void, std::string> Scheduler::start() {
 
 std::expected<std::map<std::string, Schedule>, common::StoreError> Scheduler::read_all() {
   auto db_lock = db_.lock();
-  auto rows = db_.prepare(
-      "SELECT name, spec, function, qualifier, created_ms, next_ms, last_fire_ms FROM schedules");
+  auto rows = db_.prepare(kSelectSchedules);
   if (!rows) return std::unexpected(rows.error());
   std::map<std::string, Schedule> out;
   while (true) {
@@ -127,9 +130,7 @@ std::expected<std::map<std::string, Schedule>, common::StoreError> Scheduler::re
 std::expected<std::optional<Schedule>, common::StoreError> Scheduler::read_one(
     const std::string& name) {
   auto db_lock = db_.lock();
-  auto rows = db_.prepare(
-      "SELECT name, spec, function, qualifier, created_ms, next_ms, last_fire_ms FROM schedules "
-      "WHERE name = ?1");
+  auto rows = db_.prepare(std::string(kSelectSchedules) + " WHERE name = ?1");
   if (!rows) return std::unexpected(rows.error());
   auto row = rows->bind(1, name).step();
   if (!row) return std::unexpected(row.error());
