@@ -471,19 +471,25 @@ void ClientRoutes::invoke_here(api::InvokeRequest request, bool stream,
     // 202 only once the event is committed to the state database (synchronous=FULL).
     on_blocking_pool(
         request_id, std::move(reply), [this, request, request_id](const api::Reply& reply) {
+          // 503 when the event could not be accepted for a fault of ours (the configuration
+          // unreadable, a node that never read it while the cluster's database is down; or the
+          // enqueue failing): nothing was accepted, and the same call may succeed later. AWS SDKs
+          // retry it.
+          const auto not_accepted = [&] {
+            reply(api::to_http(
+                api::ApiError::service_unavailable(
+                    "The event could not be stored, so it was not accepted; retry later"),
+                request_id));
+          };
           auto config =
               apis_.functions.configuration_of({request.function_name, request.qualifier});
+          if (!config && config.error().type == api::ApiErrorType::Service) return not_accepted();
           if (!config) return reply(api::to_http(config.error(), request_id));
           if (auto ok = dispatcher_.enqueue(request.function_name, request.payload, request_id,
                                             request.qualifier.value_or(""));
               !ok) {
             spdlog::error("storing async event {}: {}", request_id, ok.error());
-            // 503: nothing was accepted, and the same call may succeed later (the cluster's
-            // database back, the disk freed). AWS SDKs retry it.
-            return reply(api::to_http(
-                api::ApiError::service_unavailable(
-                    "The event could not be stored, so it was not accepted; retry later"),
-                request_id));
+            return not_accepted();
           }
           reply(api::to_http(api::InvokeResult{.status = 202}, request, request_id));
         });
