@@ -8,10 +8,6 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DRUNTIMED_SANITIZE=ON >/dev/nul
 cmake --build "$build" -j"$(nproc)"
 # Every C/C++ file clang-formatted (scripts/lint.sh).
 BUILD_DIR="$build" scripts/lint.sh
-# Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp).
-BUILD_DIR="$build" scripts/thread_safety.sh
-# clang-tidy (.clang-tidy) on the C++ files changed since TIDY_BASE (default HEAD~1).
-BUILD_DIR="$build" scripts/tidy.sh
 # AWS's own runtime interface client (npm, cached): built before ctest so its compatibility test
 # does not spend its time limit compiling.
 scripts/build-aws-lambda-ric.sh >/dev/null || echo "test: aws-lambda-ric unavailable; its test will say why"
@@ -19,21 +15,33 @@ scripts/build-aws-lambda-ric.sh >/dev/null || echo "test: aws-lambda-ric unavail
 scripts/install-aws-sdk-js.sh >/dev/null || echo "test: the AWS JS SDK unavailable; its tests will say why"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# The Release package (scripts/package.sh) and the fuzz harnesses (clang++-16, build-fuzz/) build
-# at nice 19 while ctest runs: most tests wait on daemons and sandboxes, and that idle CPU builds
-# them, where they used to take minutes after ctest with nothing beside them. A run filtered by
-# ctest arguments builds the package only if the package test is among those it runs.
+# The static checks, the Release package (scripts/package.sh) and the fuzz harnesses (clang++-16,
+# build-fuzz/) run at nice 19 while ctest runs: ctest leaves about half the CPU idle (its tests
+# wait on daemons and sandboxes), and that idle CPU does them, where they used to take minutes
+# before and after ctest with nothing beside them. A run filtered by ctest arguments builds the
+# package only if the package test is among those it runs.
 src=$PWD
-rm -f "$build/package-build.log"  # an earlier run's .deb is not this one's
+rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are not this one's
 (
+  # Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp), and
+  # clang-tidy (.clang-tidy) on the C++ files changed since TIDY_BASE (default HEAD~1).
+  for check in thread_safety tidy; do
+    rc=0
+    BUILD_DIR="$build" nice -n 19 "scripts/$check.sh" >"$build/check-$check.log" 2>&1 || rc=$?
+    echo "$rc" >"$build/check-$check.status"
+  done
   [ $# -gt 0 ] || nice -n 19 scripts/package.sh >"$build/package-build.log" 2>&1 || true
   FUZZ_BUILD_ONLY=1 nice -n 19 scripts/fuzz.sh >"$build/fuzz-build.log" 2>&1 || true
 ) &
 background_builds=$!
-cd "$build"
 status=0
-ctest --output-on-failure -j"${CTEST_JOBS:-2}" -LE package "$@" || status=$?
+(cd "$build" && ctest --output-on-failure -j"${CTEST_JOBS:-2}" -LE package "$@") || status=$?
 wait "$background_builds"
+for check in thread_safety tidy; do
+  cat "$build/check-$check.log"
+  [ "$(cat "$build/check-$check.status" 2>/dev/null)" = 0 ] || { echo "test: $check failed" >&2; status=1; }
+done
+cd "$build"
 # The package's test (host-wide, so alone) installs the package built beside ctest; if that build
 # failed, the test builds it again and shows why.
 deb=$(tail -n 1 package-build.log 2>/dev/null || true)
