@@ -253,7 +253,10 @@ Tree make_tree(const Hierarchy& h, const std::vector<std::string>& parent, bool 
   Tree t;
   t.mount = h.mount_point;
   t.parent_is_relative = !absolute;
-  fs::path own = h.mount_point / fs::path(h.own_path).relative_path();
+  // A daemon in the hierarchy's root cgroup ("/") is at the mount point itself: no trailing
+  // separator, which would make `top` compare unequal to the directory it names.
+  const fs::path own_relative = fs::path(h.own_path).relative_path();
+  fs::path own = own_relative.empty() ? h.mount_point : h.mount_point / own_relative;
   t.top = absolute ? h.mount_point : own;
   t.parent = t.top;
   for (const auto& p : parent) t.parent /= p;
