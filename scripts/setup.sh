@@ -13,6 +13,7 @@ packages=(
   openssl                      # the TLS tests make their CA and certificates with it
   clang-format clang-tidy python3 awscli python3-boto3
   autoconf automake libtool ccache
+  lld                          # links the sanitized test build (CMakeLists.txt)
   libnl-route-3-dev libnftables-dev nftables  # environments' networking (nft: tests inspect it)
   clang-16 libclang-rt-16-dev  # libFuzzer harnesses (scripts/fuzz.sh)
   clang-tidy-16                # scripts/tidy.sh
