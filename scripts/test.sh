@@ -16,11 +16,11 @@ scripts/install-aws-sdk-js.sh >/dev/null || echo "test: the AWS JS SDK unavailab
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The static checks, the Release package (scripts/package.sh) and the fuzz harnesses (clang++-16,
-# build-fuzz/) run at nice 19 while ctest runs: ctest leaves about half the CPU idle (its tests
-# wait on daemons and sandboxes), and that idle CPU does them, where they used to take minutes
-# before and after ctest with nothing beside them. A run filtered by ctest arguments builds the
-# package only if the package test is among those it runs.
-src=$PWD
+# build-fuzz/: built, then each run for a few seconds) go at nice 19 while ctest runs: ctest leaves
+# about half the CPU idle (its tests wait on daemons and sandboxes), and that idle CPU does them,
+# where they used to take minutes before and after ctest with nothing beside them. A run filtered
+# by ctest arguments only builds the harnesses, and builds the package only if the package test is
+# among those it runs.
 rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are not this one's
 (
   # Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp), and
@@ -31,14 +31,23 @@ rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are
     echo "$rc" >"$build/check-$check.status"
   done
   [ $# -gt 0 ] || nice -n 19 scripts/package.sh >"$build/package-build.log" 2>&1 || true
-  FUZZ_BUILD_ONLY=1 nice -n 19 scripts/fuzz.sh >"$build/fuzz-build.log" 2>&1 || true
+  # Every fuzz harness for a few seconds on its seed corpus, after replaying its saved crashes.
+  if [ $# -eq 0 ]; then
+    rc=0
+    nice -n 19 scripts/fuzz.sh "${FUZZ_SECONDS:-10}" >"$build/check-fuzz.log" 2>&1 || rc=$?
+    echo "$rc" >"$build/check-fuzz.status"
+  else
+    FUZZ_BUILD_ONLY=1 nice -n 19 scripts/fuzz.sh >"$build/fuzz-build.log" 2>&1 || true
+  fi
 ) &
 background_builds=$!
 status=0
 (cd "$build" && ctest --output-on-failure -j"${CTEST_JOBS:-2}" -LE package "$@") || status=$?
 wait "$background_builds"
-for check in thread_safety tidy; do
-  cat "$build/check-$check.log"
+checks=(thread_safety tidy)
+[ $# -gt 0 ] || checks+=(fuzz)
+for check in "${checks[@]}"; do
+  cat "$build/check-$check.log" 2>/dev/null || true
   [ "$(cat "$build/check-$check.status" 2>/dev/null)" = 0 ] || { echo "test: $check failed" >&2; status=1; }
 done
 cd "$build"
@@ -47,6 +56,4 @@ cd "$build"
 deb=$(tail -n 1 package-build.log 2>/dev/null || true)
 [[ $deb == *.deb && -f $deb ]] && export RUNTIMED_DEB=$deb
 ctest --output-on-failure -L package "$@" || status=$?
-[ "$status" -eq 0 ] || exit "$status"
-# Every fuzz harness for a few seconds on its seed corpus.
-"$src/scripts/fuzz.sh" "${FUZZ_SECONDS:-10}"
+exit "$status"
