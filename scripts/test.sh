@@ -41,6 +41,11 @@ rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are
   fi
 ) &
 background_builds=$!
+# ctest starts the tests it knows to be longest first, from the times of earlier runs; a clean
+# clone has none, and in name order a slow test can start last and end the run alone.
+# tests/ctest-costs.txt holds one run's times (refresh it from this file now and then).
+costs=$build/Testing/Temporary/CTestCostData.txt
+[ -f "$costs" ] || { mkdir -p "$(dirname "$costs")" && cp tests/ctest-costs.txt "$costs"; }
 status=0
 (cd "$build" && ctest --output-on-failure -j"${CTEST_JOBS:-2}" -LE package "$@") || status=$?
 wait "$background_builds"
