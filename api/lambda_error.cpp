@@ -128,17 +128,14 @@ ApiError ApiError::code_storage_exceeded(std::string m) {
 }
 
 HttpResponse to_http(const ApiError& error, const std::string& request_id) {
+  const int status = http_status(error.type);
+  // Lambda's fault side: ours for every 5xx, the caller's for every 4xx.
   nlohmann::json body = {
-      {"Type", error.type == ApiErrorType::Service ||
-                       error.type == ApiErrorType::ServiceUnavailable ||
-                       error.type == ApiErrorType::ServiceBadGateway ||
-                       error.type == ApiErrorType::NotImplemented
-                   ? "Service"
-                   : "User"},
+      {"Type", status >= 500 ? "Service" : "User"},
       {"message", error.message},
   };
   HttpResponse resp;
-  resp.status = http_status(error.type);
+  resp.status = status;
   resp.set_header("x-amzn-ErrorType", std::string(type_name(error.type)));
   resp.set_header("x-amzn-RequestId", request_id);
   resp.set_header("Content-Type", "application/json");
