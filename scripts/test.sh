@@ -15,22 +15,37 @@ scripts/build-aws-lambda-ric.sh >/dev/null || echo "test: aws-lambda-ric unavail
 scripts/install-aws-sdk-js.sh >/dev/null || echo "test: the AWS JS SDK unavailable; its tests will say why"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# The static checks, the Release package (scripts/package.sh) and the fuzz harnesses (clang++-16,
-# build-fuzz/: built, then each run for a few seconds) go at nice 19 while ctest runs: ctest leaves
-# about half the CPU idle (its tests wait on daemons and sandboxes), and that idle CPU does them,
-# where they used to take minutes before and after ctest with nothing beside them. A run filtered
-# by ctest arguments only builds the harnesses, and builds the package only if the package test is
-# among those it runs.
+# Beside ctest, in three chains: the static checks; the Release package (scripts/package.sh) and
+# its install test; and the fuzz harnesses (clang++-16, build-fuzz/: built, then each run for a
+# few seconds). The builds and checks go at a lower priority than the tests. A run filtered by
+# ctest arguments only builds the harnesses, and builds and tests the package after ctest, through
+# ctest, only if its arguments select the package test.
 rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are not this one's
 (
   # Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp), and
   # clang-tidy (.clang-tidy) on the C++ files changed since TIDY_BASE (default HEAD~1).
   for check in thread_safety tidy; do
     rc=0
-    BUILD_DIR="$build" nice -n 19 "scripts/$check.sh" >"$build/check-$check.log" 2>&1 || rc=$?
+    BUILD_DIR="$build" nice -n 10 "scripts/$check.sh" >"$build/check-$check.log" 2>&1 || rc=$?
     echo "$rc" >"$build/check-$check.status"
   done
-  [ $# -gt 0 ] || nice -n 19 scripts/package.sh >"$build/package-build.log" 2>&1 || true
+) &
+checks_chain=$!
+(
+  [ $# -eq 0 ] || exit 0
+  # The package's test installs the package host-wide (one at a time, under its own lock), runs
+  # its daemon on its own state dir, cgroup and port, and purges it: nothing the other tests use,
+  # so it runs beside them. If the package build failed, the test builds it again and shows why.
+  nice -n 10 scripts/package.sh >"$build/package-build.log" 2>&1 || true
+  deb=$(tail -n 1 "$build/package-build.log" 2>/dev/null || true)
+  rc=0
+  ([[ $deb == *.deb && -f $deb ]] && export RUNTIMED_DEB=$deb
+   exec timeout 900 tests/package/deb_install_test.sh "$PWD") >"$build/check-package.log" 2>&1 || rc=$?
+  [ "$rc" != 77 ] || rc=0  # skipped: not root
+  echo "$rc" >"$build/check-package.status"
+) &
+package_chain=$!
+(
   # Every fuzz harness for a few seconds on its seed corpus, after replaying its saved crashes.
   if [ $# -eq 0 ]; then
     rc=0
@@ -40,25 +55,30 @@ rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are
     FUZZ_BUILD_ONLY=1 nice -n 19 scripts/fuzz.sh >"$build/fuzz-build.log" 2>&1 || true
   fi
 ) &
-background_builds=$!
+fuzz_chain=$!
 # ctest starts the tests it knows to be longest first, from the times of earlier runs; a clean
 # clone has none, and in name order a slow test can start last and end the run alone.
 # tests/ctest-costs.txt holds one run's times (refresh it from this file now and then).
 costs=$build/Testing/Temporary/CTestCostData.txt
 [ -f "$costs" ] || { mkdir -p "$(dirname "$costs")" && cp tests/ctest-costs.txt "$costs"; }
+# Two tests per CPU: most of a test's time is spent waiting on its daemons, sandboxes and
+# clients, and at one per CPU about half the CPU was idle (docs/ARCHITECTURE.md, decisions).
 status=0
-(cd "$build" && ctest --output-on-failure -j"${CTEST_JOBS:-2}" -LE package "$@") || status=$?
-wait "$background_builds"
+(cd "$build" && ctest --output-on-failure -j"${CTEST_JOBS:-$((2 * $(nproc)))}" -LE package "$@") || status=$?
+wait "$checks_chain" "$package_chain" "$fuzz_chain"
 checks=(thread_safety tidy)
-[ $# -gt 0 ] || checks+=(fuzz)
+[ $# -gt 0 ] || checks+=(fuzz package)
 for check in "${checks[@]}"; do
-  cat "$build/check-$check.log" 2>/dev/null || true
-  [ "$(cat "$build/check-$check.status" 2>/dev/null)" = 0 ] || { echo "test: $check failed" >&2; status=1; }
+  if [ "$(cat "$build/check-$check.status" 2>/dev/null)" = 0 ]; then
+    # The package test's whole log only when it fails.
+    if [ "$check" = package ]; then echo "package install test: $(tail -n 1 "$build/check-$check.log")"; else cat "$build/check-$check.log"; fi
+  else
+    cat "$build/check-$check.log" 2>/dev/null || true
+    echo "test: $check failed" >&2
+    status=1
+  fi
 done
-cd "$build"
-# The package's test (host-wide, so alone) installs the package built beside ctest; if that build
-# failed, the test builds it again and shows why.
-deb=$(tail -n 1 package-build.log 2>/dev/null || true)
-[[ $deb == *.deb && -f $deb ]] && export RUNTIMED_DEB=$deb
-ctest --output-on-failure -L package "$@" || status=$?
+if [ $# -gt 0 ]; then
+  (cd "$build" && ctest --output-on-failure -L package "$@") || status=$?
+fi
 exit "$status"
