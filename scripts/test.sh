@@ -6,8 +6,8 @@ scripts/setup.sh
 build=${BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DRUNTIMED_SANITIZE=ON >/dev/null
 rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are not this one's
-# The static checks read only the sources and compile_commands.json: they start with the build, so
-# that they are done before ctest is (started with ctest, they ran on 19 s after it).
+# The static checks read only the sources and compile_commands.json: they start with the build.
+# (The whole run is CPU-bound: at nice 10 they still end a few seconds after ctest.)
 (
   # Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp), and
   # clang-tidy (.clang-tidy) on the C++ files changed since TIDY_BASE (default HEAD~1).
