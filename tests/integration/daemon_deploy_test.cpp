@@ -119,6 +119,8 @@ class DeployTest : public ::testing::Test {
   }
 
   testsupport::TempDir scratch_{"rt-deploy"};
+  // A restarted daemon's first run, which owns the state dir: destroyed after daemon_.
+  std::unique_ptr<testsupport::DaemonProcess> first_run_;
   std::unique_ptr<testsupport::DaemonProcess> daemon_;
   std::string endpoint_;
 };
@@ -257,6 +259,8 @@ TEST_F(DeployTest, StackRecordsAreKeptByTheDaemonAcrossRestarts) {
   const fs::path state = daemon_->state_dir();
   const std::string cgroup = daemon_->cgroup_parent();
   testsupport::expect_clean_stop(*daemon_);
+  // The first daemon owns the state dir (its temp dir): kept until the second has stopped.
+  first_run_ = std::move(daemon_);
   daemon_ = std::make_unique<testsupport::DaemonProcess>(std::vector<std::string>{}, state, cgroup);
   endpoint_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
   EXPECT_EQ(get("/runtimed/v1/stacks/demo")["Record"], before["Record"]);

@@ -139,12 +139,15 @@ class DaemonProcess {
     std::filesystem::remove(log_path_, ec);
   }
 
-  // SIGTERM and wait; returns the wait status.
+  // SIGTERM and wait; returns the wait status. Once stopped, the same status again: never
+  // kill(-1), which would signal every process.
   int stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return stop_status_;
     ::kill(pid_, sig);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    stop_status_ = status;
     return status;
   }
 
@@ -244,6 +247,7 @@ class DaemonProcess {
   std::string cgroup_parent_;
   int port_ = 0;
   pid_t pid_ = -1;
+  int stop_status_ = 0;  // the wait status of the stop that ended it
 };
 
 // What a SIGKILLed daemon left (its environments' cgroups under its parent) is removed by the
