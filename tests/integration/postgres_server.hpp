@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "sandbox/unique_fd.hpp"
 #include "tests/integration/support.hpp"
 
 namespace testsupport {
@@ -140,13 +141,10 @@ class PostgresServer {
         fs::path(RUNTIMED_BIN_DIR).parent_path() / "pg-template-15-trust-utf8-c";
     // One test at a time makes it or reads whether it is there; the lock goes with the fd.
     const std::string lock_path = template_dir.string() + ".lock";
-    const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock < 0) throw std::runtime_error("PostgresServer: open " + lock_path);
-    struct Unlock {
-      int fd;
-      ~Unlock() { ::close(fd); }
-    } unlock{lock};
-    if (::flock(lock, LOCK_EX) != 0) throw std::runtime_error("PostgresServer: flock " + lock_path);
+    const sandbox::UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!lock) throw std::runtime_error("PostgresServer: open " + lock_path);
+    if (::flock(lock.get(), LOCK_EX) != 0)
+      throw std::runtime_error("PostgresServer: flock " + lock_path);
     if (fs::exists(template_dir / "data" / "PG_VERSION")) {
       copy_tree(template_dir / "data", data_dir());
       return;
