@@ -125,6 +125,15 @@ void reserve(const DaemonProcess& d, const std::string& function, int reserved) 
   ASSERT_EQ(r->status, 200) << r->body;
 }
 
+// Waits until each of `nodes` has learned `function`'s reservation from the catalog's change feed
+// (until then a node admits it as unreserved, past its share).
+void wait_until_each_knows(const std::vector<const DaemonProcess*>& nodes,
+                           const std::string& function, int reserved) {
+  for (const DaemonProcess* d : nodes)
+    ASSERT_TRUE(
+        eventually([&] { return d->reserved_concurrency(function) == reserved; }, 10s, 50ms));
+}
+
 // Waits until each of `nodes` routes by (and splits reservations over) a view of all of them.
 void wait_until_each_sees_all(const std::vector<const DaemonProcess*>& nodes) {
   for (const DaemonProcess* d : nodes)
@@ -147,6 +156,7 @@ TEST(DaemonClusterAsyncTest, EveryEventOfABacklogReachesItsOutcomeOnceWhenANodeI
   // Six at a time in the cluster, split two to a node, 50 ms each: the backlog outgrows what the
   // nodes take from it.
   reserve(n1, "work", 6);
+  wait_until_each_knows({&n1, n2.get(), &n3}, "work", 6);
   auto put = n1.client().Put("/2019-09-25/functions/work/event-invoke-config",
                              json{{"MaximumRetryAttempts", 1},
                                   {"DestinationConfig",
@@ -257,6 +267,7 @@ TEST(DaemonClusterAsyncTest, ANodeReturningAfterItsLeaseWasTakenCannotSettleWhat
       "application/json");
   ASSERT_EQ(put->status, 200) << put->body;
   wait_until_each_sees_all({&n1, &n2});
+  wait_until_each_knows({&n1, &n2}, "held", 2);
 
   std::set<std::string> sent;
   for (int i = 0; i < 2; ++i) {
@@ -313,6 +324,7 @@ TEST(DaemonClusterAsyncTest, AnEventEnqueuedOnOneNodeWakesTheNodeThatRunsIt) {
   DaemonProcess& other = n1_home ? n2 : n1;
   // Both route by a view of both (so the other node holds no share).
   wait_until_each_sees_all({&n1, &n2});
+  wait_until_each_knows({&n1, &n2}, "woken", 1);
   auto runs = [](const DaemonProcess& d) {
     const json h = d.health();
     return h["coldStarts"].get<int64_t>() + h["warmStarts"].get<int64_t>();

@@ -81,6 +81,17 @@ class ClusterForwardTest : public ::testing::Test {
         10s, 100ms))
         << nodes_[0]->daemon_log();
   }
+  // Every node has learned `function`'s reservation from the catalog's change feed: a node that
+  // has not yet admits the function as unreserved, past its share.
+  void wait_for_reservation(const std::string& function, int reserved) {
+    ASSERT_TRUE(eventually(
+        [&] {
+          for (auto& n : nodes_)
+            if (n && n->reserved_concurrency(function) != reserved) return false;
+          return true;
+        },
+        10s, 50ms));
+  }
   // Three nodes and kFunction, made through n1 (the catalog is shared), once every node routes it
   // to its home: the ring's order for it, and the home's index.
   struct Placed {
@@ -220,6 +231,7 @@ TEST_F(ClusterForwardTest, AFullHomePassesTheCallOnButAReservedLimitIsRelayed) {
   ASSERT_EQ(put->status, 200) << put->body;
   const auto order = ring_order(ids_);
   wait_for_views(order[0]);
+  wait_for_reservation(reserved, 1);
   const int home = index_of(order[0]);
   const int other = (home + 1) % 3;
   // The home's unreserved pool (its limit of 2, less its share of the other function's
@@ -266,6 +278,7 @@ TEST_F(ClusterForwardTest, AReservationIsSplitAcrossTheNodesAndNeverExceededToge
   ASSERT_EQ(put->status, 200) << put->body;
   const auto order = ring_order(ids_, fn);
   wait_for_views(order[0], fn);
+  wait_for_reservation(fn, 4);
 
   // Sampled all along (but while a node leaves): the invocations running on the nodes together.
   // Each node's count stays within its share at every instant, so sampling the nodes one after

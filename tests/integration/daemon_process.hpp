@@ -194,6 +194,17 @@ class DaemonProcess {
     return 0;
   }
 
+  // GetFunctionConcurrency as this daemon answers it: in a cluster, the reservation it has
+  // learned from the shared catalog's change feed, which it admits by (-1: none, or no answer).
+  int reserved_concurrency(const std::string& function) const {
+    auto r = client().Get("/2019-09-30/functions/" + function + "/concurrency");
+    if (!r || r->status != 200) return -1;
+    const nlohmann::json body = nlohmann::json::parse(r->body, nullptr, false);
+    return body.contains("ReservedConcurrentExecutions")
+               ? body["ReservedConcurrentExecutions"].get<int>()
+               : -1;
+  }
+
   // GET /runtimed/v1/health's body (null when it does not answer 200).
   nlohmann::json health() const {
     auto r = client().Get("/runtimed/v1/health");
