@@ -15,7 +15,7 @@ packages=(
   autoconf automake libtool ccache
   lld                          # links the sanitized test build (CMakeLists.txt)
   libnl-route-3-dev libnftables-dev nftables  # environments' networking (nft: tests inspect it)
-  clang-16 libclang-rt-16-dev  # libFuzzer harnesses (scripts/fuzz.sh)
+  clang-16 libclang-rt-16-dev  # the sanitized test build (scripts/test.sh); libFuzzer harnesses
   clang-tidy-16                # scripts/tidy.sh
   prometheus                   # promtool checks the /metrics exposition (never started)
   dpkg-dev file systemd        # scripts/package.sh (dpkg-shlibdeps, file); systemd-analyze in its test

@@ -445,12 +445,18 @@ static void handle(const char* id, const response_t* next) {
     sleep_ms((long)ms);
     buf_fmt(&out, "{\"slept\":%lld}", ms);
   } else if (strcmp(action, "oom") == 0) {
+    // Each block is chained from a volatile head: a block nothing reads again may be elided
+    // with its malloc and memset (clang -O2 does), and the loop would spin instead of filling.
+    static void* volatile kept;
     for (;;) {
       char* p = malloc(1 << 20);
-      if (p)
+      if (p) {
         memset(p, 1, 1 << 20);
-      else
+        memcpy(p, (const void*)&kept, sizeof kept);
+        kept = p;
+      } else {
         sleep_ms(1);
+      }
     }
   } else if (strcmp(action, "big") == 0) {
     long long n = json_int(event, "bytes", 2);

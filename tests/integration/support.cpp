@@ -85,8 +85,10 @@ CommandRun run_command(const std::vector<std::string>& args,
   return run;
 }
 
-TempDir::TempDir(const std::string& prefix) {
-  std::string templ = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+TempDir::TempDir(const std::string& prefix, const std::filesystem::path& parent) {
+  const std::filesystem::path base =
+      parent.empty() ? std::filesystem::temp_directory_path() : parent;
+  std::string templ = (base / (prefix + "-XXXXXX")).string();
   if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = templ;
 }

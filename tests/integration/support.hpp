@@ -61,7 +61,8 @@ CommandRun run_sdk_script(const std::string& script, const std::vector<std::stri
 // A temporary directory removed (recursively) at destruction.
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "rt-test");
+  // Under `parent` (default: the system's temp dir, /tmp).
+  explicit TempDir(const std::string& prefix = "rt-test", const std::filesystem::path& parent = {});
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
