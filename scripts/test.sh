@@ -29,6 +29,7 @@ checks=(tidy)
 ) &
 checks_chain=$!
 cmake --build "$build" -j"$(nproc)" || { wait "$checks_chain"; exit 1; }
+echo "test: set up and built in ${SECONDS} s"
 # Every C/C++ file clang-formatted (scripts/lint.sh).
 BUILD_DIR="$build" scripts/lint.sh || { wait "$checks_chain"; exit 1; }
 # AWS's own runtime interface client (npm, cached): built before ctest so its compatibility test
@@ -79,9 +80,12 @@ costs=$build/Testing/Temporary/CTestCostData.txt
 [ -f "$costs" ] || { mkdir -p "$(dirname "$costs")" && cp tests/ctest-costs.txt "$costs"; }
 # Two tests per CPU: most of a test's time is spent waiting on its daemons, sandboxes and
 # clients, and at one per CPU about half the CPU was idle (docs/ARCHITECTURE.md, decisions).
+echo "test: ctest starts at ${SECONDS} s"
 status=0
 (cd "$build" && ctest --output-on-failure -j"${CTEST_JOBS:-$((2 * $(nproc)))}" -LE package "$@") || status=$?
+echo "test: ctest ended at ${SECONDS} s"
 wait "$checks_chain" "$package_chain" "$fuzz_chain"
+echo "test: the checks beside it ended at ${SECONDS} s"
 [ $# -gt 0 ] || checks+=(fuzz package)
 for check in "${checks[@]}"; do
   if [ "$(cat "$build/check-$check.status" 2>/dev/null)" = 0 ]; then

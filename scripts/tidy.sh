@@ -41,11 +41,13 @@ fi
 header_filter=$(printf '%s\n' "${headers[@]}" | sed 's/[.]/[.]/g' | paste -sd'|')
 [ -n "$header_filter" ] || header_filter='^$'
 # Clang 16 spells C++23 c++2b; GCC 12's <expected> is gated on __cpp_concepts >= 202002L, which
-# clang 16 does not report yet (as in scripts/thread_safety.sh).
+# clang 16 does not report yet (as in scripts/thread_safety.sh). Set ahead of the build's own
+# flags: a clang build's database already says so, and clang-tidy reports redefining the built-in
+# value as an error whatever -Wno-macro-redefined says.
 # Every unit runs even after one fails, so one run lists every finding.
 if ! printf '%s\n' "${units[@]}" | xargs -P"$(nproc)" -I{} sh -c \
   "'$tidy' -p '$build' --quiet --header-filter='$header_filter' --extra-arg=-std=c++2b \
-     --extra-arg=-U__cpp_concepts --extra-arg=-D__cpp_concepts=202002L \
+     --extra-arg-before=-U__cpp_concepts --extra-arg-before=-D__cpp_concepts=202002L \
      --extra-arg=-Wno-unknown-warning-option {} 2>/dev/null || { echo 'tidy: findings in {}' >&2; exit 1; }"; then
   echo "tidy: clang-tidy findings (above) in files changed since $base" >&2
   exit 1
