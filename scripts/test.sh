@@ -17,7 +17,7 @@ rm -f "$build/package-build.log" "$build"/check-*.status  # an earlier run's are
 # Static checks beside the build: they read only the sources and compile_commands.json.
 checks=(tidy)
 # A build by another compiler than clang did not check the lock annotations: check them apart.
-"$test_cxx" --version | grep -q clang || checks=(thread_safety tidy)
+case "$("$test_cxx" --version)" in *clang*) ;; *) checks=(thread_safety tidy) ;; esac
 (
   # Clang's thread-safety analysis of the annotated locks (common/thread_annotations.hpp), if
   # needed, and clang-tidy (.clang-tidy) on the C++ files changed since TIDY_BASE (default HEAD~1).

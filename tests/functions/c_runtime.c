@@ -452,7 +452,8 @@ static void handle(const char* id, const response_t* next) {
       char* p = malloc(1 << 20);
       if (p) {
         memset(p, 1, 1 << 20);
-        memcpy(p, (const void*)&kept, sizeof kept);
+        void* head = kept;
+        memcpy(p, &head, sizeof head);
         kept = p;
       } else {
         sleep_ms(1);

@@ -14,13 +14,12 @@
 #include "tests/integration/daemon_test.hpp"
 
 // GCC says __SANITIZE_ADDRESS__; clang 16 only answers __has_feature.
-#if defined(__has_feature)
+#if defined(__SANITIZE_ADDRESS__)
+#define RT_ASAN_BUILD 1
+#elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define RT_CLANG_ASAN 1
+#define RT_ASAN_BUILD 1
 #endif
-#endif
-#ifndef RT_CLANG_ASAN
-#define RT_CLANG_ASAN 0
 #endif
 
 namespace {
@@ -299,7 +298,7 @@ TEST_F(BoundedResourcesTest, HandlerThatThrowsOnTheBlockingPoolDoesNotTakeTheDae
 // accept() failing with EMFILE: reported at most once a second, no spinning, and the daemon
 // serves again once fds are free.
 TEST_F(BoundedResourcesTest, AcceptFailingWithEmfileNeitherSpinsNorFloodsTheLogAndRecovers) {
-#if defined(__SANITIZE_ADDRESS__) || RT_CLANG_ASAN
+#if defined(RT_ASAN_BUILD)
   // UBSan's vptr check probes memory with a pipe(); out of fds that fails, and it reports an
   // invalid vptr and aborts the daemon (suppressions do not reach it). Run in a build without
   // sanitizers.
